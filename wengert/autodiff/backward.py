@@ -1,0 +1,147 @@
+"""The reverse sweep: walk the Wengert list backwards, applying each primitive's rule.
+
+The walk is iterative (a graph of a million operations needs no deep recursion) and
+deterministic (the order depends only on the order of each node's inputs). The sweep never
+looks at which primitive it runs: everything it needs is in the primitive's record.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wengert.autodiff.mode import enable_grad
+from wengert.autodiff.ops import astype_p, reshape_p, sum_p
+from wengert.autodiff.tensor import Tensor
+
+
+def unbroadcast(g, x):
+    """The cotangent g, summed back to the shape of x and cast to its dtype.
+
+    NumPy broadcasting repeats x along leading axes and along axes of size 1; the adjoint of a
+    repetition is a sum. This is the one place where that happens.
+    """
+    shape = x.shape
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+        )
+        if axes:
+            g = sum_p(g, axis=axes)
+        if g.shape != shape:
+            g = reshape_p(g, shape=shape)
+    if g.dtype != x.dtype:
+        g = astype_p(g, dtype=x.dtype)
+    return g
+
+
+class GraphFreedError(RuntimeError):
+    """backward() reached a node whose graph an earlier backward() already freed."""
+
+
+def toposort(root: Tensor, stop=frozenset()) -> tuple[list[Tensor], list[Tensor]]:
+    """The interior nodes above root, root first, each before its inputs; and the leaves.
+
+    A leaf is a Tensor that requires grad and has no recorded inputs, or one whose id is in
+    `stop` (the functional API stops there and reads the cotangent). Reverse post-order of an
+    iterative depth-first search: every consumer of a node comes before it.
+    """
+    order: list[Tensor] = []
+    leaves: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if t._prim is None or id(t) in stop:
+            leaves.append(t)
+            continue
+        if t._inputs is None:
+            raise GraphFreedError(
+                "backward() went through this graph a second time, but the first backward() "
+                "freed it; pass retain_graph=True to the first backward() (or recompute the "
+                "forward pass)"
+            )
+        stack.append((t, True))
+        for a in reversed(t._inputs):
+            if isinstance(a, Tensor) and a.requires_grad and id(a) not in seen:
+                stack.append((a, False))
+    order.reverse()
+    return order, leaves
+
+
+def sweep(root: Tensor, seed, *, create_graph: bool, retain_graph: bool, stop=frozenset()):
+    """Propagate the cotangent `seed` of root to every leaf; return (leaves, {id: cotangent})."""
+    order, leaves = toposort(root, stop)
+    grads = {id(root): seed}
+    for t in order:
+        g = grads.pop(id(t))
+        inputs = t._inputs
+        if create_graph:
+            ans, args = t, inputs
+        else:
+            ans = t.data
+            args = [a.data if isinstance(a, Tensor) else a for a in inputs]
+        rules = t._prim.vjps
+        for i, a in enumerate(inputs):
+            if isinstance(a, Tensor) and a.requires_grad:
+                ga = unbroadcast(rules[i](g, ans, *args, **t._params), a)
+                key = id(a)
+                grads[key] = ga if key not in grads else grads[key] + ga
+        if not retain_graph:
+            t._inputs = None
+    return leaves, grads
+
+
+def backward(root: Tensor, gradient=None, *, retain_graph=None, create_graph=False) -> None:
+    """Tensor.backward: accumulate the gradient of root into .grad of every leaf below it."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() needs a Tensor that requires grad; this one was made "
+            "from Tensors without requires_grad=True (or under no_grad())"
+        )
+    seed = make_seed(root, gradient)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if create_graph:
+        with enable_grad():
+            leaves, grads = sweep(
+                root,
+                Tensor._make(seed, False, None, None, None),
+                create_graph=True,
+                retain_graph=True,
+            )
+    else:
+        leaves, grads = sweep(root, seed, create_graph=False, retain_graph=retain_graph)
+    for leaf in leaves:
+        g = grads.get(id(leaf))
+        if g is None:
+            continue
+        if leaf.grad is None:
+            # A rule may hand the same array to several arguments (add does): own a copy.
+            leaf.grad = g if create_graph else np.array(g, copy=True)
+        else:
+            leaf.grad = leaf.grad + g
+
+
+def make_seed(root: Tensor, gradient) -> np.ndarray:
+    """The starting cotangent: 1 for a one-element root, else `gradient` of root's shape."""
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a one-element Tensor; this one has shape "
+                f"{root.shape}. Pass t.backward(g) with g of that shape, or reduce first: "
+                f"t.sum().backward()"
+            )
+        return np.ones_like(root.data)
+    g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if g.shape != root.shape:
+        raise ValueError(
+            f"backward(gradient): gradient must have the Tensor's shape {root.shape}; got {g.shape}"
+        )
+    return g.astype(root.dtype, copy=False)

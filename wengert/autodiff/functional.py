@@ -1,0 +1,218 @@
+"""The functional API: grad, value_and_grad, jacobian, hessian, hvp.
+
+They take functions of NumPy arrays (or Python numbers, or Tensors) and return NumPy arrays
+(Python floats for 0-d results). Called on Tensors that require grad, as when one is nested in
+another (`grad(grad(f))`), they return Tensors that stay connected to the outer graph.
+
+Each call wraps the differentiated arguments in fresh nodes, so a nested call cannot confuse
+its own variable with an outer one (`grad(lambda x: grad(lambda y: x * y)(x))` is 1, not 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+
+from wengert.autodiff.backward import sweep
+from wengert.autodiff.mode import MODE, enable_grad
+from wengert.autodiff.ops import add_p, astype_p, reshape_p, stack
+from wengert.autodiff.tensor import Tensor, apply, as_array
+
+
+def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """The function that returns the gradient of scalar-valued f with respect to `argnums`.
+
+    >>> wg.grad(lambda w: (w * 3.0 - 1.0) ** 2)(1.0)    # 2 (3w - 1) 3 at w = 1
+    12.0
+
+    With a tuple of argnums it returns a tuple of gradients, one per argument.
+    """
+    value_and_grad_f = value_and_grad(f, argnums)
+
+    def grad_f(*args, **kwargs):
+        return value_and_grad_f(*args, **kwargs)[1]
+
+    grad_f.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
+    grad_f.__doc__ = f"The gradient of {getattr(f, '__name__', 'f')} (argnums={argnums})."
+    return grad_f
+
+
+def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """The function that returns (f(*args), the gradient of f with respect to `argnums`)."""
+
+    def value_and_grad_f(*args, **kwargs):
+        nums = _check_argnums(argnums, len(args), "value_and_grad")
+        nested = _nested(args, nums)
+        with enable_grad(), _transform():
+            xs, call_args = _wrap(args, nums)
+            out = f(*call_args, **kwargs)
+            out = _check_scalar(out, f)
+            gs = _cotangents(
+                out, xs, np.ones_like(out.data) if out.requires_grad else None, create_graph=nested
+            )
+        result = gs[0] if isinstance(argnums, int) else tuple(gs)
+        if nested:
+            return out, result
+        return _to_numpy(out), _to_numpy(result)
+
+    return value_and_grad_f
+
+
+def jacobian(f: Callable, argnums: int = 0) -> Callable:
+    """The function that returns the Jacobian of f: shape f(x).shape + x.shape.
+
+    One reverse sweep per output element (the graph is kept between them).
+    """
+
+    def jacobian_f(*args, **kwargs):
+        (num,) = _check_argnums(argnums, len(args), "jacobian", single=True)
+        nested = _nested(args, (num,))
+        with enable_grad(), _transform():
+            (x,), call_args = _wrap(args, (num,))
+            out = f(*call_args, **kwargs)
+            out = out if isinstance(out, Tensor) else Tensor(out)
+            rows = []
+            for k in range(out.size):
+                seed = np.zeros(out.size, dtype=out.dtype)
+                seed[k] = 1
+                (g,) = _cotangents(
+                    out, [x], seed.reshape(out.shape), create_graph=nested, retain=True
+                )
+                rows.append(g)
+            jac = (
+                reshape_p(stack(rows), shape=out.shape + x.shape)
+                if rows
+                else Tensor(np.zeros(out.shape + x.shape, dtype=x.dtype))
+            )
+        return jac if nested else _to_numpy(jac)
+
+    return jacobian_f
+
+
+def hessian(f: Callable, argnums: int = 0) -> Callable:
+    """The function that returns the Hessian of scalar f: the Jacobian of its gradient."""
+    return jacobian(grad(f, argnums), argnums)
+
+
+def hvp(f: Callable, x, v, *args):
+    """The Hessian of scalar f at x times the vector v, by two reverse sweeps (no Hessian built).
+
+    `args` are passed to f after x and are not differentiated.
+    """
+    v = as_array(v, name="v")
+    if np.shape(v) != np.shape(as_array(x, name="x")):
+        raise ValueError(f"hvp: v must have the shape of x {np.shape(x)}; got {np.shape(v)}")
+    grad_f = grad(f, 0)
+
+    def directional(y, *rest):
+        return (grad_f(y, *rest) * v).sum()
+
+    return grad(directional, 0)(x, *args)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _check_argnums(argnums, nargs: int, who: str, single: bool = False) -> tuple[int, ...]:
+    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
+        nums = (int(argnums),)
+    elif (
+        isinstance(argnums, tuple)
+        and not single
+        and argnums
+        and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in argnums)
+    ):
+        nums = tuple(int(n) for n in argnums)
+    else:
+        kind = "an int" if single else "an int or a non-empty tuple of ints"
+        raise TypeError(f"{who}: argnums must be {kind}; got {argnums!r}")
+    for n in nums:
+        if not -nargs <= n < nargs:
+            raise ValueError(
+                f"{who}: argnums={argnums!r} is out of range for a call with "
+                f"{nargs} positional argument{'s' * (nargs != 1)}"
+            )
+    nums = tuple(n % nargs for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{who}: argnums={argnums!r} names an argument twice")
+    return nums
+
+
+def _nested(args, nums) -> bool:
+    """True inside another transform, or when an argument is a node of an outer graph."""
+    return MODE.depth > 0 or any(
+        isinstance(args[n], Tensor) and args[n].requires_grad for n in nums
+    )
+
+
+@contextlib.contextmanager
+def _transform():
+    MODE.depth += 1
+    try:
+        yield
+    finally:
+        MODE.depth -= 1
+
+
+def _wrap(args, nums):
+    """Fresh graph inputs for the arguments in nums; the other arguments pass through."""
+    call_args = list(args)
+    xs = []
+    for n in nums:
+        a = args[n]
+        if isinstance(a, Tensor) and a.requires_grad:
+            x = apply(add_p, a, 0)  # a new node above the outer variable, not the variable
+        else:
+            data = as_array(a, name=f"argument {n}")
+            if data.dtype.kind != "f":
+                data = data.astype(np.float64)
+            x = Tensor(data, requires_grad=True)
+        xs.append(x)
+        call_args[n] = x
+    return xs, call_args
+
+
+def _check_scalar(out, f) -> Tensor:
+    out = out if isinstance(out, Tensor) else Tensor(out)
+    if out.size != 1:
+        raise ValueError(
+            f"grad needs {getattr(f, '__name__', 'f')} to return a scalar; it "
+            f"returned shape {out.shape}. For a vector-valued function use "
+            f"wg.jacobian, or reduce the output (e.g. .sum())"
+        )
+    return out
+
+
+def _cotangents(out: Tensor, xs, seed, *, create_graph: bool, retain: bool = False):
+    """d(seed . out)/dx for each x in xs (zeros where out does not depend on x)."""
+    if seed is None or not out.requires_grad:
+        return [_zeros_like(x, create_graph) for x in xs]
+    stop = frozenset(id(x) for x in xs)
+    if create_graph:
+        seed = Tensor._make(np.asarray(seed, dtype=out.dtype), False, None, None, None)
+    _, grads = sweep(
+        out, seed, create_graph=create_graph, retain_graph=create_graph or retain, stop=stop
+    )
+    result = []
+    for x in xs:
+        g = grads.get(id(x))
+        if g is None:
+            g = _zeros_like(x, create_graph)
+        elif not create_graph and g.dtype != x.dtype:
+            g = astype_p(g, dtype=x.dtype)
+        result.append(g)
+    return result
+
+
+def _zeros_like(x: Tensor, as_tensor: bool):
+    z = np.zeros_like(x.data)
+    return Tensor._make(z, False, None, None, None) if as_tensor else z
+
+
+def _to_numpy(value):
+    if isinstance(value, tuple):
+        return tuple(_to_numpy(v) for v in value)
+    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if data.ndim == 0:
+        return float(data) if data.dtype.kind == "f" else data.item()
+    return np.array(data, copy=True)

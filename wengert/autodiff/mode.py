@@ -1,0 +1,71 @@
+"""Whether operations record a graph, and who is listening.
+
+One small object holds the engine's only switches. `no_grad()` turns recording off for a block;
+`trace()` attaches a recorder that sees every node as it is made. Both are restored on exit, also
+when the block raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+
+class _GradMode:
+    __slots__ = ("depth", "enabled", "recorder")
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.recorder: list | None = None
+        # How many functional transforms (grad, jacobian) are running: inside one, an inner
+        # transform keeps its result in the graph, so the outer one can differentiate it.
+        self.depth = 0
+
+
+MODE = _GradMode()
+
+
+class _SetGrad(contextlib.ContextDecorator):
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self):
+        self.previous.append(MODE.enabled)
+        MODE.enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc) -> None:
+        MODE.enabled = self.previous.pop()
+
+
+def no_grad() -> _SetGrad:
+    """Context manager (and decorator) in which operations record no graph.
+
+    >>> with wg.no_grad():
+    ...     w2 = w - 0.1 * w.grad     # w2 is a plain value, not a graph node
+    """
+    return _SetGrad(False)
+
+
+def enable_grad() -> _SetGrad:
+    """Context manager (and decorator) that turns recording back on inside `no_grad()`."""
+    return _SetGrad(True)
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on Tensors that require grad record a graph."""
+    return MODE.enabled
+
+
+@contextlib.contextmanager
+def recording(recorder: list):
+    """Append every graph node made inside the block to `recorder`, in execution order."""
+    previous = MODE.recorder
+    MODE.recorder = recorder
+    try:
+        yield recorder
+    finally:
+        MODE.recorder = previous
+
+
+__all__ = ["MODE", "enable_grad", "is_grad_enabled", "no_grad", "recording"]

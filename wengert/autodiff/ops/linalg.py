@@ -1,0 +1,73 @@
+"""Matrix products: 1-D (dot), 2-D and batched, with NumPy's matmul rules for the shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wengert.autodiff.ops.arithmetic import _data
+from wengert.autodiff.ops.reductions import reshape_p
+from wengert.autodiff.ops.shapes import transpose_p
+from wengert.autodiff.tensor import Primitive, apply
+
+
+def _mT(x):
+    """x with its last two axes swapped."""
+    perm = list(range(x.ndim))
+    perm[-1], perm[-2] = perm[-2], perm[-1]
+    return transpose_p(x, axes=tuple(perm))
+
+
+def _column(x):
+    """x with a new last axis of size 1: (..., n) -> (..., n, 1)."""
+    return reshape_p(x, shape=(*x.shape, 1))
+
+
+def _drop_last(x):
+    return reshape_p(x, shape=x.shape[:-1])
+
+
+# Shapes: a (..., n, k) @ b (..., k, m) -> (..., n, m); a 1-D argument acts as a row (a) or a
+# column (b) whose axis is then removed. The sweep sums batch axes that were broadcast.
+def _matmul_rule_a(g, ans, a, b):
+    if b.ndim == 1:
+        return g * b if a.ndim == 1 else _column(g) * b
+    if a.ndim == 1:
+        return _drop_last(matmul_p(b, _column(g)))
+    return matmul_p(g, _mT(b))
+
+
+def _matmul_rule_b(g, ans, a, b):
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return _column(a) * reshape_p(g, shape=(*g.shape[:-1], 1, g.shape[-1]))
+    if b.ndim == 1:
+        return _drop_last(matmul_p(_mT(a), _column(g)))
+    return matmul_p(_mT(a), g)
+
+
+matmul_p = Primitive(
+    "matmul", np.matmul, (_matmul_rule_a, _matmul_rule_b), infix="@", precedence=60
+)
+
+
+def matmul(a, b):
+    """The matrix product a @ b (a dot product for two vectors; batched over leading axes)."""
+    sa, sb = np.shape(_data(a)), np.shape(_data(b))
+    if not sa or not sb:
+        raise ValueError(f"matmul needs arrays of at least 1 dimension; got shapes {sa} and {sb}")
+    k_a = sa[-1]
+    k_b = sb[0] if len(sb) == 1 else sb[-2]
+    if k_a != k_b:
+        raise ValueError(
+            f"matmul shapes {sa} and {sb} do not fit: the last axis of the first "
+            f"({k_a}) must equal the {'only' if len(sb) == 1 else 'second-last'} "
+            f"axis of the second ({k_b})"
+        )
+    try:
+        np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise ValueError(
+            f"matmul shapes {sa} and {sb}: the batch axes {sa[:-2]} and {sb[:-2]} do not broadcast"
+        ) from None
+    return apply(matmul_p, a, b)

@@ -1,0 +1,125 @@
+"""Reductions (sum, max, min, and mean built on sum) and the reshapes their rules need.
+
+`axis` is stored as a tuple of non-negative axes (or None for all), so a rule can rebuild the
+kept-dimensions shape of its result without reading the call again.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from wengert.autodiff.ops.arithmetic import _data
+from wengert.autodiff.tensor import Primitive, apply
+
+
+def normalize_axis(x, axis) -> tuple[int, ...] | None:
+    """axis (None, an int or a sequence of ints) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return None
+    ndim = np.ndim(_data(x))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -builtins.max(ndim, 1) <= a < builtins.max(
+            ndim, 1
+        ):
+            raise ValueError(
+                f"axis must be an int in [{-ndim}, {ndim}) for an array of shape "
+                f"{np.shape(_data(x))}; got {axis!r}"
+            )
+        out.append(int(a) % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis repeats an axis: {axis!r}")
+    return tuple(sorted(out))
+
+
+def keepdims_shape(shape, axis) -> tuple[int, ...]:
+    """The shape a reduction over `axis` has with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _sum_rule(g, ans, x, axis=None, keepdims=False):
+    return broadcast_to_p(reshape_p(g, shape=keepdims_shape(x.shape, axis)), shape=x.shape)
+
+
+def _extremum_rule(g, ans, x, axis=None, keepdims=False):
+    # The gradient is shared equally among the elements that attain the extremum (as JAX does);
+    # PyTorch's max(dim) instead gives it all to one of them.
+    shape = keepdims_shape(x.shape, axis)
+    hit = _data(x) == np.reshape(_data(ans), shape)
+    share = hit / np.sum(hit, axis=axis, keepdims=True)
+    return reshape_p(g, shape=shape) * share.astype(g.dtype)
+
+
+sum_p = Primitive("sum", np.sum, (_sum_rule,))
+max_p = Primitive("max", np.max, (_extremum_rule,))
+min_p = Primitive("min", np.min, (_extremum_rule,))
+reshape_p = Primitive(
+    "reshape", np.reshape, (lambda g, ans, x, shape: reshape_p(g, shape=x.shape),)
+)
+# The sweep sums the cotangent back to x's shape (backward.unbroadcast): the rule is the identity.
+broadcast_to_p = Primitive("broadcast_to", np.broadcast_to, (lambda g, ans, x, shape: g,))
+
+
+def sum(x, axis=None, keepdims=False):
+    """Sum over `axis` (all axes by default)."""
+    return apply(sum_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over `axis`: the sum divided by the count (two primitives in a Wengert list)."""
+    axes = normalize_axis(x, axis)
+    shape = np.shape(_data(x))
+    count = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+    return apply(sum_p, x, axis=axes, keepdims=bool(keepdims)) / count
+
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over `axis`; tied maxima share the gradient equally."""
+    _check_not_empty(x, "max")
+    return apply(max_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over `axis`; tied minima share the gradient equally."""
+    _check_not_empty(x, "min")
+    return apply(min_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+
+
+def reshape(x, shape):
+    """The same elements in a new shape (one dimension may be -1)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(builtins.map(int, shape))
+    size = np.size(_data(x))
+    known = math.prod(n for n in shape if n != -1)
+    if (
+        shape.count(-1) > 1
+        or (-1 in shape and (known == 0 or size % known))
+        or (-1 not in shape and known != size)
+    ):
+        raise ValueError(
+            f"cannot reshape an array of shape {np.shape(_data(x))} "
+            f"({size} elements) into shape {shape}"
+        )
+    if -1 in shape:
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    return apply(reshape_p, x, shape=shape)
+
+
+def broadcast_to(x, shape):
+    """x repeated along new or size-1 axes to `shape`, by NumPy's broadcasting rules."""
+    shape = tuple(int(n) for n in shape)
+    try:
+        np.broadcast_shapes(np.shape(_data(x)), shape)
+    except ValueError:
+        raise ValueError(f"cannot broadcast shape {np.shape(_data(x))} to {shape}") from None
+    return apply(broadcast_to_p, x, shape=shape)
+
+
+def _check_not_empty(x, name):
+    if np.size(_data(x)) == 0:
+        raise ValueError(f"{name}() of an empty array has no value; got shape {np.shape(_data(x))}")

@@ -1,0 +1,129 @@
+"""Moving elements around: transpose, indexing and its scatter, concatenate and stack."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wengert.autodiff.ops.arithmetic import _data
+from wengert.autodiff.tensor import Primitive, Tensor, Variadic, apply
+
+
+def _transpose_rule(g, ans, x, axes=None):
+    return transpose_p(g, axes=None if axes is None else tuple(np.argsort(axes).tolist()))
+
+
+def _has_array(index) -> bool:
+    return any(isinstance(i, (np.ndarray, list)) for i in index)
+
+
+def _scatter_add(g, index, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    if _has_array(index):
+        np.add.at(out, index, g)  # repeated indices add up: x[[0, 0]] sends 2 g to x[0]
+    else:
+        out[index] = g  # basic indexing selects each element at most once
+    return out
+
+
+def _concatenate_rule(i, g, ans, *xs, axis=0):
+    start = sum(x.shape[axis] for x in xs[:i])
+    stop = start + xs[i].shape[axis]
+    return getitem_p(g, index=(slice(None),) * axis + (slice(start, stop),))
+
+
+def _stack_rule(i, g, ans, *xs, axis=0):
+    return getitem_p(g, index=(slice(None),) * axis + (i,))
+
+
+transpose_p = Primitive("transpose", np.transpose, (_transpose_rule,))
+getitem_p = Primitive(
+    "getitem",
+    lambda x, index: x[index],
+    (lambda g, ans, x, index: scatter_add_p(g, index=index, shape=x.shape),),
+)
+scatter_add_p = Primitive(
+    "scatter_add", _scatter_add, (lambda g, ans, src, index, shape: getitem_p(g, index=index),)
+)
+concatenate_p = Primitive(
+    "concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), Variadic(_concatenate_rule)
+)
+stack_p = Primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), Variadic(_stack_rule))
+
+
+def transpose(x, axes=None):
+    """Axes permuted (reversed by default, so a matrix is transposed)."""
+    if axes is not None:
+        axes = tuple(int(a) for a in axes)
+        ndim = np.ndim(_data(x))
+        if sorted(a % max(ndim, 1) for a in axes) != list(range(ndim)):
+            raise ValueError(
+                f"axes must be a permutation of 0..{ndim - 1} for an array of "
+                f"shape {np.shape(_data(x))}; got {axes}"
+            )
+        axes = tuple(a % ndim for a in axes)
+    return apply(transpose_p, x, axes=axes)
+
+
+def swapaxes(x, axis1, axis2):
+    """x with two axes exchanged (a transpose)."""
+    perm = list(range(np.ndim(_data(x))))
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return transpose(x, perm)
+
+
+def _normalize_index(index):
+    """Tensors and lists in an index become ndarrays; the index is always a tuple."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
+            raise IndexError(f"an index array must hold integers or booleans; got {i.dtype}")
+        out.append(i)
+    return tuple(out)
+
+
+def getitem(x, index):
+    """x[index]: basic indexing (ints, slices, None, ...) and integer or boolean arrays.
+
+    The gradient scatters back into x's shape; an element picked twice receives both gradients.
+    """
+    index = _normalize_index(index)
+    _data(x)[index]  # raises NumPy's IndexError now, before anything is recorded
+    return apply(getitem_p, x, index=index)
+
+
+def concatenate(xs, axis=0):
+    """The arrays of `xs` joined along an existing axis."""
+    xs = tuple(xs)
+    if not xs:
+        raise ValueError("concatenate() needs at least one array; got none")
+    ndim = np.ndim(_data(xs[0]))
+    if ndim == 0:
+        raise ValueError("concatenate() cannot join 0-d arrays; use stack()")
+    axis = int(axis) % ndim
+    shapes = [np.shape(_data(x)) for x in xs]
+    if any(
+        len(s) != ndim or s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :]
+        for s in shapes
+    ):
+        raise ValueError(
+            f"concatenate() along axis {axis} needs equal shapes elsewhere; got {shapes}"
+        )
+    return apply(concatenate_p, *xs, axis=axis)
+
+
+def stack(xs, axis=0):
+    """The arrays of `xs`, all of one shape, joined along a new axis."""
+    xs = tuple(xs)
+    if not xs:
+        raise ValueError("stack() needs at least one array; got none")
+    shapes = [np.shape(_data(x)) for x in xs]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError(f"stack() needs arrays of one shape; got {shapes}")
+    axis = int(axis) % (len(shapes[0]) + 1)
+    return apply(stack_p, *xs, axis=axis)

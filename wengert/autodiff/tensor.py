@@ -1,0 +1,395 @@
+"""The Tensor, the primitive record, and `apply`, which runs a primitive and records the node.
+
+A Tensor wraps one ndarray. When an operation reads a Tensor that requires grad, its result
+remembers the primitive, the inputs and the keyword parameters: that triple is one line of the
+Wengert list, and the reverse sweep (`backward.py`) reads nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from wengert.autodiff.mode import MODE
+
+# A rule is rule(g, ans, *args, **params) -> the cotangent of one argument. In the plain first-order
+# sweep g, ans and args are ndarrays, so a rule runs on NumPy alone; with create_graph=True they are
+# Tensors and the same rule records a graph of its own, which is what makes Hessians work.
+Rule = Callable[..., Any]
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+class Variadic:
+    """The per-argument rules of a primitive that takes any number of arrays (concatenate, stack).
+
+    `rule(i, g, ans, *args, **params)` gives the cotangent of argument i; indexing this object
+    gives the rule of one argument, so the sweep treats every primitive alike.
+    """
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Rule:
+        return partial(self.rule, i)
+
+
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    """One primitive operation: its NumPy forward and its vector-Jacobian rule per argument.
+
+    This record is the only place that knows an operation's derivative. `jvps` is kept for the
+    forward-mode (tangent) rules, one per argument, beside the reverse ones.
+
+    `infix`/`prefix` and `precedence` say how a Wengert list prints the operation
+    (`t1 = w * x`, `t3 = -z`); other primitives print as calls (`t4 = exp(t3)`).
+
+    Calling a primitive directly runs NumPy alone when no argument is a Tensor: rules are written
+    with such calls, so the first-order sweep never builds a graph, and a sweep with
+    create_graph=True, which hands the rules Tensors, records one.
+    """
+
+    name: str
+    forward: Callable[..., np.ndarray]
+    vjps: Sequence[Rule | None] | Variadic
+    jvps: Sequence[Rule | None] | None = None
+    infix: str | None = None
+    prefix: str | None = None
+    precedence: int = 100
+
+    def __post_init__(self) -> None:
+        if self.name in REGISTRY:
+            raise ValueError(f"primitive {self.name!r} is defined twice")
+        REGISTRY[self.name] = self
+
+    def __call__(self, *args, **params):
+        for a in args:
+            if isinstance(a, Tensor):
+                return apply(self, *args, **params)
+        return self.forward(*args, **params)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def apply(prim: Primitive, *args, **params) -> Tensor:
+    """Run `prim` on the data of `args`; record a node when an argument requires grad."""
+    raw = []
+    record = False
+    for a in args:
+        if isinstance(a, Tensor):
+            raw.append(a.data)
+            record = record or a.requires_grad
+        else:
+            raw.append(a)
+    out = prim.forward(*raw, **params)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if record and MODE.enabled:
+        node = Tensor._make(out, True, prim, args, params)
+        if MODE.recorder is not None:
+            MODE.recorder.append(node)
+        return node
+    return Tensor._make(out, False, None, None, None)
+
+
+_REFUSED_KINDS = {
+    "O": "object",
+    "U": "string",
+    "S": "bytes",
+    "V": "void",
+    "M": "datetime",
+    "m": "timedelta",
+}
+
+
+def as_array(data, dtype=None, name: str = "data") -> np.ndarray:
+    """`data` as an ndarray of numbers, or a TypeError that names the dtype that came."""
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be numbers (a number, a nested list or an ndarray); "
+            f"got {type(data).__name__}: {exc}"
+        ) from None
+    if arr.dtype.kind in _REFUSED_KINDS:
+        raise TypeError(
+            f"{name} must hold numbers; got an array of dtype {arr.dtype} "
+            f"({_REFUSED_KINDS[arr.dtype.kind]}). Convert it first, "
+            f"e.g. np.asarray(x, dtype=float)."
+        )
+    return arr
+
+
+class Tensor:
+    """An ndarray that can record how it was computed, so that gradients can flow back to it.
+
+    `data` is the ndarray; `grad` is filled by `backward()` on leaves that require grad (an
+    ndarray, or a Tensor after `backward(create_graph=True)`) and accumulates like PyTorch's.
+    """
+
+    __slots__ = ("__weakref__", "_inputs", "_params", "_prim", "data", "grad", "requires_grad")
+
+    # NumPy defers to Tensor's reflected operators: ndarray * Tensor is Tensor.__rmul__.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
+        arr = as_array(data, dtype)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs floating-point data; got dtype {arr.dtype}. "
+                f"Pass float data or dtype=np.float64."
+            )
+        source = data.data if isinstance(data, Tensor) else data
+        if arr is source:
+            arr = arr.copy()
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._prim = None
+        self._inputs = None
+        self._params = None
+
+    @classmethod
+    def _make(cls, data, requires_grad, prim, inputs, params) -> Tensor:
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._prim = prim
+        t._inputs = inputs
+        t._params = params
+        return t
+
+    # ----------------------------------------------------------------- what it holds
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a Tensor that no recorded operation made (an input or a parameter)."""
+        return self._prim is None
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element Tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item() needs a Tensor with one element; this one has shape {self.data.shape}"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def detach(self) -> Tensor:
+        """The same data as a new leaf that does not require grad (the data is shared)."""
+        return Tensor._make(self.data, False, None, None, None)
+
+    def astype(self, dtype) -> Tensor:
+        return ops.astype(self, dtype)
+
+    def backward(
+        self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into `leaf.grad` for every leaf that requires grad.
+
+        `gradient` is the cotangent to start from: it may be left out for a one-element Tensor
+        (it is then 1). The graph is freed afterwards unless `retain_graph=True`;
+        `create_graph=True` records the backward pass itself, so that it can be differentiated
+        again (it implies `retain_graph=True`, and `grad` then holds Tensors).
+        """
+        backward_mod.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=6, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.grad is not None:
+            g = self.grad.data if isinstance(self.grad, Tensor) else self.grad
+            extra = ", grad=" + np.array2string(g, precision=6, separator=", ")
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self.data.dtype != np.float64:
+            extra += f", dtype={self.data.dtype}"
+        return f"Tensor({body}{extra})"
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor")
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a Tensor of shape {self.data.shape} is "
+                f"ambiguous; use (t > 0).numpy().any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    # ----------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return apply(ops.add_p, self, other)
+
+    def __radd__(self, other):
+        return apply(ops.add_p, other, self)
+
+    def __sub__(self, other):
+        return apply(ops.sub_p, self, other)
+
+    def __rsub__(self, other):
+        return apply(ops.sub_p, other, self)
+
+    def __mul__(self, other):
+        return apply(ops.mul_p, self, other)
+
+    def __rmul__(self, other):
+        return apply(ops.mul_p, other, self)
+
+    def __truediv__(self, other):
+        return apply(ops.div_p, self, other)
+
+    def __rtruediv__(self, other):
+        return apply(ops.div_p, other, self)
+
+    def __pow__(self, other):
+        return apply(ops.pow_p, self, other)
+
+    def __rpow__(self, other):
+        return apply(ops.pow_p, other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return apply(ops.neg_p, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply(ops.abs_p, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # Comparisons give boolean Tensors that carry no gradient (as PyTorch's do).
+    def __lt__(self, other):
+        return _compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _compare(np.greater_equal, self, other)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return _compare(np.not_equal, self, other)
+
+    # ----------------------------------------------------------------- methods
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self)
+
+    def transpose(self, *axes) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    def reshape(self, *shape) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def sum(self, axis=None, keepdims=False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False) -> Tensor:
+        return ops.min(self, axis, keepdims)
+
+    def exp(self) -> Tensor:
+        return apply(ops.exp_p, self)
+
+    def log(self) -> Tensor:
+        return apply(ops.log_p, self)
+
+    def sqrt(self) -> Tensor:
+        return apply(ops.sqrt_p, self)
+
+    def abs(self) -> Tensor:
+        return apply(ops.abs_p, self)
+
+    def sigmoid(self) -> Tensor:
+        return apply(ops.sigmoid_p, self)
+
+    def tanh(self) -> Tensor:
+        return apply(ops.tanh_p, self)
+
+    def relu(self) -> Tensor:
+        return apply(ops.relu_p, self)
+
+
+def _compare(ufunc, a, b) -> Tensor:
+    a = a.data if isinstance(a, Tensor) else a
+    b = b.data if isinstance(b, Tensor) else b
+    return Tensor._make(np.asarray(ufunc(a, b)), False, None, None, None)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new leaf Tensor holding a copy of `data` (a number, nested lists or an ndarray).
+
+    dtype follows the data by NumPy's rules unless given: Python floats give float64.
+    `requires_grad=True` needs floating-point data.
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+# The operations and the sweep import this module; they are bound here, once all of it exists.
+from wengert.autodiff import backward as backward_mod  # noqa: E402
+from wengert.autodiff import ops  # noqa: E402

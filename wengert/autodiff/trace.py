@@ -1,0 +1,6 @@
+def trace(*a):
+    raise NotImplementedError
+
+
+class Trace:
+    pass

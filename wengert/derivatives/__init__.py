@@ -1,0 +1,1 @@
+"""Numerical differentiation and the gradient check."""
