@@ -47,8 +47,9 @@ class Primitive:
     This record is the only place that knows an operation's derivative. `jvps` is kept for the
     forward-mode (tangent) rules, one per argument, beside the reverse ones.
 
-    `infix`/`prefix` and `precedence` say how a Wengert list prints the operation
-    (`t1 = w * x`, `t3 = -z`); other primitives print as calls (`t4 = exp(t3)`).
+    `template` and `precedence` say how a Wengert list prints the operation: "{0} * {1}" gives
+    `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
+    keyword parameters); without a template it prints as a call, `t4 = exp(t3)`.
 
     Calling a primitive directly runs NumPy alone when no argument is a Tensor: rules are written
     with such calls, so the first-order sweep never builds a graph, and a sweep with
@@ -59,8 +60,7 @@ class Primitive:
     forward: Callable[..., np.ndarray]
     vjps: Sequence[Rule | None] | Variadic
     jvps: Sequence[Rule | None] | None = None
-    infix: str | None = None
-    prefix: str | None = None
+    template: str | None = None
     precedence: int = 100
 
     def __post_init__(self) -> None:

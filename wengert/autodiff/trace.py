@@ -1,6 +1,251 @@
-def trace(*a):
-    raise NotImplementedError
+"""The Wengert list of a program, and its backward sweep, printed.
+
+`trace(f, *args)` runs f once on Tensors and keeps every primitive it executed, in order. Each
+result is named after the local variable of f that holds it when f returns (`z`, `y`, `L`),
+or `t<k>` for its position k in the list — the slide's `t1 = w * x`, `z = t1 + b`, `t3 = -z`.
+
+`Trace.backward()` then walks the list in reverse, as backpropagation does, and writes for each
+argument of each primitive the rule applied and its value: `z̄ = t3̄ * -1`, where `z̄` (z-bar) is
+the adjoint dL/dz. The rule is the primitive's own vector-Jacobian rule, run on named Tensors
+and written back as an expression: what is printed is what the engine computes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from wengert.autodiff import render
+from wengert.autodiff.backward import toposort, unbroadcast
+from wengert.autodiff.mode import enable_grad, recording
+from wengert.autodiff.tensor import Tensor, as_array
+
+BAR = "\u0304"  # combining overline: z̄ is the adjoint of z
+
+
+def trace(f, *args, **kwargs) -> Trace:
+    """Run f(*args, **kwargs) once and return its Wengert list.
+
+    Positional arguments become float Tensors that require grad, named after f's parameters;
+    keyword arguments are passed through as constants.
+
+    >>> def f(w, x, b, t):
+    ...     z = w * x + b
+    ...     y = 1 / (1 + wg.exp(-z))
+    ...     L = (y - t) ** 2 / 2
+    ...     return L
+    >>> print(wg.trace(f, 0.5, 2.0, 0.1, 1.0))
+    """
+    inputs = [_as_input(a, i) for i, a in enumerate(args)]
+    nodes: list[Tensor] = []
+    with enable_grad(), recording(nodes):
+        out, local_vars = _call_keeping_locals(f, inputs, kwargs)
+    if not isinstance(out, Tensor):
+        raise TypeError(
+            f"trace: f must return a Tensor computed from its arguments; it returned "
+            f"{type(out).__name__}"
+        )
+    names = _parameter_names(f, len(inputs))
+    return Trace(f, inputs, names, nodes, out, local_vars)
+
+
+@dataclass
+class Step:
+    """One line of the Wengert list: `name = expression`, and the value it took."""
+
+    name: str
+    primitive: str
+    expression: str
+    value: np.ndarray
+
+
+@dataclass
+class Adjoint:
+    """One line of the backward sweep: the contribution of one primitive to one adjoint."""
+
+    name: str  # the adjoint written to, e.g. "z̄"
+    rule: str  # the rule applied, e.g. "t3̄ * -1"
+    value: np.ndarray  # the contribution
+    accumulates: bool  # True for "+=": the variable is used more than once
+    source: str  # the forward line the rule belongs to
 
 
 class Trace:
-    pass
+    """The primitives a program executed, in order, with named temporaries."""
+
+    def __init__(self, f, inputs, input_names, nodes, output, local_vars) -> None:
+        self.function = f
+        self.inputs = inputs
+        self.nodes = nodes
+        self.output = output
+        self.names: dict[int, str] = {}
+        for t, name in zip(inputs, input_names, strict=True):
+            self._name(t, name)
+        named = {id(v): k for k, v in local_vars.items() if isinstance(v, Tensor)}
+        for k, t in enumerate(nodes, start=1):
+            self._name(t, named.get(id(t), f"t{k}"))
+        self.steps = [Step(self.names[id(t)], t._prim.name, self._line(t), t.data) for t in nodes]
+
+    def _name(self, t: Tensor, name: str) -> None:
+        taken = set(self.names.values())
+        while name in taken:
+            name += "'"
+        self.names[id(t)] = name
+
+    def _line(self, t: Tensor) -> str:
+        parts = [render.operand(a, self.names) for a in t._inputs]
+        text, _ = render.operation(t._prim, [p[0] for p in parts], t._params, [p[1] for p in parts])
+        return text
+
+    def name_of(self, t: Tensor) -> str:
+        return self.names[id(t)]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __str__(self) -> str:
+        fname = getattr(self.function, "__name__", "f")
+        args = ", ".join(self.names[id(t)] for t in self.inputs)
+        head = [f"Wengert list of {fname}({args}): {len(self.steps)} primitives"]
+        head += [f"  input  {self.names[id(t)]} = {render.value(t)}" for t in self.inputs]
+        w_name = max([render.width(s.name) for s in self.steps] + [1])
+        w_expr = max([render.width(s.expression) for s in self.steps] + [1])
+        body = [
+            f"  {render.pad(s.name, w_name)} = {render.pad(s.expression, w_expr)}"
+            f"   # {render.value(s.value)}"
+            for s in self.steps
+        ]
+        return "\n".join(head + body)
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self.steps)} primitives>"
+
+    def backward(self, seed=None) -> Sweep:
+        """The reverse sweep over this list, one line per rule applied; see `Sweep`."""
+        return Sweep(self, seed)
+
+
+class Sweep:
+    """The backward sweep of a Trace: adjoints in reverse order, each rule with its value.
+
+    `grads` maps each input's name to dL/d(input), the same numbers `wg.grad` gives.
+    """
+
+    def __init__(self, trace: Trace, seed=None) -> None:
+        self.trace = trace
+        out = trace.output
+        if seed is None and out.size != 1:
+            raise ValueError(
+                f"the traced function returned shape {out.shape}; pass seed= "
+                f"(the cotangent of the output) to backward()"
+            )
+        self.seed = np.ones_like(out.data) if seed is None else as_array(seed, name="seed")
+        self.lines: list[Adjoint] = []
+        adjoints = self._run()
+        self.grads = {
+            trace.names[id(t)]: adjoints.get(id(t), np.zeros_like(t.data)) for t in trace.inputs
+        }
+
+    def _run(self) -> dict[int, np.ndarray]:
+        trace, names = self.trace, self.trace.names
+        order, _ = toposort(trace.output)
+        adjoints = {id(trace.output): self.seed}
+        for t in order:
+            bar_t = Tensor(adjoints.pop(id(t)), requires_grad=True)
+            known = dict(names) | {id(bar_t): names[id(t)] + BAR}
+            source = f"{names[id(t)]} = {trace._line(t)}"
+            for i, a in enumerate(t._inputs):
+                if not (isinstance(a, Tensor) and a.requires_grad):
+                    continue
+                with enable_grad():
+                    rule = t._prim.vjps[i]
+                    contribution = unbroadcast(rule(bar_t, t, *t._inputs, **t._params), a)
+                key = id(a)
+                self.lines.append(
+                    Adjoint(
+                        names[key] + BAR,
+                        render.expression(contribution, known),
+                        contribution.data,
+                        key in adjoints,
+                        source,
+                    )
+                )
+                adjoints[key] = contribution.data + adjoints.get(key, 0)
+        return adjoints
+
+    def __str__(self) -> str:
+        root = self.trace.names[id(self.trace.output)]
+        head = [
+            f"Backward sweep: x{BAR} = d{root}/dx, from {root}{BAR} = "
+            f"{render.value(self.seed)} back to the inputs"
+        ]
+        w_lhs = max([render.width(a.name) for a in self.lines] + [1])
+        w_rule = max([render.width(a.rule) for a in self.lines] + [1])
+        w_val = max([len(render.value(a.value)) for a in self.lines] + [1])
+        body = []
+        for a in self.lines:
+            op = "+=" if a.accumulates else "= "
+            body.append(
+                f"  {render.pad(a.name, w_lhs)} {op} {render.pad(a.rule, w_rule)}"
+                f"   # {render.value(a.value):<{w_val}}   from {a.source}"
+            )
+        tail = []
+        for name, g in self.grads.items():
+            label = f"Gradient: d{root}/d{name} = "
+            tail.append(label + _full(g, len(label)))
+        return "\n".join(head + body + tail)
+
+
+def _full(g: np.ndarray, indent: int) -> str:
+    if g.size > 24:
+        return render.value(g)
+    return np.array2string(g, precision=6, separator=", ", prefix=" " * indent)
+
+
+def _as_input(a, i: int) -> Tensor:
+    data = as_array(a, name=f"argument {i}")
+    if data.dtype.kind != "f":
+        data = data.astype(np.float64)
+    return Tensor(data, requires_grad=True)
+
+
+def _parameter_names(f, n: int) -> list[str]:
+    try:
+        params = [
+            p
+            for p in inspect.signature(f).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params[:n]]
+    return names + [f"x{k}" for k in range(len(names), n)]
+
+
+def _call_keeping_locals(f, args, kwargs):
+    """f(*args, **kwargs), and f's local variables as they stood when it returned.
+
+    A profile hook sees f's frame at its return; the local names are what the slide calls
+    z and y. The hook is removed on the way out, also when f raises.
+    """
+    code = getattr(f, "__code__", None)
+    seen: dict = {}
+
+    def hook(frame, event, arg):
+        if event == "return" and frame.f_code is code:
+            seen.clear()
+            seen.update(frame.f_locals)
+
+    previous = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        out = f(*args, **kwargs)
+    finally:
+        sys.setprofile(previous)
+    return out, seen
+
+
+__all__ = ["Adjoint", "Step", "Sweep", "Trace", "trace"]

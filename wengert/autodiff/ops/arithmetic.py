@@ -18,26 +18,34 @@ def _data(x):
 
 
 add_p = Primitive(
-    "add", np.add, (lambda g, ans, a, b: g, lambda g, ans, a, b: g), infix="+", precedence=50
+    "add",
+    np.add,
+    (lambda g, ans, a, b: g, lambda g, ans, a, b: g),
+    template="{0} + {1}",
+    precedence=50,
 )
 sub_p = Primitive(
-    "sub", np.subtract, (lambda g, ans, a, b: g, lambda g, ans, a, b: -g), infix="-", precedence=50
+    "sub",
+    np.subtract,
+    (lambda g, ans, a, b: g, lambda g, ans, a, b: -g),
+    template="{0} - {1}",
+    precedence=50,
 )
 mul_p = Primitive(
     "mul",
     np.multiply,
     (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
-    infix="*",
+    template="{0} * {1}",
     precedence=60,
 )
 div_p = Primitive(
     "div",
     np.divide,
     (lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b),
-    infix="/",
+    template="{0} / {1}",
     precedence=60,
 )
-neg_p = Primitive("neg", np.negative, (lambda g, ans, a: -g,), prefix="-", precedence=70)
+neg_p = Primitive("neg", np.negative, (lambda g, ans, a: -g,), template="-{0}", precedence=70)
 
 
 def _pow_base(g, ans, a, b):
@@ -51,7 +59,7 @@ def _pow_exponent(g, ans, a, b):
     return g * where_p(zero, 0, ans * log_p(where_p(zero, 1, a)))
 
 
-pow_p = Primitive("pow", np.power, (_pow_base, _pow_exponent), infix="**", precedence=80)
+pow_p = Primitive("pow", np.power, (_pow_base, _pow_exponent), template="{0} ** {1}", precedence=80)
 exp_p = Primitive("exp", np.exp, (lambda g, ans, x: g * ans,))
 log_p = Primitive("log", np.log, (lambda g, ans, x: g / x,))
 sqrt_p = Primitive("sqrt", np.sqrt, (lambda g, ans, x: g / (2 * ans),))

@@ -47,7 +47,7 @@ def _matmul_rule_b(g, ans, a, b):
 
 
 matmul_p = Primitive(
-    "matmul", np.matmul, (_matmul_rule_a, _matmul_rule_b), infix="@", precedence=60
+    "matmul", np.matmul, (_matmul_rule_a, _matmul_rule_b), template="{0} @ {1}", precedence=60
 )
 
 

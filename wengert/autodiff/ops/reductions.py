@@ -44,7 +44,10 @@ def keepdims_shape(shape, axis) -> tuple[int, ...]:
 
 
 def _sum_rule(g, ans, x, axis=None, keepdims=False):
-    return broadcast_to_p(reshape_p(g, shape=keepdims_shape(x.shape, axis)), shape=x.shape)
+    shape = keepdims_shape(x.shape, axis)
+    if g.shape != shape:
+        g = reshape_p(g, shape=shape)
+    return g if shape == x.shape else broadcast_to_p(g, shape=x.shape)
 
 
 def _extremum_rule(g, ans, x, axis=None, keepdims=False):

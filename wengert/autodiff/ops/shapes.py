@@ -40,6 +40,8 @@ getitem_p = Primitive(
     "getitem",
     lambda x, index: x[index],
     (lambda g, ans, x, index: scatter_add_p(g, index=index, shape=x.shape),),
+    template="{0}[{index}]",
+    precedence=90,
 )
 scatter_add_p = Primitive(
     "scatter_add", _scatter_add, (lambda g, ans, src, index, shape: getitem_p(g, index=index),)

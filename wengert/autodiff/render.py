@@ -1,0 +1,128 @@
+"""How a Wengert list writes values and expressions: `t1 = w * x`, `z̄ = t1̄ * x`, `[0.5, 1]`."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+
+from wengert.autodiff.tensor import Primitive, Tensor
+
+ATOM = 100  # the precedence of a name, a number or a call: never parenthesised
+
+
+def number(x) -> str:
+    """A short form of a number: 0.5, -3, 1e-08, True."""
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    return f"{float(x) + 0.0:.6g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def value(x, width: int = 6) -> str:
+    """A value as a learner wants to read it: the number, a short list, or dtype and shape."""
+    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    if data.ndim == 0 or data.size == 1:
+        return number(data.reshape(()).item())
+    if data.size <= width and data.ndim == 1:
+        return "[" + ", ".join(number(v) for v in data.tolist()) + "]"
+    return f"<{data.dtype} {'x'.join(map(str, data.shape))}>"
+
+
+def index(idx) -> str:
+    """An index tuple as it is written in Python: 0, 1:3, ..., None, [0, 0, 2]."""
+    parts = []
+    for i in idx:
+        if isinstance(i, slice):
+            s = f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}"
+            parts.append(s if i.step is None else f"{s}:{i.step}")
+        elif i is Ellipsis:
+            parts.append("...")
+        elif isinstance(i, np.ndarray):
+            parts.append(value(i, width=8))
+        else:
+            parts.append(str(i))
+    return ", ".join(parts)
+
+
+def param(name: str, v) -> str:
+    if name == "index":
+        return index(v)
+    if isinstance(v, np.dtype):
+        return str(v)
+    if isinstance(v, tuple) and all(isinstance(a, (int, np.integer)) for a in v):
+        return str(v[0]) if len(v) == 1 and name == "axis" else str(tuple(int(a) for a in v))
+    if isinstance(v, (np.ndarray, np.generic, float, int)):
+        return value(v)
+    return repr(v)
+
+
+def operation(prim: Primitive, args: list[str], params: dict, precs: list[int]) -> tuple[str, int]:
+    """The text of prim applied to already-written args, and its precedence.
+
+    An argument is parenthesised when it binds more loosely than the operation, or equally on
+    the side where the grouping would change (the right of -, /, the left of **).
+    """
+    if prim.template is None:
+        # Defaults (None, False) are left out: sum(x), not sum(x, axis=None, keepdims=False).
+        shown = [
+            f"{k}=[{index(v)}]" if k == "index" else f"{k}={param(k, v)}"
+            for k, v in params.items()
+            if v is not None and v is not False
+        ]
+        return f"{prim.name}({', '.join(args + shown)})", ATOM
+    wrapped = []
+    for pos, (text, prec) in enumerate(zip(args, precs, strict=True)):
+        right_assoc = prim.name == "pow"
+        tight = (
+            prec < prim.precedence
+            or (prec == prim.precedence and (pos == 0) == right_assoc and len(args) == 2)
+            or (prec == prim.precedence and len(args) == 1)
+        )
+        wrapped.append(f"({text})" if tight else text)
+    kw = {k: param(k, v) for k, v in params.items()}
+    return prim.template.format(*wrapped, **kw), prim.precedence
+
+
+def operand(x, names: dict[int, str]) -> tuple[str, int]:
+    """A leaf of an expression: a named Tensor, or a constant written by value."""
+    if isinstance(x, Tensor):
+        if id(x) in names:
+            return names[id(x)], ATOM
+        x = x.data
+    text = value(x)
+    return text, (ATOM if not text.startswith("-") else 0)
+
+
+def expression(root: Tensor, names: dict[int, str]) -> str:
+    """The expression that computed root, down to the Tensors named in `names`."""
+    # Iterative post-order: a rule's expression is short, but nothing here recurses.
+    done: dict[int, tuple[str, int]] = {}
+    stack = [root]
+    while stack:
+        t = stack[-1]
+        if id(t) in done:
+            stack.pop()
+            continue
+        if not isinstance(t, Tensor) or id(t) in names or t._prim is None or t._inputs is None:
+            done[id(t)] = operand(t, names)
+            stack.pop()
+            continue
+        pending = [a for a in t._inputs if id(a) not in done]
+        if pending:
+            stack.extend(reversed(pending))
+            continue
+        parts = [done[id(a)] for a in t._inputs]
+        done[id(t)] = operation(t._prim, [p[0] for p in parts], t._params, [p[1] for p in parts])
+        stack.pop()
+    return done[id(root)][0]
+
+
+def width(text: str) -> int:
+    """Columns a string takes on screen (combining marks such as the bar of z̄ take none)."""
+    return sum(not unicodedata.combining(c) for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))
