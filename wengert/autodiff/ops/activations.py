@@ -72,12 +72,13 @@ softplus_p = Primitive("softplus", _softplus, (lambda g, ans, x: g * sigmoid_p(x
 softmax_p = Primitive(
     "softmax",
     _softmax,
-    (lambda g, ans, x, axis=-1: ans * (g - sum_p(g * ans, axis=axis, keepdims=True)),),
+    # sum_p's own rule reads axis as a tuple (as sum() stores it): pass (axis,), not axis.
+    (lambda g, ans, x, axis=-1: ans * (g - sum_p(g * ans, axis=(axis,), keepdims=True)),),
 )
 log_softmax_p = Primitive(
     "log_softmax",
     _log_softmax,
-    (lambda g, ans, x, axis=-1: g - exp_p(ans) * sum_p(g, axis=axis, keepdims=True),),
+    (lambda g, ans, x, axis=-1: g - exp_p(ans) * sum_p(g, axis=(axis,), keepdims=True),),
 )
 logsumexp_p = Primitive("logsumexp", _logsumexp, (_logsumexp_rule,))
 
