@@ -1,0 +1,537 @@
+"""Behaviour of Tensor.backward(): seeds, accumulation, graph lifetime, broadcasting, dtypes.
+
+Every expected number comes from an analytic formula written out in the test (or from plain
+NumPy evaluating that formula), never from the engine's own output.
+"""
+
+import gc
+import math
+import weakref
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert.autodiff.backward import toposort
+
+
+def leaf(data, dtype=np.float64):
+    return wg.tensor(np.asarray(data, dtype=dtype), requires_grad=True)
+
+
+# ----------------------------------------------------------------------------- seeds
+def test_backward_on_a_scalar():
+    x = leaf(1.5)
+    y = x * x * x - 2.0 * x  # y' = 3x^2 - 2
+    y.backward()
+    assert isinstance(x.grad, np.ndarray)
+    assert x.grad.shape == ()
+    np.testing.assert_allclose(x.grad, 3 * 1.5**2 - 2, rtol=1e-15)
+
+
+def test_backward_on_a_one_element_non_scalar_needs_no_gradient():
+    x = leaf([2.0])
+    (x * 3.0).backward()
+    np.testing.assert_array_equal(x.grad, [3.0])
+
+
+def test_backward_with_a_gradient_gives_the_transposed_jacobian_times_g():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 4))
+    x0 = rng.normal(size=4)
+    g = rng.normal(size=3)
+    x = leaf(x0)
+    y = wg.tanh(wg.tensor(a) @ x)  # J = diag(1 - tanh(a x)^2) a
+    y.backward(g)
+    expected = a.T @ (g * (1 - np.tanh(a @ x0) ** 2))
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_backward_with_a_tensor_gradient():
+    x = leaf([1.0, 2.0, 3.0])
+    (x * x).backward(wg.tensor([1.0, 0.0, -1.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, -6.0])
+
+
+# ----------------------------------------------------------------------------- accumulation
+def test_gradients_accumulate_across_backward_calls_and_none_resets():
+    x0 = np.array([1.0, -2.0, 0.5])
+    x = leaf(x0)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * x0)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 4 * x0)
+    x.grad = None
+    (x * x * x).sum().backward()
+    np.testing.assert_allclose(x.grad, 3 * x0**2, rtol=1e-15)
+
+
+def test_accumulation_does_not_write_into_an_earlier_grad_array():
+    x = leaf([1.0, 2.0])
+    (x * 1.0).sum().backward()
+    first = x.grad
+    (x * 1.0).sum().backward()
+    np.testing.assert_array_equal(first, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("build", "derivative"),
+    [
+        (lambda x: x * x, lambda x0: 2 * x0),
+        (lambda x: x + x, lambda x0: np.full_like(x0, 2.0)),
+        (lambda x: x - x * x, lambda x0: 1 - 2 * x0),
+        (lambda x: x / (x + 1.0), lambda x0: 1 / (x0 + 1) ** 2),
+        # a diamond: h is used by two consumers, each of which is used again
+        (lambda x: (lambda h: h * h + h)(x * 2.0), lambda x0: (2 * (2 * x0) + 1) * 2),
+    ],
+    ids=["x*x", "x+x", "x-x*x", "x/(x+1)", "diamond"],
+)
+def test_an_input_used_twice_receives_both_contributions(build, derivative):
+    x0 = np.array([0.5, -1.5, 3.0])
+    x = leaf(x0)
+    build(x).sum().backward()
+    np.testing.assert_allclose(x.grad, derivative(x0), rtol=1e-14)
+
+
+# ----------------------------------------------------------------------------- graph lifetime
+def test_retain_graph_allows_a_second_backward_which_accumulates():
+    x0 = np.array([1.0, 2.0])
+    x = leaf(x0)
+    loss = (x * x * x).sum()
+    loss.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad, 3 * x0**2)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 6 * x0**2)
+
+
+def test_a_second_backward_without_retain_graph_raises_and_changes_nothing():
+    x = leaf([1.0, 2.0])
+    w = leaf(3.0)
+    loss = (x * w).sum()
+    loss.backward()
+    x_grad, w_grad = x.grad.copy(), w.grad.copy()
+    with pytest.raises(wg.GraphFreedError, match="retain_graph"):
+        loss.backward()
+    np.testing.assert_array_equal(x.grad, x_grad)
+    np.testing.assert_array_equal(w.grad, w_grad)
+    assert issubclass(wg.GraphFreedError, RuntimeError)
+
+
+def test_a_second_loss_over_a_freed_shared_subgraph_raises_and_changes_nothing():
+    x = leaf([1.0, 2.0])
+    shared = x * 2.0
+    first = shared.sum()
+    second = (shared * shared).sum() + (x * 5.0).sum()
+    first.backward()
+    before = x.grad.copy()
+    with pytest.raises(wg.GraphFreedError, match="retain_graph"):
+        second.backward()
+    np.testing.assert_array_equal(x.grad, before)
+
+
+def test_the_graph_is_freed_after_backward():
+    x = leaf(np.linspace(-1.0, 1.0, 5))
+    hidden = wg.tanh(x * 3.0)
+    ref = weakref.ref(hidden)
+    loss = (hidden * hidden).sum()
+    del hidden
+    loss.backward()
+    del loss
+    gc.collect()
+    assert ref() is None
+
+
+def test_retain_graph_keeps_the_intermediates_alive_while_the_loss_lives():
+    x = leaf(np.linspace(-1.0, 1.0, 5))
+    hidden = wg.tanh(x * 3.0)
+    ref = weakref.ref(hidden)
+    loss = (hidden * hidden).sum()
+    del hidden
+    loss.backward(retain_graph=True)
+    gc.collect()
+    assert ref() is not None
+    loss.backward()  # still usable
+    del loss
+    gc.collect()
+    assert ref() is None
+
+
+# ----------------------------------------------------------------------------- no_grad, detach
+def test_no_grad_records_nothing():
+    x = leaf([1.0, 2.0])
+    with wg.no_grad():
+        assert not wg.is_grad_enabled()
+        y = x * 2.0 + 1.0
+    assert wg.is_grad_enabled()
+    assert not y.requires_grad
+    assert y.is_leaf
+    np.testing.assert_array_equal(y.numpy(), [3.0, 5.0])
+
+
+def test_no_grad_as_a_decorator():
+    @wg.no_grad()
+    def step(w):
+        return w - 0.1 * w
+
+    w = leaf([1.0])
+    out = step(w)
+    assert not out.requires_grad and out.is_leaf
+    out = step(w)  # the same decorator object is re-entered
+    assert not out.requires_grad
+    assert wg.is_grad_enabled()
+
+
+def test_no_grad_nests_and_restores_on_exit_and_on_error():
+    x = leaf(1.0)
+    with wg.no_grad():
+        with wg.no_grad():
+            assert not (x * 2.0).requires_grad
+        assert not wg.is_grad_enabled()
+        assert not (x * 2.0).requires_grad
+        with wg.enable_grad():
+            assert (x * 2.0).requires_grad
+        assert not wg.is_grad_enabled()
+    assert wg.is_grad_enabled()
+    with pytest.raises(KeyError), wg.no_grad():
+        raise KeyError("boom")
+    assert wg.is_grad_enabled()
+    assert (x * 2.0).requires_grad
+
+
+def test_detach_stops_the_gradient():
+    x0 = np.array([1.0, -2.0, 4.0])
+    x = leaf(x0)
+    c = x.detach()
+    assert not c.requires_grad and c.is_leaf
+    (c * x).sum().backward()  # d/dx (c x) with c constant = c = x0
+    np.testing.assert_array_equal(x.grad, x0)
+    x.grad = None
+    (x.detach() * 5.0 + x).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+# ----------------------------------------------------------------------------- errors
+def test_backward_on_a_tensor_without_grad_raises():
+    t = wg.tensor([1.0, 2.0]).sum() * 3.0
+    with pytest.raises(RuntimeError, match="requires grad"):
+        t.backward()
+    x = leaf(1.0)
+    with wg.no_grad():
+        y = x * 2.0
+    with pytest.raises(RuntimeError, match="requires grad"):
+        y.backward()
+
+
+def test_backward_on_a_non_scalar_without_gradient_names_the_shape_and_suggests_sum():
+    x = leaf(np.ones((2, 3)))
+    y = x * 2.0
+    with pytest.raises(RuntimeError, match=r"\(2, 3\)") as info:
+        y.backward()
+    assert ".sum()" in str(info.value)
+    assert x.grad is None
+
+
+def test_backward_with_a_wrong_shaped_gradient_names_both_shapes():
+    x = leaf(np.ones((2, 3)))
+    y = x * 2.0
+    with pytest.raises(ValueError, match=r"\(2, 3\)") as info:
+        y.backward(np.ones((3, 2)))
+    assert "(3, 2)" in str(info.value)
+    with pytest.raises(ValueError, match=r"\(6,\)"):
+        y.backward(np.ones(6))
+    assert x.grad is None
+    y.backward(np.ones((2, 3)))  # the refused calls freed nothing
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
+
+
+# ----------------------------------------------------------------------------- broadcasting
+def test_broadcast_column_plus_row():
+    a = leaf(np.arange(3.0).reshape(3, 1))
+    b = leaf(np.arange(4.0).reshape(1, 4))
+    (a + b).sum().backward()
+    assert a.grad.shape == (3, 1)
+    assert b.grad.shape == (1, 4)
+    np.testing.assert_array_equal(a.grad, np.full((3, 1), 4.0))
+    np.testing.assert_array_equal(b.grad, np.full((1, 4), 3.0))
+
+
+def test_broadcast_scalar_times_matrix():
+    rng = np.random.default_rng(1)
+    m0, w0 = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    s = leaf(2.5)
+    m = leaf(m0)
+    (s * m * wg.tensor(w0)).sum().backward()
+    assert s.grad.shape == ()
+    np.testing.assert_allclose(s.grad, np.sum(m0 * w0), rtol=1e-13)
+    np.testing.assert_allclose(m.grad, 2.5 * w0, rtol=1e-15)
+
+
+def test_broadcast_vector_plus_matrix():
+    rng = np.random.default_rng(2)
+    w0 = rng.normal(size=(3, 4))
+    v = leaf(np.arange(4.0))
+    m = leaf(np.ones((3, 4)))
+    ((v + m) * w0).sum().backward()
+    assert v.grad.shape == (4,)
+    np.testing.assert_allclose(v.grad, w0.sum(axis=0), rtol=1e-14)
+    np.testing.assert_array_equal(m.grad, w0)
+
+
+def test_broadcast_three_d_times_two_d():
+    rng = np.random.default_rng(3)
+    a0, b0 = rng.normal(size=(2, 1, 3)), rng.normal(size=(5, 1))
+    w0 = rng.normal(size=(2, 5, 3))
+    a, b = leaf(a0), leaf(b0)
+    out = a * b
+    assert out.shape == (2, 5, 3)
+    (out * w0).sum().backward()
+    # out[i, j, k] = a[i, 0, k] b[j, 0]
+    expected_a = np.einsum("jz,ijk->izk", b0, w0)
+    expected_b = np.einsum("izk,ijk->jz", a0, w0)
+    assert a.grad.shape == (2, 1, 3) and b.grad.shape == (5, 1)
+    np.testing.assert_allclose(a.grad, expected_a, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(b.grad, expected_b, rtol=1e-13, atol=1e-15)
+
+
+def test_broadcast_batch_axes_of_a_matmul():
+    rng = np.random.default_rng(6)
+    a0, b0 = rng.normal(size=(1, 3, 4)), rng.normal(size=(5, 4, 2))
+    w0 = rng.normal(size=(5, 3, 2))
+    a, b = leaf(a0), leaf(b0)
+    (wg.matmul(a, b) * w0).sum().backward()
+    # out[n, i, j] = sum_k a[0, i, k] b[n, k, j]
+    np.testing.assert_allclose(a.grad, np.einsum("nij,nkj->ik", w0, b0)[None], rtol=1e-13)
+    np.testing.assert_allclose(b.grad, np.einsum("ik,nij->nkj", a0[0], w0), rtol=1e-13)
+
+
+@pytest.mark.parametrize(("sa", "sb"), [((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((4,), (4,))])
+def test_matmul_with_a_vector_and_a_batch(sa, sb):
+    rng = np.random.default_rng(7)
+    a0, b0 = rng.normal(size=sa), rng.normal(size=sb)
+    w0 = rng.normal(size=np.matmul(a0, b0).shape)
+    a, b = leaf(a0), leaf(b0)
+    (wg.matmul(a, b) * w0).sum().backward()
+    # the loss is linear in each argument: its gradient is the coefficient of each entry
+    eye_a = np.eye(a0.size).reshape(a0.size, *sa)
+    eye_b = np.eye(b0.size).reshape(b0.size, *sb)
+    expected_a = np.array([np.sum(np.matmul(e, b0) * w0) for e in eye_a]).reshape(sa)
+    expected_b = np.array([np.sum(np.matmul(a0, e) * w0) for e in eye_b]).reshape(sb)
+    np.testing.assert_allclose(a.grad, expected_a, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(b.grad, expected_b, rtol=1e-13, atol=1e-15)
+
+
+# ----------------------------------------------------------------------------- dtypes
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda x: x * np.arange(3.0),
+        lambda x: np.arange(3.0) + x,
+        lambda x: x / np.float64(3.0),
+        lambda x: x @ np.ones((3, 2)),
+        lambda x: (x - np.array(1.0)) ** 2,
+        lambda x: wg.exp(x) * 2.0,
+    ],
+    ids=["mul", "radd", "div-np-scalar", "matmul", "sub-0d-pow", "exp-python-float"],
+)
+def test_float32_leaves_get_float32_grads(build):
+    x = leaf([1.0, 2.0, 3.0], dtype=np.float32)
+    build(x).sum().backward()
+    assert x.grad.dtype == np.float32
+    build(x).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_python_scalars_keep_float32():
+    x = leaf([1.0, 2.0], dtype=np.float32)
+    y = (2.0 * x - 1) / 3.0 + x**2
+    assert y.dtype == np.float32
+
+
+def test_seed_gradient_of_another_dtype_is_cast():
+    x = leaf([1.0, 2.0], dtype=np.float32)
+    (x * 2.0).backward(np.array([1.0, 1.0], dtype=np.float64))
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+# ----------------------------------------------------------------------------- mixing constants
+X0 = np.array([0.5, 1.5, 2.0])
+C = np.array([2.0, -1.0, 0.5])
+
+# (operation, value from NumPy on the raw data, analytic d/dx elementwise)
+MIXED = [
+    ("t + 2", lambda t: t + 2, lambda x: x + 2, lambda x: np.ones_like(x)),
+    ("2 + t", lambda t: 2 + t, lambda x: 2 + x, lambda x: np.ones_like(x)),
+    ("t - 2.5", lambda t: t - 2.5, lambda x: x - 2.5, lambda x: np.ones_like(x)),
+    ("2 - t", lambda t: 2 - t, lambda x: 2 - x, lambda x: -np.ones_like(x)),
+    ("t * 3", lambda t: t * 3, lambda x: x * 3, lambda x: np.full_like(x, 3.0)),
+    ("3 * t", lambda t: 3 * t, lambda x: 3 * x, lambda x: np.full_like(x, 3.0)),
+    ("t / 4", lambda t: t / 4, lambda x: x / 4, lambda x: np.full_like(x, 0.25)),
+    ("1 / t", lambda t: 1 / t, lambda x: 1 / x, lambda x: -1 / x**2),
+    ("t ** 3", lambda t: t**3, lambda x: x**3, lambda x: 3 * x**2),
+    ("2 ** t", lambda t: 2**t, lambda x: 2.0**x, lambda x: 2.0**x * math.log(2)),
+    ("t + C", lambda t: t + C, lambda x: x + C, lambda x: np.ones_like(x)),
+    ("C + t", lambda t: C + t, lambda x: C + x, lambda x: np.ones_like(x)),
+    ("t - C", lambda t: t - C, lambda x: x - C, lambda x: np.ones_like(x)),
+    ("C - t", lambda t: C - t, lambda x: C - x, lambda x: -np.ones_like(x)),
+    ("t * C", lambda t: t * C, lambda x: x * C, lambda x: C),
+    ("np.ones * t", lambda t: np.ones(3) * t, lambda x: x, lambda x: np.ones_like(x)),
+    ("t / C", lambda t: t / C, lambda x: x / C, lambda x: 1 / C),
+    ("C / t", lambda t: C / t, lambda x: C / x, lambda x: -C / x**2),
+    ("t ** C", lambda t: t**C, lambda x: x**C, lambda x: C * x ** (C - 1)),
+    (
+        "C ** t",
+        lambda t: np.abs(C) ** t,
+        lambda x: np.abs(C) ** x,
+        lambda x: np.abs(C) ** x * np.log(np.abs(C)),
+    ),
+    ("np.float64 * t", lambda t: np.float64(3.0) * t, lambda x: 3.0 * x, lambda x: 3.0 + 0 * x),
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "derivative"),
+    [(m[1], m[2], m[3]) for m in MIXED],
+    ids=[m[0] for m in MIXED],
+)
+def test_numbers_and_arrays_mix_in_on_either_side(op, value, derivative):
+    x = leaf(X0)
+    out = op(x)
+    assert isinstance(out, wg.Tensor)
+    np.testing.assert_allclose(out.numpy(), value(X0), rtol=1e-15)
+    order, leaves = toposort(out)
+    assert leaves == [x]  # the constant is not a graph node
+    assert len(order) == 1
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, derivative(X0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_matmul_with_an_ndarray_on_either_side(side):
+    rng = np.random.default_rng(4)
+    m0 = rng.normal(size=(3, 3))
+    g0 = rng.normal(size=3)
+    x = leaf(X0)
+    out = x @ m0 if side == "right" else m0 @ x
+    assert isinstance(out, wg.Tensor)
+    np.testing.assert_allclose(out.numpy(), X0 @ m0 if side == "right" else m0 @ X0)
+    order, leaves = toposort(out)
+    assert leaves == [x] and len(order) == 1
+    out.backward(g0)
+    np.testing.assert_allclose(x.grad, m0 @ g0 if side == "right" else m0.T @ g0, rtol=1e-14)
+
+
+def test_a_tensor_without_grad_mixes_in_as_a_constant():
+    x = leaf(X0)
+    c = wg.tensor(C)
+    out = c * x + x / c
+    order, leaves = toposort(out)
+    assert leaves == [x]
+    assert [t._prim.name for t in order] == ["add", "div", "mul"]
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad, C + 1 / C, rtol=1e-15)
+    assert c.grad is None
+
+
+# ----------------------------------------------------------------------------- determinism
+def _program(seed=5):
+    rng = np.random.default_rng(seed)
+    w1 = leaf(rng.normal(size=(4, 3)))
+    w2 = leaf(rng.normal(size=4))
+    x = rng.normal(size=(8, 3))
+    h = wg.tanh(x @ w1.T)
+    z = h @ w2
+    loss = (wg.logsumexp(z) - z.mean()) + (h * h).sum() * 0.01 + (w1 * w1).sum()
+    return loss, (w1, w2)
+
+
+def test_two_identical_programs_give_bit_identical_gradients():
+    loss_a, params_a = _program()
+    loss_b, params_b = _program()
+    loss_a.backward()
+    loss_b.backward()
+    for pa, pb in zip(params_a, params_b, strict=True):
+        assert pa.grad.tobytes() == pb.grad.tobytes()
+
+
+def test_toposort_gives_the_same_order_twice():
+    loss, _ = _program()
+    first_order, first_leaves = toposort(loss)
+    second_order, second_leaves = toposort(loss)
+    assert [id(t) for t in first_order] == [id(t) for t in second_order]
+    assert [id(t) for t in first_leaves] == [id(t) for t in second_leaves]
+    assert first_order[0] is loss
+    # every node comes before its inputs
+    position = {id(t): i for i, t in enumerate(first_order)}
+    for t in first_order:
+        for a in t._inputs:
+            if id(a) in position:
+                assert position[id(a)] > position[id(t)]
+    # and an identical program gives the same sequence of primitives
+    other, _ = _program()
+    assert [t._prim.name for t in toposort(other)[0]] == [t._prim.name for t in first_order]
+
+
+# ----------------------------------------------------------------------------- deep graphs
+def _chain(x, n, factor):
+    for _ in range(n):
+        x = x * factor
+    return x
+
+
+def _check_deep_chain(n):
+    factor = 1.0000001
+    x = leaf(1.0)
+    y = _chain(x, n, factor)
+    y.backward()
+    expected = factor**n  # d/dx (x factor^n)
+    assert abs(float(x.grad) / expected - 1) < 1e-9
+    assert abs(y.item() / expected - 1) < 1e-9
+
+
+def test_a_deep_chain_differentiates_without_recursion():
+    _check_deep_chain(200_000)
+
+
+@pytest.mark.slow
+def test_a_million_op_chain_differentiates_without_recursion():
+    _check_deep_chain(1_000_000)
+
+
+def test_a_deep_chain_of_alternating_ops():
+    c, d, a = 1.0000003, 1.0000001, 0.25
+    cycles = 25_000
+    x = leaf(2.0)
+    y = x
+    for _ in range(cycles):
+        y = (y * c + a) / d - a
+    y.backward()
+    expected = (c / d) ** cycles  # d/dx of each cycle (x c + a) / d - a is c / d
+    assert abs(float(x.grad) / expected - 1) < 1e-9
+
+
+def test_a_long_chain_that_is_never_backpropagated_is_collected():
+    x = leaf(1.0)
+    first = x * 1.0
+    ref = weakref.ref(first)
+    y = first
+    del first
+    for _ in range(200_000):
+        y = y * 1.0000001
+    del y
+    gc.collect()
+    assert ref() is None
+
+
+def test_a_long_retained_chain_is_collected_after_backward():
+    x = leaf(1.0)
+    first = x * 1.0
+    ref = weakref.ref(first)
+    y = _chain(first, 100_000, 1.0)
+    del first
+    y.backward(retain_graph=True)
+    assert ref() is not None
+    del y
+    gc.collect()
+    assert ref() is None
