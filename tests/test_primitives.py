@@ -44,8 +44,13 @@ def _clip_domain(rng, shape):
     return rng.choice([-1.2, 0.0, 1.2], size=shape) + rng.uniform(-0.3, 0.3, size=shape)
 
 
-DOMAINS = {"real": _real, "positive": _positive, "nonzero": _nonzero, "distinct": _distinct,
-           "clip": _clip_domain}
+DOMAINS = {
+    "real": _real,
+    "positive": _positive,
+    "nonzero": _nonzero,
+    "distinct": _distinct,
+    "clip": _clip_domain,
+}
 
 
 @dataclass(frozen=True)
@@ -59,22 +64,30 @@ class Case:
 
     def inputs(self, seed: int):
         rng = np.random.default_rng(seed)
-        domains = self.domain if isinstance(self.domain, tuple) else (self.domain,) * len(
-            self.shapes)
+        domains = (
+            self.domain if isinstance(self.domain, tuple) else (self.domain,) * len(self.shapes)
+        )
         return [DOMAINS[d](rng, s) for d, s in zip(domains, self.shapes, strict=True)]
 
     def __str__(self) -> str:
         return f"{self.primitive}-{self.label or 'x'.join(map(str, self.shapes))}"
 
 
-BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((3, 1), (1, 4)), ((2, 3), ()),
-                 ((), (2, 2))]
+BINARY_SHAPES = [
+    ((), ()),
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3, 1), (1, 4)),
+    ((2, 3), ()),
+    ((), (2, 2)),
+]
 MASK = np.array([[True, False, True], [False, False, True]])
 
 
 def _binary(name, fn, domain=("real", "real")):
-    return [Case(name, fn, shapes, domain, label=f"{shapes[0]}{shapes[1]}")
-            for shapes in BINARY_SHAPES]
+    return [
+        Case(name, fn, shapes, domain, label=f"{shapes[0]}{shapes[1]}") for shapes in BINARY_SHAPES
+    ]
 
 
 def _unary(name, fn, domain="real", shapes=((), (4,), (2, 3))):
@@ -125,8 +138,9 @@ CASES = [
     Case("sum", lambda a: wg.mean(a, keepdims=True), ((3, 4),), label="mean-keepdims"),
     Case("max", lambda a: wg.max(a), ((3, 4),), "distinct", label="all"),
     Case("max", lambda a: wg.max(a, axis=1), ((3, 4),), "distinct", label="axis1"),
-    Case("max", lambda a: wg.max(a, axis=0, keepdims=True), ((3, 4),), "distinct",
-         label="keepdims"),
+    Case(
+        "max", lambda a: wg.max(a, axis=0, keepdims=True), ((3, 4),), "distinct", label="keepdims"
+    ),
     Case("min", lambda a: wg.min(a), ((3, 4),), "distinct", label="all"),
     Case("min", lambda a: wg.min(a, axis=(0, 1)), ((2, 3, 2),), "distinct", label="axes01"),
     Case("reshape", lambda a: wg.reshape(a, (3, 2)), ((2, 3),)),
@@ -140,13 +154,25 @@ CASES = [
     Case("getitem", lambda a: a[np.array([0, 0, 2])], ((3, 4),), label="repeated-ints"),
     Case("getitem", lambda a: a[[0, 2], [1, 1]], ((3, 4),), label="paired-ints"),
     Case("getitem", lambda a: a[MASK], ((2, 3),), label="bool-mask"),
-    Case("scatter_add", lambda a: apply(scatter_add_p, a, index=(np.array([0, 0, 2]),),
-                                        shape=(4, 2)), ((3, 2),), label="repeated"),
-    Case("scatter_add", lambda a: apply(scatter_add_p, a, index=(slice(1, 3),), shape=(4,)),
-         ((2,),), label="slice"),
+    Case(
+        "scatter_add",
+        lambda a: apply(scatter_add_p, a, index=(np.array([0, 0, 2]),), shape=(4, 2)),
+        ((3, 2),),
+        label="repeated",
+    ),
+    Case(
+        "scatter_add",
+        lambda a: apply(scatter_add_p, a, index=(slice(1, 3),), shape=(4,)),
+        ((2,),),
+        label="slice",
+    ),
     Case("concatenate", lambda a, b: wg.concatenate([a, b]), ((2, 3), (1, 3))),
-    Case("concatenate", lambda a, b: wg.concatenate([a, b, a], axis=1), ((2, 3), (2, 1)),
-         label="axis1-repeat"),
+    Case(
+        "concatenate",
+        lambda a, b: wg.concatenate([a, b, a], axis=1),
+        ((2, 3), (2, 1)),
+        label="axis1-repeat",
+    ),
     Case("stack", lambda a, b: wg.stack([a, b]), ((2, 3), (2, 3))),
     Case("stack", lambda a, b: wg.stack([a, b, a], axis=-1), ((4,), (4,)), label="last-axis"),
     Case("softmax", lambda a: wg.softmax(a), ((3, 4),)),
@@ -155,8 +181,9 @@ CASES = [
     Case("log_softmax", lambda a: wg.log_softmax(a, axis=0), ((5,),), label="vector"),
     Case("logsumexp", lambda a: wg.logsumexp(a), ((3, 4),), label="all"),
     Case("logsumexp", lambda a: wg.logsumexp(a, axis=1), ((3, 4),), label="axis1"),
-    Case("logsumexp", lambda a: wg.logsumexp(a, axis=0, keepdims=True), ((3, 4),),
-         label="keepdims"),
+    Case(
+        "logsumexp", lambda a: wg.logsumexp(a, axis=0, keepdims=True), ((3, 4),), label="keepdims"
+    ),
     Case("astype", lambda a: wg.astype(a * 1.0, np.float64), ((3,),)),
 ]
 
@@ -179,6 +206,7 @@ def test_each_row_runs_its_primitive(case):
 
 def test_every_primitive_has_a_row():
     covered = {case.primitive for case in CASES}
-    missing = sorted(name for name in REGISTRY if name not in covered
-                     and not name.startswith("test_"))
+    missing = sorted(
+        name for name in REGISTRY if name not in covered and not name.startswith("test_")
+    )
     assert not missing, f"primitives without a gradcheck row: {missing}"
