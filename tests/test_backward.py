@@ -535,3 +535,12 @@ def test_a_long_retained_chain_is_collected_after_backward():
     del y
     gc.collect()
     assert ref() is None
+
+
+def test_create_graph_honours_an_explicit_retain_graph_false():
+    x = wg.tensor(2.0, requires_grad=True)
+    y = x**3
+    y.backward(create_graph=True, retain_graph=False)
+    assert float(x.grad.data) == 12.0  # 3 x^2
+    with pytest.raises(wg.GraphFreedError, match="retain_graph=True"):
+        y.backward()

@@ -114,7 +114,7 @@ def backward(root: Tensor, gradient=None, *, retain_graph=None, create_graph=Fal
                 root,
                 Tensor._make(seed, False, None, None, None),
                 create_graph=True,
-                retain_graph=True,
+                retain_graph=retain_graph,
             )
     else:
         leaves, grads = sweep(root, seed, create_graph=False, retain_graph=retain_graph)
