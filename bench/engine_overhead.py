@@ -13,6 +13,7 @@ enough for `time.perf_counter` to resolve.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import platform
@@ -26,6 +27,7 @@ import numpy as np
 
 import wengert as wg
 from wengert.autodiff.mode import recording
+from wengert.autodiff.tensor import Primitive
 
 # run(number) -> the seconds spent in the timed part of `number` calls.
 Runner = Callable[[int], float]
@@ -303,6 +305,51 @@ def backward_records_nothing(rng: np.random.Generator) -> int:
     return count_ops(loss.backward)
 
 
+@contextlib.contextmanager
+def rules_on_raw_numpy():
+    """Primitive calls inside the rules go straight to NumPy, skipping the Tensor check.
+
+    This is what the first-order sweep would cost if the rules were written in NumPy alone
+    rather than with the engine's own operations (which create_graph=True needs). It is only
+    valid where no rule sees a Tensor: a first-order backward().
+    """
+    original = Primitive.__call__
+    Primitive.__call__ = lambda self, *args, **params: self.forward(*args, **params)
+    try:
+        yield
+    finally:
+        Primitive.__call__ = original
+
+
+def price_of_differentiable_rules(settings: Settings, rng: np.random.Generator) -> list[str]:
+    """The first-order backward with the rules as written, against the rules on raw NumPy."""
+    return [_rules_price_line(settings, rng, batch) for batch in (16, 128)]
+
+
+def _rules_price_line(settings: Settings, rng: np.random.Generator, batch: int) -> str:
+    params = [wg.tensor(a, requires_grad=True) for a in mlp_params(rng, np.float64)]
+    x, y = mlp_data(rng, batch, np.float64)
+
+    def forward():
+        for p in params:
+            p.grad = None
+        return engine_loss(params, x, y)
+
+    def raw_backward(loss):
+        with rules_on_raw_numpy():
+            loss.backward()
+
+    written, raw = compare(
+        timed_part(forward, lambda loss: loss.backward()),
+        timed_part(forward, raw_backward),
+        settings,
+    )
+    return (
+        f"  backward float64 batch {batch:>3}: rules as written {written.median * 1e6:7.2f} us, "
+        f"on raw NumPy {raw.median * 1e6:7.2f} us, ratio {written.median / raw.median:.2f}x"
+    )
+
+
 # ----------------------------------------------------------------------------- 4. deep chain
 def engine_chain(n: int) -> tuple[float, float, float]:
     """Seconds for the forward and the backward of n steps x = x * c + 0; and d(x_n)/d(x_0)."""
@@ -389,6 +436,8 @@ def main(argv: list[str] | None = None) -> None:
     print_table("2. training step: forward, backward, SGD update", [step for step, _ in rows])
     print_table("3. the backward pass alone (ops = forward primitives)", [bwd for _, bwd in rows])
     print(f"  graph nodes recorded by a first-order backward(): {backward_records_nothing(rng)}")
+    print("  what differentiable rules (create_graph support) cost the first-order backward:")
+    print("\n".join(price_of_differentiable_rules(settings, rng)))
     print("\n4. deep scalar chain, forward + backward (per primitive)")
     print("\n".join(chain_report(settings)))
     print(f"\ntotal time {perf_counter() - started:.1f} s")

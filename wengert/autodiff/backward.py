@@ -90,7 +90,7 @@ def sweep(root: Tensor, seed, *, create_graph: bool, retain_graph: bool, stop=fr
         rules = t._prim.vjps
         for i, a in enumerate(inputs):
             if isinstance(a, Tensor) and a.requires_grad:
-                ga = unbroadcast(rules[i](g, ans, *args, **t._params), a)
+                ga = unbroadcast(rules[i](g, ans, *args, **t._params), a.data)
                 key = id(a)
                 grads[key] = ga if key not in grads else grads[key] + ga
         if not retain_graph:

@@ -17,7 +17,7 @@ import numpy as np
 
 from wengert.autodiff.backward import sweep
 from wengert.autodiff.mode import MODE, enable_grad
-from wengert.autodiff.ops import add_p, astype_p, reshape_p, stack
+from wengert.autodiff.ops import add_p, reshape_p, stack
 from wengert.autodiff.tensor import Tensor, apply, as_array
 
 
@@ -198,8 +198,6 @@ def _cotangents(out: Tensor, xs, seed, *, create_graph: bool, retain: bool = Fal
         g = grads.get(id(x))
         if g is None:
             g = _zeros_like(x, create_graph)
-        elif not create_graph and g.dtype != x.dtype:
-            g = astype_p(g, dtype=x.dtype)
         result.append(g)
     return result
 

@@ -65,7 +65,8 @@ def matmul(a, b):
             f"axis of the second ({k_b})"
         )
     try:
-        np.broadcast_shapes(sa[:-2], sb[:-2])
+        if len(sa) > 2 or len(sb) > 2:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
         raise ValueError(
             f"matmul shapes {sa} and {sb}: the batch axes {sa[:-2]} and {sb[:-2]} do not broadcast"
