@@ -100,6 +100,7 @@ CASES = [
     *_binary("mul", lambda a, b: a * b),
     *_binary("div", lambda a, b: a / b, ("real", "positive")),
     *_binary("pow", lambda a, b: a**b, ("positive", "real")),
+    Case("pow", lambda a: a**2, ((2, 3),), label="square"),
     Case("pow", lambda a: a**3, ((2, 3),), label="cube"),
     Case("pow", lambda a: a**0.5, ((4,),), "positive", label="sqrt"),
     Case("pow", lambda b: 2.0**b, ((4,),), label="base-constant"),
