@@ -12,6 +12,8 @@ from wengert.autodiff.tensor import Primitive, apply
 
 def _mT(x):
     """x with its last two axes swapped."""
+    if x.ndim == 2:
+        return transpose_p(x)
     perm = list(range(x.ndim))
     perm[-1], perm[-2] = perm[-2], perm[-1]
     return transpose_p(x, axes=tuple(perm))

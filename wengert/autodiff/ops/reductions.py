@@ -44,10 +44,10 @@ def keepdims_shape(shape, axis) -> tuple[int, ...]:
 
 
 def _sum_rule(g, ans, x, axis=None, keepdims=False):
-    shape = keepdims_shape(x.shape, axis)
-    if g.shape != shape:
-        g = reshape_p(g, shape=shape)
-    return g if shape == x.shape else broadcast_to_p(g, shape=x.shape)
+    if axis is not None and not keepdims:
+        # Put the summed axes back as size-1 axes, so that g broadcasts along them.
+        g = reshape_p(g, shape=keepdims_shape(x.shape, axis))
+    return g if g.shape == x.shape else broadcast_to_p(g, shape=x.shape)
 
 
 def _extremum_rule(g, ans, x, axis=None, keepdims=False):
@@ -62,7 +62,8 @@ def _extremum_rule(g, ans, x, axis=None, keepdims=False):
 def _broadcast_to(x, shape):
     # A copy, not np.broadcast_to's read-only view: several times faster on the small arrays of
     # the sum rule, and the result is an ordinary array that later rules may write into.
-    out = np.empty(shape, dtype=np.result_type(x))
+    x = np.asarray(x)
+    out = np.empty(shape, dtype=x.dtype)
     out[...] = x
     return out
 
