@@ -49,7 +49,7 @@ def main() -> None:
             w.grad = None
             L.backward()  # w.grad = dL/dw = -(y - w x) x
             with wg.no_grad():
-                w.data -= eta * w.grad
+                w -= eta * w.grad
             total += L.item()
         print(
             f"  {epoch:>5}  {eta:>9.6f}  {w.item():>9.5f}  {total / len(X):>10.6f}  {w_star:>13.5f}"

@@ -354,3 +354,29 @@ def test_the_naive_formulas_would_have_warned():
         _strictly(lambda: np.log(np.sum(np.exp(BIG))))
     with pytest.warns(RuntimeWarning):
         np.exp(BIG)
+
+
+def test_in_place_update_under_no_grad_changes_the_data_and_keeps_the_leaf():
+    w = wg.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    data = w.data
+    with wg.no_grad():
+        w -= 0.25 * w.grad  # w - 0.25 * 2w
+    assert w.is_leaf and w.requires_grad
+    assert w.data is data
+    np.testing.assert_array_equal(w.data, [0.5, 1.0])
+    with wg.no_grad():
+        w *= 2.0
+        w += np.array([1.0, 1.0])
+        w /= wg.tensor(2.0)
+    np.testing.assert_array_equal(w.data, [1.0, 1.5])
+
+
+def test_in_place_update_of_a_grad_tensor_with_recording_on_is_refused():
+    w = wg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w -= 1.0
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    plain = wg.tensor([1.0, 2.0])
+    plain += 1.0
+    np.testing.assert_array_equal(plain.data, [2.0, 3.0])

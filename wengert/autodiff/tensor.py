@@ -295,6 +295,31 @@ class Tensor:
     def __rmatmul__(self, other):
         return ops.matmul(other, self)
 
+    # In-place updates change the data itself and record nothing: the optimizer's step,
+    # `w -= eta * w.grad`, under no_grad(). With recording on, a Tensor that requires grad
+    # refuses them (its graph would silently stop matching its value), as PyTorch's leaves do.
+    def __iadd__(self, other):
+        return self._update(np.add, other)
+
+    def __isub__(self, other):
+        return self._update(np.subtract, other)
+
+    def __imul__(self, other):
+        return self._update(np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._update(np.divide, other)
+
+    def _update(self, ufunc, other) -> Tensor:
+        if self.requires_grad and MODE.enabled:
+            raise RuntimeError(
+                "an in-place update (+=, -=, *=, /=) of a Tensor that requires grad would "
+                "detach its value from its graph; do it under wg.no_grad(), as an optimizer "
+                "step does: with wg.no_grad(): w -= eta * w.grad"
+            )
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        return self
+
     def __neg__(self):
         return apply(ops.neg_p, self)
 
