@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format clean
+.PHONY: demo test test-slow bench fixtures lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
+# The benchmarks compare against PyTorch and scikit-learn, which `make test` never installs.
 bench: $(STAMP)
-	$(PY) bench/engine_overhead.py
+	$(PY) -m pip install --quiet -e ".[peers]"
+	$(PY) bench/engine_overhead.py --quick
+	$(PY) bench/training.py
+
+fixtures: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[peers]"
+	$(PY) scripts/make_fixtures.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ import pytest
 
 import wengert as wg
 from wengert.autodiff.mode import recording
-from wengert.autodiff.ops import scatter_add_p
+from wengert.autodiff.ops import cross_entropy, linear, scatter_add_p
 from wengert.autodiff.tensor import REGISTRY, apply
 from wengert.derivatives import gradcheck
 
@@ -82,6 +82,7 @@ BINARY_SHAPES = [
     ((), (2, 2)),
 ]
 MASK = np.array([[True, False, True], [False, False, True]])
+LABELS = np.array([2, 0, 0, 1])
 
 
 def _binary(name, fn, domain=("real", "real")):
@@ -186,6 +187,12 @@ CASES = [
         "logsumexp", lambda a: wg.logsumexp(a, axis=0, keepdims=True), ((3, 4),), label="keepdims"
     ),
     Case("astype", lambda a: wg.astype(a * 1.0, np.float64), ((3,),)),
+    Case("linear", lambda x, w, b: linear(x, w, b), ((4, 3), (3, 2), (2,))),
+    Case("linear", lambda x, w: linear(x, w), ((4, 3), (3, 2)), label="no-bias"),
+    Case("linear", lambda x, w, b: linear(x, w, b), ((3,), (3, 2), (2,)), label="one-sample"),
+    Case("linear", lambda x, w, b: linear(x, w, b), ((5, 4, 3), (3, 2), (2,)), label="batched"),
+    Case("cross_entropy", lambda z: cross_entropy(z, LABELS), ((4, 3),)),
+    Case("cross_entropy", lambda z: cross_entropy(z, 2), ((5,),), label="one-sample"),
 ]
 
 

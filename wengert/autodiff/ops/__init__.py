@@ -52,6 +52,7 @@ from wengert.autodiff.ops.arithmetic import (
     where,
     where_p,
 )
+from wengert.autodiff.ops.fused import cross_entropy, cross_entropy_p, linear, linear_p
 from wengert.autodiff.ops.linalg import matmul, matmul_p
 from wengert.autodiff.ops.reductions import (
     broadcast_to,
@@ -92,6 +93,8 @@ __all__ = [
     "clip_p",
     "concatenate",
     "concatenate_p",
+    "cross_entropy",
+    "cross_entropy_p",
     "div",
     "div_p",
     "exp",
@@ -100,6 +103,8 @@ __all__ = [
     "getitem_p",
     "leaky_relu",
     "leaky_relu_p",
+    "linear",
+    "linear_p",
     "log",
     "log_p",
     "log_softmax",

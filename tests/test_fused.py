@@ -1,0 +1,57 @@
+"""Fused primitives equal the compositions they replace, in value and in gradient."""
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert.autodiff.ops import cross_entropy, linear
+
+
+def test_linear_equals_matmul_plus_bias():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.normal(size=(6, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    fused = wg.value_and_grad(lambda x, w, b: wg.sum(wg.tanh(linear(x, w, b))), (0, 1, 2))
+    plain = wg.value_and_grad(lambda x, w, b: wg.sum(wg.tanh(x @ w + b)), (0, 1, 2))
+    (v1, g1), (v2, g2) = fused(x, w, b), plain(x, w, b)
+    assert v1 == pytest.approx(v2, rel=1e-15)
+    for a, c in zip(g1, g2, strict=True):
+        np.testing.assert_allclose(a, c, rtol=1e-14, atol=1e-15)
+
+
+def test_cross_entropy_equals_minus_log_softmax_picked():
+    rng = np.random.default_rng(2)
+    z, y = rng.normal(size=(5, 4)) * 3, np.array([0, 3, 1, 1, 2])
+    rows = np.arange(5)
+    fused = wg.value_and_grad(lambda z: wg.sum(cross_entropy(z, y) * np.arange(1.0, 6.0)))
+    plain = wg.value_and_grad(lambda z: wg.sum(-wg.log_softmax(z)[rows, y] * np.arange(1.0, 6.0)))
+    (v1, g1), (v2, g2) = fused(z), plain(z)
+    assert v1 == pytest.approx(v2, rel=1e-14)
+    np.testing.assert_allclose(g1, g2, rtol=1e-13, atol=1e-15)
+
+
+def test_cross_entropy_is_finite_for_huge_logits():
+    z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, 1000.0]])
+    value, grad = wg.value_and_grad(lambda z: wg.sum(cross_entropy(z, np.array([1, 2]))))(z)
+    assert value == pytest.approx(2000.0, rel=1e-15)  # 1000 - (-1000), then 0
+    np.testing.assert_allclose(grad, [[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]], atol=1e-300)
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "match"),
+    [
+        (np.array([0.0, 1.0]), TypeError, "integers"),
+        (np.array([0, 3]), ValueError, r"\[0, 3\).*got 3"),
+        (np.array([0, -1]), ValueError, "got -1"),
+        (np.array([0, 1, 2]), ValueError, "do not fit logits of shape"),
+    ],
+)
+def test_cross_entropy_refuses_bad_labels(labels, error, match):
+    with pytest.raises(error, match=match):
+        cross_entropy(wg.tensor(np.zeros((2, 3)), requires_grad=True), labels)
+
+
+def test_linear_refuses_a_bias_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"b must have shape \(3,\)"):
+        linear(np.ones((2, 4)), np.ones((4, 3)), np.ones(4))
+    with pytest.raises(ValueError, match=r"matmul shapes \(2, 5\) and \(4, 3\)"):
+        linear(np.ones((2, 5)), np.ones((4, 3)))

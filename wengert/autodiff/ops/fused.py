@@ -1,0 +1,87 @@
+"""Fused primitives: one node where the unfused form would record several.
+
+Each is the exact composition it replaces, in value and in gradient (tests/test_fused.py), and
+pays for itself in the per-node cost of the engine (bench/engine_overhead.py).
+
+- `linear(x, w, b)` = x @ w + b: the layer of every perceptron. The bias is added in place to
+  the fresh product, and the sweep visits one node instead of two.
+- `cross_entropy(logits, labels)` = logsumexp(logits) - logits[labels], per sample: softmax
+  cross-entropy from logits and integer labels, whose gradient is softmax(logits) - onehot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wengert.autodiff.ops.activations import _logsumexp, softmax_p
+from wengert.autodiff.ops.arithmetic import _data
+from wengert.autodiff.ops.linalg import _matmul_rule_a, _matmul_rule_b, matmul
+from wengert.autodiff.ops.reductions import reshape_p
+from wengert.autodiff.tensor import Primitive, apply
+
+
+def _linear(x, w, b=None):
+    out = np.matmul(x, w)
+    if b is not None:
+        out += b  # the product is a fresh array: adding in place saves an allocation
+    return out
+
+
+def _cross_entropy(logits, labels):
+    picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    return _logsumexp(logits, axis=(logits.ndim - 1,)) - picked
+
+
+def _cross_entropy_rule(g, ans, logits, labels):
+    onehot = np.arange(logits.shape[-1]) == _data(labels)[..., None]
+    return reshape_p(g, shape=(*g.shape, 1)) * (softmax_p(logits, axis=-1) - onehot)
+
+
+linear_p = Primitive(
+    "linear",
+    _linear,
+    (
+        lambda g, ans, x, w, b=None: _matmul_rule_a(g, ans, x, w),
+        lambda g, ans, x, w, b=None: _matmul_rule_b(g, ans, x, w),
+        lambda g, ans, x, w, b: g,  # summed over the batch by the sweep's unbroadcast
+    ),
+)
+cross_entropy_p = Primitive("cross_entropy", _cross_entropy, (_cross_entropy_rule, None))
+
+
+def linear(x, w, b=None):
+    """x @ w + b in one node (b may be None): w has shape (inputs, outputs)."""
+    matmul(_data(x), _data(w))  # the shape check of matmul, with its message
+    if b is not None:
+        out = np.shape(_data(w))[-1:]
+        if np.shape(_data(b)) not in (out, (1,), ()):
+            raise ValueError(
+                f"linear: b must have shape {out} (one bias per output); got {np.shape(_data(b))}"
+            )
+        return apply(linear_p, x, w, b)
+    return apply(linear_p, x, w)
+
+
+def cross_entropy(logits, labels):
+    """Per-sample softmax cross-entropy of `logits` (..., C) with integer `labels` (...).
+
+    -log softmax(logits)[label], computed as logsumexp(logits) - logits[label]: finite for
+    logits of any size. Its gradient with respect to the logits is softmax(logits) - onehot.
+    """
+    labels = np.asarray(_data(labels))
+    classes = np.shape(_data(logits))[-1] if np.ndim(_data(logits)) else 0
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"cross_entropy: labels must be integers (class indices); got dtype {labels.dtype}"
+        )
+    if labels.shape != np.shape(_data(logits))[:-1]:
+        raise ValueError(
+            f"cross_entropy: labels of shape {labels.shape} do not fit logits of "
+            f"shape {np.shape(_data(logits))}; expected {np.shape(_data(logits))[:-1]}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels[(labels < 0) | (labels >= classes)][0]
+        raise ValueError(
+            f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes; got {bad}"
+        )
+    return apply(cross_entropy_p, logits, labels)
