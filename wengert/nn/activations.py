@@ -1,0 +1,96 @@
+"""Activation functions, by name and as modules.
+
+The smooth ones are the engine's primitives. `sign` and `step`, the classic perceptron's
+activations, have no useful derivative (0 almost everywhere, undefined at 0): here their
+gradient is taken as 1, the straight-through choice. With it, gradient descent on
+1/2 (y - sign(w.x))^2 is exactly the lecture's rule w <- w + eta (y - y_hat) x, which is
+Rosenblatt's perceptron rule (on a mistake y - y_hat = 2y).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from wengert.autodiff.mode import no_grad
+from wengert.autodiff.ops import leaky_relu, relu, sigmoid, sign, softplus, tanh, where
+from wengert.nn.module import Module
+
+
+def identity(x):
+    """x itself: the linear unit of the lecture's y = w x."""
+    return x
+
+
+def _straight_through(x, value):
+    """`value` forward, the gradient of x backward (d value / dx taken as 1)."""
+    with no_grad():
+        offset = value - x
+    return x + offset
+
+
+def sign_ste(x):
+    """sign(x) (-1, 0 or 1), with the gradient of the identity (see the module docstring)."""
+    return _straight_through(x, sign(x))
+
+
+def step_ste(x):
+    """1 where x > 0, else 0 (Heaviside), with the gradient of the identity."""
+    return _straight_through(x, where(x > 0, 1.0, 0.0))
+
+
+ACTIVATIONS: dict[str, Callable] = {
+    "identity": identity,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "softplus": softplus,
+    "sign": sign_ste,
+    "step": step_ste,
+}
+
+
+def get_activation(activation) -> Callable:
+    """The activation function named `activation` (or `activation` itself if callable)."""
+    if callable(activation):
+        return activation
+    if activation is None:
+        return identity
+    try:
+        return ACTIVATIONS[activation]
+    except (KeyError, TypeError):
+        allowed = ", ".join(repr(a) for a in ACTIVATIONS)
+        raise ValueError(
+            f"activation must be one of {allowed}, or a function; got {activation!r}"
+        ) from None
+
+
+def activation_name(fn: Callable) -> str:
+    for name, f in ACTIVATIONS.items():
+        if f is fn:
+            return name
+    return getattr(fn, "__name__", repr(fn))
+
+
+class Activation(Module):
+    """An activation function as a module, for Sequential: Activation("relu")."""
+
+    def __init__(self, activation="relu") -> None:
+        self.fn = get_activation(activation)
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def extra_repr(self) -> str:
+        return repr(activation_name(self.fn))
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "activation_name",
+    "get_activation",
+    "identity",
+    "sign_ste",
+    "step_ste",
+]

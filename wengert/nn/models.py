@@ -1,0 +1,117 @@
+"""Perceptron, MLP and Sequential: the lecture's networks, from one weight to many layers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from wengert.nn.activations import activation_name, get_activation
+from wengert.nn.init import as_generator
+from wengert.nn.linear import Linear
+from wengert.nn.module import Module
+
+
+class Perceptron(Module):
+    """y_hat = f(w.x + b) for one output: the lecture's perceptron, from y = w x upwards.
+
+    Perceptron(1, bias=False) is the world's smallest perceptron, y = w x (activation
+    "identity"); activation="sign" is Rosenblatt's; "sigmoid" gives logistic regression.
+    The output has shape (N,) for inputs (N, n_inputs), to sit beside a label vector y (N,).
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        activation="identity",
+        bias: bool = True,
+        init: str = "zeros",
+        seed=None,
+        dtype=np.float32,
+    ) -> None:
+        self.activation = get_activation(activation)
+        self.linear = Linear(n_inputs, 1, bias=bias, init=init, seed=seed, dtype=dtype)
+
+    def forward(self, x):
+        a = self.linear(x)
+        return self.activation(a.reshape(a.shape[:-1]))
+
+    def extra_repr(self) -> str:
+        return f"{self.linear.n_inputs}, activation={activation_name(self.activation)!r}"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: Linear layers of `sizes`, `activation` between them.
+
+    MLP([784, 256, 10]) maps 784 inputs through 256 hidden units to 10 outputs:
+    y_hat = f_out(W2 . f(W1 . x + b1) + b2). The output keeps its last axis (N, 10), also
+    when it has one unit. `init` defaults to He for ReLU-like activations, Xavier otherwise.
+    `seed` (int or Generator) draws every layer from one generator, in order.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation="relu",
+        output_activation="identity",
+        bias: bool = True,
+        init: str | None = None,
+        seed=None,
+        dtype=np.float32,
+    ) -> None:
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError(
+                f"MLP: sizes needs at least 2 entries (inputs and outputs), e.g. [2, 4, 1]; "
+                f"got {sizes}"
+            )
+        self.activation = get_activation(activation)
+        self.output_activation = get_activation(output_activation)
+        if init is None:
+            relu_like = activation_name(self.activation) in ("relu", "leaky_relu")
+            init = "he_uniform" if relu_like else "xavier_uniform"
+        rng = as_generator(seed)
+        self.layers = [
+            Linear(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype)
+            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+        ]
+        self.sizes = sizes
+
+    def forward(self, x):
+        *hidden, last = self.layers
+        for layer in hidden:
+            x = self.activation(layer(x))
+        return self.output_activation(last(x))
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.sizes}, activation={activation_name(self.activation)!r}, "
+            f"output_activation={activation_name(self.output_activation)!r}"
+        )
+
+
+class Sequential(Module):
+    """Modules applied one after the other: Sequential(Linear(2, 4), Activation("tanh"), ...)."""
+
+    def __init__(self, *modules: Module) -> None:
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(
+                    f"Sequential: argument {i} must be a Module (e.g. Linear or Activation); "
+                    f"got {type(m).__name__}"
+                )
+        self.layers = list(modules)
+
+    def forward(self, x):
+        for m in self.layers:
+            x = m(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+
+__all__ = ["MLP", "Perceptron", "Sequential"]

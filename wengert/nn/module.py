@@ -1,0 +1,133 @@
+"""Module and Parameter: what a model is made of, and how its weights are found and saved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from wengert.autodiff.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module trains: a leaf that always requires grad.
+
+    Parameters default to float32, the precision models train in; pass dtype=np.float64 for
+    gradient checks and for the lecture's hand calculations.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, dtype=np.float32) -> None:
+        super().__init__(data, requires_grad=True, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("Tensor") :]
+
+
+class Module:
+    """A function with weights: subclasses set Parameters and sub-Modules as attributes in
+    __init__ and write `forward`. Calling the module calls forward.
+
+    Parameters are found by walking the attributes in the order they were set (lists and tuples
+    of Modules included), so `named_parameters()` gives stable names such as "layers.0.weight".
+    """
+
+    training: bool = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(name, parameter) pairs of this module and its sub-modules, depth first."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> list[Parameter]:
+        """The trainable parameters, in a stable order (for an optimizer)."""
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (the default) on this module and every sub-module."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Set evaluation mode: train(False)."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The dtype of the parameters (of the first one), or None for a module without any."""
+        params = self.parameters()
+        return params[0].dtype if params else None
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's value, by name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy the values of `state` into the parameters of the same names.
+
+        Every name and shape is checked before anything is written: a refused state changes
+        nothing. Values are converted to each parameter's dtype.
+        """
+        params = dict(self.named_parameters())
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        if missing or unexpected:
+            raise KeyError(
+                f"load_state_dict: the state does not fit {type(self).__name__}: "
+                f"missing {missing}, unexpected {unexpected}"
+            )
+        for name, p in params.items():
+            shape = np.shape(state[name])
+            if shape != p.shape:
+                raise ValueError(
+                    f"load_state_dict: '{name}' has shape {p.shape} in the model; the state "
+                    f"gives {shape}"
+                )
+        for name, p in params.items():
+            p.data[...] = np.asarray(state[name], dtype=p.dtype)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"
+
+
+__all__ = ["Module", "Parameter"]
