@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -73,7 +74,7 @@ class MLP(Module):
         rng = as_generator(seed)
         self.layers = [
             Linear(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
+            for n_in, n_out in itertools.pairwise(sizes)
         ]
         self.sizes = sizes
 
