@@ -18,6 +18,7 @@ from wengert.autodiff.mode import recording
 from wengert.autodiff.ops import cross_entropy, linear, scatter_add_p
 from wengert.autodiff.tensor import REGISTRY, apply
 from wengert.derivatives import gradcheck
+from wengert.losses import zero_one
 
 
 def _real(rng, shape):
@@ -61,6 +62,7 @@ class Case:
     domain: str | tuple = "real"
     order: int = 2
     label: str = ""
+    refuses: str = ""  # a rule that refuses on purpose (a step function): the message it gives
 
     def inputs(self, seed: int):
         rng = np.random.default_rng(seed)
@@ -193,12 +195,23 @@ CASES = [
     Case("linear", lambda x, w, b: linear(x, w, b), ((5, 4, 3), (3, 2), (2,)), label="batched"),
     Case("cross_entropy", lambda z: cross_entropy(z, LABELS), ((4, 3),)),
     Case("cross_entropy", lambda z: cross_entropy(z, 2), ((5,),), label="one-sample"),
+    Case(
+        "zero_one",
+        lambda s: zero_one(s, np.array([1.0, -1.0, 1.0, -1.0])),
+        ((4,),),
+        "nonzero",
+        refuses="piecewise constant",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_first_and_second_derivatives_match_central_differences(case):
     args = case.inputs(seed=len(str(case)))
+    if case.refuses:
+        with pytest.raises(RuntimeError, match=case.refuses):
+            gradcheck(case.fn, *args, order=case.order)
+        return
     report = gradcheck(case.fn, *args, order=case.order)
     assert report.passed
 
