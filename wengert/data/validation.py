@@ -1,0 +1,198 @@
+"""The shared checker for a design matrix X and its targets y, used by DataLoader and fit().
+
+Every message has one shape: ``"{owner}: {argument} {expected}; got {what came}"``, followed by
+the fix where one is known. Nothing is kept or changed when input is refused.
+
+Conventions:
+
+- X is 2-D, shape (n_samples, n_features): one row per sample x_i. A 1-D X is refused rather
+  than guessed at (one feature or one sample?); the message says which reshape gives which.
+- X comes back floating: a floating X keeps its dtype (float32 stays float32) unless `dtype`
+  asks for another; integer and boolean X become float64. An ndarray already of the wanted
+  dtype is returned as is, not copied.
+- y is 1-D (n_samples,) or 2-D (n_samples, n_outputs). With ``y_kind="labels"`` it must be 1-D
+  whole numbers (class indices or ±1) and comes back int64; with ``"float"`` it comes back in
+  X's dtype; with ``"any"`` (the default) integer and boolean y become int64 and floating y
+  follows X's dtype.
+- NaN and ±inf are refused in X and y, with their count and the first one's place.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_generator", "check_X_y", "check_dtype", "describe_non_finite"]
+
+Y_KINDS = ("any", "labels", "float")
+
+
+def check_X_y(
+    X,
+    y=None,
+    *,
+    owner: str = "check_X_y",
+    dtype=None,
+    y_kind: str = "any",
+    n_features: int | None = None,
+    x_name: str = "X",
+):
+    """Check X (and y) and return them as arrays: (X, y), y None when y is None.
+
+    X: array-like of shape (n_samples, n_features), finite real numbers, n_samples >= 1 and
+    n_features >= 1. `dtype` is a floating dtype to convert X to (None keeps a floating X's
+    dtype and turns any other into float64). `n_features`, when given, is the number of columns
+    X must have (a fitted model's input width).
+
+    y: None or array-like of shape (n_samples,) or (n_samples, n_outputs), finite. `y_kind` is
+    "any", "labels" or "float" (module docstring). `owner` starts every message (the public
+    function or class that was called); `x_name` is what the messages call X (e.g. "X_test").
+
+    >>> X, y = check_X_y([[1, 2], [3, 4]], [0, 1])
+    >>> X.dtype, y.dtype
+    (dtype('float64'), dtype('int64'))
+    """
+    if y_kind not in Y_KINDS:
+        raise ValueError(f"{owner}: y_kind must be one of {Y_KINDS}; got y_kind={y_kind!r}")
+    dtype = check_dtype(dtype, owner=owner)
+    X = _as_real_array(X, x_name, owner)
+    _check_X_shape(X, x_name, owner, n_features)
+    X = X.astype(dtype if dtype is not None else _float_dtype(X), copy=False)
+    _check_finite(X, x_name, owner)
+    if y is None:
+        return X, None
+    y = _as_real_array(y, "y", owner)
+    _check_y_shape(y, X, x_name, owner, y_kind)
+    _check_finite(y, "y", owner)
+    return X, _convert_y(y, X.dtype, owner, y_kind)
+
+
+def check_dtype(dtype, *, owner: str, name: str = "dtype"):
+    """Return numpy.dtype(dtype) for a floating dtype, None for None; refuse anything else."""
+    if dtype is None:
+        return None
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind != "f":
+        raise TypeError(
+            f"{owner}: {name} must be a floating dtype such as numpy.float32 or numpy.float64, "
+            f"or None; got {name}={dtype!r}"
+        )
+    return resolved
+
+
+def as_generator(seed, *, owner: str) -> np.random.Generator:
+    """numpy.random.default_rng(seed) for an int >= 0; a Generator is used as it is."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return np.random.default_rng(int(seed))
+    raise ValueError(
+        f"{owner}: seed must be an int >= 0 or a numpy.random.Generator; got seed={seed!r}"
+    )
+
+
+def describe_non_finite(a: np.ndarray, name: str) -> str | None:
+    """'X has 3 non-finite values (NaN or inf); the first at row 7, column 2', or None."""
+    bad = ~np.isfinite(a)
+    count = int(np.count_nonzero(bad))
+    if count == 0:
+        return None
+    first = np.argwhere(bad)[0]
+    where = f"row {first[0]}" + (f", column {first[1]}" if a.ndim == 2 else "")
+    values = "value" if count == 1 else "values"
+    return f"{name} has {count} non-finite {values} (NaN or inf); the first at {where}"
+
+
+def _as_real_array(a, name: str, owner: str) -> np.ndarray:
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(
+            f"{owner}: {name} must be an array of numbers with one row per sample; "
+            f"could not make an array of it ({exc})"
+        ) from None
+    if arr.dtype.kind in "biuf":
+        return arr
+    if arr.dtype.kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    fix = ""
+    if name == "y" and arr.dtype.kind in "USO":
+        fix = ". Encode text labels as integers first: np.unique(y, return_inverse=True)[1]"
+    raise TypeError(
+        f"{owner}: {name} must hold real numbers; got an array of dtype {arr.dtype}{fix}"
+    )
+
+
+def _check_X_shape(X: np.ndarray, name: str, owner: str, n_features: int | None) -> None:
+    if X.ndim == 1:
+        raise ValueError(
+            f"{owner}: {name} must be 2-D, shape (n_samples, n_features); got a 1-D array of "
+            f"shape {X.shape}. Use {name}.reshape(-1, 1) if it holds one feature, "
+            f"or {name}.reshape(1, -1) if it holds one sample"
+        )
+    if X.ndim != 2:
+        raise ValueError(
+            f"{owner}: {name} must be 2-D, shape (n_samples, n_features); "
+            f"got a {X.ndim}-D array of shape {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(
+            f"{owner}: {name} is empty; expected at least 1 sample, got shape {X.shape}"
+        )
+    if X.shape[1] == 0:
+        raise ValueError(
+            f"{owner}: {name} has no features; expected at least 1, got shape {X.shape}"
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"{owner}: {name} must have {n_features} features (columns), as the data it was "
+            f"fit on; got {X.shape[1]}"
+        )
+
+
+def _check_y_shape(y: np.ndarray, X: np.ndarray, x_name: str, owner: str, y_kind: str) -> None:
+    allowed = (1,) if y_kind == "labels" else (1, 2)
+    if y.ndim not in allowed:
+        shape = "(n_samples,)" if y_kind == "labels" else "(n_samples,) or (n_samples, n_outputs)"
+        fix = ". Use y.ravel() for a single column" if y.ndim == 2 and y.shape[1] == 1 else ""
+        raise ValueError(f"{owner}: y must have shape {shape}; got shape {y.shape}{fix}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{owner}: {x_name} and y must have the same number of samples; got {x_name} with "
+            f"{X.shape[0]} rows and y with {y.shape[0]}"
+        )
+
+
+def _check_finite(a: np.ndarray, name: str, owner: str) -> None:
+    if a.dtype.kind != "f":
+        return
+    message = describe_non_finite(a, name)
+    if message is not None:
+        raise ValueError(f"{owner}: {message}")
+
+
+def _convert_y(y: np.ndarray, float_dtype, owner: str, y_kind: str) -> np.ndarray:
+    if y_kind == "float":
+        return y.astype(float_dtype, copy=False)
+    if y.dtype.kind in "biu":
+        return y.astype(np.int64, copy=False)
+    if y_kind == "any":
+        return y.astype(float_dtype, copy=False)
+    fractional = np.flatnonzero(y != np.round(y))
+    if fractional.size:
+        i = fractional[0]
+        raise ValueError(
+            f"{owner}: y must hold class labels (whole numbers); got {float(y[i])!r} at row {i}"
+        )
+    return y.astype(np.int64)
+
+
+def _float_dtype(X: np.ndarray):
+    return X.dtype if X.dtype.kind == "f" else np.dtype(np.float64)
