@@ -8,7 +8,7 @@
 array(-2.)
 """
 
-from wengert import derivatives
+from wengert import classic, data, derivatives, losses, nn, optim
 from wengert.autodiff import (
     GraphFreedError,
     Tensor,
@@ -60,23 +60,28 @@ from wengert.autodiff.ops import (
     where,
 )
 from wengert.autodiff.trace import Trace, trace
+from wengert.train import History, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GraphFreedError",
+    "History",
     "Tensor",
     "Trace",
     "abs",
     "add",
     "astype",
     "broadcast_to",
+    "classic",
     "clip",
     "concatenate",
+    "data",
     "derivatives",
     "div",
     "enable_grad",
     "exp",
+    "fit",
     "grad",
     "hessian",
     "hvp",
@@ -86,6 +91,7 @@ __all__ = [
     "log",
     "log_softmax",
     "logsumexp",
+    "losses",
     "matmul",
     "max",
     "maximum",
@@ -94,7 +100,9 @@ __all__ = [
     "minimum",
     "mul",
     "neg",
+    "nn",
     "no_grad",
+    "optim",
     "power",
     "relu",
     "reshape",

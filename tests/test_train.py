@@ -1,0 +1,282 @@
+"""fit(): the loop against hand-written per-sample and full-batch descent, and its guards."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert import data, losses, nn, optim
+from wengert.train import (
+    Callback,
+    ConvergenceWarning,
+    EarlyStopping,
+    NonFiniteLossWarning,
+    accuracy,
+    fit,
+)
+
+X_TABLE = np.array([[10.0], [2.0], [3.5], [1.0]])
+Y_TABLE = np.array([10.1, 1.9, 3.4, 1.1])
+
+
+def smallest_perceptron():
+    return nn.Perceptron(1, bias=False, dtype=np.float64)
+
+
+def test_per_sample_fit_is_the_lecture_rule():
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=optim.schedules.inverse_sqrt(0.01))
+    history = fit(
+        model,
+        losses.l2,
+        opt,
+        (X_TABLE, Y_TABLE),
+        epochs=20,
+        batch_size=1,
+        shuffle=False,
+        progress=False,
+    )
+    w, t = 0.0, 0
+    for _ in range(20):
+        for x, y in zip(X_TABLE[:, 0], Y_TABLE, strict=True):
+            t += 1
+            w += 0.01 / math.sqrt(t) * (y - w * x) * x
+    assert model.linear.weight.item() == pytest.approx(w, rel=1e-13)
+    assert round(w, 4) == 1.0047  # the least-squares answer, sum(xy)/sum(x^2) = 1.00469
+    assert history.steps == 80 and history.epochs == 20
+    np.testing.assert_allclose(history.lr[:3], [0.01, 0.01 / math.sqrt(2), 0.01 / math.sqrt(3)])
+
+
+def test_full_batch_fit_is_gradient_descent_on_the_mean_loss():
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=0.005)
+    history = fit(
+        model, losses.l2, opt, (X_TABLE, Y_TABLE), epochs=5, batch_size=None, progress=False
+    )
+    w, x = 0.0, X_TABLE[:, 0]
+    for _ in range(5):
+        w -= 0.005 * np.mean(-(Y_TABLE - w * x) * x)
+    assert model.linear.weight.item() == pytest.approx(w, rel=1e-13)
+    assert history.steps == 5
+
+
+def test_epoch_loss_weights_batch_losses_by_batch_size():
+    X = np.arange(10.0).reshape(5, 2)
+    y = np.array([1.0, -1.0, 2.0, 0.5, 3.0])
+    model = nn.Perceptron(2, dtype=np.float64)
+    opt = optim.SGD(model.parameters(), lr=1e-3)
+    history = fit(
+        model, losses.mse, opt, (X, y), epochs=1, batch_size=2, shuffle=False, progress=False
+    )
+    sizes = [2, 2, 1]
+    expected = sum(s * n for s, n in zip(history.step_loss, sizes, strict=True)) / 5
+    assert history.epoch_loss[0] == pytest.approx(expected, rel=1e-14)
+    assert history.epoch_loss[0] != pytest.approx(np.mean(history.step_loss), rel=1e-3)
+
+
+def test_same_seed_same_history():
+    X, y = data.moons(n=64, seed=1)
+
+    def run():
+        model = nn.MLP([2, 8, 2], seed=3)
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        return fit(
+            model, losses.cross_entropy, opt, (X, y), epochs=3, batch_size=8, seed=5, progress=False
+        ), model
+
+    (h1, m1), (h2, m2) = run(), run()
+    assert h1.step_loss == h2.step_loss
+    for a, b in zip(m1.parameters(), m2.parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_validation_loss_and_metrics_per_epoch():
+    X, y = data.blobs(n=120, seed=0)
+    model = nn.MLP([2, 2], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    history = fit(
+        model,
+        losses.cross_entropy,
+        opt,
+        (X, y),
+        epochs=4,
+        val_data=(X[:30], y[:30]),
+        metrics=["accuracy"],
+        progress=False,
+    )
+    assert len(history.val_loss) == 4
+    assert set(history.metrics) == {"accuracy", "val_accuracy"}
+    with wg.no_grad():
+        final = accuracy(model(X[:30].astype(np.float32)).data, y[:30])
+    assert history.metrics["val_accuracy"][-1] == final
+    assert final == 1.0  # blobs 5 sigma apart
+
+
+@pytest.mark.parametrize(
+    ("scores", "y", "kwargs", "expected"),
+    [
+        (np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), np.array([1, 0, 0]), {}, 2 / 3),
+        (np.array([0.4, -2.0, 0.1]), np.array([1, -1, -1]), {}, 2 / 3),
+        (np.array([0.7, 0.2, 0.6]), np.array([1, 0, 0]), {}, 2 / 3),
+        (np.array([0.7, -0.2, 0.6]), np.array([1, 0, 0]), {"logits": True}, 2 / 3),
+    ],
+)
+def test_accuracy_decision_rules(scores, y, kwargs, expected):
+    assert accuracy(scores, y, **kwargs) == pytest.approx(expected)
+
+
+def test_early_stopping_restores_the_best_weights():
+    model = smallest_perceptron()
+    states = []
+
+    class Record(Callback):
+        def on_epoch_end(self, run):
+            states.append(run.model.state_dict())
+
+    # lr = 0.021 > 2/max(x^2)... the full-batch iteration w -= lr * mean((w x - y) x) diverges.
+    opt = optim.SGD(model.parameters(), lr=0.021)
+    stopper = EarlyStopping(patience=2, monitor="loss")
+    history = fit(
+        model,
+        losses.l2,
+        opt,
+        (X_TABLE, Y_TABLE),
+        epochs=50,
+        batch_size=None,
+        callbacks=[Record(), stopper],
+        progress=False,
+    )
+    best = int(np.argmin(history.epoch_loss))
+    assert history.stop_reason.startswith("early stopping")
+    assert history.epochs == best + 1 + 2
+    np.testing.assert_array_equal(model.linear.weight.data, states[best]["linear.weight"])
+
+
+def test_non_finite_loss_stops_with_the_step_and_keeps_finite_weights():
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=10.0)
+    with pytest.warns(NonFiniteLossWarning, match=r"at step \d+ .*smaller learning rate"):
+        history = fit(
+            model,
+            losses.l2,
+            opt,
+            (X_TABLE, Y_TABLE),
+            epochs=500,
+            batch_size=1,
+            shuffle=False,
+            progress=False,
+        )
+    assert history.stop_reason.startswith("non-finite loss")
+    assert np.isfinite(model.linear.weight.data).all()
+    assert history.steps < 2000
+
+
+def test_ctrl_c_keeps_the_weights_and_returns_the_history():
+    model = smallest_perceptron()
+    seen = []
+
+    class Interrupt(Callback):
+        def on_step_end(self, run):
+            seen.append(run.model.linear.weight.item())
+            if run.step == 3:
+                raise KeyboardInterrupt
+
+    opt = optim.SGD(model.parameters(), lr=0.001)
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        history = fit(
+            model,
+            losses.l2,
+            opt,
+            (X_TABLE, Y_TABLE),
+            epochs=5,
+            batch_size=1,
+            shuffle=False,
+            callbacks=[Interrupt()],
+            progress=False,
+        )
+    assert history.steps == 3
+    assert model.linear.weight.item() == seen[-1]
+
+
+def test_tol_stops_when_settled_and_warns_at_the_epoch_limit():
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=0.005)
+    history = fit(
+        model,
+        losses.l2,
+        opt,
+        (X_TABLE, Y_TABLE),
+        epochs=500,
+        batch_size=None,
+        tol=1e-6,
+        n_iter_no_change=3,
+        progress=False,
+    )
+    assert history.stop_reason.startswith("converged")
+    assert history.epochs < 500
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=1e-5)
+    with pytest.warns(ConvergenceWarning, match="reached epochs=3 before"):
+        fit(model, losses.l2, opt, (X_TABLE, Y_TABLE), epochs=3, tol=1e-6, progress=False)
+
+
+def test_no_progress_bar_off_a_terminal(capsys):
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=0.001)
+    fit(model, losses.l2, opt, (X_TABLE, Y_TABLE), epochs=2, progress=True)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_plateau_callback_divides_the_learning_rate():
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=1e-4)
+    plateau = optim.schedules.ReduceOnPlateau(factor=0.2, patience=2, tol=1e3)
+    history = fit(
+        model,
+        losses.l2,
+        opt,
+        (X_TABLE, Y_TABLE),
+        epochs=5,
+        batch_size=None,
+        callbacks=[plateau],
+        progress=False,
+    )
+    assert history.lr[0] == pytest.approx(1e-4)
+    assert history.lr[-1] < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("data_", "kwargs", "error", "match"),
+    [
+        (
+            (np.array([[1.0], [np.nan]]), np.array([1.0, 2.0])),
+            {},
+            ValueError,
+            "fit: X has 1 non-finite value",
+        ),
+        ((X_TABLE, Y_TABLE[:3]), {}, ValueError, "4 rows and y with 3"),
+        (
+            (np.ones((4, 2)), Y_TABLE),
+            {},
+            ValueError,
+            r"Linear\(1, 1\) expects inputs with 1 features",
+        ),
+        ((X_TABLE, Y_TABLE), {"epochs": 0}, ValueError, "epochs must be an int >= 1; got 0"),
+        ((X_TABLE, Y_TABLE), {"batch_size": 0}, ValueError, "batch_size"),
+        ((X_TABLE, Y_TABLE), {"tol": -1.0}, ValueError, "tol must be a float >= 0"),
+        ([X_TABLE], {}, TypeError, "data must be a DataLoader or a pair"),
+        ((X_TABLE, Y_TABLE), {"metrics": ["f1"]}, ValueError, "metrics must be 'accuracy'"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(data_, kwargs, error, match):
+    model = smallest_perceptron()
+    model.linear.weight.data[:] = 0.5
+    opt = optim.SGD(model.parameters(), lr=0.001)
+    with pytest.raises(error, match=match), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit(model, losses.l2, opt, data_, **{"epochs": 2, "progress": False, **kwargs})
+    assert model.linear.weight.item() == 0.5
+    assert model.linear.weight.grad is None

@@ -1,0 +1,41 @@
+"""Optimizers and learning-rate schedules, with PyTorch's conventions and update rules.
+
+>>> import wengert as wg
+>>> from wengert.optim import SGD, schedules
+>>> w = wg.tensor([1.0, -2.0], requires_grad=True)
+>>> opt = SGD([w], lr=schedules.inverse_sqrt(0.5), momentum=0.9)
+>>> loss = wg.sum(w * w)
+>>> loss.backward()
+>>> opt.step()                    # w ← w − η₁·g, η₁ = 0.5, g = 2w
+>>> w
+Tensor([0., 0.], grad=[ 2., -4.])
+
+Each optimizer's maths is a pure function (`sgd_rule`, `adam_rule`, ...) whose docstring gives
+the rule in the lecture's notation and every convention where libraries differ.
+"""
+
+from wengert.optim import schedules
+from wengert.optim.adadelta import Adadelta, adadelta_rule
+from wengert.optim.adagrad import Adagrad, adagrad_rule
+from wengert.optim.adam import Adam, AdamW, adam_rule
+from wengert.optim.optimizer import Optimizer
+from wengert.optim.rmsprop import RMSprop, rmsprop_rule
+from wengert.optim.schedules import ReduceOnPlateau
+from wengert.optim.sgd import SGD, sgd_rule
+
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "RMSprop",
+    "ReduceOnPlateau",
+    "adadelta_rule",
+    "adagrad_rule",
+    "adam_rule",
+    "rmsprop_rule",
+    "schedules",
+    "sgd_rule",
+]

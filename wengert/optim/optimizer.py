@@ -1,0 +1,346 @@
+"""The `Optimizer` base: parameter groups, per-parameter state, the step loop, state dicts.
+
+Conventions are PyTorch's, so that a PyTorch user needs no new habits:
+
+- `params` is an iterable of Tensors (anything with an ndarray `.data` and a `.grad`), or of
+  dicts `{"params": [...], "lr": ..., ...}`, one per parameter group, whose keys override the
+  optimizer's defaults for that group;
+- `opt.zero_grad()` sets every `.grad` to None; `opt.step()` updates `.data` in place (the same
+  array, so models that hold it see the change) and records no graph; a parameter whose
+  `.grad` is None is skipped;
+- `opt.state[p]` holds the named arrays of parameter `p` (`momentum_buffer`, `exp_avg`, ...,
+  and the int `step`, the number of updates `p` has had);
+- `state_dict()` has PyTorch's layout, `{"state": {index: {...}}, "param_groups": [{...,
+  "params": [indices]}]}`, indices counting the parameters across groups in order.
+
+Each optimizer's maths is a small pure function `rule(theta, g, state, *, lr, ...) ->
+(new_theta, new_state)`, in its own file; the class only validates hyperparameters and names the
+rule. The learning rate `lr` may be a float or a schedule t ↦ η (see `schedules.py`), where
+t = 1, 2, ... counts the optimizer steps of the parameter group (group key "t" holds how many
+were taken).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from numbers import Real
+
+import numpy as np
+
+from wengert.autodiff.mode import enable_grad
+
+# Group keys that are bookkeeping, not hyperparameters.
+_GROUP_KEYS = ("params", "t")
+
+
+# ----------------------------------------------------------------------- shared checkers
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    return f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def check_float(
+    value, name: str, owner: str, low=0.0, high=math.inf, *, low_open=False, high_open=True
+) -> None:
+    """Refuse `value` unless it is a real number in the interval; scikit-learn's message shape."""
+    ok = _is_real(value)
+    if ok:
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        ok = above and below
+    if not ok:
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a float in the range "
+            f"{_interval(low, high, low_open, high_open)}. Got {value!r} instead."
+        )
+
+
+def check_int(value, name: str, owner: str, low: int = 1) -> None:
+    """Refuse `value` unless it is an int (not a bool) >= low."""
+    if not (isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low):
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be an int in the range [{low}, inf). "
+            f"Got {value!r} instead."
+        )
+
+
+def check_bool(value, name: str, owner: str) -> None:
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a bool. Got {value!r} instead."
+        )
+
+
+def check_lr(lr, owner: str) -> None:
+    """A learning rate: a finite float > 0, or a schedule (checked at each step)."""
+    if callable(lr):
+        return
+    if not (_is_real(lr) and 0 < lr < math.inf):
+        raise ValueError(
+            f"The 'lr' parameter of {owner} must be a float in the range (0, inf) or a schedule "
+            f"(a callable of the step t). Got {lr!r} instead."
+        )
+
+
+def check_betas(betas, owner: str) -> None:
+    ok = isinstance(betas, tuple | list) and len(betas) == 2
+    ok = ok and all(_is_real(b) and 0 <= b < 1 for b in betas)
+    if not ok:
+        raise ValueError(
+            f"The 'betas' parameter of {owner} must be a pair of floats, each in the range "
+            f"[0, 1). Got {betas!r} instead."
+        )
+
+
+def lr_at(lr: float | Callable[[int], float], t: int, group_index: int) -> float:
+    """The learning rate of step t: `lr` itself, or the schedule's value, which must be > 0."""
+    if not callable(lr):
+        return lr
+    value = lr(t)
+    if not (_is_real(value) and 0 < value < math.inf):
+        raise ValueError(
+            f"The learning-rate schedule {lr!r} of param group {group_index} returned "
+            f"{value!r} at step t={t}; a learning rate must be a finite float > 0. "
+            f"Nothing was updated."
+        )
+    return float(value)
+
+
+def _grad_array(p, theta: np.ndarray) -> np.ndarray:
+    g = p.grad
+    if not isinstance(g, np.ndarray):
+        g = np.asarray(getattr(g, "data", g))  # a Tensor after backward(create_graph=True)
+    if g.shape != theta.shape:
+        raise ValueError(f"a parameter of shape {theta.shape} has a .grad of shape {g.shape}")
+    # The state follows the parameter's dtype, so a float64 gradient of a float32 parameter is
+    # cast once here rather than promoting every state array.
+    return g if g.dtype == theta.dtype else g.astype(theta.dtype)
+
+
+class Optimizer:
+    """Base class: holds `param_groups` and `state`, runs the step loop; subclasses give the rule.
+
+    A subclass sets `rule` (the pure update function) and `_check_group(group)` (validation of
+    one group's hyperparameters); `_update` may be overridden for a faster path.
+    """
+
+    rule: Callable  # a subclass sets rule = staticmethod(its_rule)
+
+    def __init__(self, params: Iterable, defaults: dict) -> None:
+        self.defaults = dict(defaults)
+        self.state: dict = {}
+        self.param_groups: list[dict] = []
+        owner = type(self).__name__
+        if hasattr(params, "data") or isinstance(params, dict):
+            raise TypeError(
+                f"{owner}'s params must be an iterable of Tensors or of dicts (parameter "
+                f"groups); got a single {type(params).__name__}. Wrap it in a list: "
+                f"{owner}([w], ...)."
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{owner} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, group: dict) -> None:
+        """Add a group `{"params": [...], **overrides}`; missing hyperparameters take defaults."""
+        owner = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(
+                f"{owner}'s params must be all Tensors or all dicts (parameter groups); got a "
+                f"{type(group).__name__} among dicts"
+            )
+        _check_keys(group, self.defaults, owner)
+        params = group.get("params")
+        params = [params] if hasattr(params, "data") else list(params or [])
+        if not params:
+            raise ValueError(f"{owner} got an empty parameter list")
+        index = len(self.param_groups)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(params):
+            _check_param(p, i, index, owner)
+            if id(p) in seen:
+                raise ValueError(
+                    f"parameter {i} of param group {index} appears more than once in {owner}'s "
+                    f"parameters; each parameter may be in one group, once"
+                )
+            seen.add(id(p))
+        full = {**self.defaults, **group, "params": params}
+        full.setdefault("t", 0)
+        self._check_group(full)
+        self.param_groups.append(full)
+
+    def _check_group(self, group: dict) -> None:
+        """Validate one group's hyperparameters; subclasses extend it."""
+        check_int(group["t"], "t", f"a param group of {type(self).__name__}", low=0)
+        check_lr(group["lr"], type(self).__name__)
+
+    # ------------------------------------------------------------------ the step
+    def zero_grad(self) -> None:
+        """Set `.grad` of every parameter to None (the next backward() then starts fresh)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self, closure: Callable[[], object] | None = None):
+        """One update of every parameter that has a `.grad`; returns closure()'s loss, or None.
+
+        `closure` (optional) re-evaluates the model and returns the loss; it is called first,
+        with gradient recording on. Each group's t goes up by one, also when none of its
+        parameters has a gradient. A schedule's lr is checked for every group before anything
+        is updated, so a refused step changes nothing.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        lrs = [lr_at(g["lr"], g["t"] + 1, i) for i, g in enumerate(self.param_groups)]
+        for group, lr in zip(self.param_groups, lrs, strict=True):
+            group["t"] += 1
+            hyper = {k: v for k, v in group.items() if k not in ("params", "t", "lr")}
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                theta = p.data
+                state = self.state.setdefault(p, {})
+                self._update(theta, _grad_array(p, theta), state, lr, hyper)
+        return loss
+
+    def _update(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
+        """Run the pure rule; write the new value into `theta`, the new state into `state`."""
+        new_theta, new_state = self.rule(theta, g, state, lr=lr, **hyper)
+        np.copyto(theta, new_theta, casting="same_kind")
+        state.update(new_state)
+
+    # ------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict:
+        """PyTorch's layout; arrays are copies, so the dict is a snapshot of this moment.
+
+        (PyTorch returns references to its live state; copy.deepcopy is the usual remedy.) A
+        schedule is kept as the callable itself.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index[id(p)] = len(index)
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {
+            index[id(p)]: {k: _copy(v) for k, v in s.items()}
+            for p, s in self.state.items()
+            if id(p) in index
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Take the state and hyperparameters of `state_dict` (from `state_dict()`).
+
+        Refused, with nothing changed, unless the number of groups, the number of parameters in
+        each group and the shape of every state array match this optimizer's parameters.
+        Arrays are copied, in the parameter's dtype.
+        """
+        groups, state = _matched(self, state_dict)
+        self.param_groups = groups
+        self.state = state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {group[k]!r}" for k in sorted(group) if k != "params"]
+        return "\n".join([*lines, ")"])
+
+
+def _check_keys(group: dict, defaults: dict, owner: str) -> None:
+    unknown = sorted(set(group) - set(defaults) - set(_GROUP_KEYS))
+    if unknown:
+        raise ValueError(
+            f"{owner} has no hyperparameter {unknown[0]!r}; a param group may set "
+            f"{sorted(defaults)}"
+        )
+
+
+def _check_param(p, i: int, group_index: int, owner: str) -> None:
+    data = getattr(p, "data", None)
+    if not isinstance(data, np.ndarray) or not hasattr(p, "grad"):
+        raise TypeError(
+            f"{owner}'s params must be Tensors (objects with an ndarray .data and a .grad) or "
+            f"dicts of parameter groups; parameter {i} of param group {group_index} is a "
+            f"{type(p).__name__}"
+        )
+    if data.dtype.kind != "f":
+        raise TypeError(
+            f"{owner} can only optimize floating-point parameters; parameter {i} of param "
+            f"group {group_index} has dtype {data.dtype}. Make it with dtype=np.float32 or "
+            f"np.float64."
+        )
+
+
+def _copy(value):
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _matched(opt: Optimizer, state_dict: dict) -> tuple[list[dict], dict]:
+    """The groups and state that `state_dict` gives `opt`, or an error naming what differs."""
+    if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+        raise ValueError(
+            "load_state_dict needs a dict with the keys 'state' and 'param_groups' (from "
+            "state_dict())"
+        )
+    saved = state_dict["param_groups"]
+    if len(saved) != len(opt.param_groups):
+        raise ValueError(
+            f"load_state_dict: the state dict has {len(saved)} param groups, this "
+            f"{type(opt).__name__} has {len(opt.param_groups)}"
+        )
+    params, groups = {}, []
+    for i, (old, new) in enumerate(zip(saved, opt.param_groups, strict=True)):
+        if len(old["params"]) != len(new["params"]):
+            raise ValueError(
+                f"load_state_dict: param group {i} has {len(old['params'])} parameters in the "
+                f"state dict and {len(new['params'])} in this {type(opt).__name__}"
+            )
+        params.update(zip(old["params"], new["params"], strict=True))
+        _check_keys(old, opt.defaults, type(opt).__name__)
+        group = {**new, **old, "params": new["params"]}
+        opt._check_group(group)
+        groups.append(group)
+    state = {}
+    for key, entries in state_dict["state"].items():
+        if key not in params:
+            raise ValueError(f"load_state_dict: state for parameter {key!r}, which no group holds")
+        p = params[key]
+        state[p] = {name: _state_value(value, p.data, key, name) for name, value in entries.items()}
+    return groups, state
+
+
+def _state_value(value, theta: np.ndarray, key, name: str):
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.shape != theta.shape:
+        raise ValueError(
+            f"load_state_dict: state {name!r} of parameter {key} has shape {value.shape} in "
+            f"the state dict, but the parameter has shape {theta.shape}"
+        )
+    return value.astype(theta.dtype, copy=True)
+
+
+__all__ = [
+    "Optimizer",
+    "check_betas",
+    "check_bool",
+    "check_float",
+    "check_int",
+    "check_lr",
+    "lr_at",
+]

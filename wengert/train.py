@@ -1,0 +1,422 @@
+"""fit(): the training loop of the lecture, with the boring cases handled.
+
+For each epoch, for each minibatch (x_i, y_i) of the loader:
+    1. forward pass  y_hat = model(x_i);  loss L_i = loss(y_hat, y_i)
+    2. backward pass dL_i/dtheta by backpropagation;  update theta by the optimizer
+
+and around it: the epoch loss as the mean of the batch losses weighted by batch size; a progress
+bar on stderr (off when stderr is not a terminal); validation loss and metrics after each
+epoch; callbacks (early stopping that restores the best weights, a learning-rate schedule on
+plateaus); a guard that stops at the first non-finite loss; Ctrl-C, which ends training and
+keeps the weights; and a warning when the epochs run out before the loss settled (`tol`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wengert.autodiff.mode import no_grad
+from wengert.autodiff.tensor import Tensor
+from wengert.data import DataLoader
+from wengert.data.validation import check_X_y
+from wengert.losses import logistic
+from wengert.nn.module import Module
+
+
+class ConvergenceWarning(UserWarning):
+    """Training ended (epoch limit, interruption) before the loss settled."""
+
+
+class NonFiniteLossWarning(RuntimeWarning):
+    """The loss became NaN or infinite: training stopped there."""
+
+
+@dataclass
+class History:
+    """What a fit() run recorded.
+
+    step_loss: the loss of each step's batch; lr: the learning rate of each step (of the first
+    parameter group); epoch_loss: the training loss of each epoch, the mean of its batch losses
+    weighted by batch size; val_loss: the loss on val_data after each epoch; metrics: for each
+    metric name, one value per epoch (train metrics over the epoch's batches, and "val_" ones).
+    """
+
+    step_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epoch_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    stop_reason: str = ""
+    best_epoch: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_loss)
+
+    @property
+    def steps(self) -> int:
+        return len(self.step_loss)
+
+    def as_dict(self) -> dict:
+        return {
+            "step_loss": list(self.step_loss),
+            "lr": list(self.lr),
+            "epoch_loss": list(self.epoch_loss),
+            "val_loss": list(self.val_loss),
+            "metrics": {k: list(v) for k, v in self.metrics.items()},
+            "stop_reason": self.stop_reason,
+            "best_epoch": self.best_epoch,
+        }
+
+    def __repr__(self) -> str:
+        last = f", loss {self.epoch_loss[-1]:.6g}" if self.epoch_loss else ""
+        reason = f", stopped: {self.stop_reason}" if self.stop_reason else ""
+        return f"History({self.epochs} epochs, {self.steps} steps{last}{reason})"
+
+
+@dataclass
+class Run:
+    """The state a callback sees: set `stop = True` (and `stop_reason`) to end training."""
+
+    model: Module
+    optimizer: object
+    history: History
+    epoch: int = 0
+    step: int = 0
+    stop: bool = False
+    stop_reason: str = ""
+
+
+class Callback:
+    """Hooks fit() calls, each with the Run; a callback may define only the ones it needs
+    (any object with such methods will do: this class is for documentation and subclassing)."""
+
+    def on_train_begin(self, run: Run) -> None: ...
+
+    def on_step_end(self, run: Run) -> None: ...
+
+    def on_epoch_end(self, run: Run) -> None: ...
+
+    def on_train_end(self, run: Run) -> None: ...
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` ("val_loss", or "loss" for the training loss) has not improved by
+    more than `min_delta` for `patience` epochs; restore the weights of the best epoch."""
+
+    def __init__(
+        self,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        restore_best: bool = True,
+    ) -> None:
+        if not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 1; got {patience!r}")
+        if monitor not in ("val_loss", "loss"):
+            raise ValueError(
+                f"EarlyStopping: monitor must be 'val_loss' or 'loss'; got {monitor!r}"
+            )
+        self.patience, self.min_delta = patience, float(min_delta)
+        self.monitor, self.restore_best = monitor, restore_best
+        self.best, self.best_state, self.wait = math.inf, None, 0
+
+    def on_epoch_end(self, run: Run) -> None:
+        values = run.history.val_loss if self.monitor == "val_loss" else run.history.epoch_loss
+        if not values:
+            raise ValueError("EarlyStopping(monitor='val_loss') needs fit(..., val_data=...)")
+        if values[-1] < self.best - self.min_delta:
+            self.best, self.wait = values[-1], 0
+            run.history.best_epoch = run.epoch
+            if self.restore_best:
+                self.best_state = run.model.state_dict()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            run.stop = True
+            run.stop_reason = (
+                f"early stopping: {self.monitor} did not improve for "
+                f"{self.patience} epochs; best {self.best:.6g} at epoch "
+                f"{run.history.best_epoch}"
+            )
+
+    def on_train_end(self, run: Run) -> None:
+        if self.restore_best and self.best_state is not None:
+            run.model.load_state_dict(self.best_state)
+
+
+def fit(
+    model: Module,
+    loss: Callable,
+    optimizer,
+    data,
+    epochs: int = 10,
+    *,
+    val_data=None,
+    batch_size: int | None = 32,
+    shuffle: bool = True,
+    seed=None,
+    callbacks: Sequence[Callback] = (),
+    metrics: Sequence[str | Callable] = (),
+    tol: float | None = None,
+    n_iter_no_change: int = 10,
+    progress: bool = True,
+) -> History:
+    """Train `model` on `data` and return its History.
+
+    data: a DataLoader, or (X, y) arrays that fit() batches with `batch_size` (None for the
+    whole set: full-batch gradient descent; 1 with shuffle: the lecture's per-sample SGD),
+    `shuffle` and `seed`. X is converted to the model's dtype. val_data: (X, y) evaluated after
+    each epoch. loss(y_hat, y) returns a scalar Tensor, e.g. wengert.losses.cross_entropy.
+    metrics: "accuracy" or functions (y_hat, y) -> float of NumPy arrays.
+    tol: stop when the training loss has not improved by tol for n_iter_no_change epochs
+    (scikit-learn's rule); with tol set, running out of epochs first warns.
+    """
+    _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change)
+    loader = _as_loader(data, model, batch_size, shuffle, seed)
+    val = None if val_data is None else _as_arrays(val_data, model, "val_data")
+    metric_fns = {_metric_name(m): _metric_fn(m, loss, loader) for m in metrics}
+    history = History(metrics={k: [] for k in _metric_keys(metric_fns, val)})
+    run = Run(model, optimizer, history)
+    callbacks = list(callbacks)
+    was_training = model.training
+    model.train()
+    bar = _progress_bar(progress, epochs * len(loader))
+    plateau = _Plateau(tol, n_iter_no_change)
+    _call(callbacks, "on_train_begin", run)
+    try:
+        # Overflow in the forward pass shows as a non-finite loss, which the guard reports with
+        # the step and a remedy; NumPy's own warnings would only say "overflow in power".
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau)
+    except KeyboardInterrupt:
+        history.stop_reason = f"interrupted by the user at step {run.step}; weights kept"
+        warnings.warn(f"fit: {history.stop_reason}", ConvergenceWarning, stacklevel=2)
+    finally:
+        bar.close()
+        model.train(was_training)
+    _call(callbacks, "on_train_end", run)
+    if tol is not None and not history.stop_reason:
+        history.stop_reason = "epoch limit"
+        warnings.warn(
+            f"fit: reached epochs={epochs} before the training loss stopped improving by "
+            f"tol={tol:g} for {n_iter_no_change} epochs; train longer or raise the learning "
+            f"rate",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return history
+
+
+def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau) -> None:
+    for epoch in range(1, epochs + 1):
+        run.epoch = epoch
+        safe = run.model.state_dict()  # finite weights to fall back on, once per epoch
+        totals = _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe)
+        if totals is None:
+            return
+        _end_epoch(run, loss, val, metric_fns, totals)
+        bar.set_postfix(loss=f"{run.history.epoch_loss[-1]:.4g}", refresh=False)
+        _call(callbacks, "on_epoch_end", run)
+        if run.stop:
+            run.history.stop_reason = run.stop_reason or "stopped by a callback"
+            return
+        if plateau.settled(run.history.epoch_loss[-1]):
+            run.history.stop_reason = plateau.reason
+            return
+
+
+def _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe):
+    """One pass over the loader; (loss sum, metric sums, samples), or None after a bad loss."""
+    history, model, optimizer = run.history, run.model, run.optimizer
+    total, seen = 0.0, 0
+    sums = dict.fromkeys(metric_fns, 0.0)
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        out = model(xb)
+        batch_loss = loss(out, yb)
+        value = float(batch_loss.data)
+        if not math.isfinite(value):
+            _stop_on_non_finite(run, value, safe)
+            return None
+        batch_loss.backward()
+        optimizer.step()
+        run.step += 1
+        n = len(xb)
+        history.step_loss.append(value)
+        history.lr.append(_current_lr(optimizer))
+        total += value * n
+        seen += n
+        for name, fn in metric_fns.items():
+            sums[name] += fn(out.data, yb) * n
+        bar.update(1)
+        if callbacks:
+            _call(callbacks, "on_step_end", run)
+    return total, sums, seen
+
+
+def _end_epoch(run, loss, val, metric_fns, totals) -> None:
+    total, sums, seen = totals
+    history = run.history
+    history.epoch_loss.append(total / seen)
+    for name in metric_fns:
+        history.metrics[name].append(sums[name] / seen)
+    if val is None:
+        return
+    X, y = val
+    run.model.eval()
+    with no_grad():
+        out = run.model(X)
+        history.val_loss.append(float(loss(out, y).data))
+    run.model.train()
+    for name, fn in metric_fns.items():
+        history.metrics["val_" + name].append(fn(out.data, y))
+
+
+def _stop_on_non_finite(run: Run, value: float, safe: dict) -> None:
+    model = run.model
+    restored = not all(np.isfinite(p.data).all() for p in model.parameters())
+    if restored:
+        model.load_state_dict(safe)
+    kept = (
+        f"the weights from the start of epoch {run.epoch} were restored"
+        if restored
+        else "the last weights, all finite, were kept"
+    )
+    run.history.stop_reason = f"non-finite loss ({value}) at step {run.step + 1}"
+    warnings.warn(
+        f"fit: the loss became {value} at step {run.step + 1} (epoch {run.epoch}); training "
+        f"stopped and {kept}. Try a smaller learning rate (or standardise the inputs).",
+        NonFiniteLossWarning,
+        stacklevel=4,
+    )
+
+
+class _Plateau:
+    """scikit-learn's stopping rule: no improvement by tol for n_iter_no_change epochs."""
+
+    def __init__(self, tol, n_iter_no_change) -> None:
+        self.tol, self.patience = tol, n_iter_no_change
+        self.best, self.count, self.reason = math.inf, 0, ""
+
+    def settled(self, loss: float) -> bool:
+        if self.tol is None:
+            return False
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        if self.count >= self.patience:
+            self.reason = (
+                f"converged: the training loss improved by less than tol={self.tol:g} "
+                f"for {self.patience} epochs"
+            )
+            return True
+        return False
+
+
+# ----------------------------------------------------------------------------- helpers
+def _call(callbacks, hook: str, run: Run) -> None:
+    """Call `hook` on each callback that has it (a callback needs only the hooks it uses)."""
+    for cb in callbacks:
+        method = getattr(cb, hook, None)
+        if method is not None:
+            method(run)
+
+
+def _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change) -> None:
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a wengert.nn.Module; got {type(model).__name__}")
+    if not callable(loss):
+        raise TypeError(f"fit: loss must be a function (y_hat, y) -> scalar Tensor; got {loss!r}")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"fit: epochs must be an int >= 1; got {epochs!r}")
+    if tol is not None and not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"fit: tol must be a float >= 0 or None; got {tol!r}")
+    if not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
+        raise ValueError(f"fit: n_iter_no_change must be an int >= 1; got {n_iter_no_change!r}")
+
+
+def _as_loader(data, model, batch_size, shuffle, seed) -> DataLoader:
+    if isinstance(data, DataLoader):
+        return data
+    X, y = _as_arrays(data, model, "data")
+    return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def _as_arrays(data, model, name: str):
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise TypeError(
+            f"fit: {name} must be a DataLoader or a pair (X, y); got {type(data).__name__}"
+        )
+    X, y = (d.data if isinstance(d, Tensor) else d for d in data)
+    x_name = "X" if name == "data" else f"{name} X"
+    return check_X_y(X, y, owner="fit", dtype=model.dtype, x_name=x_name)
+
+
+def _current_lr(optimizer) -> float:
+    """The learning rate the first parameter group used at the step just taken."""
+    group = optimizer.param_groups[0]
+    lr = group["lr"]
+    return float(lr(group["t"])) if callable(lr) else float(lr)
+
+
+def _progress_bar(progress: bool, total: int):
+    from tqdm.auto import tqdm
+
+    # disable=None: tqdm switches itself off when stderr is not a terminal.
+    return tqdm(total=total, disable=None if progress else True, unit="step", leave=False)
+
+
+def _metric_name(metric) -> str:
+    return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
+
+
+def _metric_keys(metric_fns, val) -> list[str]:
+    keys = list(metric_fns)
+    return keys + ([f"val_{k}" for k in keys] if val is not None else [])
+
+
+def _metric_fn(metric, loss, loader) -> Callable:
+    if callable(metric):
+        return metric
+    if metric != "accuracy":
+        raise ValueError(
+            f"fit: metrics must be 'accuracy' or functions (y_hat, y) -> float; got {metric!r}"
+        )
+    labels = np.unique(loader.y) if loader.y is not None else None
+    return lambda scores, y: accuracy(scores, y, labels=labels, logits=loss is logistic)
+
+
+def accuracy(scores: np.ndarray, y: np.ndarray, labels=None, logits: bool = False) -> float:
+    """The fraction of predictions equal to y.
+
+    Scores of shape (N, C>1) are classified by argmax (C classes). Otherwise each score is
+    taken to the nearest label (of `labels`, by default those of y): the sign for labels
+    -1/+1, the threshold 0.5 for 0/1 outputs — except logits (logistic loss), cut at 0.
+    """
+    scores = np.asarray(scores)
+    y = np.asarray(y)
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        return float(np.mean(scores.argmax(axis=1) == y))
+    scores = scores.reshape(y.shape)
+    if logits:
+        return float(np.mean((scores > 0) == (y > 0)))
+    labels = np.unique(y) if labels is None else np.asarray(labels)
+    nearest = labels[np.abs(scores[..., None] - labels).argmin(axis=-1)]
+    return float(np.mean(nearest == y))
+
+
+__all__ = [
+    "Callback",
+    "ConvergenceWarning",
+    "EarlyStopping",
+    "History",
+    "NonFiniteLossWarning",
+    "Run",
+    "accuracy",
+    "fit",
+]
