@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
+from timing import Stats, compare, loop, timed_part  # bench/timing.py
 
 import wengert as wg
 from wengert.autodiff.mode import recording
 from wengert.autodiff.tensor import Primitive
-
-# run(number) -> the seconds spent in the timed part of `number` calls.
-Runner = Callable[[int], float]
 
 LEARNING_RATE = 1e-3
 CHAIN_FACTOR = 1.0000001
@@ -59,12 +57,6 @@ FULL = Settings(repeats=9, block_s=0.04, chain_len=100_000, chain_repeats=5)
 
 
 @dataclass(frozen=True)
-class Stats:
-    median: float  # seconds per call
-    min: float
-
-
-@dataclass(frozen=True)
 class Row:
     label: str
     n_ops: int  # primitives the engine records per call
@@ -73,58 +65,6 @@ class Row:
 
 
 # ----------------------------------------------------------------------------- timing
-def loop(fn: Callable[[], object]) -> Runner:
-    """A runner that times `number` calls of fn as one block."""
-
-    def run(number: int) -> float:
-        start = perf_counter()
-        for _ in range(number):
-            fn()
-        return perf_counter() - start
-
-    return run
-
-
-def timed_part(setup: Callable[[], object], timed: Callable[[object], object]) -> Runner:
-    """A runner that times only `timed(setup())`: a backward pass after an untimed forward."""
-
-    def run(number: int) -> float:
-        total = 0.0
-        for _ in range(number):
-            state = setup()
-            start = perf_counter()
-            timed(state)
-            total += perf_counter() - start
-        return total
-
-    return run
-
-
-def calibrate(run: Runner, block_s: float) -> int:
-    """How many calls fill a block of about block_s seconds (the probing also warms up)."""
-    number = 1
-    while True:
-        elapsed = run(number)
-        if elapsed >= block_s / 5 or number >= 1_000_000:
-            return max(1, round(number * block_s / max(elapsed, 1e-9)))
-        number *= 4
-
-
-def summarize(per_call: list[float]) -> Stats:
-    return Stats(median=statistics.median(per_call), min=min(per_call))
-
-
-def compare(engine: Runner, reference: Runner, settings: Settings) -> tuple[Stats, Stats]:
-    """Per-call times of both runners, measured in alternating blocks."""
-    sides = [(run, calibrate(run, settings.block_s), []) for run in (engine, reference)]
-    gc.collect()
-    for r in range(settings.repeats):
-        # Alternate who goes first, so that neither always runs in the other's wake.
-        for run, number, times in sides if r % 2 == 0 else sides[::-1]:
-            times.append(run(number) / number)
-    return summarize(sides[0][2]), summarize(sides[1][2])
-
-
 def count_ops(fn: Callable[[], object]) -> int:
     """The graph nodes that one call of fn records (a first-order backward records none)."""
     nodes: list = []

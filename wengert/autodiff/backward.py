@@ -118,15 +118,29 @@ def backward(root: Tensor, gradient=None, *, retain_graph=None, create_graph=Fal
             )
     else:
         leaves, grads = sweep(root, seed, create_graph=False, retain_graph=retain_graph)
+    given: set[int] = set()  # the arrays handed to a leaf by this call
     for leaf in leaves:
         g = grads.get(id(leaf))
         if g is None:
             continue
         if leaf.grad is None:
-            # A rule may hand the same array to several arguments (add does): own a copy.
-            leaf.grad = g if create_graph else np.array(g, copy=True)
+            leaf.grad = g if create_graph else _owned(g, given)
         else:
             leaf.grad = leaf.grad + g
+
+
+def _owned(g: np.ndarray, given: set[int]) -> np.ndarray:
+    """g as an array that only its leaf holds: g itself when it is, else a copy.
+
+    A rule may hand the same array to several arguments (add does), pass on the cotangent it got
+    (which may be the seed), or return a view (reshape, transpose); every other cotangent is a
+    fresh array that nothing else holds, and copying it would cost a pass over every parameter
+    on every step. The seed is the engine's own (make_seed copies a gradient passed in).
+    """
+    if id(g) in given or not (g.flags.owndata and g.flags.writeable):
+        g = np.array(g, copy=True)
+    given.add(id(g))
+    return g
 
 
 def make_seed(root: Tensor, gradient) -> np.ndarray:
@@ -144,4 +158,6 @@ def make_seed(root: Tensor, gradient) -> np.ndarray:
         raise ValueError(
             f"backward(gradient): gradient must have the Tensor's shape {root.shape}; got {g.shape}"
         )
-    return g.astype(root.dtype, copy=False)
+    # A copy: the seed may reach a leaf's .grad unchanged (backward._owned), and the caller's
+    # array must not become it.
+    return np.array(g, dtype=root.dtype, copy=True)

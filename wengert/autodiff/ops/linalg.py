@@ -55,7 +55,12 @@ matmul_p = Primitive(
 
 def matmul(a, b):
     """The matrix product a @ b (a dot product for two vectors; batched over leading axes)."""
-    sa, sb = np.shape(_data(a)), np.shape(_data(b))
+    check_matmul_shapes(np.shape(_data(a)), np.shape(_data(b)))
+    return apply(matmul_p, a, b)
+
+
+def check_matmul_shapes(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
+    """Raise the ValueError of matmul when arrays of shapes sa and sb cannot be multiplied."""
     if not sa or not sb:
         raise ValueError(f"matmul needs arrays of at least 1 dimension; got shapes {sa} and {sb}")
     k_a = sa[-1]
@@ -73,4 +78,3 @@ def matmul(a, b):
         raise ValueError(
             f"matmul shapes {sa} and {sb}: the batch axes {sa[:-2]} and {sb[:-2]} do not broadcast"
         ) from None
-    return apply(matmul_p, a, b)
