@@ -544,3 +544,23 @@ def test_create_graph_honours_an_explicit_retain_graph_false():
     assert float(x.grad.data) == 12.0  # 3 x^2
     with pytest.raises(wg.GraphFreedError, match="retain_graph=True"):
         y.backward()
+
+
+def test_leaf_gradients_never_share_memory():
+    # backward() hands a rule's result to a leaf without a copy when nothing else holds it; a
+    # cotangent passed on unchanged (add), a view (reshape, transpose) or the caller's seed must
+    # still be copied, or an in-place update of one .grad would change another.
+    a = wg.tensor(np.ones(3), requires_grad=True)
+    b = wg.tensor(np.ones(3), requires_grad=True)
+    m = wg.tensor(np.ones((2, 3)), requires_grad=True)
+    seed = np.arange(3.0)
+    (a + b + m.T.reshape(6)[:3]).backward(seed)
+    grads = [a.grad, b.grad, m.grad]
+    for i, g in enumerate(grads):
+        assert g.flags.writeable
+        assert not np.shares_memory(g, seed)
+        for h in grads[i + 1 :]:
+            assert not np.shares_memory(g, h)
+    a.grad += 100.0
+    np.testing.assert_array_equal(b.grad, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(seed, [0.0, 1.0, 2.0])

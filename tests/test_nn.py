@@ -117,23 +117,23 @@ def test_train_and_eval_reach_every_submodule():
 
 def test_smallest_perceptron_gradient_is_the_lecture_formula():
     p = nn.Perceptron(1, bias=False, dtype=np.float64)
-    p.linear.weight.data[:] = 0.7
+    p.weight.data[:] = 0.7
     x, y = np.array([[10.0]]), np.array([10.1])
     y_hat = p(x)
     assert y_hat.shape == (1,)
     ((y - y_hat) ** 2 / 2).sum().backward()
-    assert p.linear.weight.grad.item() == pytest.approx(-(10.1 - 7.0) * 10.0, rel=1e-14)
+    assert p.weight.grad.item() == pytest.approx(-(10.1 - 7.0) * 10.0, rel=1e-14)
 
 
 def test_sign_activation_turns_gradient_descent_into_the_perceptron_rule():
     # On a mistake, descent on 1/2 (y - sign(w.x))^2 moves w by eta (y - y_hat) x = 2 eta y x.
     p = nn.Perceptron(2, activation="sign", bias=False, dtype=np.float64)
-    p.linear.weight.data[:] = [[1.0], [-1.0]]
+    p.weight.data[:] = [1.0, -1.0]
     x, y = np.array([[0.5, 2.0]]), np.array([1.0])
     y_hat = p(x)
     assert y_hat.item() == -1.0
     ((y - y_hat) ** 2 / 2).sum().backward()
-    np.testing.assert_allclose(-p.linear.weight.grad[:, 0], (y - y_hat.data) * x[0], rtol=1e-15)
+    np.testing.assert_allclose(-p.weight.grad, (y - y_hat.data) * x[0], rtol=1e-15)
     step = nn.step_ste(wg.tensor([-2.0, 0.0, 3.0], requires_grad=True))
     np.testing.assert_array_equal(step.data, [0.0, 0.0, 1.0])
 

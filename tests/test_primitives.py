@@ -138,8 +138,10 @@ CASES = [
     Case("sum", lambda a: wg.sum(a, axis=-1, keepdims=True), ((2, 3),), label="keepdims"),
     Case("sum", lambda a: wg.sum(a, axis=(0, 2)), ((2, 3, 4),), label="axes02"),
     Case("sum", lambda a: wg.sum(a), ((),), label="scalar"),
-    Case("sum", lambda a: wg.mean(a, axis=1), ((3, 4),), label="mean-axis1"),
-    Case("sum", lambda a: wg.mean(a, keepdims=True), ((3, 4),), label="mean-keepdims"),
+    Case("mean", lambda a: wg.mean(a, axis=1), ((3, 4),), label="axis1"),
+    Case("mean", lambda a: wg.mean(a, keepdims=True), ((3, 4),), label="keepdims"),
+    Case("mean", lambda a: wg.mean(a), ((5,),), label="all"),
+    Case("mean", lambda a: wg.mean(a, axis=(0, 2)), ((2, 3, 2),), label="axes02"),
     Case("max", lambda a: wg.max(a), ((3, 4),), "distinct", label="all"),
     Case("max", lambda a: wg.max(a, axis=1), ((3, 4),), "distinct", label="axis1"),
     Case(

@@ -43,7 +43,7 @@ def test_per_sample_fit_is_the_lecture_rule():
         for x, y in zip(X_TABLE[:, 0], Y_TABLE, strict=True):
             t += 1
             w += 0.01 / math.sqrt(t) * (y - w * x) * x
-    assert model.linear.weight.item() == pytest.approx(w, rel=1e-13)
+    assert model.weight.item() == pytest.approx(w, rel=1e-13)
     assert round(w, 4) == 1.0047  # the least-squares answer, sum(xy)/sum(x^2) = 1.00469
     assert history.steps == 80 and history.epochs == 20
     np.testing.assert_allclose(history.lr[:3], [0.01, 0.01 / math.sqrt(2), 0.01 / math.sqrt(3)])
@@ -58,7 +58,7 @@ def test_full_batch_fit_is_gradient_descent_on_the_mean_loss():
     w, x = 0.0, X_TABLE[:, 0]
     for _ in range(5):
         w -= 0.005 * np.mean(-(Y_TABLE - w * x) * x)
-    assert model.linear.weight.item() == pytest.approx(w, rel=1e-13)
+    assert model.weight.item() == pytest.approx(w, rel=1e-13)
     assert history.steps == 5
 
 
@@ -151,7 +151,7 @@ def test_early_stopping_restores_the_best_weights():
     best = int(np.argmin(history.epoch_loss))
     assert history.stop_reason.startswith("early stopping")
     assert history.epochs == best + 1 + 2
-    np.testing.assert_array_equal(model.linear.weight.data, states[best]["linear.weight"])
+    np.testing.assert_array_equal(model.weight.data, states[best]["weight"])
 
 
 def test_non_finite_loss_stops_with_the_step_and_keeps_finite_weights():
@@ -169,7 +169,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_finite_weights():
             progress=False,
         )
     assert history.stop_reason.startswith("non-finite loss")
-    assert np.isfinite(model.linear.weight.data).all()
+    assert np.isfinite(model.weight.data).all()
     assert history.steps < 2000
 
 
@@ -179,7 +179,7 @@ def test_ctrl_c_keeps_the_weights_and_returns_the_history():
 
     class Interrupt(Callback):
         def on_step_end(self, run):
-            seen.append(run.model.linear.weight.item())
+            seen.append(run.model.weight.item())
             if run.step == 3:
                 raise KeyboardInterrupt
 
@@ -197,7 +197,7 @@ def test_ctrl_c_keeps_the_weights_and_returns_the_history():
             progress=False,
         )
     assert history.steps == 3
-    assert model.linear.weight.item() == seen[-1]
+    assert model.weight.item() == seen[-1]
 
 
 def test_tol_stops_when_settled_and_warns_at_the_epoch_limit():
@@ -262,7 +262,7 @@ def test_plateau_callback_divides_the_learning_rate():
             (np.ones((4, 2)), Y_TABLE),
             {},
             ValueError,
-            r"Linear\(1, 1\) expects inputs with 1 features",
+            r"Perceptron\(1\) expects inputs with 1 features",
         ),
         ((X_TABLE, Y_TABLE), {"epochs": 0}, ValueError, "epochs must be an int >= 1; got 0"),
         ((X_TABLE, Y_TABLE), {"batch_size": 0}, ValueError, "batch_size"),
@@ -273,10 +273,10 @@ def test_plateau_callback_divides_the_learning_rate():
 )
 def test_bad_input_is_refused_and_changes_nothing(data_, kwargs, error, match):
     model = smallest_perceptron()
-    model.linear.weight.data[:] = 0.5
+    model.weight.data[:] = 0.5
     opt = optim.SGD(model.parameters(), lr=0.001)
     with pytest.raises(error, match=match), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit(model, losses.l2, opt, data_, **{"epochs": 2, "progress": False, **kwargs})
-    assert model.linear.weight.item() == 0.5
-    assert model.linear.weight.grad is None
+    assert model.weight.item() == 0.5
+    assert model.weight.grad is None

@@ -139,7 +139,9 @@ def _check_targets(loss: str, y_hat: Tensor, y, *, pred: str = "y_hat", expected
         raise ValueError(message + _shape_hint(y.shape, expected, y_hat.shape, pred))
     if y.size == 0:
         raise ValueError(f"{loss}: y is empty (shape {y.shape}); a loss needs at least one target")
-    if y.dtype.kind == "f":
+    # A sum is finite when every term is (a NaN or an infinity spreads): one cheap reduction
+    # for the usual case, and the elementwise search only when it is not.
+    if y.dtype.kind == "f" and not math.isfinite(np.add.reduce(y, axis=None)):
         bad = ~np.isfinite(y)
         if bad.any():
             first = _index(bad)

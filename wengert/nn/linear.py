@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from wengert.autodiff.ops import linear
-from wengert.autodiff.tensor import Tensor
+from wengert.autodiff.ops import linear_p
+from wengert.autodiff.tensor import Tensor, apply
 from wengert.nn.init import as_generator, initial_weight
 from wengert.nn.module import Module, Parameter
 
@@ -28,24 +28,19 @@ class Linear(Module):
         seed=None,
         dtype=np.float32,
     ) -> None:
-        for name, n in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Linear: {name} must be an int >= 1; got {n!r}")
+        check_size(n_inputs, "n_inputs", "Linear")
+        check_size(n_outputs, "n_outputs", "Linear")
         self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
         rng = as_generator(seed)
         self.weight = Parameter(initial_weight(init, self.n_inputs, self.n_outputs, rng), dtype)
         self.bias = Parameter(np.zeros(self.n_outputs), dtype) if bias else None
 
     def forward(self, x) -> Tensor:
-        features = np.shape(x.data if isinstance(x, Tensor) else x)
-        if not features or features[-1] != self.n_inputs:
-            raise ValueError(
-                f"{self.describe()} expects inputs with {self.n_inputs} features (last axis); "
-                f"got shape {features}"
-            )
+        check_features(x, self.n_inputs, self.describe())
+        # The weight and bias shapes are the layer's own: linear()'s checks would repeat this one.
         if self.bias is None:
-            return linear(x, self.weight)
-        return linear(x, self.weight, self.bias)
+            return apply(linear_p, x, self.weight)
+        return apply(linear_p, x, self.weight, self.bias)
 
     def describe(self) -> str:
         return f"Linear({self.n_inputs}, {self.n_outputs})"
@@ -54,4 +49,18 @@ class Linear(Module):
         return f"{self.n_inputs}, {self.n_outputs}, bias={self.bias is not None}"
 
 
-__all__ = ["Linear"]
+def check_size(n, name: str, owner: str) -> None:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{owner}: {name} must be an int >= 1; got {n!r}")
+
+
+def check_features(x, n_inputs: int, owner: str) -> None:
+    """Refuse inputs whose last axis is not n_inputs long, naming the layer and the shape."""
+    features = np.shape(x.data if isinstance(x, Tensor) else x)
+    if not features or features[-1] != n_inputs:
+        raise ValueError(
+            f"{owner} expects inputs with {n_inputs} features (last axis); got shape {features}"
+        )
+
+
+__all__ = ["Linear", "check_features", "check_size"]

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from wengert.autodiff.ops import linear_p
+from wengert.autodiff.tensor import apply
 from wengert.nn.activations import activation_name, get_activation
-from wengert.nn.init import as_generator
-from wengert.nn.linear import Linear
-from wengert.nn.module import Module
+from wengert.nn.init import as_generator, initial_weight
+from wengert.nn.linear import Linear, check_features, check_size
+from wengert.nn.module import Module, Parameter
 
 
 class Perceptron(Module):
@@ -18,7 +20,8 @@ class Perceptron(Module):
 
     Perceptron(1, bias=False) is the world's smallest perceptron, y = w x (activation
     "identity"); activation="sign" is Rosenblatt's; "sigmoid" gives logistic regression.
-    The output has shape (N,) for inputs (N, n_inputs), to sit beside a label vector y (N,).
+    `weight` has shape (n_inputs,) and `bias` is a scalar, so inputs (N, n_inputs) give an
+    output of shape (N,), to sit beside a label vector y (N,), in one graph node (`linear`).
     """
 
     def __init__(
@@ -30,15 +33,21 @@ class Perceptron(Module):
         seed=None,
         dtype=np.float32,
     ) -> None:
+        check_size(n_inputs, "n_inputs", "Perceptron")
+        self.n_inputs = int(n_inputs)
         self.activation = get_activation(activation)
-        self.linear = Linear(n_inputs, 1, bias=bias, init=init, seed=seed, dtype=dtype)
+        w = initial_weight(init, self.n_inputs, 1, as_generator(seed))[:, 0]
+        self.weight = Parameter(w, dtype)
+        self.bias = Parameter(0.0, dtype) if bias else None
 
     def forward(self, x):
-        a = self.linear(x)
-        return self.activation(a.reshape(a.shape[:-1]))
+        check_features(x, self.n_inputs, f"Perceptron({self.n_inputs})")
+        if self.bias is None:
+            return self.activation(apply(linear_p, x, self.weight))
+        return self.activation(apply(linear_p, x, self.weight, self.bias))
 
     def extra_repr(self) -> str:
-        return f"{self.linear.n_inputs}, activation={activation_name(self.activation)!r}"
+        return f"{self.n_inputs}, activation={activation_name(self.activation)!r}"
 
 
 class MLP(Module):
