@@ -280,3 +280,20 @@ def test_bad_input_is_refused_and_changes_nothing(data_, kwargs, error, match):
         fit(model, losses.l2, opt, data_, **{"epochs": 2, "progress": False, **kwargs})
     assert model.weight.item() == 0.5
     assert model.weight.grad is None
+
+
+def test_early_stopping_on_val_loss_without_val_data_is_refused_before_training():
+    model = smallest_perceptron()
+    model.weight.data[:] = 0.5
+    opt = optim.SGD(model.parameters(), lr=0.001)
+    with pytest.raises(ValueError, match="needs fit\\(..., val_data="):
+        fit(
+            model,
+            losses.l2,
+            opt,
+            (X_TABLE, Y_TABLE),
+            epochs=2,
+            callbacks=[EarlyStopping()],
+            progress=False,
+        )
+    assert model.weight.item() == 0.5

@@ -86,6 +86,7 @@ class Run:
     model: Module
     optimizer: object
     history: History
+    val_data: tuple | None = None
     epoch: int = 0
     step: int = 0
     stop: bool = False
@@ -126,10 +127,16 @@ class EarlyStopping(Callback):
         self.monitor, self.restore_best = monitor, restore_best
         self.best, self.best_state, self.wait = math.inf, None, 0
 
+    def on_train_begin(self, run: Run) -> None:
+        if self.monitor == "val_loss" and run.val_data is None:
+            raise ValueError(
+                "EarlyStopping(monitor='val_loss') needs fit(..., val_data=(X_val, y_val)); "
+                "or monitor the training loss with monitor='loss'"
+            )
+        self.best, self.best_state, self.wait = math.inf, None, 0
+
     def on_epoch_end(self, run: Run) -> None:
         values = run.history.val_loss if self.monitor == "val_loss" else run.history.epoch_loss
-        if not values:
-            raise ValueError("EarlyStopping(monitor='val_loss') needs fit(..., val_data=...)")
         if values[-1] < self.best - self.min_delta:
             self.best, self.wait = values[-1], 0
             run.history.best_epoch = run.epoch
@@ -182,13 +189,13 @@ def fit(
     val = None if val_data is None else _as_arrays(val_data, model, "val_data")
     metric_fns = {_metric_name(m): _metric_fn(m, loss, loader) for m in metrics}
     history = History(metrics={k: [] for k in _metric_keys(metric_fns, val)})
-    run = Run(model, optimizer, history)
+    run = Run(model, optimizer, history, val_data=val)
     callbacks = list(callbacks)
+    _call(callbacks, "on_train_begin", run)  # a callback may still refuse: nothing has changed
     was_training = model.training
     model.train()
     bar = _progress_bar(progress, epochs * len(loader))
     plateau = _Plateau(tol, n_iter_no_change)
-    _call(callbacks, "on_train_begin", run)
     try:
         # Overflow in the forward pass shows as a non-finite loss, which the guard reports with
         # the step and a remedy; NumPy's own warnings would only say "overflow in power".
