@@ -7,9 +7,9 @@
    (2 threads) and scikit-learn's MLPClassifier, each peer only when it imports.
 2. Microseconds per per-sample SGD step of the lecture's smallest perceptron, y = w x, loss
    ½(y - w x)², η = 0.01, on the lecture's table: wengert (bare Tensor, nn.Perceptron) against
-   Python floats, NumPy and PyTorch.
+   Python floats, NumPy and PyTorch (bench/perceptron_step.py).
 3. Where one wengert step's time goes (forward + loss, backward, optimizer step), against the
-   same parts of the NumPy reference.
+   same parts of the NumPy reference (bench/step_parts.py).
 
 Every side is timed in blocks interleaved with the others in the same run (bench/timing.py); a
 number is the median over the blocks, the range (min-max) beside it; "x NumPy" is how many times
@@ -35,7 +35,9 @@ from time import perf_counter
 
 import numpy as np
 from numpy_mlp import NumpyMLP  # bench/numpy_mlp.py
-from timing import Stats, calibrate, compare_many, loop, machine, progress  # bench/timing.py
+from perceptron_step import BARE, ETA, NP_SCALARS, PERCEPTRON, STEPS, TORCH_BARE, perceptron_times
+from step_parts import Parts, parts_lines, step_parts, wengert_parts  # bench/step_parts.py
+from timing import Stats, compare_many, loop, machine, progress  # bench/timing.py
 
 import wengert as wg
 import wengert.losses
@@ -48,12 +50,8 @@ SIZES = [784, 256, 256, 10]
 LR = 1e-3
 N_SAMPLES = 8192
 BATCHES = (128, 16)
-TABLE = ((10.0, 10.1), (2.0, 1.9), (3.5, 3.4), (1.0, 1.1))  # the lecture's (x, y)
-ETA = 0.01
 RESULTS = Path(__file__).with_name("results.md")
 DEFAULT, NUMPY, TORCH = "wengert, Adam (default)", "NumPy by hand", "PyTorch, Adam (default)"
-BARE, PERCEPTRON = "wengert, bare Tensor", "wengert, nn.Perceptron"
-NP_SCALARS, TORCH_BARE = "NumPy float64 scalars", "PyTorch, requires_grad tensor"
 ADAMS = (
     (DEFAULT, None),
     ("wengert, Adam fused=False", False),
@@ -333,161 +331,9 @@ def check_float32(model, opt, xb, yb) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- 2. perceptron
-def perceptron_sides(torch) -> dict:
-    """label -> (one epoch of per-sample SGD over the table, the current w), from w = 0."""
-    numpy_table = [(np.float64(x), np.float64(y)) for x, y in TABLE]
-    sides = {"Python floats": _floats(TABLE, 0.0), NP_SCALARS: _floats(numpy_table, np.float64(0))}
-    sides["NumPy (1,) array, in place"] = _numpy_array(numpy_table)
-    sides[BARE] = _wengert_bare()
-    sides[PERCEPTRON] = _wengert_perceptron(optimizer=False)
-    sides["wengert, nn.Perceptron + optim.SGD"] = _wengert_perceptron(optimizer=True)
-    if torch is not None:
-        sides[TORCH_BARE] = _torch_bare(torch)
-        sides["PyTorch, nn.Linear + optim.SGD"] = _torch_linear(torch)
-    return sides
-
-
-def _floats(table, w0):
-    """w += η (y - w x) x on scalars: Python floats, or NumPy float64 scalars."""
-    state = [w0]
-
-    def epoch():
-        w = state[0]
-        for x, y in table:
-            w += ETA * (y - w * x) * x
-        state[0] = w
-
-    return epoch, lambda: float(state[0])
-
-
-def _numpy_array(table):
-    w = np.zeros(1)
-
-    def epoch():
-        nonlocal w  # += updates the array in place; nonlocal only lets it rebind to itself
-        for x, y in table:
-            w += ETA * (y - w * x) * x
-
-    return epoch, lambda: float(w[0])
-
-
-def _wengert_bare():
-    w = wg.tensor(0.0, requires_grad=True)
-
-    def epoch():
-        nonlocal w
-        for x, y in TABLE:
-            loss = 0.5 * (y - w * x) ** 2
-            loss.backward()
-            with wg.no_grad():
-                w -= ETA * w.grad  # in place
-            w.grad = None
-
-    return epoch, lambda: w.item()
-
-
-def _wengert_perceptron(optimizer: bool):
-    model = wg.nn.Perceptron(1, bias=False)  # float32, w = 0
-    params = model.parameters()
-    opt = wg.optim.SGD(params, lr=ETA) if optimizer else None
-    table = [(np.array([[x]], np.float32), np.array([y], np.float32)) for x, y in TABLE]
-
-    def epoch():
-        for x, y in table:
-            if opt is not None:
-                opt.zero_grad()
-            wengert.losses.l2(model(x), y).backward()  # ½(ŷ - y)²
-            if opt is not None:
-                opt.step()
-                continue
-            with wg.no_grad():
-                for p in params:
-                    p -= ETA * p.grad
-                    p.grad = None
-
-    return epoch, lambda: float(params[0].data.item())
-
-
-def _torch_bare(torch):
-    w = torch.zeros((), dtype=torch.float64, requires_grad=True)
-
-    def epoch():
-        nonlocal w
-        for x, y in TABLE:
-            loss = 0.5 * (y - w * x) ** 2
-            loss.backward()
-            with torch.no_grad():
-                w -= ETA * w.grad
-            w.grad = None
-
-    return epoch, lambda: w.item()
-
-
-def _torch_linear(torch):
-    net = torch.nn.Linear(1, 1, bias=False)
-    with torch.no_grad():
-        net.weight.zero_()
-    opt = torch.optim.SGD(net.parameters(), lr=ETA)
-    table = [(torch.tensor([[x]]), torch.tensor([y])) for x, y in TABLE]
-
-    def epoch():
-        for x, y in table:
-            opt.zero_grad()
-            (0.5 * (net(x)[:, 0] - y) ** 2).mean().backward()
-            opt.step()
-
-    return epoch, lambda: net.weight.item()
-
-
-def perceptron_rows(settings: Settings, torch) -> tuple[list[Row], str]:
-    """µs per step of each side, and a line saying that one epoch gives every side the same w."""
-    progress("timing the smallest perceptron")
-    ws = {}
-    for label, (epoch, w) in perceptron_sides(torch).items():
-        epoch()
-        ws[label] = w()
-    expected = ws["Python floats"]
-    ok = all(np.isclose(w, expected, rtol=1e-6) for w in ws.values())
-    line = f"  one epoch of the perceptron from w = 0: every side gives w = {expected:.7f}"
-    if not ok:
-        sys.exit(f"{line}? No: {ws}")
-    sides = perceptron_sides(torch)
-    stats = compare_many({k: loop(epoch) for k, (epoch, _) in sides.items()}, settings)
-    return [Row(k, stats[k], len(TABLE)) for k in sides], line + " (agree, rtol 1e-6)"
-
-
 # ----------------------------------------------------------------------------- 3. parts
-def step_parts(forward, backward, update, data):
-    """A function that runs one step on the next batch: the seconds of its three parts."""
-
-    def parts() -> tuple[float, float, float]:
-        xb, yb = next(data)
-        t0 = perf_counter()
-        state = forward(xb, yb)
-        t1 = perf_counter()
-        grads = backward(state)
-        t2 = perf_counter()
-        update(grads)
-        return t1 - t0, t2 - t1, perf_counter() - t2
-
-    return parts
-
-
-def wengert_parts(model, opt, data):
-    def forward(xb, yb):
-        opt.zero_grad()
-        return wengert.losses.cross_entropy(model(xb), yb)
-
-    return step_parts(forward, lambda loss: loss.backward(), lambda _: opt.step(), data)
-
-
-def part_times(X, y, batch: int, settings: Settings) -> dict[str, np.ndarray]:
-    """label -> seconds of (forward, backward, optimizer step): each part's fastest block.
-
-    The parts attribute cost rather than predict throughput, so each takes the least disturbed
-    of the interleaved blocks (on a noisy machine one slow block can double a median).
-    """
+def parts_sides(X, y, batch: int) -> dict[str, Parts]:
+    """label -> one step's part times on its next batch: wengert (two Adam paths) and NumPy."""
     params = initial_params()
     sides = {}
     for label, fused in (("wengert (default)", None), ("wengert fused=False", False)):
@@ -495,31 +341,7 @@ def part_times(X, y, batch: int, settings: Settings) -> dict[str, np.ndarray]:
     ref = NumpyMLP(params, lr=LR)
     forward = lambda xb, yb: ref.forward(xb, yb)[1]
     sides[NUMPY] = step_parts(forward, ref.backward, ref.adam_step, batches(X, y, batch))
-    numbers = {k: calibrate(loop(parts), settings.block_s) for k, parts in sides.items()}
-    times: dict[str, list] = {k: [] for k in sides}
-    names = list(sides)
-    for r in range(settings.repeats):
-        for k in names[r % 3 :] + names[: r % 3]:
-            times[k].append(np.mean([sides[k]() for _ in range(numbers[k])], axis=0))
-    return {k: np.min(v, axis=0) for k, v in times.items()}
-
-
-def parts_lines(X, y, settings: Settings) -> list[str]:
-    lines = [
-        "",
-        "3. where one step's time goes: µs per part, its fastest block (x = time / NumPy's part)",
-        f"  {'':<24}{'forward + loss':>18}{'backward':>18}{'optimizer step':>18}{'total':>18}",
-    ]
-    for batch in BATCHES:
-        progress(f"timing the parts of a step at batch {batch}")
-        times = part_times(X, y, batch, settings)
-        ref = times[NUMPY]
-        lines.append(f"  batch {batch}")
-        for label, t in times.items():
-            pairs = zip([*t, t.sum()], [*ref, ref.sum()], strict=True)
-            cells = "".join(f"{p * 1e6:>11.0f} ({p / q:.2f}x)" for p, q in pairs)
-            lines.append(f"    {label:<20}{cells}")
-    return lines
+    return sides
 
 
 # ----------------------------------------------------------------------------- report
@@ -637,11 +459,12 @@ def main(argv: list[str] | None = None) -> None:
     X, y = make_data()
     emit(["", "Checks", *check_gradients(X, y, found["torch"]), *check_training(X, y)], report)
     throughput = throughput_rows(X, y, settings, found)
-    perceptron, agreement = perceptron_rows(settings, found["torch"])
+    times, agreement = perceptron_times(settings, found["torch"])
+    perceptron = [Row(k, s, STEPS) for k, s in times.items()]
     emit([agreement], report)
     emit(table_lines(throughput, perceptron), report)
     emit(target_lines(throughput, perceptron), report)
-    emit(parts_lines(X, y, settings), report)
+    emit(parts_lines(lambda batch: parts_sides(X, y, batch), BATCHES, NUMPY, settings), report)
     emit(["", f"total time {perf_counter() - started:.0f} s"], report)
     output = args.output or (None if args.quick else RESULTS)
     if output is not None:
