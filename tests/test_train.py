@@ -286,7 +286,7 @@ def test_early_stopping_on_val_loss_without_val_data_is_refused_before_training(
     model = smallest_perceptron()
     model.weight.data[:] = 0.5
     opt = optim.SGD(model.parameters(), lr=0.001)
-    with pytest.raises(ValueError, match="needs fit\\(..., val_data="):
+    with pytest.raises(ValueError, match=r"needs fit\(\.\.\., val_data="):
         fit(
             model,
             losses.l2,
