@@ -4,7 +4,8 @@ A runner times `number` calls of something as one block and returns the seconds 
 that are compared are timed in alternating blocks in the same run (A, B, B, A, ... or a
 rotation for more than two), so that a noisy machine slows them alike; each side's per-call
 time is summarized by the median over the blocks, with the minimum and maximum beside it.
-`machine()` says what the numbers were measured on.
+`machine()` says what the numbers were measured on; `write_section` puts a script's report into
+its own marked section of results.md, leaving the other scripts' sections as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from time import perf_counter
 from typing import Protocol
 
@@ -125,6 +127,29 @@ def machine() -> list[str]:
     return lines
 
 
+RESULTS_TITLE = [
+    "# Benchmark results",
+    "",
+    "Each section is written by the script it names: rerun the script rather than edit it.",
+]
+
+
+def write_section(path: Path, name: str, lines: list[str]) -> None:
+    """Replace the text between `<!-- name:begin -->` and `<!-- name:end -->` in the file at
+    path by `lines` (markers kept); append the section, markers and all, when it is absent, and
+    start the file with a title when there is none."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = "\n".join([begin, *lines, end])
+    text = path.read_text(encoding="utf-8") if path.exists() else "\n".join(RESULTS_TITLE) + "\n"
+    start = text.find(begin)
+    stop = text.find(end, start + len(begin)) if start >= 0 else -1
+    if start >= 0 and stop >= 0:
+        text = text[:start] + block + text[stop + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def progress(message: str) -> None:
     """A line on stderr, so that a long run shows where it is without touching the results."""
     print(f"[{os.path.basename(sys.argv[0])}] {message} ...", file=sys.stderr, flush=True)
@@ -142,4 +167,5 @@ __all__ = [
     "progress",
     "summarize",
     "timed_part",
+    "write_section",
 ]

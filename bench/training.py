@@ -37,7 +37,7 @@ import numpy as np
 from numpy_mlp import NumpyMLP  # bench/numpy_mlp.py
 from perceptron_step import BARE, ETA, NP_SCALARS, PERCEPTRON, STEPS, TORCH_BARE, perceptron_times
 from step_parts import Parts, parts_lines, step_parts, wengert_parts  # bench/step_parts.py
-from timing import Stats, compare_many, loop, machine, progress  # bench/timing.py
+from timing import Stats, compare_many, loop, machine, progress, write_section  # bench/timing.py
 
 import wengert as wg
 import wengert.losses
@@ -427,10 +427,12 @@ def emit(lines: list[str], report: list[str]) -> None:
 
 
 def write_results(path: Path, report: list[str]) -> None:
+    """The report as the "training" section of results.md (other sections are kept)."""
     text = [
-        "# Training benchmark results",
         "",
-        "Written by `bench/training.py` (`make bench`): rerun it rather than edit this file.",
+        "## Training (bench/training.py)",
+        "",
+        "Written by `bench/training.py` (`make bench`): rerun it rather than edit this section.",
         "What is measured and how: the docstring of bench/training.py.",
         "",
         "```text",
@@ -438,7 +440,7 @@ def write_results(path: Path, report: list[str]) -> None:
         "```",
         "",
     ]
-    path.write_text("\n".join(text), encoding="utf-8")
+    write_section(path, "training", text)
 
 
 # ----------------------------------------------------------------------------- main

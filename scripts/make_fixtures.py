@@ -12,9 +12,10 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+import make_lbfgs_fixture
 import make_optimizer_fixtures
 
-MAKERS = [make_optimizer_fixtures.main]
+MAKERS = [make_optimizer_fixtures.main, make_lbfgs_fixture.main]
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
-"""Every primitive against central differences in float64, to first and second order.
+"""Every primitive against central differences in float64, to first and second order, and its
+tangent rule (forward mode) against its reverse rule and central differences.
 
 One table: each row names the primitive it exercises, a function of the inputs, the inputs'
 shapes and the domain they are drawn from. A primitive registered without a row fails
-`test_every_primitive_has_a_row`.
+`test_every_primitive_has_a_row`; one without a tangent rule for each differentiable argument
+fails `test_every_primitive_has_a_tangent_rule_per_differentiable_argument`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 import wengert as wg
 from wengert.autodiff.mode import recording
 from wengert.autodiff.ops import cross_entropy, linear, scatter_add_p
-from wengert.autodiff.tensor import REGISTRY, apply
+from wengert.autodiff.tensor import REGISTRY, Variadic, apply
 from wengert.derivatives import gradcheck
 from wengert.losses import zero_one
 
@@ -233,3 +235,51 @@ def test_every_primitive_has_a_row():
         name for name in REGISTRY if name not in covered and not name.startswith("test_")
     )
     assert not missing, f"primitives without a gradcheck row: {missing}"
+
+
+# ----------------------------------------------------------------------------- forward mode
+def _value(out) -> np.ndarray:
+    return out.data if isinstance(out, wg.Tensor) else np.asarray(out)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_jvp_matches_reverse_mode_and_central_differences(case):
+    args = case.inputs(seed=len(str(case)))
+    rng = np.random.default_rng(len(str(case)) + 1)
+    tangents = [rng.normal(size=np.shape(a)) for a in args]
+    if case.refuses:
+        with pytest.raises(RuntimeError, match=case.refuses):
+            wg.jvp(case.fn, tuple(args), tuple(tangents))
+        return
+    value, jv = wg.jvp(case.fn, tuple(args), tuple(tangents))
+    np.testing.assert_array_equal(value, _value(case.fn(*args)))
+    # Reverse mode: J v = sum over the arguments of J_i v_i, each J_i by wg.jacobian.
+    reverse = sum(
+        np.tensordot(wg.jacobian(case.fn, argnums=i)(*args), v, axes=np.ndim(v))
+        for i, v in enumerate(tangents)
+    )
+    np.testing.assert_allclose(jv, reverse, rtol=1e-12, atol=1e-12)
+    h = 1e-6
+    ahead = case.fn(*(a + h * v for a, v in zip(args, tangents, strict=True)))
+    behind = case.fn(*(a - h * v for a, v in zip(args, tangents, strict=True)))
+    central = (_value(ahead) - _value(behind)) / (2 * h)
+    np.testing.assert_allclose(jv, central, rtol=1e-7, atol=1e-7)
+
+
+def test_every_primitive_has_a_tangent_rule_per_differentiable_argument():
+    """A differentiable argument is one with a reverse rule; it needs a tangent rule too."""
+    missing = []
+    for name, prim in REGISTRY.items():
+        if name.startswith("test_"):
+            continue
+        if isinstance(prim.vjps, Variadic) or isinstance(prim.jvps, Variadic):
+            if not (isinstance(prim.vjps, Variadic) and isinstance(prim.jvps, Variadic)):
+                missing.append(f"{name}: variadic in one direction only")
+            continue
+        if prim.jvps is None or len(prim.jvps) != len(prim.vjps):
+            missing.append(f"{name}: jvps={prim.jvps!r} for {len(prim.vjps)} arguments")
+            continue
+        for i, (vjp, jvp) in enumerate(zip(prim.vjps, prim.jvps, strict=True)):
+            if (vjp is None) != (jvp is None):
+                missing.append(f"{name}: argument {i}")
+    assert not missing, f"primitives without a tangent rule: {missing}"

@@ -297,3 +297,18 @@ def test_early_stopping_on_val_loss_without_val_data_is_refused_before_training(
             progress=False,
         )
     assert model.weight.item() == 0.5
+
+
+def test_full_batch_fit_with_lbfgs_reaches_the_least_squares_solution():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.5, -2.0, 0.25]) + 0.7 + 0.1 * rng.normal(size=40)
+    model = nn.Perceptron(3, dtype=np.float64)
+    opt = optim.LBFGS(model.parameters(), tolerance_grad=1e-12, tolerance_change=0.0)
+    history = fit(model, losses.l2, opt, (X, y), epochs=3, batch_size=None, progress=False)
+    solution = np.linalg.lstsq(np.c_[X, np.ones(40)], y, rcond=None)[0]
+    np.testing.assert_allclose(model.weight.data, solution[:3], atol=1e-6, rtol=0)
+    assert model.bias.item() == pytest.approx(solution[3], abs=1e-6)
+    assert history.steps == 3  # one step(closure) per full batch, each up to max_iter iterations
+    assert history.step_loss[0] == pytest.approx(np.mean(y**2) / 2)  # l2 = ½ mean at w = 0
+    assert history.step_loss[-1] < 0.01 and opt.n_iter > 3

@@ -245,7 +245,9 @@ def _zero_one_refuses(g, ans, y_hat, y, scores):
 
 # A primitive, so that a backward pass that reaches it says why it cannot go on (its rule
 # refuses); the step function's true derivative, 0, would let training stall in silence.
-zero_one_p = Primitive("zero_one", _mistakes, (_zero_one_refuses, None))
+zero_one_p = Primitive(
+    "zero_one", _mistakes, (_zero_one_refuses, None), jvps=(_zero_one_refuses, None)
+)
 
 
 def hinge(y_hat, y, margin=1.0, reduction="mean"):

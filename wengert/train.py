@@ -243,16 +243,23 @@ def _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe):
     history, model, optimizer = run.history, run.model, run.optimizer
     total, seen = 0.0, 0
     sums = dict.fromkeys(metric_fns, 0.0)
+    needs_closure = getattr(optimizer, "needs_closure", False)  # L-BFGS and the like
     for xb, yb in loader:
-        optimizer.zero_grad()
-        out = model(xb)
-        batch_loss = loss(out, yb)
-        value = float(batch_loss.data)
-        if not math.isfinite(value):
-            _stop_on_non_finite(run, value, safe)
-            return None
-        batch_loss.backward()
-        optimizer.step()
+        if needs_closure:
+            value, out = _closure_step(optimizer, model, loss, xb, yb)
+            if not math.isfinite(value):
+                _stop_on_non_finite(run, value, safe)
+                return None
+        else:
+            optimizer.zero_grad()
+            out = model(xb)
+            batch_loss = loss(out, yb)
+            value = float(batch_loss.data)
+            if not math.isfinite(value):
+                _stop_on_non_finite(run, value, safe)
+                return None
+            batch_loss.backward()
+            optimizer.step()
         run.step += 1
         n = len(xb)
         history.step_loss.append(value)
@@ -265,6 +272,25 @@ def _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe):
         if callbacks:
             _call(callbacks, "on_step_end", run)
     return total, sums, seen
+
+
+def _closure_step(optimizer, model, loss, xb, yb):
+    """One step of an optimizer that re-evaluates the loss itself (L-BFGS): (the loss before
+    the step, the model's output then), as the other optimizers' steps record them."""
+    outputs = []
+    create_graph = getattr(optimizer, "create_graph", False)  # Newton-CG's Hessian products
+
+    def closure():
+        optimizer.zero_grad()
+        out = model(xb)
+        batch_loss = loss(out, yb)
+        batch_loss.backward(create_graph=create_graph)
+        if not outputs:
+            outputs.append(out)
+        return batch_loss
+
+    first_loss = optimizer.step(closure)
+    return float(first_loss.data), outputs[0]
 
 
 def _end_epoch(run, loss, val, metric_fns, totals) -> None:

@@ -1,6 +1,7 @@
-"""The engine: Tensor, the primitives, the reverse sweep, the functional API and the trace."""
+"""The engine: Tensor, the primitives, reverse and forward mode, the functional API, the trace."""
 
 from wengert.autodiff.backward import GraphFreedError
+from wengert.autodiff.forward import jacfwd, jvp
 from wengert.autodiff.functional import grad, hessian, hvp, jacobian, value_and_grad
 from wengert.autodiff.mode import enable_grad, is_grad_enabled, no_grad
 from wengert.autodiff.tensor import REGISTRY, Primitive, Tensor, tensor
@@ -15,7 +16,9 @@ __all__ = [
     "hessian",
     "hvp",
     "is_grad_enabled",
+    "jacfwd",
     "jacobian",
+    "jvp",
     "no_grad",
     "tensor",
     "value_and_grad",

@@ -1,8 +1,9 @@
 """Whether operations record a graph, and who is listening.
 
-One small object holds the engine's only switches. `no_grad()` turns recording off for a block;
-`trace()` attaches a recorder that sees every node as it is made. Both are restored on exit, also
-when the block raises.
+One small object holds the engine's only switches. `no_grad()` turns recording off for a block
+(and, for forward mode, tangents: a no_grad block computes constants); `trace()` attaches a
+recorder that sees every node as it is made; `jvp()` attaches the tangent tables. All are
+restored on exit, also when the block raises.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 
 
 class _GradMode:
-    __slots__ = ("depth", "enabled", "recorder")
+    __slots__ = ("depth", "enabled", "forward", "recorder")
 
     def __init__(self) -> None:
         self.enabled = True
@@ -19,6 +20,9 @@ class _GradMode:
         # How many functional transforms (grad, jacobian) are running: inside one, an inner
         # transform keeps its result in the graph, so the outer one can differentiate it.
         self.depth = 0
+        # The forward-mode (jvp) calls in flight (`forward.Levels`), which give every result
+        # its tangent, or None: then `apply` pays one `is None` test per operation.
+        self.forward = None
 
 
 MODE = _GradMode()

@@ -27,8 +27,9 @@ REGISTRY: dict[str, Primitive] = {}
 class Variadic:
     """The per-argument rules of a primitive that takes any number of arrays (concatenate, stack).
 
-    `rule(i, g, ans, *args, **params)` gives the cotangent of argument i; indexing this object
-    gives the rule of one argument, so the sweep treats every primitive alike.
+    `rule(i, g, ans, *args, **params)` gives the cotangent of argument i (or, among `jvps`, the
+    tangent contributed by argument i); indexing this object gives the rule of one argument, so
+    the sweep and forward mode treat every primitive alike.
     """
 
     __slots__ = ("rule",)
@@ -42,10 +43,14 @@ class Variadic:
 
 @dataclass(frozen=True, eq=False)
 class Primitive:
-    """One primitive operation: its NumPy forward and its vector-Jacobian rule per argument.
+    """One primitive operation: its NumPy forward and its derivative rules, one per argument.
 
-    This record is the only place that knows an operation's derivative. `jvps` is kept for the
-    forward-mode (tangent) rules, one per argument, beside the reverse ones.
+    This record is the only place that knows an operation's derivative: `vjps` holds the reverse
+    rules, `jvps` the forward-mode (tangent) rules, one per argument, `None` for an argument that
+    is not differentiable (integer labels, a mask). A tangent rule is
+    `rule(t, ans, *args, **params)`: the tangent of the result contributed by argument i, whose
+    tangent is t; forward mode sums the contributions (`forward.py`). For an elementwise
+    primitive the Jacobian is diagonal, so one rule, g * f'(x), serves both directions.
 
     `template` and `precedence` say how a Wengert list prints the operation: "{0} * {1}" gives
     `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
@@ -59,7 +64,7 @@ class Primitive:
     name: str
     forward: Callable[..., np.ndarray]
     vjps: Sequence[Rule | None] | Variadic
-    jvps: Sequence[Rule | None] | None = None
+    jvps: Sequence[Rule | None] | Variadic | None = None
     template: str | None = None
     precedence: int = 100
 
@@ -79,7 +84,10 @@ class Primitive:
 
 
 def apply(prim: Primitive, *args, **params) -> Tensor:
-    """Run `prim` on the data of `args`; record a node when an argument requires grad."""
+    """Run `prim` on the data of `args`; record a node when an argument requires grad.
+
+    While a `jvp` is in flight the result also gets its tangent, from the primitive's `jvps`.
+    """
     raw = []
     record = False
     for a in args:
@@ -95,8 +103,11 @@ def apply(prim: Primitive, *args, **params) -> Tensor:
         node = Tensor._make(out, True, prim, args, params)
         if MODE.recorder is not None:
             MODE.recorder.append(node)
-        return node
-    return Tensor._make(out, False, None, None, None)
+    else:
+        node = Tensor._make(out, False, None, None, None)
+    if MODE.forward is not None:  # the one check that forward mode adds to every operation
+        MODE.forward.push(node, prim, args, params)
+    return node
 
 
 _REFUSED_KINDS = {

@@ -18,23 +18,31 @@ from wengert.optim import schedules
 from wengert.optim.adadelta import Adadelta, adadelta_rule
 from wengert.optim.adagrad import Adagrad, adagrad_rule
 from wengert.optim.adam import Adam, AdamW, adam_rule
+from wengert.optim.lbfgs import BFGS, LBFGS
+from wengert.optim.minimize import MinimizeResult, minimize
+from wengert.optim.newton_cg import NewtonCG
 from wengert.optim.optimizer import Optimizer
 from wengert.optim.rmsprop import RMSprop, rmsprop_rule
 from wengert.optim.schedules import ReduceOnPlateau
 from wengert.optim.sgd import SGD, sgd_rule
 
 __all__ = [
+    "BFGS",
+    "LBFGS",
     "SGD",
     "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "MinimizeResult",
+    "NewtonCG",
     "Optimizer",
     "RMSprop",
     "ReduceOnPlateau",
     "adadelta_rule",
     "adagrad_rule",
     "adam_rule",
+    "minimize",
     "rmsprop_rule",
     "schedules",
     "sgd_rule",

@@ -57,33 +57,67 @@ def _logsumexp_rule(g, ans, x, axis=None, keepdims=False):
     return g * exp_p(x - ans)
 
 
-sigmoid_p = Primitive("sigmoid", _sigmoid, (lambda g, ans, x: g * ans * (1 - ans),))
-tanh_p = Primitive("tanh", np.tanh, (lambda g, ans, x: g * (1 - ans * ans),))
+def _logsumexp_tangent(t, ans, x, axis=None, keepdims=False):
+    # The softmax-weighted sum of the tangents: exp(x - logsumexp(x)) is softmax(x).
+    if not keepdims:
+        ans = reshape_p(ans, shape=keepdims_shape(x.shape, axis))
+    return sum_p(t * exp_p(x - ans), axis=axis, keepdims=keepdims)
+
+
+# Elementwise (sigmoid to softplus): the tangent rule is the reverse rule with t for g.
+sigmoid_p = Primitive(
+    "sigmoid",
+    _sigmoid,
+    (lambda g, ans, x: g * ans * (1 - ans),),
+    (lambda t, ans, x: t * ans * (1 - ans),),
+)
+tanh_p = Primitive(
+    "tanh",
+    np.tanh,
+    (lambda g, ans, x: g * (1 - ans * ans),),
+    (lambda t, ans, x: t * (1 - ans * ans),),
+)
 # relu'(0) is taken as 0 (PyTorch and JAX agree); any value in [0, 1] is a valid subgradient.
 # The rule multiplies by the mask rather than selecting with where: np.where branches on every
 # element, and on a layer's mask (about half the units live, at random) it runs ~10x slower
 # than the product (bench/training.py). The one difference is a non-finite g at x <= 0, which
 # gives NaN here and 0 with where (micrograd multiplies; PyTorch and JAX select); after a dense
 # layer a non-finite cotangent has reached every unit anyway.
-relu_p = Primitive("relu", lambda x: np.maximum(x, 0), (lambda g, ans, x: g * (_data(x) > 0),))
+relu_p = Primitive(
+    "relu",
+    lambda x: np.maximum(x, 0),
+    (lambda g, ans, x: g * (_data(x) > 0),),
+    (lambda t, ans, x: t * (_data(x) > 0),),
+)
 leaky_relu_p = Primitive(
     "leaky_relu",
     _leaky_relu,
     (lambda g, ans, x, negative_slope=0.01: where_p(_data(x) > 0, g, g * negative_slope),),
+    (lambda t, ans, x, negative_slope=0.01: where_p(_data(x) > 0, t, t * negative_slope),),
 )
-softplus_p = Primitive("softplus", _softplus, (lambda g, ans, x: g * sigmoid_p(x),))
+softplus_p = Primitive(
+    "softplus",
+    _softplus,
+    (lambda g, ans, x: g * sigmoid_p(x),),
+    (lambda t, ans, x: t * sigmoid_p(x),),
+)
 softmax_p = Primitive(
     "softmax",
     _softmax,
     # sum_p's own rule reads axis as a tuple (as sum() stores it): pass (axis,), not axis.
     (lambda g, ans, x, axis=-1: ans * (g - sum_p(g * ans, axis=(axis,), keepdims=True)),),
+    # Its Jacobian diag(s) - s s^T is symmetric: the tangent rule is the reverse one.
+    (lambda t, ans, x, axis=-1: ans * (t - sum_p(t * ans, axis=(axis,), keepdims=True)),),
 )
 log_softmax_p = Primitive(
     "log_softmax",
     _log_softmax,
     (lambda g, ans, x, axis=-1: g - exp_p(ans) * sum_p(g, axis=(axis,), keepdims=True),),
+    # Its Jacobian I - 1 s^T is not symmetric: the tangent is t - (s . t), the reverse rule's
+    # transpose.
+    (lambda t, ans, x, axis=-1: t - sum_p(exp_p(ans) * t, axis=(axis,), keepdims=True),),
 )
-logsumexp_p = Primitive("logsumexp", _logsumexp, (_logsumexp_rule,))
+logsumexp_p = Primitive("logsumexp", _logsumexp, (_logsumexp_rule,), (_logsumexp_tangent,))
 
 
 def sigmoid(x):

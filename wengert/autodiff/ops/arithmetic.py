@@ -1,8 +1,12 @@
-"""Elementwise arithmetic: each primitive's NumPy forward, with its rule per argument beneath.
+"""Elementwise arithmetic: each primitive's NumPy forward, with its rules per argument beneath.
 
-Rules take (g, ans, *args): the cotangent of the result, the result, and the arguments. They
-return a cotangent of the result's (broadcast) shape; the sweep sums it back to the argument's
-shape in one place (`backward.unbroadcast`).
+Reverse rules (vjps) take (g, ans, *args): the cotangent of the result, the result, and the
+arguments. They return a cotangent of the result's (broadcast) shape; the sweep sums it back to
+the argument's shape in one place (`backward.unbroadcast`). Tangent rules (jvps) take
+(t, ans, *args), t the tangent of one argument, and return its term of the result's tangent,
+which forward mode broadcasts to the result's shape (`forward._fit`). An elementwise Jacobian is
+diagonal, hence its own transpose: the tangent rule is the reverse rule read with t for g, and
+where the rule is a named function it serves as both.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ add_p = Primitive(
     "add",
     np.add,
     (lambda g, ans, a, b: g, lambda g, ans, a, b: g),
+    jvps=(lambda t, ans, a, b: t, lambda t, ans, a, b: t),
     template="{0} + {1}",
     precedence=50,
 )
@@ -28,6 +33,7 @@ sub_p = Primitive(
     "sub",
     np.subtract,
     (lambda g, ans, a, b: g, lambda g, ans, a, b: -g),
+    jvps=(lambda t, ans, a, b: t, lambda t, ans, a, b: -t),
     template="{0} - {1}",
     precedence=50,
 )
@@ -35,6 +41,7 @@ mul_p = Primitive(
     "mul",
     np.multiply,
     (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
+    jvps=(lambda t, ans, a, b: t * b, lambda t, ans, a, b: a * t),
     template="{0} * {1}",
     precedence=60,
 )
@@ -42,10 +49,18 @@ div_p = Primitive(
     "div",
     np.divide,
     (lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b),
+    jvps=(lambda t, ans, a, b: t / b, lambda t, ans, a, b: -t * ans / b),
     template="{0} / {1}",
     precedence=60,
 )
-neg_p = Primitive("neg", np.negative, (lambda g, ans, a: -g,), template="-{0}", precedence=70)
+neg_p = Primitive(
+    "neg",
+    np.negative,
+    (lambda g, ans, a: -g,),
+    jvps=(lambda t, ans, a: -t,),
+    template="-{0}",
+    precedence=70,
+)
 
 
 def _pow_base(g, ans, a, b):
@@ -61,13 +76,27 @@ def _pow_exponent(g, ans, a, b):
     return g * where_p(zero, 0, ans * log_p(where_p(zero, 1, a)))
 
 
-pow_p = Primitive("pow", np.power, (_pow_base, _pow_exponent), template="{0} ** {1}", precedence=80)
-exp_p = Primitive("exp", np.exp, (lambda g, ans, x: g * ans,))
-log_p = Primitive("log", np.log, (lambda g, ans, x: g / x,))
-sqrt_p = Primitive("sqrt", np.sqrt, (lambda g, ans, x: g / (2 * ans),))
+pow_p = Primitive(
+    "pow",
+    np.power,
+    (_pow_base, _pow_exponent),
+    jvps=(_pow_base, _pow_exponent),
+    template="{0} ** {1}",
+    precedence=80,
+)
+exp_p = Primitive("exp", np.exp, (lambda g, ans, x: g * ans,), (lambda t, ans, x: t * ans,))
+log_p = Primitive("log", np.log, (lambda g, ans, x: g / x,), (lambda t, ans, x: t / x,))
+sqrt_p = Primitive(
+    "sqrt", np.sqrt, (lambda g, ans, x: g / (2 * ans),), (lambda t, ans, x: t / (2 * ans),)
+)
 # |x| has no derivative at 0; sign(0) = 0 picks the subgradient 0 there, as PyTorch does.
-abs_p = Primitive("abs", np.abs, (lambda g, ans, x: g * sign_p(_data(x)),))
-sign_p = Primitive("sign", np.sign, (lambda g, ans, x: g * 0,))
+abs_p = Primitive(
+    "abs",
+    np.abs,
+    (lambda g, ans, x: g * sign_p(_data(x)),),
+    (lambda t, ans, x: t * sign_p(_data(x)),),
+)
+sign_p = Primitive("sign", np.sign, (lambda g, ans, x: g * 0,), (lambda t, ans, x: t * 0,))
 
 
 def _share(first, second):
@@ -75,22 +104,18 @@ def _share(first, second):
     return np.where(first, 1.0, 0.0) + np.where(second, 0.5, 0.0)
 
 
-maximum_p = Primitive(
-    "maximum",
-    np.maximum,
-    (
-        lambda g, ans, a, b: g * _share(_data(a) > _data(b), _data(a) == _data(b)).astype(g.dtype),
-        lambda g, ans, a, b: g * _share(_data(b) > _data(a), _data(a) == _data(b)).astype(g.dtype),
-    ),
+# One pair of rules per primitive, for both directions (elementwise); at a tie the tangent is the
+# mean of the two arguments' tangents, which is what halving the cotangent is in reverse.
+_MAXIMUM_RULES = (
+    lambda g, ans, a, b: g * _share(_data(a) > _data(b), _data(a) == _data(b)).astype(g.dtype),
+    lambda g, ans, a, b: g * _share(_data(b) > _data(a), _data(a) == _data(b)).astype(g.dtype),
 )
-minimum_p = Primitive(
-    "minimum",
-    np.minimum,
-    (
-        lambda g, ans, a, b: g * _share(_data(a) < _data(b), _data(a) == _data(b)).astype(g.dtype),
-        lambda g, ans, a, b: g * _share(_data(b) < _data(a), _data(a) == _data(b)).astype(g.dtype),
-    ),
+_MINIMUM_RULES = (
+    lambda g, ans, a, b: g * _share(_data(a) < _data(b), _data(a) == _data(b)).astype(g.dtype),
+    lambda g, ans, a, b: g * _share(_data(b) < _data(a), _data(a) == _data(b)).astype(g.dtype),
 )
+maximum_p = Primitive("maximum", np.maximum, _MAXIMUM_RULES, jvps=_MAXIMUM_RULES)
+minimum_p = Primitive("minimum", np.minimum, _MINIMUM_RULES, jvps=_MINIMUM_RULES)
 
 
 def _clip(x, lo=None, hi=None):
@@ -108,7 +133,7 @@ def _clip_rule(g, ans, x, lo=None, hi=None):
     return where_p(inside, g, 0)
 
 
-clip_p = Primitive("clip", _clip, (_clip_rule,))
+clip_p = Primitive("clip", _clip, (_clip_rule,), jvps=(_clip_rule,))
 where_p = Primitive(
     "where",
     np.where,
@@ -117,6 +142,11 @@ where_p = Primitive(
         lambda g, ans, cond, a, b: where_p(cond, g, 0),
         lambda g, ans, cond, a, b: where_p(cond, 0, g),
     ),
+    jvps=(
+        None,
+        lambda t, ans, cond, a, b: where_p(cond, t, 0),
+        lambda t, ans, cond, a, b: where_p(cond, 0, t),
+    ),
 )
 
 
@@ -124,7 +154,12 @@ def _astype(x, dtype):
     return x.astype(dtype, copy=False)
 
 
-astype_p = Primitive("astype", _astype, (lambda g, ans, x, dtype: astype_p(g, dtype=x.dtype),))
+astype_p = Primitive(
+    "astype",
+    _astype,
+    (lambda g, ans, x, dtype: astype_p(g, dtype=x.dtype),),
+    (lambda t, ans, x, dtype: astype_p(t, dtype=dtype),),
+)
 
 
 # ------------------------------------------------------------------------- public functions

@@ -15,8 +15,13 @@ import numpy as np
 
 from wengert.autodiff.ops.activations import _logsumexp, softmax_p
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.ops.linalg import _matmul_rule_a, _matmul_rule_b, check_matmul_shapes
-from wengert.autodiff.ops.reductions import reshape_p
+from wengert.autodiff.ops.linalg import (
+    _matmul_rule_a,
+    _matmul_rule_b,
+    check_matmul_shapes,
+    matmul_p,
+)
+from wengert.autodiff.ops.reductions import reshape_p, sum_p
 from wengert.autodiff.tensor import Primitive, apply
 
 
@@ -33,8 +38,17 @@ def _cross_entropy(logits, labels):
 
 
 def _cross_entropy_rule(g, ans, logits, labels):
+    return reshape_p(g, shape=(*g.shape, 1)) * _cross_entropy_slope(logits, labels)
+
+
+def _cross_entropy_tangent(t, ans, logits, labels):
+    return sum_p(t * _cross_entropy_slope(logits, labels), axis=(logits.ndim - 1,))
+
+
+def _cross_entropy_slope(logits, labels):
+    """softmax(logits) - onehot(labels): the derivative of each sample's loss by its logits."""
     onehot = np.arange(logits.shape[-1]) == _data(labels)[..., None]
-    return reshape_p(g, shape=(*g.shape, 1)) * (softmax_p(logits, axis=-1) - onehot)
+    return softmax_p(logits, axis=-1) - onehot
 
 
 linear_p = Primitive(
@@ -45,8 +59,18 @@ linear_p = Primitive(
         lambda g, ans, x, w, b=None: _matmul_rule_b(g, ans, x, w),
         lambda g, ans, x, w, b: g,  # summed over the batch by the sweep's unbroadcast
     ),
+    jvps=(
+        lambda t, ans, x, w, b=None: matmul_p(t, w),
+        lambda t, ans, x, w, b=None: matmul_p(x, t),
+        lambda t, ans, x, w, b: t,  # repeated over the batch by forward mode's broadcast
+    ),
 )
-cross_entropy_p = Primitive("cross_entropy", _cross_entropy, (_cross_entropy_rule, None))
+cross_entropy_p = Primitive(
+    "cross_entropy",
+    _cross_entropy,
+    (_cross_entropy_rule, None),
+    jvps=(_cross_entropy_tangent, None),  # integer labels carry no tangent
+)
 
 
 def linear(x, w, b=None):

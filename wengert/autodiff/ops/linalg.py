@@ -48,8 +48,14 @@ def _matmul_rule_b(g, ans, a, b):
     return matmul_p(_mT(a), g)
 
 
+# Bilinear: the tangent (a + ȧ)(b + ḃ) - a b to first order is ȧ b + a ḃ, in every shape case.
 matmul_p = Primitive(
-    "matmul", np.matmul, (_matmul_rule_a, _matmul_rule_b), template="{0} @ {1}", precedence=60
+    "matmul",
+    np.matmul,
+    (_matmul_rule_a, _matmul_rule_b),
+    jvps=(lambda t, ans, a, b: matmul_p(t, b), lambda t, ans, a, b: matmul_p(a, t)),
+    template="{0} @ {1}",
+    precedence=60,
 )
 
 

@@ -50,13 +50,22 @@ def _sum_rule(g, ans, x, axis=None, keepdims=False):
     return g if g.shape == x.shape else broadcast_to_p(g, shape=x.shape)
 
 
-def _extremum_rule(g, ans, x, axis=None, keepdims=False):
+def _shares(ans, x, axis):
+    """1/k at each of the k elements that attain the extremum, 0 elsewhere (keepdims)."""
     # The gradient is shared equally among the elements that attain the extremum (as JAX does);
-    # PyTorch's max(dim) instead gives it all to one of them.
-    shape = keepdims_shape(x.shape, axis)
-    hit = _data(x) == np.reshape(_data(ans), shape)
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return reshape_p(g, shape=shape) * share.astype(g.dtype)
+    # PyTorch's max(dim) instead gives it all to one of them. Forward mode takes the same shares,
+    # so its tangent is the mean of the tied elements' tangents and both modes give one Jacobian.
+    hit = _data(x) == np.reshape(_data(ans), keepdims_shape(x.shape, axis))
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+def _extremum_rule(g, ans, x, axis=None, keepdims=False):
+    g = reshape_p(g, shape=keepdims_shape(x.shape, axis))
+    return g * _shares(ans, x, axis).astype(g.dtype)
+
+
+def _extremum_tangent(t, ans, x, axis=None, keepdims=False):
+    return sum_p(t * _shares(ans, x, axis).astype(t.dtype), axis=axis, keepdims=keepdims)
 
 
 def _broadcast_to(x, shape):
@@ -84,18 +93,35 @@ def _mean_rule(g, ans, x, axis=None, keepdims=False):
     return _sum_rule(g / _count(x.shape, axis), ans, x, axis, keepdims)
 
 
-sum_p = Primitive("sum", np.add.reduce, (_sum_rule,))
+# Linear primitives (sum, mean, reshape, broadcast_to) are their own tangent rule: ż = f(ẋ).
+sum_p = Primitive(
+    "sum",
+    np.add.reduce,
+    (_sum_rule,),
+    (lambda t, ans, x, axis=None, keepdims=False: sum_p(t, axis=axis, keepdims=keepdims),),
+)
 # mean is sum / count, written as one node: every loss ends in one, and a node costs microseconds.
-mean_p = Primitive("mean", _mean, (_mean_rule,))
-max_p = Primitive("max", np.maximum.reduce, (_extremum_rule,))
-min_p = Primitive("min", np.minimum.reduce, (_extremum_rule,))
+mean_p = Primitive(
+    "mean",
+    _mean,
+    (_mean_rule,),
+    (lambda t, ans, x, axis=None, keepdims=False: mean_p(t, axis=axis, keepdims=keepdims),),
+)
+max_p = Primitive("max", np.maximum.reduce, (_extremum_rule,), (_extremum_tangent,))
+min_p = Primitive("min", np.minimum.reduce, (_extremum_rule,), (_extremum_tangent,))
 reshape_p = Primitive(
     "reshape",
     lambda x, shape: np.asarray(x).reshape(shape),
     (lambda g, ans, x, shape: reshape_p(g, shape=x.shape),),
+    (lambda t, ans, x, shape: reshape_p(t, shape=shape),),
 )
 # The sweep sums the cotangent back to x's shape (backward.unbroadcast): the rule is the identity.
-broadcast_to_p = Primitive("broadcast_to", _broadcast_to, (lambda g, ans, x, shape: g,))
+broadcast_to_p = Primitive(
+    "broadcast_to",
+    _broadcast_to,
+    (lambda g, ans, x, shape: g,),
+    (lambda t, ans, x, shape: broadcast_to_p(t, shape=shape),),
+)
 
 
 def sum(x, axis=None, keepdims=False):

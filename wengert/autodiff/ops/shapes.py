@@ -25,33 +25,63 @@ def _scatter_add(g, index, shape):
     return out
 
 
-def _concatenate_rule(i, g, ans, *xs, axis=0):
+def _slot(i, xs, axis):
+    """The index of argument i's elements in the result of concatenate(xs, axis)."""
     start = sum(x.shape[axis] for x in xs[:i])
-    stop = start + xs[i].shape[axis]
-    return getitem_p(g, index=(slice(None),) * axis + (slice(start, stop),))
+    return (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),)
+
+
+# Moving elements is linear: the tangent of the result is the same move of the tangents. For
+# concatenate and stack each argument's term is its tangent put in its slot, zeros elsewhere
+# (a scatter, the transpose of the reverse rule's slice).
+def _concatenate_rule(i, g, ans, *xs, axis=0):
+    return getitem_p(g, index=_slot(i, xs, axis))
+
+
+def _concatenate_tangent(i, t, ans, *xs, axis=0):
+    return scatter_add_p(t, index=_slot(i, xs, axis), shape=ans.shape)
 
 
 def _stack_rule(i, g, ans, *xs, axis=0):
     return getitem_p(g, index=(slice(None),) * axis + (i,))
 
 
+def _stack_tangent(i, t, ans, *xs, axis=0):
+    return scatter_add_p(t, index=(slice(None),) * axis + (i,), shape=ans.shape)
+
+
 transpose_p = Primitive(
-    "transpose", lambda x, axes=None: np.asarray(x).transpose(axes), (_transpose_rule,)
+    "transpose",
+    lambda x, axes=None: np.asarray(x).transpose(axes),
+    (_transpose_rule,),
+    (lambda t, ans, x, axes=None: transpose_p(t, axes=axes),),
 )
 getitem_p = Primitive(
     "getitem",
     lambda x, index: x[index],
     (lambda g, ans, x, index: scatter_add_p(g, index=index, shape=x.shape),),
+    (lambda t, ans, x, index: getitem_p(t, index=index),),  # x[[0, 0]] repeats ẋ[0] too
     template="{0}[{index}]",
     precedence=90,
 )
 scatter_add_p = Primitive(
-    "scatter_add", _scatter_add, (lambda g, ans, src, index, shape: getitem_p(g, index=index),)
+    "scatter_add",
+    _scatter_add,
+    (lambda g, ans, src, index, shape: getitem_p(g, index=index),),
+    (lambda t, ans, src, index, shape: scatter_add_p(t, index=index, shape=shape),),
 )
 concatenate_p = Primitive(
-    "concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis), Variadic(_concatenate_rule)
+    "concatenate",
+    lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+    Variadic(_concatenate_rule),
+    Variadic(_concatenate_tangent),
 )
-stack_p = Primitive("stack", lambda *xs, axis=0: np.stack(xs, axis=axis), Variadic(_stack_rule))
+stack_p = Primitive(
+    "stack",
+    lambda *xs, axis=0: np.stack(xs, axis=axis),
+    Variadic(_stack_rule),
+    Variadic(_stack_tangent),
+)
 
 
 def transpose(x, axes=None):

@@ -1,0 +1,519 @@
+"""Symbolic differentiation: f's Wengert list replayed in SymPy, then differentiated by SymPy.
+
+What Mathematica's `D` does (the lecture's "Symbolic differentiation"): f becomes an analytical
+expression, and each partial derivative ∂f/∂x_i another expression, derived by the rules of
+calculus. Here f is run once through `wengert.trace`, which records the primitives it executes
+(the Wengert list); the list is replayed with SymPy objects in place of arrays, through one table
+from primitive name to the primitive's forward written in SymPy (`builders()`): log(1 + exp(w x +
+b)) records mul, add, exp, add, log and replays to `log(exp(b + w*x) + 1)`. The derivatives are
+`sympy.diff`'s: the engine's vector-Jacobian rules take no part, so this is an independent check.
+
+Conventions, where libraries differ:
+
+- Arguments. A string is a name: a real scalar symbol, traced at `at[name]` or at a random value
+  in [0.5, 1.5) (`seed`). A number is a real scalar symbol named after f's parameter. An array
+  becomes one symbol per element, named `w_0, w_1, ...` (`w_0_1` for a matrix), at most
+  MAX_SYMBOLS symbols in all; the derivative with respect to it is an array of expressions.
+- Numbers written in f stay exact where they are integers (`2.0` becomes 2); other floats become
+  SymPy Floats holding the same double.
+- Kinks are SymPy's: d Max(0, x)/dx = Heaviside(x), with Heaviside(0) = 1/2 (the engine takes
+  relu'(0) = 0), and a Piecewise takes the derivative of the branch whose condition holds. The
+  DiracDelta of a step's derivative (d sign(x)/dx) is dropped: 0 away from the step, as the engine
+  has it.
+- Control flow. The expression is that of the operations f executed. f is traced again at
+  `program.PROBES` points of random sign and at the negated point (`program.control_flow`); if
+  it executes other primitives there, with other constant operands or parameters, or runs on
+  past 4x its operations, they depend on its inputs' values (an `if x > 0:` or `while` on a
+  Tensor, float(x), .item(), .data, the condition of wg.where), and symbolic_grad refuses. A
+  branch that goes the same way at every probe is not seen: the expression is then that of the
+  branch taken. (f is therefore run at points other than the one given.)
+- Size. f's expression, as it is built, and each derivative may hold at most `max_ops`
+  operations (`sympy.count_ops`); the lecture's "often intractable" is refused, not waited for.
+- Sizes are reported as `count_ops`, without and with `sympy.cse` (common subexpressions
+  computed once, as a Wengert list computes them).
+
+SymPy is imported when symbolic_grad runs, never by `import wengert`.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wengert.autodiff.tensor import Tensor, as_array
+from wengert.autodiff.trace import Trace, trace
+from wengert.derivatives.program import control_flow, live_nodes, short
+
+DEFAULT_MAX_OPS = 20_000
+MAX_SYMBOLS = 64
+
+
+class SymbolicError(ValueError):
+    """symbolic_grad cannot differentiate this f; `reason` is "unsupported", "control flow",
+    "size", "symbols" or "shape"."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _sympy():
+    try:
+        import sympy
+    except ImportError:
+        raise ImportError(
+            "symbolic differentiation needs SymPy, which is not installed; "
+            "install it with: pip install 'wengert[symbolic]'"
+        ) from None
+    return sympy
+
+
+# ----------------------------------------------------------------------------- the builders
+@functools.cache
+def builders() -> dict[str, Callable]:
+    """Primitive name -> its forward on object arrays of SymPy expressions (NumPy's broadcasting).
+
+    This table is the only second copy of anything: each primitive's forward, in SymPy terms.
+    """
+    sp = _sympy()
+
+    def each(fn, nin=1):
+        return np.frompyfunc(fn, nin, 1)
+
+    def leaky_relu(x, negative_slope=0.01):
+        slope = _number(negative_slope)
+        return each(lambda v: sp.Piecewise((v, v > 0), (slope * v, True)))(x)
+
+    def clip(x, lo=None, hi=None):
+        def one(v, low, high):
+            pieces = [(low, v < low)] if low is not None else []
+            pieces += [(high, v > high)] if high is not None else []
+            return sp.Piecewise(*pieces, (v, True))
+
+        return each(one, 3)(x, _bound(lo), _bound(hi))
+
+    def linear(x, w, b=None):
+        out = np.matmul(x, w)
+        return out if b is None else out + b
+
+    return {
+        "add": operator.add,
+        "sub": operator.sub,
+        "mul": operator.mul,
+        "div": operator.truediv,
+        "neg": operator.neg,
+        "pow": operator.pow,
+        "exp": each(sp.exp),
+        "log": each(sp.log),
+        "sqrt": each(sp.sqrt),
+        "abs": each(sp.Abs),
+        "sign": each(sp.sign),
+        "maximum": each(sp.Max, 2),
+        "minimum": each(sp.Min, 2),
+        "sigmoid": each(lambda v: 1 / (1 + sp.exp(-v))),
+        "tanh": each(sp.tanh),
+        "relu": each(lambda v: sp.Max(0, v)),
+        "leaky_relu": leaky_relu,
+        "softplus": each(lambda v: sp.log(1 + sp.exp(v))),
+        "clip": clip,
+        "where": lambda cond, a, b: np.where(cond, a, b),
+        "sum": lambda x, axis=None, keepdims=False: _add_reduce(sp, x, axis, keepdims),
+        "mean": lambda x, axis=None, keepdims=False: (
+            _add_reduce(sp, x, axis, keepdims) / sp.Integer(_count(x.shape, axis))
+        ),
+        "matmul": np.matmul,
+        "linear": linear,
+        "reshape": lambda x, shape: np.reshape(x, shape),
+        "transpose": lambda x, axes=None: np.transpose(x, axes),
+        "getitem": lambda x, index: x[index],
+        "broadcast_to": lambda x, shape: np.broadcast_to(x, shape).copy(),
+        "concatenate": lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+        "stack": lambda *xs, axis=0: np.stack(xs, axis=axis),
+        "astype": lambda x, dtype: x,
+    }
+
+
+def _add_reduce(sp, x: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+    """x summed over `axis` (a tuple, or None for all) as one sympy.Add per result: adding the
+    terms one at a time, as np.add.reduce does, re-sorts the growing sum at each step."""
+    axes = tuple(range(x.ndim)) if axis is None else tuple(axis)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    rows = np.transpose(x, kept + list(axes)).reshape(*[x.shape[a] for a in kept], -1)
+    out = np.empty(rows.shape[:-1], dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = sp.Add(*rows[idx])
+    if keepdims:
+        out = out.reshape([1 if a in axes else n for a, n in enumerate(x.shape)])
+    return out
+
+
+def _count(shape, axis) -> int:
+    return int(np.prod(shape if axis is None else [shape[a] for a in axis], dtype=np.int64))
+
+
+def _number(v):
+    """A number of f as SymPy's: integers exact, other floats as Floats that hold the double."""
+    sp = _sympy()
+    if isinstance(v, (bool, np.bool_)):
+        return sp.true if v else sp.false
+    v = float(v)
+    if v.is_integer() and abs(v) < 2**53:
+        return sp.Integer(int(v))
+    # repr is the shortest text that reads back as this double; Float keeps at least its digits.
+    return sp.Float(repr(v)) if np.isfinite(v) else sp.sympify(v)
+
+
+def _objects(value) -> np.ndarray:
+    """value (an expression, a number, an array) as an object array of SymPy expressions."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return value
+    if isinstance(value, (np.ndarray, np.generic, int, float)):
+        return np.asarray(np.frompyfunc(_number, 1, 1)(np.asarray(value)), dtype=object)
+    out = np.empty((), dtype=object)
+    out[()] = value
+    return out
+
+
+def _bound(v) -> np.ndarray:
+    return np.asarray(None, dtype=object) if v is None else _objects(v)
+
+
+# ----------------------------------------------------------------------------- symbolic_grad
+@dataclass(frozen=True, eq=False)
+class SymbolicGradient:
+    """f as a SymPy expression, its partial derivatives, their sizes and a compiled evaluator.
+
+    `expression` is f; `derivatives[name]` is ∂f/∂name (an array of expressions for an array
+    argument). `ops[name]` is `sympy.count_ops` of that derivative (summed over elements) and
+    `ops_cse[name]` the same after `sympy.cse`; `gradient_ops` and `gradient_ops_cse` count all
+    derivatives together, the second with one elimination of common subexpressions over all of
+    them. Calling the object evaluates the derivatives (compiled by `sympy.lambdify` to NumPy,
+    with cse) at a point and returns a tuple, one float or float64 array per differentiated
+    argument; `value` evaluates f.
+    """
+
+    names: tuple[str, ...]
+    symbols: tuple
+    point: tuple
+    expression: Any
+    derivatives: dict[str, Any]
+    expression_ops: int
+    ops: dict[str, int]
+    ops_cse: dict[str, int]
+    gradient_ops: int
+    gradient_ops_cse: int
+    compiled: Callable = field(repr=False)
+
+    def __call__(self, *args) -> tuple:
+        return self.value_and_grad(*args)[1]
+
+    def value(self, *args) -> float:
+        """f at args (one value per argument of f, in its order)."""
+        return self.value_and_grad(*args)[0]
+
+    def value_and_grad(self, *args) -> tuple[float, tuple]:
+        """(f, the tuple of derivatives) at args, in float64, each in its argument's shape."""
+        flat = self._flatten(args)
+        results = self.compiled(*flat)
+        value = float(np.asarray(results[0], dtype=np.float64))
+        grads, k = [], 1
+        for name in self.derivatives:
+            shape = np.shape(self.symbols[self.names.index(name)])
+            size = int(np.prod(shape, dtype=np.int64))
+            parts = np.array([np.asarray(r, dtype=np.float64) for r in results[k : k + size]])
+            grads.append(float(parts[0]) if shape == () else parts.reshape(shape))
+            k += size
+        return value, tuple(grads)
+
+    def parse(self, text: str):
+        """A formula in SymPy's syntax, read with this gradient's (real) symbols: "x*exp(w*x)"."""
+        sp = _sympy()
+        known = {str(s): s for sym in self.symbols for s in _flat(sym)}
+        return sp.sympify(text, locals=known)
+
+    def matches(self, name: str, formula) -> bool:
+        """True when sympy.simplify(∂f/∂name - formula) is 0; formula is text or an expression."""
+        sp = _sympy()
+        other = self.parse(formula) if isinstance(formula, str) else formula
+        return sp.simplify(self.derivatives[name] - other) == 0
+
+    def _flatten(self, args) -> list[float]:
+        if len(args) != len(self.names):
+            raise TypeError(
+                f"this symbolic gradient takes {len(self.names)} arguments "
+                f"({', '.join(self.names)}); got {len(args)}"
+            )
+        flat = []
+        for name, sym, a in zip(self.names, self.symbols, args, strict=True):
+            data = np.asarray(as_array(a, name=name), dtype=np.float64)
+            if data.shape != np.shape(sym):
+                raise ValueError(
+                    f"argument {name} must have shape {np.shape(sym)}, as when it was "
+                    f"differentiated; got {data.shape}"
+                )
+            flat.extend(data.reshape(-1).tolist())
+        return flat
+
+    def __str__(self) -> str:
+        sp = _sympy()
+        point = ", ".join(f"{n} = {short(v)}" for n, v in zip(self.names, self.point, strict=True))
+        lines = [f"Symbolic gradient, traced at {point}"]
+        lines.append(f"  f = {_text(sp, self.expression)}   [{self.expression_ops} ops]")
+        for name, d in self.derivatives.items():
+            lines.append(
+                f"  ∂f/∂{name} = {_text(sp, d)}   "
+                f"[{self.ops[name]} ops, {self.ops_cse[name]} with CSE]"
+            )
+        lines.append(
+            f"  gradient ({len(self.derivatives)} arguments): {self.gradient_ops} ops, "
+            f"{self.gradient_ops_cse} after common-subexpression elimination"
+        )
+        return "\n".join(lines)
+
+
+def symbolic_grad(
+    f: Callable, *args, wrt=None, at=None, max_ops: int = DEFAULT_MAX_OPS, seed=0
+) -> SymbolicGradient:
+    """f turned into a SymPy expression through its Wengert list, and ∂f/∂x for each input x.
+
+    `args` are names (strings) or values (numbers, small arrays), one per positional argument of
+    f (module docstring); `at` maps names to the values to trace at; `wrt` limits the derivatives
+    to some arguments (names); `seed` draws the random values and the probe points.
+
+    >>> g = symbolic_grad(lambda w, x, b: wg.log(1 + wg.exp(w * x + b)), "w", "x", "b")
+    >>> g.derivatives["w"]
+    x*exp(b + w*x)/(exp(b + w*x) + 1)
+
+    Raises SymbolicError for a primitive with no SymPy form (named), for operations that depend
+    on the inputs' values, and for an expression of more than `max_ops` operations.
+    """
+    sp = _sympy()
+    if not isinstance(max_ops, (int, np.integer)) or isinstance(max_ops, bool) or max_ops < 1:
+        raise ValueError(f"symbolic_grad: max_ops must be a positive int; got {max_ops!r}")
+    rng = np.random.default_rng(seed)
+    labels, point = _point(args, at, rng)
+    recorded = trace(f, *point)
+    names = _names(labels, recorded)
+    chosen = _check_wrt(wrt, names)
+    live = live_nodes(recorded)
+    _check_scalar(recorded)
+    _check_supported(live)
+    problem = control_flow(f, recorded, names, point, rng)
+    if problem is not None:
+        raise SymbolicError(problem, "control flow")
+    symbols = tuple(_symbols(sp, n, p) for n, p in zip(names, point, strict=True))
+    expression = _replay(recorded, live, symbols, max_ops).reshape(-1)[0]
+    expression_ops = _size(sp, expression, "f's expression", max_ops)
+    derivatives = {
+        name: _derivative(sp, expression, symbols[names.index(name)], max_ops) for name in chosen
+    }
+    ops = {name: sum(sp.count_ops(e) for e in _flat(d)) for name, d in derivatives.items()}
+    ops_cse = {name: _cse_ops(sp, _flat(d)) for name, d in derivatives.items()}
+    every = [e for d in derivatives.values() for e in _flat(d)]
+    flat_symbols = [s for sym in symbols for s in _flat(sym)]
+    compiled = sp.lambdify(flat_symbols, [expression, *every], modules="numpy", cse=True)
+    return SymbolicGradient(
+        names=names,
+        symbols=symbols,
+        point=point,
+        expression=expression,
+        derivatives=derivatives,
+        expression_ops=expression_ops,
+        ops=ops,
+        ops_cse=ops_cse,
+        gradient_ops=sum(ops.values()),
+        gradient_ops_cse=_cse_ops(sp, every),
+        compiled=compiled,
+    )
+
+
+def _derivative(sp, expression, symbol, max_ops):
+    """∂expression/∂symbol; for an array of symbols, the array of derivatives."""
+    if isinstance(symbol, np.ndarray):
+        out = np.empty(symbol.shape, dtype=object)
+        for idx in np.ndindex(symbol.shape):
+            out[idx] = _derivative(sp, expression, symbol[idx], max_ops)
+        return out
+    d = sp.diff(expression, symbol)
+    if d.has(sp.DiracDelta):
+        d = d.replace(sp.DiracDelta, lambda *a: sp.S.Zero)
+    _size(sp, d, f"∂f/∂{symbol}", max_ops)
+    return d
+
+
+def _flat(value) -> list:
+    return list(value.reshape(-1)) if isinstance(value, np.ndarray) else [value]
+
+
+def _cse_ops(sp, exprs) -> int:
+    replacements, reduced = sp.cse(list(exprs))
+    return sum(sp.count_ops(r) for _, r in replacements) + sum(sp.count_ops(e) for e in reduced)
+
+
+# ----------------------------------------------------------------------------- arguments
+def _point(args, at, rng) -> tuple[list, tuple]:
+    """(the name given for each argument or None, the values to trace at)."""
+    if not args:
+        raise TypeError("symbolic_grad needs at least one argument (a name or a value) after f")
+    given = {} if at is None else dict(at)
+    labels, values = [], []
+    for i, a in enumerate(args):
+        value = a
+        if isinstance(a, str):
+            if not a or a in labels:
+                raise ValueError(
+                    f"symbolic_grad: argument {i} must be a new, non-empty name; got {a!r}"
+                )
+            value = given.pop(a) if a in given else rng.uniform(0.5, 1.5)
+        labels.append(a if isinstance(a, str) else None)
+        data = np.asarray(as_array(value, name=f"argument {i}"), dtype=np.float64)
+        if not np.all(np.isfinite(data)):
+            raise ValueError(f"symbolic_grad: argument {i} must be finite; got {value!r}")
+        values.append(float(data) if data.ndim == 0 else data)
+    if given:
+        raise ValueError(f"symbolic_grad: `at` names {sorted(given)}, which are not names in args")
+    total = sum(np.size(v) for v in values)
+    if total > MAX_SYMBOLS:
+        raise SymbolicError(
+            f"symbolic_grad makes one symbol per element and allows at most {MAX_SYMBOLS}; "
+            f"the arguments have {total} elements. Differentiate a smaller instance, or use "
+            f"wengert.grad",
+            "symbols",
+        )
+    return labels, tuple(values)
+
+
+def _names(labels, recorded: Trace) -> tuple[str, ...]:
+    names = tuple(
+        label or recorded.name_of(t) for label, t in zip(labels, recorded.inputs, strict=True)
+    )
+    if len(set(names)) != len(names):
+        raise ValueError(f"symbolic_grad: the arguments' names repeat: {names}; give other names")
+    return names
+
+
+def _check_wrt(wrt, names) -> list[str]:
+    if wrt is None:
+        return list(names)
+    chosen = [wrt] if isinstance(wrt, str) else list(wrt)
+    unknown = [w for w in chosen if w not in names]
+    if unknown or not chosen:
+        raise ValueError(f"symbolic_grad: wrt must name arguments among {names}; got {wrt!r}")
+    return chosen
+
+
+def _symbols(sp, name: str, value):
+    if np.ndim(value) == 0:
+        return sp.Symbol(name, real=True)
+    out = np.empty(np.shape(value), dtype=object)
+    for idx in np.ndindex(out.shape):
+        out[idx] = sp.Symbol(f"{name}_{'_'.join(map(str, idx))}", real=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- the replay
+def _check_scalar(recorded: Trace) -> None:
+    if recorded.output.size != 1:
+        raise SymbolicError(
+            f"symbolic_grad needs a scalar f; it returned shape {recorded.output.shape}. "
+            f"Reduce it (e.g. .sum()), or differentiate one element at a time",
+            "shape",
+        )
+
+
+def _check_supported(live) -> None:
+    table = builders()
+    missing = sorted({n._prim.name for n in live if n._prim.name not in table})
+    if missing:
+        raise SymbolicError(
+            f"symbolic_grad: f uses primitives with no SymPy form: {', '.join(missing)}. "
+            f"Supported: {', '.join(sorted(table))}. Use wengert.grad for this f",
+            "unsupported",
+        )
+
+
+def _replay(recorded: Trace, live, symbols, max_ops: int) -> np.ndarray:
+    """The output of f, computed by the builders from the symbols (an object array).
+
+    Each step's size is bounded as it is made (SymPy distributes a number over a sum, so an
+    expression can swell for real, not only as a tree), with one memo for the whole replay.
+    """
+    table = builders()
+    env = {id(t): _objects(s) for t, s in zip(recorded.inputs, symbols, strict=True)}
+    memo: dict = {}
+    for node in live:
+        args = [_operand(a, env) for a in node._inputs]
+        value = _objects(table[node._prim.name](*args, **node._params))
+        for e in value.reshape(-1):
+            if _tree_nodes(e, 10 * max_ops, memo) > 10 * max_ops:
+                step = f"step `{recorded.name_of(node)} = {recorded._line(node)}`"
+                raise SymbolicError(_too_large(f"f's expression at {step}", None, max_ops), "size")
+        env[id(node)] = value
+    return _operand(recorded.output, env)
+
+
+def _operand(a, env):
+    if isinstance(a, Tensor):
+        if id(a) in env:
+            return env[id(a)]
+        a = a.data
+    if a is None or (isinstance(a, np.ndarray) and a.dtype == bool):
+        return a  # the condition of where: a constant mask, not a number
+    return _objects(a)
+
+
+def _size(sp, expr, what: str, max_ops: int) -> int:
+    # count_ops walks the expression as a tree; a replayed program is a DAG whose tree can be
+    # exponentially larger (x = x * x + x, thirty times), so its tree size is bounded first.
+    nodes = _tree_nodes(expr, 10 * max_ops, {})
+    ops = sp.count_ops(expr) if nodes <= 10 * max_ops else None
+    if ops is None or ops > max_ops:
+        raise SymbolicError(_too_large(what, ops, max_ops), "size")
+    return int(ops)
+
+
+def _too_large(what: str, ops, max_ops: int) -> str:
+    size = f"{ops} operations" if ops is not None else f"more than {10 * max_ops} nodes"
+    return (
+        f"symbolic_grad: {what} has {size}, past max_ops={max_ops}: the expression swell of "
+        f"symbolic differentiation. Pass a larger max_ops, or use wengert.grad"
+    )
+
+
+def _tree_nodes(expr, cap: int, sizes: dict) -> int:
+    """The number of nodes of expr as a tree (shared subexpressions counted each time), or a
+    number above cap as soon as it exceeds cap; iterative, memoised on the DAG in `sizes`."""
+    stack = [(expr, False)]
+    while stack:
+        e, done = stack.pop()
+        if e in sizes:
+            continue
+        args = getattr(e, "args", ())
+        if done or not args:
+            sizes[e] = 1 + sum(sizes[a] for a in args)
+            if sizes[e] > cap:
+                return sizes[e]
+            continue
+        stack.append((e, True))
+        stack.extend((a, False) for a in args if a not in sizes)
+    return sizes[expr]
+
+
+def _text(sp, value, limit: int = 240) -> str:
+    text = sp.sstr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+__all__ = [
+    "DEFAULT_MAX_OPS",
+    "MAX_SYMBOLS",
+    "SymbolicError",
+    "SymbolicGradient",
+    "builders",
+    "symbolic_grad",
+]

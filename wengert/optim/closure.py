@@ -1,0 +1,264 @@
+"""The bookkeeping of the closure optimizers: LBFGS and BFGS (lbfgs.py), NewtonCG (newton_cg.py).
+
+N&W = Nocedal and Wright, Numerical Optimization, 2nd ed. The closure optimizers run the
+line-search iteration of line_search.py, x_{k+1} = x_k + α_k d_k, and differ only in the
+direction d_k. Their conventions are PyTorch's `torch.optim.LBFGS`:
+
+- `opt.step(closure)`: the closure re-evaluates the model, calls `loss.backward()` (NewtonCG:
+  `loss.backward(create_graph=True)`) and returns the loss; one step runs up to `max_iter`
+  iterations and `max_eval` closure calls (default max_iter·5/4; the line search may call the
+  closure several times per iteration, at most 25) and returns the loss of its first closure
+  call. The class attribute `needs_closure = True` tells fit() to call step(closure) (and
+  `create_graph`, whether its closure must record the gradient's graph).
+- The parameters of all groups are flattened into one float64 vector x (each parameter raveled
+  in C order, in group order); the maths runs on x and its gradient g, and each parameter's
+  `.data` is updated in place (cast back to its dtype). Hence every group must have the same
+  hyperparameters: a group with different ones is refused. A `.grad` of None counts as zeros.
+- A step ends when |g|∞ ≤ tolerance_grad (also before its first iteration), when
+  gᵀd ≥ −tolerance_change, when max|α d| ≤ tolerance_change or the loss changes by less than
+  tolerance_change, when max_iter or max_eval is reached, or when the line search finds no
+  decrease; `opt.stop_reason` says which.
+- The first iteration ever tries α = min(1, 1/‖g‖₁)·lr (the first direction, −g, has no sense
+  of scale); later ones α = lr (default 1: the quasi-Newton step). With line_search=None that
+  α is the step, fixed; with "strong_wolfe" it is the line search's first trial.
+- The curvature pair s = x_{k+1} − x_k, y = g_{k+1} − g_k is formed at the start of the next
+  iteration (so it carries over from one step call to the next, as in PyTorch) and skipped
+  when yᵀs ≤ ε·(−g_kᵀs), ε the float64 machine epsilon: L-BFGS-B's rule (Byrd, Lu, Nocedal
+  and Zhu 1995), which keeps the update positive definite and, unlike PyTorch's fixed
+  yᵀs ≤ 1e-10, does not depend on the scale of f. The strong Wolfe search guarantees yᵀs > 0
+  (N&W (6.8)); a fixed step does not.
+- State: `opt.state[first parameter]`, as in PyTorch, also in `state_dict()`: "n_iter" and
+  "func_evals" (counters over all steps, also `opt.n_iter` and `opt.n_fev`), the last step
+  ("d", "t", "gtd", "prev_flat_grad", "prev_loss"), and each method's memory.
+- Errors: a closure that returns anything but one number raises ValueError saying at which
+  iteration. A non-finite loss (NaN or ±inf) at the start of a step, or after a fixed step,
+  ends the step with a RuntimeWarning that says at which iteration; the parameters keep their
+  last finite values. (A non-finite trial of the strong Wolfe search only shortens the step.)
+  Whatever the closure raises, the parameters are left at the last accepted iterate.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from wengert.autodiff.mode import enable_grad
+from wengert.optim.line_search import Point, Progress, iterate
+from wengert.optim.optimizer import Optimizer, _matched, check_float, check_int, lr_at
+
+CURVATURE_EPS = float(np.finfo(np.float64).eps)
+LINE_SEARCHES = ("strong_wolfe", None)
+_SCALARS = ("n_iter", "func_evals", "t", "gtd", "prev_loss", "n_pairs", "n_hvp")
+
+
+# ------------------------------------------------------------------ parameters as one vector
+class FlatParams:
+    """Parameters as one float64 vector x: read it, write it back in place, gather ∇f."""
+
+    def __init__(self, params) -> None:
+        self.params = list(params)
+        sizes = [p.data.size for p in self.params]
+        ends = np.cumsum(sizes)
+        self.bounds = [(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True)]
+        self.n = int(ends[-1])
+
+    def read(self) -> np.ndarray:
+        return np.concatenate([p.data.ravel() for p in self.params], dtype=np.float64)
+
+    def write(self, x: np.ndarray) -> None:
+        for p, (a, b) in zip(self.params, self.bounds, strict=True):
+            np.copyto(p.data, x[a:b].reshape(p.data.shape), casting="same_kind")
+
+    def grad(self) -> np.ndarray:
+        """The flat gradient, zeros where a `.grad` is None (PyTorch's convention)."""
+        g = np.zeros(self.n)
+        for p, (a, b) in zip(self.params, self.bounds, strict=True):
+            if p.grad is not None:
+                g[a:b] = np.ravel(getattr(p.grad, "data", p.grad))
+        return g
+
+
+def loss_value(loss, owner: str, iteration: int) -> float:
+    """The closure's loss as a float; ValueError for anything but one real number."""
+    data = np.asarray(getattr(loss, "data", loss))
+    if data.size != 1 or data.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{owner}: the closure must return the loss, a one-element Tensor or a number; at "
+            f"iteration {iteration} it returned a {type(loss).__name__} of shape {data.shape} "
+            f"and dtype {data.dtype}"
+        )
+    return float(data.reshape(()))
+
+
+# ------------------------------------------------------------------ the shared bookkeeping
+class ClosureOptimizer(Optimizer):
+    """Base of LBFGS, BFGS and NewtonCG: step(closure) on the flat vector, state dicts.
+
+    A subclass gives `direction(point, state)` (d_k), and may change `first_step`, `extra`
+    (what an evaluation adds for the direction) and `_state_shapes`.
+    """
+
+    needs_closure = True  # fit() calls step(closure) for optimizers that say so
+    create_graph = False  # whether the closure's backward must record the gradient's graph
+
+    def __init__(self, params, defaults: dict) -> None:
+        if defaults["max_eval"] is None and isinstance(defaults["max_iter"], int):
+            defaults["max_eval"] = defaults["max_iter"] * 5 // 4  # PyTorch's default
+        self.stop_reason = ""
+        super().__init__(params, defaults)
+
+    def add_param_group(self, group: dict) -> None:
+        super().add_param_group(group)
+        first, new = self.param_groups[0], self.param_groups[-1]
+        differ = [k for k in self.defaults if new[k] is not first[k] and new[k] != first[k]]
+        if differ:
+            self.param_groups.pop()
+            raise ValueError(
+                f"{type(self).__name__} flattens all parameters into one vector, so every "
+                f"param group must have the same hyperparameters; this group sets "
+                f"{differ[0]}={new[differ[0]]!r} where group 0 has {first[differ[0]]!r}"
+            )
+
+    def _check_group(self, group: dict) -> None:
+        owner = type(self).__name__
+        super()._check_group(group)
+        check_int(group["max_iter"], "max_iter", owner)
+        check_int(group["max_eval"], "max_eval", owner)
+        check_float(group["tolerance_grad"], "tolerance_grad", owner)
+        check_float(group["tolerance_change"], "tolerance_change", owner)
+        if group["line_search"] not in LINE_SEARCHES:
+            raise ValueError(
+                f"The 'line_search' parameter of {owner} must be 'strong_wolfe' or None. "
+                f"Got {group['line_search']!r} instead."
+            )
+
+    @property
+    def n_iter(self) -> int:
+        """Iterations over all steps so far."""
+        return self._flat_state().get("n_iter", 0)
+
+    @property
+    def n_fev(self) -> int:
+        """Closure calls (evaluations of f and ∇f) over all steps so far."""
+        return self._flat_state().get("func_evals", 0)
+
+    def _flat_state(self) -> dict:
+        return self.state.setdefault(self.param_groups[0]["params"][0], {})
+
+    def step(self, closure=None):
+        """Up to max_iter iterations; returns the loss of the first closure call."""
+        owner = type(self).__name__
+        if closure is None:
+            raise TypeError(
+                f"{owner}.step needs a closure that re-evaluates the loss, e.g. def closure(): "
+                f"opt.zero_grad(); loss = loss_fn(model(X), y); loss.backward(); return loss"
+            )
+        group = self.param_groups[0]
+        hyper = {k: group[k] for k in self.defaults}
+        hyper["lr"] = lr_at(group["lr"], group["t"] + 1, 0)
+        flat = FlatParams(p for g in self.param_groups for p in g["params"])
+        state = self._flat_state()
+        state.setdefault("n_iter", 0)
+        state.setdefault("func_evals", 0)
+        losses = []
+        evaluate = self._objective(flat, closure, state, losses)
+        progress = Progress(Point(flat.read()))
+        try:
+            code, message = self._run(evaluate, progress, state, hyper)
+        finally:
+            flat.write(progress.point.x)
+        for g in self.param_groups:
+            g["t"] += 1
+        self.stop_reason = message
+        if code == "non_finite":
+            warnings.warn(f"{owner}: {message}", RuntimeWarning, stacklevel=2)
+        return losses[0]
+
+    def _run(self, evaluate, progress: Progress, state: dict, hyper: dict) -> tuple[str, str]:
+        x = progress.point.x
+        f, g, extra = evaluate(x)
+        state["func_evals"] += 1
+        if not math.isfinite(f):
+            return "non_finite", (
+                f"the loss is {f} at the start of iteration {state['n_iter'] + 1}; the "
+                f"parameters keep their values"
+            )
+        progress.point = Point(x, f, g, extra)
+        _, code, message = iterate(self, evaluate, progress.point, state, hyper, progress)
+        return code, message
+
+    def _objective(self, flat: FlatParams, closure, state: dict, losses: list):
+        """evaluate(x) -> (f, g, extra): write x into the parameters, call the closure."""
+        owner = type(self).__name__
+
+        def evaluate(x):
+            flat.write(x)
+            with enable_grad():
+                loss = closure()
+            f = loss_value(loss, owner, state["n_iter"] + (not losses))
+            if not losses:
+                losses.append(loss)
+            return f, flat.grad(), self.extra(flat)
+
+        return evaluate
+
+    def extra(self, flat: FlatParams):
+        """What the direction needs at the point just evaluated, besides f and g."""
+        return None
+
+    def first_step(self, g: np.ndarray, state: dict, lr: float) -> float:
+        if state["n_iter"] == 1:
+            return min(1.0, 1.0 / float(np.sum(np.abs(g)))) * lr
+        return lr
+
+    # ---------------------------------------------- state dicts: flat vectors, not per parameter
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Take the hyperparameters and state of `state_dict` (from `state_dict()`); refused,
+        with nothing changed, when a state array does not fit these parameters."""
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            _matched(self, state_dict)  # refuses it with the base class's message
+        groups, _ = _matched(self, {"state": {}, "param_groups": state_dict["param_groups"]})
+        owner = type(self).__name__
+        n = FlatParams(p for g in groups for p in g["params"]).n
+        shapes = self._state_shapes(n, groups[0])
+        entries = {}
+        for name, value in dict(state_dict["state"].get(0, {})).items():
+            if name not in shapes and name not in _SCALARS:
+                raise ValueError(f"load_state_dict: {owner} keeps no state {name!r}")
+            if isinstance(value, np.ndarray):
+                if value.shape != shapes.get(name):
+                    raise ValueError(
+                        f"load_state_dict: state {name!r} has shape {value.shape}, but this "
+                        f"{owner}'s {n} parameters need {shapes.get(name, 'a number')}"
+                    )
+                value = value.astype(np.float64, copy=True)
+            entries[name] = value
+        self.param_groups = groups
+        self.state = {groups[0]["params"][0]: entries} if entries else {}
+
+    def _state_shapes(self, n: int, group: dict) -> dict[str, tuple[int, ...]]:
+        return {"d": (n,), "prev_flat_grad": (n,)}
+
+
+def curvature_pair(point: Point, state: dict):
+    """(s, y, yᵀs) of the last iteration, or None: no last step, or the pair is skipped."""
+    if "d" not in state or point.g is None:
+        return None
+    s = state["t"] * state["d"]
+    y = point.g - state["prev_flat_grad"]
+    ys = float(y @ s)
+    if not ys > CURVATURE_EPS * (-state["gtd"] * state["t"]):
+        return None
+    return s, y, ys
+
+
+__all__ = [
+    "CURVATURE_EPS",
+    "LINE_SEARCHES",
+    "ClosureOptimizer",
+    "FlatParams",
+    "curvature_pair",
+    "loss_value",
+]
