@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peers]"
 	$(PY) bench/engine_overhead.py --quick
 	$(PY) bench/training.py
+	$(PY) bench/lbfgs.py
 
 fixtures: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peers]"
