@@ -8,7 +8,7 @@
 array(-2.)
 """
 
-from wengert import classic, data, derivatives, losses, nn, optim
+from wengert import classic, data, derivatives, io, losses, nn, optim
 from wengert.autodiff import (
     GraphFreedError,
     Tensor,
@@ -62,6 +62,7 @@ from wengert.autodiff.ops import (
     where,
 )
 from wengert.autodiff.trace import Trace, trace
+from wengert.io import load, save
 from wengert.train import History, fit
 
 __version__ = "0.1.0"
@@ -87,11 +88,13 @@ __all__ = [
     "grad",
     "hessian",
     "hvp",
+    "io",
     "is_grad_enabled",
     "jacfwd",
     "jacobian",
     "jvp",
     "leaky_relu",
+    "load",
     "log",
     "log_softmax",
     "logsumexp",
@@ -110,6 +113,7 @@ __all__ = [
     "power",
     "relu",
     "reshape",
+    "save",
     "sigmoid",
     "sign",
     "softmax",

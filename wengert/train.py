@@ -173,6 +173,9 @@ def fit(
     tol: float | None = None,
     n_iter_no_change: int = 10,
     progress: bool = True,
+    checkpoint_dir=None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
 ) -> History:
     """Train `model` on `data` and return its History.
 
@@ -183,6 +186,13 @@ def fit(
     metrics: "accuracy" or functions (y_hat, y) -> float of NumPy arrays.
     tol: stop when the training loss has not improved by tol for n_iter_no_change epochs
     (scikit-learn's rule); with tol set, running out of epochs first warns.
+    checkpoint_dir: write checkpoint_dir/checkpoint.safetensors (wengert.io.save_checkpoint,
+    atomically) every `checkpoint_every` epochs and when training ends (not after a non-finite
+    loss or Ctrl-C, which leave the last one). resume=True with a checkpoint there restores
+    into `model` and `optimizer` (built as they were saved: a difference is refused by name)
+    the weights, optimizer state, History, counters and the data order (the loader needs the
+    same seed), and continues to `epochs` in total: the result is the uninterrupted run's, bit
+    for bit. Callbacks start afresh (EarlyStopping's patience counts from the resume).
     """
     _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change)
     loader = _as_loader(data, model, batch_size, shuffle, seed)
@@ -190,17 +200,28 @@ def fit(
     metric_fns = {_metric_name(m): _metric_fn(m, loss, loader) for m in metrics}
     history = History(metrics={k: [] for k in _metric_keys(metric_fns, val)})
     run = Run(model, optimizer, history, val_data=val)
+    checkpoints = None
+    if checkpoint_dir is not None or resume:
+        from wengert.io import FitCheckpoints  # io sits above training: imported when used
+
+        checkpoints = FitCheckpoints(checkpoint_dir, checkpoint_every, resume)
     callbacks = list(callbacks)
     _call(callbacks, "on_train_begin", run)  # a callback may still refuse: nothing has changed
+    if checkpoints is not None:
+        checkpoints.restore(run, loader)  # refused, by name, unless everything fits
     was_training = model.training
     model.train()
-    bar = _progress_bar(progress, epochs * len(loader))
+    bar = _progress_bar(progress, epochs * len(loader), initial=run.step)
     plateau = _Plateau(tol, n_iter_no_change)
+    for epoch_loss in history.epoch_loss:  # a resumed run's plateau count, replayed exactly
+        plateau.settled(epoch_loss)
     try:
         # Overflow in the forward pass shows as a non-finite loss, which the guard reports with
         # the step and a remedy; NumPy's own warnings would only say "overflow in power".
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau)
+            _epochs(
+                run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau, checkpoints
+            )
     except KeyboardInterrupt:
         history.stop_reason = f"interrupted by the user at step {run.step}; weights kept"
         warnings.warn(f"fit: {history.stop_reason}", ConvergenceWarning, stacklevel=2)
@@ -220,8 +241,10 @@ def fit(
     return history
 
 
-def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau) -> None:
-    for epoch in range(1, epochs + 1):
+def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau, checkpoints):
+    if run.history.stop_reason:  # resumed from a run that had already stopped
+        return
+    for epoch in range(run.epoch + 1, epochs + 1):
         run.epoch = epoch
         safe = run.model.state_dict()  # finite weights to fall back on, once per epoch
         totals = _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe)
@@ -232,9 +255,12 @@ def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau)
         _call(callbacks, "on_epoch_end", run)
         if run.stop:
             run.history.stop_reason = run.stop_reason or "stopped by a callback"
-            return
-        if plateau.settled(run.history.epoch_loss[-1]):
+        elif plateau.settled(run.history.epoch_loss[-1]):
             run.history.stop_reason = plateau.reason
+        last = bool(run.history.stop_reason) or epoch == epochs
+        if checkpoints is not None:
+            checkpoints.after_epoch(run, loader, last)
+        if last:
             return
 
 
@@ -397,11 +423,12 @@ def _current_lr(optimizer) -> float:
     return float(lr(group["t"])) if callable(lr) else float(lr)
 
 
-def _progress_bar(progress: bool, total: int):
+def _progress_bar(progress: bool, total: int, initial: int = 0):
     from tqdm.auto import tqdm
 
     # disable=None: tqdm switches itself off when stderr is not a terminal.
-    return tqdm(total=total, disable=None if progress else True, unit="step", leave=False)
+    disable = None if progress else True
+    return tqdm(total=total, initial=initial, disable=disable, unit="step", leave=False)
 
 
 def _metric_name(metric) -> str:

@@ -72,6 +72,18 @@ def activation_name(fn: Callable) -> str:
     return getattr(fn, "__name__", repr(fn))
 
 
+def saved_activation_name(fn: Callable, owner: str) -> str:
+    """The registered name of `fn`, for a model file; a custom function cannot be saved."""
+    for name, f in ACTIVATIONS.items():
+        if f is fn:
+            return name
+    allowed = ", ".join(repr(a) for a in ACTIVATIONS)
+    raise ValueError(
+        f"{owner}: the custom activation {activation_name(fn)!r} cannot be saved in a model "
+        f"file (a file stores activations by name, never code); use one of {allowed}"
+    )
+
+
 class Activation(Module):
     """An activation function as a module, for Sequential: Activation("relu")."""
 
@@ -80,6 +92,9 @@ class Activation(Module):
 
     def forward(self, x):
         return self.fn(x)
+
+    def config(self) -> dict:
+        return {"activation": saved_activation_name(self.fn, "Activation")}
 
     def extra_repr(self) -> str:
         return repr(activation_name(self.fn))
@@ -91,6 +106,7 @@ __all__ = [
     "activation_name",
     "get_activation",
     "identity",
+    "saved_activation_name",
     "sign_ste",
     "step_ste",
 ]

@@ -42,6 +42,16 @@ class Linear(Module):
             return apply(linear_p, x, self.weight)
         return apply(linear_p, x, self.weight, self.bias)
 
+    def config(self) -> dict:
+        """The constructor arguments that rebuild this layer's shape (the weights are saved
+        apart): n_inputs, n_outputs, bias, dtype."""
+        return {
+            "n_inputs": self.n_inputs,
+            "n_outputs": self.n_outputs,
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
+
     def describe(self) -> str:
         return f"Linear({self.n_inputs}, {self.n_outputs})"
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.tensor import apply
-from wengert.nn.activations import activation_name, get_activation
+from wengert.nn.activations import activation_name, get_activation, saved_activation_name
 from wengert.nn.init import as_generator, initial_weight
 from wengert.nn.linear import Linear, check_features, check_size
 from wengert.nn.module import Module, Parameter
@@ -45,6 +45,15 @@ class Perceptron(Module):
         if self.bias is None:
             return self.activation(apply(linear_p, x, self.weight))
         return self.activation(apply(linear_p, x, self.weight, self.bias))
+
+    def config(self) -> dict:
+        """Constructor arguments (JSON values) that rebuild this model's shape."""
+        return {
+            "n_inputs": self.n_inputs,
+            "activation": saved_activation_name(self.activation, "Perceptron"),
+            "bias": self.bias is not None,
+            "dtype": str(self.weight.dtype),
+        }
 
     def extra_repr(self) -> str:
         return f"{self.n_inputs}, activation={activation_name(self.activation)!r}"
@@ -93,6 +102,17 @@ class MLP(Module):
             x = self.activation(layer(x))
         return self.output_activation(last(x))
 
+    def config(self) -> dict:
+        """Constructor arguments (JSON values) that rebuild this model's shape."""
+        first = self.layers[0]
+        return {
+            "sizes": [int(n) for n in self.sizes],
+            "activation": saved_activation_name(self.activation, "MLP"),
+            "output_activation": saved_activation_name(self.output_activation, "MLP"),
+            "bias": first.bias is not None,
+            "dtype": str(first.weight.dtype),
+        }
+
     def extra_repr(self) -> str:
         return (
             f"{self.sizes}, activation={activation_name(self.activation)!r}, "
@@ -116,6 +136,10 @@ class Sequential(Module):
         for m in self.layers:
             x = m(x)
         return x
+
+    def config(self) -> dict:
+        """{"layers": [{"class": name, "config": layer.config()}, ...]}."""
+        return {"layers": [{"class": type(m).__name__, "config": m.config()} for m in self.layers]}
 
     def __getitem__(self, i: int) -> Module:
         return self.layers[i]

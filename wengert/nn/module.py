@@ -115,6 +115,16 @@ class Module:
         for name, p in params.items():
             p.data[...] = np.asarray(state[name], dtype=p.dtype)
 
+    def config(self) -> dict:
+        """The constructor arguments, as JSON values, that rebuild this module (for model files).
+
+        Each saveable module defines it; wengert.io.MODULES maps class names to classes.
+        """
+        raise TypeError(
+            f"{type(self).__name__} cannot be saved to a model file: it defines no config() "
+            f"(saveable: Linear, Perceptron, MLP, Sequential, Activation)"
+        )
+
     def extra_repr(self) -> str:
         return ""
 

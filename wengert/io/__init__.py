@@ -1,0 +1,44 @@
+"""Model files and checkpoints: weights in the safetensors format, the architecture as JSON.
+
+A file is a safetensors file (https://github.com/huggingface/safetensors), written and read here
+with NumPy alone, so that loading can never run code (no pickle anywhere):
+
+    8 bytes     N, the header's length, an unsigned little-endian integer
+    N bytes     a JSON object: for each tensor {"dtype": "F32", "shape": [2, 4],
+                "data_offsets": [begin, end]} (byte offsets into the data that follows), and
+                "__metadata__": a map of strings to strings
+    the data    each tensor's bytes, little-endian, C order, back to back
+
+wengert's `__metadata__` holds {"format": "wengert", "version": "1", "kind": "model" or
+"checkpoint", "model": JSON of {"class": "MLP", "config": {...}}, ...}. Every write goes to a
+temporary file in the same directory, is flushed and fsynced, then renamed over the target
+(os.replace), so a crash leaves the old file or the new one, never half of one. A file that is
+cut short, corrupted, not wengert's, or whose header does not match its weights raises
+`ModelFileError`, saying what is wrong.
+"""
+
+from wengert.io.checkpoint import (
+    Checkpoint,
+    FitCheckpoints,
+    load_checkpoint,
+    save,
+    save_checkpoint,
+)
+from wengert.io.models import MODULES, build, describe, load, load_metadata
+from wengert.io.safetensors import ModelFileError, read_safetensors, write_safetensors
+
+__all__ = [
+    "MODULES",
+    "Checkpoint",
+    "FitCheckpoints",
+    "ModelFileError",
+    "build",
+    "describe",
+    "load",
+    "load_checkpoint",
+    "load_metadata",
+    "read_safetensors",
+    "save",
+    "save_checkpoint",
+    "write_safetensors",
+]

@@ -1,0 +1,283 @@
+"""Checkpoints: a model with its optimizer, History, counters and data order, to resume exactly.
+
+A checkpoint is a model file (see wengert.io) whose `__metadata__["state"]` holds, as JSON, the
+optimizer's class, hyperparameters and step counts t, the History, the epoch and step counters
+and the DataLoader's position; the optimizer's arrays are tensors named "optimizer.<i>.<name>".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wengert.io.models import (
+    FORMAT,
+    VERSION,
+    _load_weights,
+    _model_from,
+    _read_wengert,
+    describe,
+)
+from wengert.io.safetensors import ModelFileError, write_safetensors
+from wengert.nn.module import Module
+from wengert.optim.schedules import Schedule
+
+
+def save(model: Module, path, optimizer=None, history=None, **metadata) -> None:
+    """Write `model` (architecture and weights) to `path`, a safetensors file; atomically.
+
+    optimizer, history: saved with it when given (see `save_checkpoint` for resuming).
+    metadata: any JSON values, returned by `load_metadata`. A model with a custom activation
+    function is refused (a file stores activations by name, never code); nothing is written.
+    """
+    save_checkpoint(path, model, optimizer, history=history, kind="model", **metadata)
+
+
+@dataclass
+class Checkpoint:
+    """What `load_checkpoint` read: the model (restored or rebuilt), the History, the counters
+    (epochs and optimizer steps completed), the data loader's position, and the metadata."""
+
+    model: Module
+    history: object = None
+    epoch: int = 0
+    step: int = 0
+    loader: dict | None = None
+    optimizer: dict | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def save_checkpoint(
+    path,
+    model,
+    optimizer=None,
+    *,
+    history=None,
+    epoch=0,
+    step=0,
+    loader=None,
+    kind="checkpoint",
+    **metadata,
+) -> None:
+    """Write everything a run needs to continue exactly: the model, the optimizer (class,
+    hyperparameters, per-parameter state and each group's step count t, which is the schedule's
+    position), the History, the epoch and step counters and the DataLoader's position (seed,
+    epoch, generator state). One safetensors file, written atomically; refused (nothing
+    written) when something in it cannot be stored as data, e.g. a learning rate that is a
+    plain function rather than a wengert.optim.schedules Schedule."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    state = {
+        "optimizer": None if optimizer is None else _optimizer_json(optimizer, tensors),
+        "history": None if history is None else history.as_dict(),
+        "epoch": int(epoch),
+        "step": int(step),
+        "loader": None if loader is None else _loader_json(loader),
+    }
+    meta = {"format": FORMAT, "version": VERSION, "kind": kind}
+    meta["model"] = json.dumps(describe(model))
+    meta["state"] = json.dumps(state)
+    try:
+        meta["metadata"] = json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(
+            f"save: metadata must be JSON values (str, finite numbers, bool, None, lists and "
+            f"dicts of them); {e}"
+        ) from None
+    write_safetensors(path, tensors, meta)
+
+
+def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
+    """Read a checkpoint; restore into `model` and `optimizer` when given (they must have the
+    saved architecture and hyperparameters: an error names the first difference, and nothing
+    is changed), else rebuild the model from the file."""
+    from wengert.train import History
+
+    tensors, meta = _read_wengert(path)
+    state = meta["state"]
+    if model is None:
+        model = _model_from(tensors, meta, path)
+    else:  # every check comes before any write: a refused checkpoint changes nothing
+        _check_same("model", meta["model"], describe(model), path)
+        if optimizer is not None:
+            _check_optimizer(optimizer, state.get("optimizer"), path)
+        _load_weights(model, tensors, path)
+    if optimizer is not None:
+        _restore_optimizer(optimizer, state.get("optimizer"), tensors, path)
+    try:
+        history = None if state.get("history") is None else History(**state["history"])
+        counters = int(state.get("epoch", 0)), int(state.get("step", 0))
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: the saved History or counters are malformed: {e}") from e
+    return Checkpoint(
+        model, history, *counters, state.get("loader"), state.get("optimizer"), meta["metadata"]
+    )
+
+
+def _hyper_json(value, where: str):
+    if isinstance(value, Schedule):
+        params = {k: _hyper_json(v, where) for k, v in value.params.items()}
+        return {"schedule": value.name, "params": params}
+    if isinstance(value, (tuple, list)):
+        return [_hyper_json(v, where) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"save_checkpoint: {where} is {value!r}, which a checkpoint cannot store (it stores "
+        f"data, never code); use a number or a wengert.optim.schedules schedule"
+    )
+
+
+def _optimizer_json(optimizer, tensors: dict) -> dict:
+    sd = optimizer.state_dict()
+    groups = [
+        {k: _hyper_json(v, f"hyperparameter {k!r} of param group {i}") for k, v in g.items()}
+        for i, g in enumerate(sd["param_groups"])
+    ]
+    state = {str(i): _encode(s, f"optimizer.{i}", tensors) for i, s in sd["state"].items()}
+    return {"class": type(optimizer).__name__, "param_groups": groups, "state": state}
+
+
+def _encode(value, key: str, tensors: dict):
+    """JSON for an optimizer state value; its arrays go to `tensors` under `key`."""
+    if isinstance(value, np.ndarray):
+        tensors[key] = value
+        return {"tensor": key}
+    if isinstance(value, dict):
+        return {"dict": {str(k): _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"list": [_encode(v, f"{key}.{j}", tensors) for j, v in enumerate(value)]}
+    return _hyper_json(value, f"optimizer state {key}")
+
+
+def _decode(value, tensors: dict, path):
+    if isinstance(value, dict) and "tensor" in value:
+        if value["tensor"] not in tensors:
+            raise ModelFileError(f"{path}: optimizer state {value['tensor']!r} has no tensor")
+        return tensors[value["tensor"]]
+    if isinstance(value, dict) and "dict" in value:
+        return {k: _decode(v, tensors, path) for k, v in value["dict"].items()}
+    if isinstance(value, dict) and "list" in value:
+        return [_decode(v, tensors, path) for v in value["list"]]
+    return value
+
+
+def _check_optimizer(optimizer, saved, path) -> None:
+    if saved is None:
+        raise ModelFileError(f"{path} holds no optimizer state to restore")
+    here = _optimizer_json(optimizer, {})
+    _check_same("optimizer", _settings(saved), _settings(here), path)
+
+
+def _restore_optimizer(optimizer, saved, tensors, path) -> None:
+    _check_optimizer(optimizer, saved, path)
+    sd = optimizer.state_dict()
+    for group, saved_group in zip(sd["param_groups"], saved["param_groups"], strict=True):
+        group["t"] = saved_group["t"]
+    sd["state"] = {int(i): _decode(s, tensors, path) for i, s in saved["state"].items()}
+    try:
+        optimizer.load_state_dict(sd)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{path}: the optimizer state does not fit: {e}") from e
+
+
+def _settings(opt_json: dict) -> dict:
+    """Class and hyperparameters, without the counters and per-parameter state."""
+    groups = [{k: v for k, v in g.items() if k != "t"} for g in opt_json["param_groups"]]
+    return {"class": opt_json["class"], "param_groups": groups}
+
+
+def _loader_json(loader) -> dict:
+    return {
+        "seed": loader.seed,
+        "epoch": loader.epoch,
+        "shuffle": bool(loader.shuffle),
+        "batch_size": loader.batch_size,
+        "n_samples": loader.n_samples,
+        "rng": loader._rng.bit_generator.state,
+    }
+
+
+def _check_same(what: str, saved, here, path) -> None:
+    difference = _difference(json.loads(json.dumps(saved)), json.loads(json.dumps(here)), what)
+    if difference:
+        raise ValueError(
+            f"{path} does not fit this {what}: {difference}. Rebuild the {what} as it was "
+            f"saved (or start afresh)"
+        )
+
+
+def _difference(a, b, where: str) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                x, y = a.get(k, "(absent)"), b.get(k, "(absent)")
+                return f"{where}.{k} is {x!r} in the file, {y!r} here"
+            found = _difference(a[k], b[k], f"{where}.{k}")
+            if found:
+                return found
+        return ""
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for j, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _difference(x, y, f"{where}[{j}]")
+            if found:
+                return found
+        return ""
+    return "" if a == b else f"{where} is {a!r} in the file, {b!r} here"
+
+
+# ----------------------------------------------------------------------- fit()'s checkpoints
+class FitCheckpoints:
+    """fit()'s checkpointing: DIR/checkpoint.safetensors every `every` epochs and at the end;
+    with resume, restore a run from it (weights, optimizer, History, counters, data order)."""
+
+    FILENAME = "checkpoint.safetensors"
+
+    def __init__(self, directory, every: int, resume: bool) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"fit: checkpoint_every must be an int >= 1; got {every!r}")
+        if resume and directory is None:
+            raise ValueError("fit: resume=True needs checkpoint_dir, the directory to resume from")
+        self.path = Path(directory) / self.FILENAME
+        self.every, self.resume = every, bool(resume)
+
+    def restore(self, run, loader) -> int:
+        """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
+        if not (self.resume and self.path.is_file()):
+            return 0
+        saved = _read_wengert(self.path)[1]["state"]
+        if saved.get("history") is None or saved.get("loader") is None:
+            raise ModelFileError(
+                f"{self.path} is not a fit() checkpoint (it has no History or data loader "
+                f"position) and cannot be resumed from"
+            )
+        saved = saved["loader"]
+        here = {k: v for k, v in _loader_json(loader).items() if k not in ("epoch", "rng")}
+        _check_same("data loader", {k: saved.get(k) for k in here}, here, self.path)
+        ckpt = load_checkpoint(self.path, run.model, run.optimizer)
+        vars(run.history).update(vars(ckpt.history))
+        run.epoch, run.step = ckpt.epoch, ckpt.step
+        loader.set_epoch(saved["epoch"])
+        if "rng" in saved:  # equal to set_epoch's; kept for a loader moved by other means
+            loader._rng.bit_generator.state = saved["rng"]
+        return ckpt.epoch
+
+    def after_epoch(self, run, loader, last: bool) -> None:
+        if last or run.epoch % self.every == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(
+                self.path,
+                run.model,
+                run.optimizer,
+                history=run.history,
+                epoch=run.epoch,
+                step=run.step,
+                loader=loader,
+            )
+
+
+__all__ = ["Checkpoint", "FitCheckpoints", "load_checkpoint", "save", "save_checkpoint"]
