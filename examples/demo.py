@@ -3,7 +3,8 @@
 1. The lecture's table fitted by its one-line rule (LMS): w per epoch, towards 1.0047.
 2. XOR: a single perceptron cannot fit it; a 2-4-1 sigmoid MLP fits it to 100%.
 3. An MLP on scikit-learn's digits, trained with Adam, on a held-out quarter.
-4. Loss curves written as PNG files under out/.
+4. Pictures written as PNG files under out/: the loss curves of parts 2 and 3, the four
+   losses, optimizer paths on a narrow valley, perceptron against SVM, an MLP learning XOR.
 
 Run it with `make demo`. Progress bars go to stderr when it is a terminal.
 """
@@ -91,28 +92,27 @@ def part3_digits() -> dict:
 
 
 def part4_plots(histories: dict) -> None:
-    print("4. Loss curves")
+    print("4. Pictures (wengert.plot): loss curves, the four losses, optimizer paths, margins")
     try:
-        import matplotlib
+        from wengert import plot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("   (matplotlib is missing: pip install 'wengert[plot]' to draw them)")
-        return
-    OUT.mkdir(exist_ok=True)
-    for i, (title, history) in enumerate(histories.items(), start=1):
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(np.arange(1, history.epochs + 1), history.epoch_loss, label="training loss")
-        if history.val_loss:
-            ax.plot(np.arange(1, history.epochs + 1), history.val_loss, label="test loss")
-        ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
-        ax.legend()
-        fig.tight_layout()
-        path = OUT / f"loss_curve_{i}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        print(f"   wrote {path}")
+        pictures = {
+            "losses.png": plot.plot_losses,
+            "optimizer_paths_valley.png": lambda save: plot.plot_optimizer_paths(
+                "valley", save=save
+            ),
+            "perceptron_vs_svm.png": plot.plot_margins,
+            "xor_boundary.png": lambda save: plot.plot_boundary_evolution("xor", save=save),
+        }
+        for i, (title, history) in enumerate(histories.items(), start=1):
+            pictures[f"loss_curve_{i}.png"] = lambda save, h=history, t=title: plot.plot_loss_curve(
+                h, title=t, save=save
+            )
+        for name, draw in pictures.items():
+            draw(save=OUT / name)
+            print(f"   wrote {OUT / name}")
+    except ImportError as err:
+        print(f"   ({err})")
 
 
 def main() -> None:

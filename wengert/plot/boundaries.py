@@ -1,0 +1,179 @@
+"""Decision boundaries in the plane: a perceptron's line against an SVM's widest band, and an
+MLP's boundary on XOR, circles or spirals as training goes on."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import wengert as wg
+from wengert import classic, data, losses, nn, optim
+from wengert.plot._figure import check_save, finish, new_figure
+
+__all__ = ["DATASETS", "plot_boundary_evolution", "plot_margins"]
+
+# name -> (toy-set function, epochs, hidden sizes, Adam's lr): defaults that fit each set
+DATASETS = {
+    "xor": (data.xor, 150, (16, 16), 0.05),
+    "circles": (data.circles, 150, (16, 16), 0.05),
+    "spirals": (data.spirals, 1500, (32, 32), 0.02),
+}
+
+
+def _grid(X: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    pad = 0.15 * (X.max(axis=0) - X.min(axis=0))
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    return np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
+
+
+def _scatter(ax, X: np.ndarray, y: np.ndarray) -> None:
+    for label, colour, marker in ((0, "C0", "o"), (1, "C3", "^")):
+        rows = y == label
+        ax.scatter(
+            X[rows, 0],
+            X[rows, 1],
+            c=colour,
+            marker=marker,
+            s=22,
+            edgecolors="k",
+            linewidths=0.4,
+            label=f"class {label}",
+        )
+
+
+def _draw_lines(ax, grid, perceptron, svm) -> None:
+    """The boundaries a = w·x + b = 0 of both models, and a = ±1 of the SVM, as contours of a."""
+    xs, ys = grid
+    points = np.column_stack([xs.ravel(), ys.ravel()])
+    for name, model, colour in (("perceptron", perceptron, "C2"), ("SVM", svm, "k")):
+        a = (points @ model.w_ + model.b_).reshape(xs.shape)
+        ax.contour(xs, ys, a, levels=[0.0], colors=colour, linewidths=2)
+        ax.plot([], [], color=colour, lw=2, label=f"{name} boundary")
+        if model is svm:
+            ax.contour(xs, ys, a, levels=[-1.0, 1.0], colors=colour, linestyles="--", linewidths=1)
+            ax.plot([], [], "k--", lw=1, label="SVM margin  w·x + b = ±1")
+
+
+def plot_margins(X=None, y=None, *, seed=0, save=None):
+    """A perceptron's and a linear SVM's decision boundaries on the same data, with the SVM's
+    margin lines w·x + b = ±1; the title gives both geometric margins 2 min_i y_i a_i / ‖w‖.
+
+    X, y: 2-D data with labels 0/1 (default data.blobs(n=60, spread=0.7, seed=seed), separable).
+    The models are classic.Perceptron(seed=seed) and classic.LinearSVM(C=10, epochs=200,
+    seed=seed). fig.wengert_data: {"perceptron": {"w", "b", "margin"}, "svm": {"w", "b",
+    "margin", "margin_"}} where "margin" is each one's geometric_margin(X, y).
+    """
+    path = check_save(save, "plot_margins")
+    if (X is None) != (y is None):
+        raise ValueError("plot_margins: give both X and y, or neither (for the default blobs)")
+    if X is None:
+        X, y = data.blobs(n=60, spread=0.7, seed=seed)
+    X, y = data.check_X_y(X, y, owner="plot_margins")
+    if X.shape[1] != 2:
+        raise ValueError(f"plot_margins: X must have 2 features to draw; got shape {X.shape}")
+    perceptron = classic.Perceptron(seed=seed).fit(X, y)
+    svm = classic.LinearSVM(C=10.0, epochs=200, seed=seed).fit(X, y)
+    result = {
+        "perceptron": {
+            "w": perceptron.w_,
+            "b": perceptron.b_,
+            "margin": perceptron.geometric_margin(X, y),
+        },
+        "svm": {
+            "w": svm.w_,
+            "b": svm.b_,
+            "margin": svm.geometric_margin(X, y),
+            "margin_": svm.margin_,
+        },
+    }
+    fig = new_figure((6.4, 5.4))
+    ax = fig.add_subplot()
+    _scatter(ax, X, y)
+    _draw_lines(ax, _grid(X, 300), perceptron, svm)
+    ax.set(
+        xlabel="x₁",
+        ylabel="x₂",
+        aspect="equal",
+        title=f"Geometric margin: perceptron {result['perceptron']['margin']:.2f}, "
+        f"SVM {result['svm']['margin']:.2f}",
+    )
+    ax.legend(fontsize="small", loc="lower right")
+    return finish(fig, result, path)
+
+
+def _snapshot(model, X, y, points, shape):
+    with wg.no_grad():
+        accuracy = float(np.mean(np.argmax(model(X).data, axis=1) == y))
+        probability = wg.softmax(model(points), axis=1).data[:, 1].reshape(shape)
+    return accuracy, probability
+
+
+def _train_snapshots(X, y, hidden, lr, seed, marks, grid):
+    """Train a fresh MLP by full-batch Adam; at each epoch in `marks` keep (accuracy on (X, y),
+    P(class 1) on the grid). fit() is called once per stretch between marks: the optimizer and
+    its state carry over, so the stretches make one run."""
+    model = nn.MLP([2, *hidden, 2], activation="tanh", seed=seed)
+    opt = optim.Adam(model.parameters(), lr=lr)
+    xs, ys = grid
+    points = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float32)
+    done, accuracy, probability = 0, [], []
+    for mark in marks:
+        if mark > done:
+            stretch = int(mark - done)
+            wg.fit(
+                model,
+                losses.cross_entropy,
+                opt,
+                (X, y),
+                epochs=stretch,
+                batch_size=None,
+                progress=False,
+            )
+            done = int(mark)
+        acc, prob = _snapshot(model, X.astype(np.float32), y, points, xs.shape)
+        accuracy.append(acc)
+        probability.append(prob)
+    return accuracy, probability
+
+
+def plot_boundary_evolution(
+    dataset="xor", *, epochs=None, frames=5, hidden=None, lr=None, seed=0, grid=120, save=None
+):
+    """An MLP's decision boundary on a 2-D toy set as it trains: a strip of `frames` snapshots.
+
+    A tanh MLP [2, *hidden, 2] (seed) trained by wengert.fit with full-batch Adam (lr) on
+    softmax cross-entropy for `epochs` (epochs, hidden and lr default per set, from DATASETS),
+    snapshotted at epochs 0 (untrained) to `epochs`, evenly spaced. Shading: P(class 1) on a
+    grid × grid mesh; the line: P = ½.
+    fig.wengert_data: {"dataset", "epochs", "accuracy", "probability", "grid"}.
+    """
+    owner = "plot_boundary_evolution"
+    path = check_save(save, owner)
+    if dataset not in DATASETS:
+        raise ValueError(f"{owner}: dataset must be one of {list(DATASETS)}; got {dataset!r}")
+    make, default_epochs, default_hidden, default_lr = DATASETS[dataset]
+    epochs = default_epochs if epochs is None else epochs
+    hidden = default_hidden if hidden is None else tuple(hidden)
+    lr = default_lr if lr is None else lr
+    for name, value, low in (("epochs", epochs, 1), ("frames", frames, 2), ("grid", grid, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{owner}: {name} must be an int >= {low}; got {value!r}")
+    X, y = make(n=200, seed=seed)
+    xs, ys = _grid(X, grid)
+    marks = np.unique(np.linspace(0, epochs, frames).round().astype(int))
+    accuracy, probability = _train_snapshots(X, y, hidden, lr, seed, marks, (xs, ys))
+    fig = new_figure((3.0 * len(marks), 3.4))
+    axes = fig.subplots(1, len(marks), sharex=True, sharey=True, squeeze=False)[0]
+    for ax, mark, acc, prob in zip(axes, marks, accuracy, probability, strict=True):
+        ax.contourf(xs, ys, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+        ax.contour(xs, ys, prob, levels=[0.5], colors="k", linewidths=1.5)
+        _scatter(ax, X, y)
+        ax.set(title=f"epoch {mark}: accuracy {acc:.0%}", aspect="equal", xticks=[], yticks=[])
+    fig.suptitle(f"MLP {[2, *hidden, 2]} (tanh, Adam η = {lr:g}) learning {dataset}")
+    result = {
+        "dataset": dataset,
+        "epochs": marks,
+        "accuracy": accuracy,
+        "probability": probability,
+        "grid": (xs, ys),
+    }
+    return finish(fig, result, path)

@@ -1,0 +1,164 @@
+"""Curves: the four losses of the lecture, a training run's loss and learning rate, and the
+error of finite differences against the step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import wengert as wg
+from wengert import data, losses, nn, optim
+from wengert.derivatives import step_size_sweep
+from wengert.plot._figure import check_save, finish, new_figure
+
+__all__ = ["plot_loss_curve", "plot_losses", "plot_step_size_error"]
+
+
+def plot_losses(y_hat=None, *, save=None):
+    """The lecture's four losses against the prediction ŷ, for the target y = 1.
+
+    L1 |ŷ - y|, L2 ½ (ŷ - y)² (wengert's l2 keeps the ½ that makes its gradient ŷ - y),
+    zero-one 1[sign ŷ ≠ y] (a score of exactly 0 counts as a mistake) and hinge max(0, 1 - y ŷ),
+    each computed by wengert.losses with reduction="none" at the ŷ plotted (default 601 points
+    in [-2, 3]). fig.wengert_data: {"y_hat", "y", "l1", "l2", "zero_one", "hinge"}.
+    """
+    path = check_save(save, "plot_losses")
+    y_hat = np.linspace(-2.0, 3.0, 601) if y_hat is None else np.asarray(y_hat, dtype=np.float64)
+    if y_hat.ndim != 1 or y_hat.size < 2 or not np.all(np.isfinite(y_hat)):
+        raise ValueError(
+            f"plot_losses: y_hat must be a 1-D array of at least 2 finite values; got {y_hat!r}"
+        )
+    y = np.ones_like(y_hat)
+    curves = {
+        "l1": losses.l1(y_hat, y, reduction="none").data,
+        "l2": losses.l2(y_hat, y, reduction="none").data,
+        "zero_one": losses.zero_one(y_hat, y, reduction="none").data,
+        "hinge": losses.hinge(y_hat, y, reduction="none").data,
+    }
+    labels = {
+        "l1": "L1  |ŷ − y|",
+        "l2": "L2  ½(ŷ − y)²",
+        "zero_one": "zero-one  1[sign ŷ ≠ y]",
+        "hinge": "hinge  max(0, 1 − yŷ)",
+    }
+    fig = new_figure((6.4, 4.2))
+    ax = fig.add_subplot()
+    # L1 equals hinge for ŷ < 1 when y = 1: dashed on top, so both stay visible there
+    styles = {"l1": {"ls": "--", "zorder": 3, "lw": 2}, "hinge": {"lw": 4, "alpha": 0.8}}
+    for name, values in curves.items():
+        ax.plot(y_hat, values, label=labels[name], **({"lw": 2} | styles.get(name, {})))
+    ax.axvline(1.0, color="0.6", ls=":", lw=1)
+    ax.annotate("target y = 1", (1.0, 1.2), xytext=(4, 0), textcoords="offset points", color="0.4")
+    ax.set(xlabel="prediction ŷ", ylabel="loss ℓ(ŷ, y)", title="Four losses for the target y = 1")
+    ax.set_ylim(-0.1, min(4.0, float(max(np.max(v) for v in curves.values()))) + 0.1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper center")
+    return finish(fig, {"y_hat": y_hat, "y": 1.0, **curves}, path)
+
+
+def _history_field(history, name: str) -> np.ndarray:
+    value = history.get(name, []) if isinstance(history, dict) else getattr(history, name, None)
+    if value is None:
+        raise TypeError(
+            f"plot_loss_curve: history must be a wengert History (or its as_dict()); "
+            f"got {type(history).__name__} without {name!r}"
+        )
+    return np.asarray(value, dtype=np.float64)
+
+
+def example_history():
+    """A short run to draw when no history is given: a 2-8-2 MLP on blobs, SGD with momentum
+    and a step-decay learning rate (halved every 10 steps), 10 epochs of 4 batches."""
+    X, y = data.blobs(n=200, spread=1.2, seed=0)
+    model = nn.MLP([2, 8, 2], activation="tanh", seed=0)
+    opt = optim.SGD(model.parameters(), lr=optim.schedules.step_decay(0.1, 10, 0.5), momentum=0.9)
+    return wg.fit(
+        model, losses.cross_entropy, opt, (X, y), epochs=10, batch_size=50, seed=0, progress=False
+    )
+
+
+def plot_loss_curve(history=None, *, title=None, save=None):
+    """A training run's loss per step (and per epoch), with the learning rate of each step below.
+
+    history: a wengert History (or its as_dict()) with step_loss and lr recorded; None trains
+    `example_history()`. The epoch losses sit at each epoch's last step, assuming equal epochs.
+    The loss axis is logarithmic when every loss is positive. fig.wengert_data: {"steps",
+    "step_loss", "lr", "epoch_end", "epoch_loss", "val_loss"} (steps count from 1).
+    """
+    path = check_save(save, "plot_loss_curve")
+    history = example_history() if history is None else history
+    step_loss, lr = _history_field(history, "step_loss"), _history_field(history, "lr")
+    epoch_loss, val_loss = (
+        _history_field(history, "epoch_loss"),
+        _history_field(history, "val_loss"),
+    )
+    if step_loss.size == 0 or lr.size != step_loss.size:
+        raise ValueError(
+            f"plot_loss_curve: history must record one loss and one lr per step; got "
+            f"{step_loss.size} losses and {lr.size} learning rates"
+        )
+    steps = np.arange(1, step_loss.size + 1)
+    epoch_end = np.round(
+        np.arange(1, epoch_loss.size + 1) * step_loss.size / max(epoch_loss.size, 1)
+    )
+    fig = new_figure((6.4, 4.8))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.3))
+    few = epoch_loss.size <= 40  # markers for each epoch only while they stay apart
+    if step_loss.size > epoch_loss.size:  # full batch: the step losses are the epoch losses
+        top.plot(steps, step_loss, lw=1, alpha=0.6, label="batch loss (each step)")
+    if epoch_loss.size:
+        top.plot(
+            epoch_end, epoch_loss, "o-" if few else "-", lw=2, label="training loss (epoch mean)"
+        )
+    if val_loss.size == epoch_loss.size and val_loss.size:
+        top.plot(epoch_end, val_loss, "s--" if few else "--", lw=2, label="validation loss")
+    if np.all(step_loss > 0):
+        top.set_yscale("log")
+    top.set(ylabel="loss", title=title or "Loss curve")
+    top.grid(alpha=0.3, which="both")
+    top.legend()
+    bottom.plot(steps, lr, color="C3", lw=2, drawstyle="steps-post")
+    bottom.set(xlabel="step", ylabel="learning rate η")
+    bottom.set_ylim(0, float(np.max(lr)) * 1.15 if np.max(lr) > 0 else 1.0)
+    bottom.grid(alpha=0.3)
+    result = {"steps": steps, "step_loss": step_loss, "lr": lr, "epoch_end": epoch_end}
+    return finish(fig, result | {"epoch_loss": epoch_loss, "val_loss": val_loss}, path)
+
+
+def plot_step_size_error(f=None, x=1.0, *, steps=None, save=None):
+    """The V of finite differences: error against the step h, log-log, best steps marked.
+
+    From wengert.derivatives.step_size_sweep(f, x, steps) (default f = exp at x = 1): forward
+    differences (error ~ h/2 f'' + eps|f|/h, best near sqrt(eps)) and central differences
+    (~ h²/6 f''' + eps|f|/h, best near eps^(1/3)); the reference is reverse mode.
+    fig.wengert_data: {"sweep": the StepSizeSweep}.
+    """
+    path = check_save(save, "plot_step_size_error")
+    sweep = step_size_sweep(wg.exp if f is None else f, x, steps=steps)
+    fig = new_figure((6.4, 4.4))
+    ax = fig.add_subplot()
+    rows = (
+        ("forward", sweep.forward_errors, sweep.best_forward, sweep.theory_forward, "C0"),
+        ("central", sweep.central_errors, sweep.best_central, sweep.theory_central, "C1"),
+    )
+    for name, errors, best, theory, colour in rows:
+        shown = np.where(errors > 0, errors, np.nan)  # an exact 0 has no place on a log axis
+        ax.loglog(sweep.steps, shown, "o-", ms=3, color=colour, label=f"{name} difference")
+        best_error = float(errors[np.flatnonzero(sweep.steps == best)[0]])
+        ax.plot(
+            best,
+            best_error,
+            "*",
+            ms=16,
+            color=colour,
+            mec="k",
+            label=f"best {name} step h = {best:.0e}",
+        )
+        ax.axvline(theory, color=colour, ls=":", lw=1, label=f"theory: h = {theory:.0e}")
+    ax.set(
+        xlabel="step h",
+        ylabel="max |numerical − reverse-mode derivative|",
+        title="Finite differences: truncation (right) against round-off (left)",
+    )
+    ax.grid(alpha=0.3, which="major")
+    ax.legend(fontsize="small")
+    return finish(fig, {"sweep": sweep}, path)

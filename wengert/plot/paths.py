@@ -1,0 +1,139 @@
+"""Optimizer paths on 2-D loss surfaces: contours of the surface and each optimizer's steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import wengert as wg
+from wengert import optim
+from wengert.plot._figure import check_save, finish, new_figure
+
+__all__ = ["OPTIMIZERS", "SURFACES", "optimizer_path", "plot_optimizer_paths"]
+
+
+def valley(x, y):
+    """A long narrow valley, f = 0.05 x² + 2 y²: curvatures 0.1 along it and 4 across (κ = 40)."""
+    return 0.05 * x * x + 2.0 * y * y
+
+
+def saddle(x, y):
+    """f = ½ x² − ½ y² + ¼ y⁴: a saddle at the origin, minima at (0, ±1) where f = −¼."""
+    return 0.5 * x * x - 0.5 * y * y + 0.25 * y**4
+
+
+# name -> (f(x, y), start, x range, y range, formula for the title)
+SURFACES = {
+    "valley": (valley, (-4.5, 1.0), (-5.0, 1.5), (-1.6, 1.6), "f = 0.05 θ₁² + 2 θ₂²"),
+    "saddle": (saddle, (1.8, 1e-3), (-1.0, 2.0), (-1.7, 1.7), "f = ½θ₁² − ½θ₂² + ¼θ₂⁴"),
+}
+
+# name -> (optimizer class, hyperparameters): the lecture's momentum pictures, each optimizer
+# at a learning rate that is reasonable for it on these surfaces
+OPTIMIZERS = {
+    "SGD": (optim.SGD, {"lr": 0.45}),
+    "momentum": (optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+    "Nesterov": (optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    "Adagrad": (optim.Adagrad, {"lr": 0.8}),
+    "Adadelta": (optim.Adadelta, {"lr": 10.0, "rho": 0.9}),
+    "RMSprop": (optim.RMSprop, {"lr": 0.05}),
+    "Adam": (optim.Adam, {"lr": 0.2}),
+    "L-BFGS": (optim.LBFGS, {"lr": 1.0, "max_iter": 1, "line_search": "strong_wolfe"}),
+}
+
+
+def optimizer_path(f, start, make_optimizer, steps: int) -> np.ndarray:
+    """The points θ_0..θ_steps of an optimizer on f(x, y) from `start`, shape (steps + 1, 2).
+
+    make_optimizer(params) builds the optimizer (e.g. lambda p: optim.Adam(p, lr=0.1)); L-BFGS
+    takes one iteration (max_iter=1 in OPTIMIZERS) per step(closure). Stops early, with a shorter
+    path, once θ is not finite.
+    """
+    theta = wg.tensor(np.asarray(start, dtype=np.float64), requires_grad=True)
+    opt = make_optimizer([theta])
+
+    def closure():
+        opt.zero_grad()
+        loss = f(theta[0], theta[1])
+        loss.backward()
+        return loss
+
+    points = [theta.data.copy()]
+    for _ in range(steps):
+        if isinstance(opt, optim.LBFGS):
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+        if not np.all(np.isfinite(theta.data)):
+            break
+        points.append(theta.data.copy())
+    return np.array(points)
+
+
+def _check_choice(names, allowed, name: str, owner: str) -> list[str]:
+    names = list(allowed) if names is None else [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        raise ValueError(f"{owner}: {name} must be among {list(allowed)}; got {unknown or names!r}")
+    return names
+
+
+def _contours(ax, f, xlim, ylim) -> None:
+    """Filled grey contours of f over the box, computed by wengert on a 300 × 200 mesh."""
+    xs, ys = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 200))
+    with wg.no_grad():
+        zs = f(wg.tensor(xs), wg.tensor(ys)).data
+    ax.contourf(xs, ys, zs, levels=30, cmap="Greys", alpha=0.45)
+    ax.contour(xs, ys, zs, levels=15, colors="0.5", linewidths=0.5)
+
+
+def plot_optimizer_paths(surface="valley", optimizers=None, steps=60, *, save=None):
+    """The paths of several optimizers from one start on a 2-D loss surface, over its contours.
+
+    surface: "valley" (long and narrow, where plain SGD zigzags across and momentum runs along)
+    or "saddle" (where the gradient vanishes at the origin); optimizers: names from OPTIMIZERS
+    (default all eight), each at the hyperparameters listed there; steps: optimizer steps.
+    fig.wengert_data: {"surface", "start", "paths": {name: (k, 2) array, θ_0 first},
+    "losses": {name: f along the path}}; a path's last row is the optimizer's final θ.
+    """
+    owner = "plot_optimizer_paths"
+    path = check_save(save, owner)
+    (surface,) = _check_choice(
+        [surface] if isinstance(surface, str) else surface, SURFACES, "surface", owner
+    )[:1]
+    names = _check_choice(optimizers, OPTIMIZERS, "optimizers", owner)
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"{owner}: steps must be a positive int; got {steps!r}")
+    f, start, xlim, ylim, formula = SURFACES[surface]
+    paths = {}
+    for name in names:
+        cls, hyper = OPTIMIZERS[name]
+        paths[name] = optimizer_path(f, start, lambda p, c=cls, h=hyper: c(p, **h), int(steps))
+    with wg.no_grad():
+        losses = {n: f(wg.tensor(p[:, 0]), wg.tensor(p[:, 1])).data for n, p in paths.items()}
+    fig = new_figure((10.0, 3.9) if surface == "valley" else (7.6, 5.8))
+    ax = fig.add_subplot()
+    _contours(ax, f, xlim, ylim)
+    for i, (name, p) in enumerate(paths.items()):
+        ax.plot(
+            p[:, 0],
+            p[:, 1],
+            "o-",
+            ms=2.5,
+            lw=1.3,
+            color=f"C{i}",
+            label=f"{name} (f = {losses[name][-1]:.2g})",
+        )
+    ax.plot(*start, "k*", ms=14, label="start")
+    words = {"valley": "a long narrow valley", "saddle": "a saddle"}[surface]
+    ax.set(
+        xlim=xlim,
+        ylim=ylim,
+        xlabel="θ₁",
+        ylabel="θ₂",
+        aspect="equal",
+        title=f"Optimizer paths on {words}, {formula}, {steps} steps",
+    )
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    data = {"surface": surface, "start": np.array(start), "paths": paths, "losses": losses}
+    return finish(fig, data, path)
