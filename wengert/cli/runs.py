@@ -1,0 +1,261 @@
+"""The pieces of a training run, built from the CLI's arguments: data, model, loss, optimizer.
+
+Everything here validates and builds; nothing writes. `prepare(config)` returns a Run that
+`wengert train` and `wengert resume` both train, so that a resumed run is rebuilt exactly from
+the config.json of the first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from wengert import data as wdata
+from wengert import losses, nn, optim
+from wengert.optim import schedules
+
+__all__ = [
+    "DATASETS",
+    "LOSSES",
+    "MODELS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "Run",
+    "accuracy_metric",
+    "load_data",
+    "predictions",
+    "prepare",
+    "run_info",
+]
+
+DATASETS = {
+    "seed_table": wdata.seed_table,
+    "blobs": wdata.blobs,
+    "xor": wdata.xor,
+    "circles": wdata.circles,
+    "moons": wdata.moons,
+    "spirals": wdata.spirals,
+    "digits": wdata.digits,
+    "iris": wdata.iris,
+    "breast_cancer": wdata.breast_cancer,
+    "wine": wdata.wine,
+}
+MODELS = ("perceptron", "mlp", "lms", "svm")
+LOSSES = ("l1", "l2", "mse", "huber", "hinge", "squared_hinge", "logistic", "cross_entropy")
+OPTIMIZERS = {
+    "sgd": optim.SGD,
+    "adagrad": optim.Adagrad,
+    "adadelta": optim.Adadelta,
+    "rmsprop": optim.RMSprop,
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+    "lbfgs": optim.LBFGS,
+}
+SCHEDULES = ("constant", "inverse_sqrt", "inverse_scaling", "cosine")
+# Most distinct whole-number targets a CSV may have to be read as class labels.
+MAX_CLASSES = 50
+
+
+@dataclass
+class Run:
+    """A run ready to train: the model, its loss, optimizer and the prepared data."""
+
+    model: nn.Module
+    loss: object
+    optimizer: object
+    train: tuple
+    val: tuple | None
+    classes: np.ndarray | None  # the original labels, for a classifier
+    mean: np.ndarray
+    std: np.ndarray
+    label_map: str  # how model outputs map back to labels: "argmax", "logit", "sign", "value"
+
+
+def _choice(value: str, known, what: str) -> str:
+    if value not in known:
+        raise ValueError(
+            f"--{what}: unknown {what} {value!r}; the known ones are: {', '.join(known)}"
+        )
+    return value
+
+
+def load_data(spec: str, target: str | None):
+    """X, y from a bundled dataset's name or a CSV file's path (the target column: by name, or
+    the last one)."""
+    if spec in DATASETS:
+        return DATASETS[spec]()
+    if not spec.lower().endswith(".csv") and not os.path.exists(spec):
+        raise ValueError(
+            f"--data: unknown dataset {spec!r}; give a CSV file or one of: {', '.join(DATASETS)}"
+        )
+    if not os.path.isfile(spec):
+        raise ValueError(f"--data: no such file: {spec}")
+    column = -1 if target is None else (int(target) if target.lstrip("-").isdigit() else target)
+    return wdata.from_csv(spec, target=column)
+
+
+def _as_classes(y: np.ndarray):
+    """The class labels of y, or None for a regression target."""
+    if y.dtype.kind in "iu":
+        return np.unique(y)
+    if np.all(y == np.round(y)) and len(np.unique(y)) <= min(MAX_CLASSES, len(y) // 2):
+        return np.unique(y).astype(np.int64)  # a CSV's labels print as 0, 1, not 0.0, 1.0
+    return None
+
+
+def _check_numbers(config: dict) -> list[int]:
+    try:
+        hidden = [int(h) for h in str(config["hidden"]).split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--hidden must be layer sizes separated by commas, e.g. 64,64; got {config['hidden']}"
+        ) from None
+    if any(h < 1 for h in hidden):
+        raise ValueError(f"--hidden: every layer needs at least 1 unit; got {config['hidden']}")
+    if not config["lr"] > 0 or not math.isfinite(config["lr"]):
+        raise ValueError(f"--lr must be a positive number; got {config['lr']}")
+    if not 0 <= config["momentum"] < 1:
+        raise ValueError(f"--momentum must be in [0, 1); got {config['momentum']}")
+    if not 0 <= config["val_split"] < 1:
+        raise ValueError(f"--val-split must be in [0, 1); got {config['val_split']}")
+    return hidden
+
+
+def _default_loss(model: str, classes) -> str:
+    if classes is None:
+        return "l2" if model in ("perceptron", "lms") else "mse"
+    if model == "svm":
+        return "hinge"
+    if model == "mlp" and len(classes) > 2:
+        return "cross_entropy"
+    return "logistic" if model in ("perceptron", "mlp") else "l2"
+
+
+def _targets(y, classes, loss: str):
+    """y encoded for the loss: class indices, 0/1, -1/+1, or the values (regression)."""
+    if classes is None:
+        return y.astype(np.float64), "value"
+    index = np.searchsorted(classes, y)
+    if loss == "cross_entropy":
+        return index.astype(np.int64), "argmax"
+    if len(classes) != 2:
+        raise ValueError(
+            f"--loss {loss} (one output) separates 2 classes; the data has {len(classes)}. "
+            "Use --model mlp --loss cross_entropy"
+        )
+    if loss == "logistic":
+        return index.astype(np.int64), "logit"
+    return (2 * index - 1).astype(np.float64), "sign"
+
+
+def _model(config: dict, hidden: list[int], n_in: int, n_out: int):
+    name, seed = config["model"], config["seed"]
+    if name == "mlp":
+        sizes = [n_in, *hidden, n_out]
+        return nn.MLP(sizes, activation=config["activation"], seed=seed, dtype=np.float64)
+    return nn.Perceptron(n_in, init="zeros", seed=seed, dtype=np.float64)
+
+
+def _optimizer(config: dict, params, steps: int):
+    name, lr = config["optimizer"], config["lr"]
+    if name == "lbfgs":
+        return optim.LBFGS(params, lr=lr)
+    rate = {
+        "constant": lambda: lr,
+        "inverse_sqrt": lambda: schedules.inverse_sqrt(lr),
+        "inverse_scaling": lambda: schedules.inverse_scaling(lr),
+        "cosine": lambda: schedules.cosine(lr, total_steps=max(steps, 1)),
+    }[config["schedule"]]()
+    if name == "sgd":
+        return optim.SGD(params, lr=rate, momentum=config["momentum"])
+    return OPTIMIZERS[name](params, lr=rate)
+
+
+def prepare(config: dict) -> Run:
+    """Validate `config` (the CLI's arguments) and build the run; raises ValueError."""
+    _choice(config["model"], MODELS, "model")
+    _choice(config["optimizer"], list(OPTIMIZERS), "optimizer")
+    _choice(config["schedule"], SCHEDULES, "schedule")
+    if config["loss"] is not None:
+        _choice(config["loss"], LOSSES, "loss")
+    hidden = _check_numbers(config)
+    X, y = load_data(config["data"], config["target"])
+    classes = _as_classes(y)
+    loss_name = config["loss"] or _default_loss(config["model"], classes)
+    if classes is None and loss_name in ("hinge", "squared_hinge", "logistic", "cross_entropy"):
+        raise ValueError(f"--loss {loss_name} needs class labels; the target is real-valued")
+    if config["model"] != "mlp" and loss_name == "cross_entropy":
+        raise ValueError(f"--loss cross_entropy needs --model mlp; got --model {config['model']}")
+    t, label_map = _targets(y, classes, loss_name)
+    split = config["val_split"]
+    if split > 0:
+        X_tr, X_va, t_tr, t_va = wdata.train_test_split(
+            X, t, test_size=split, stratify=classes is not None, seed=config["seed"]
+        )
+    else:
+        X_tr, X_va, t_tr, t_va = X, None, t, None
+    mean, std = X_tr.mean(axis=0), np.where(X_tr.std(axis=0) > 0, X_tr.std(axis=0), 1.0)
+    n_out = len(classes) if label_map == "argmax" else 1
+    model = _model(config, hidden, X.shape[1], n_out)
+    batches = math.ceil(len(t_tr) / config["batch_size"])
+    opt = _optimizer(config, model.parameters(), batches * config["epochs"])
+    val = None if X_va is None else ((X_va - mean) / std, t_va)
+    loss = _loss_fn(loss_name, n_out)
+    return Run(model, loss, opt, ((X_tr - mean) / std, t_tr), val, classes, mean, std, label_map)
+
+
+def _loss_fn(name: str, n_out: int):
+    fn = getattr(losses, name)
+    if n_out != 1 or name == "cross_entropy":
+        return fn
+
+    # The MLP keeps its output axis (N, 1); the losses compare with y of shape (N,).
+    def loss(y_hat, y):
+        return fn(y_hat.reshape(-1) if y_hat.ndim == 2 else y_hat, y)
+
+    loss.__name__ = name
+    return loss
+
+
+def accuracy_metric(label_map: str):
+    """The fraction of samples classified right, from model outputs and encoded targets."""
+
+    def accuracy(outputs: np.ndarray, t: np.ndarray) -> float:
+        if label_map == "argmax":
+            return float(np.mean(outputs.argmax(axis=1) == t))
+        return float(np.mean((outputs.reshape(t.shape) > 0) == (t > 0)))
+
+    return accuracy
+
+
+def run_info(run: Run) -> dict:
+    """What predict needs besides the model: the standardization and the labels."""
+    return {
+        "mean": run.mean.tolist(),
+        "std": run.std.tolist(),
+        "classes": None if run.classes is None else run.classes.tolist(),
+        "label_map": run.label_map,
+    }
+
+
+def predictions(run_info: dict, outputs: np.ndarray) -> np.ndarray:
+    """Model outputs turned back into the labels (or values) of the data."""
+    label_map = run_info["label_map"]
+    classes = None if run_info["classes"] is None else np.asarray(run_info["classes"])
+    if label_map == "argmax":
+        return classes[outputs.argmax(axis=1)]
+    outputs = outputs.reshape(-1)
+    if label_map == "logit":
+        return classes[(outputs > 0).astype(int)]
+    if label_map == "sign":
+        return classes[(outputs > 0).astype(int)]
+    return outputs
+
+
+def read_json(path: str) -> dict:
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
