@@ -804,3 +804,16 @@ def test_from_csv_refuses_bad_files(tmp_path, text, kwargs, message):
 def test_from_csv_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nothing\.csv"):
         from_csv(tmp_path / "nothing.csv")
+
+
+def test_read_table_returns_every_column(tmp_path):
+    from wengert.data.csv import read_table
+
+    path = tmp_path / "points.csv"
+    path.write_text("a,b\n1,2.5\n-3,4e-1\n")
+    names, table = read_table(path)
+    assert names == ["a", "b"]
+    np.testing.assert_array_equal(table, [[1.0, 2.5], [-3.0, 0.4]])
+    path.write_text("a,b\n1,x\n")
+    with pytest.raises(ValueError, match=r"line 2, column 'b' \(|line 2, .*'x' is not a number"):
+        read_table(path)

@@ -123,21 +123,17 @@ def predict(model_path: str, data: str) -> None:
 
 
 def _read_features(path: str, info: dict) -> np.ndarray:
-    # from_csv's own reader, for its messages that name the line and column of a bad cell.
-    from wengert.data.csv import _parse, _read_rows
+    # from_csv's reader, for its messages that name the line and column of a bad cell.
+    from wengert.data.csv import read_table
 
     if not os.path.isfile(path):
         raise ValueError(f"--data: no such file: {path}")
-    rows = _read_rows(path, ",")
-    if len(rows) < 2:
-        raise ValueError(f"--data: {path} needs a header line and at least one row")
-    names = [cell.strip() for cell in rows[0][1]]
+    names, table = read_table(path)
     n = len(info["mean"])
     if len(names) not in (n, n + 1):
         raise ValueError(
             f"--data: the model takes {n} feature columns; {path} has {len(names)} ({names})"
         )
-    table = _parse(rows[1:], names, len(names), path, -1)
     if len(names) == n + 1:
         target = info.get("target")
         column = names.index(target) if target in names else -1

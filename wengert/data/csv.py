@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-__all__ = ["from_csv"]
+__all__ = ["from_csv", "read_table"]
 
 
 def from_csv(path, target=-1, delimiter: str = ",", header: bool = True, *, y_dtype=np.float64):
@@ -53,6 +53,24 @@ def from_csv(path, target=-1, delimiter: str = ",", header: bool = True, *, y_dt
     table = _parse(data, names, n_columns, name, column)
     y = _target_values(table[:, column], data, _column_label(column, names), y_dtype, name)
     return np.delete(table, column, axis=1), y
+
+
+def read_table(path, delimiter: str = ",", header: bool = True):
+    """Every column of a CSV file of numbers: (column names, or None without a header, and a
+    float64 array of shape (n_rows, n_columns)), with from_csv's checks and messages.
+
+    For data without a target column, such as the inputs of a trained model.
+    """
+    name = os.fspath(path)
+    lines = _read_rows(name, delimiter)
+    if not lines:
+        raise ValueError(f"from_csv: {name} is empty; expected rows of comma-separated numbers")
+    names = [cell.strip() for cell in lines[0][1]] if header else None
+    data = lines[1:] if header else lines
+    if not data:
+        raise ValueError(f"from_csv: {name} has a header line but no data rows")
+    n_columns = len(lines[0][1])
+    return names, _parse(data, names, n_columns, name, target=n_columns)  # no target column
 
 
 def _read_rows(name: str, delimiter: str) -> list[tuple[int, list[str]]]:
