@@ -233,6 +233,14 @@ BAD_TRAIN = [
     (["--data", "xor", "--val-split", "1"], r"--val-split must be in \[0, 1\); got 1.0"),
     (["--data", "{d}/three.csv", "--model", "svm"], "separates 2 classes; the data has 3"),
     (["--data", "seed_table", "--loss", "logistic"], "needs class labels; the target is real"),
+    (
+        ["--data", "xor", "--optimizer", "adam", "--momentum", "0.9"],
+        "--momentum is for --optimizer sgd; adam has its own averaging",
+    ),
+    (
+        ["--data", "xor", "--optimizer", "lbfgs", "--schedule", "cosine"],
+        "--schedule does not apply to --optimizer lbfgs",
+    ),
 ]
 
 

@@ -120,6 +120,14 @@ def _check_numbers(config: dict) -> list[int]:
         raise ValueError(f"--lr must be a positive number; got {config['lr']}")
     if not 0 <= config["momentum"] < 1:
         raise ValueError(f"--momentum must be in [0, 1); got {config['momentum']}")
+    if config["momentum"] and config["optimizer"] != "sgd":
+        raise ValueError(
+            f"--momentum is for --optimizer sgd; {config['optimizer']} has its own averaging"
+        )
+    if config["schedule"] != "constant" and config["optimizer"] == "lbfgs":
+        raise ValueError(
+            "--schedule does not apply to --optimizer lbfgs, whose line search chooses each step"
+        )
     if not 0 <= config["val_split"] < 1:
         raise ValueError(f"--val-split must be in [0, 1); got {config['val_split']}")
     return hidden
