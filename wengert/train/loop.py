@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,137 +23,10 @@ from wengert.autodiff.mode import no_grad
 from wengert.autodiff.tensor import Tensor
 from wengert.data import DataLoader
 from wengert.data.validation import check_X_y
-from wengert.losses import logistic
 from wengert.nn.module import Module
-
-
-class ConvergenceWarning(UserWarning):
-    """Training ended (epoch limit, interruption) before the loss settled."""
-
-
-class NonFiniteLossWarning(RuntimeWarning):
-    """The loss became NaN or infinite: training stopped there."""
-
-
-@dataclass
-class History:
-    """What a fit() run recorded.
-
-    step_loss: the loss of each step's batch; lr: the learning rate of each step (of the first
-    parameter group); epoch_loss: the training loss of each epoch, the mean of its batch losses
-    weighted by batch size; val_loss: the loss on val_data after each epoch; metrics: for each
-    metric name, one value per epoch (train metrics over the epoch's batches, and "val_" ones).
-    """
-
-    step_loss: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    epoch_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    metrics: dict[str, list[float]] = field(default_factory=dict)
-    stop_reason: str = ""
-    best_epoch: int | None = None
-
-    @property
-    def epochs(self) -> int:
-        return len(self.epoch_loss)
-
-    @property
-    def steps(self) -> int:
-        return len(self.step_loss)
-
-    def as_dict(self) -> dict:
-        return {
-            "step_loss": list(self.step_loss),
-            "lr": list(self.lr),
-            "epoch_loss": list(self.epoch_loss),
-            "val_loss": list(self.val_loss),
-            "metrics": {k: list(v) for k, v in self.metrics.items()},
-            "stop_reason": self.stop_reason,
-            "best_epoch": self.best_epoch,
-        }
-
-    def __repr__(self) -> str:
-        last = f", loss {self.epoch_loss[-1]:.6g}" if self.epoch_loss else ""
-        reason = f", stopped: {self.stop_reason}" if self.stop_reason else ""
-        return f"History({self.epochs} epochs, {self.steps} steps{last}{reason})"
-
-
-@dataclass
-class Run:
-    """The state a callback sees: set `stop = True` (and `stop_reason`) to end training."""
-
-    model: Module
-    optimizer: object
-    history: History
-    val_data: tuple | None = None
-    epoch: int = 0
-    step: int = 0
-    stop: bool = False
-    stop_reason: str = ""
-
-
-class Callback:
-    """Hooks fit() calls, each with the Run; a callback may define only the ones it needs
-    (any object with such methods will do: this class is for documentation and subclassing)."""
-
-    def on_train_begin(self, run: Run) -> None: ...
-
-    def on_step_end(self, run: Run) -> None: ...
-
-    def on_epoch_end(self, run: Run) -> None: ...
-
-    def on_train_end(self, run: Run) -> None: ...
-
-
-class EarlyStopping(Callback):
-    """Stop when `monitor` ("val_loss", or "loss" for the training loss) has not improved by
-    more than `min_delta` for `patience` epochs; restore the weights of the best epoch."""
-
-    def __init__(
-        self,
-        patience: int = 5,
-        min_delta: float = 0.0,
-        monitor: str = "val_loss",
-        restore_best: bool = True,
-    ) -> None:
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 1; got {patience!r}")
-        if monitor not in ("val_loss", "loss"):
-            raise ValueError(
-                f"EarlyStopping: monitor must be 'val_loss' or 'loss'; got {monitor!r}"
-            )
-        self.patience, self.min_delta = patience, float(min_delta)
-        self.monitor, self.restore_best = monitor, restore_best
-        self.best, self.best_state, self.wait = math.inf, None, 0
-
-    def on_train_begin(self, run: Run) -> None:
-        if self.monitor == "val_loss" and run.val_data is None:
-            raise ValueError(
-                "EarlyStopping(monitor='val_loss') needs fit(..., val_data=(X_val, y_val)); "
-                "or monitor the training loss with monitor='loss'"
-            )
-        self.best, self.best_state, self.wait = math.inf, None, 0
-
-    def on_epoch_end(self, run: Run) -> None:
-        values = run.history.val_loss if self.monitor == "val_loss" else run.history.epoch_loss
-        if values[-1] < self.best - self.min_delta:
-            self.best, self.wait = values[-1], 0
-            run.history.best_epoch = run.epoch
-            if self.restore_best:
-                self.best_state = run.model.state_dict()
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
-            run.stop = True
-            run.stop_reason = (
-                f"early stopping: {self.monitor} did not improve for "
-                f"{self.patience} epochs; best {self.best:.6g} at epoch "
-                f"{run.history.best_epoch}"
-            )
-
-    def on_train_end(self, run: Run) -> None:
-        if self.restore_best and self.best_state is not None:
-            run.model.load_state_dict(self.best_state)
+from wengert.train.callbacks import Callback, call_hook
+from wengert.train.metrics import metric_fn, metric_keys, metric_name
+from wengert.train.state import ConvergenceWarning, History, NonFiniteLossWarning, Run
 
 
 def fit(
@@ -197,8 +69,8 @@ def fit(
     _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change)
     loader = _as_loader(data, model, batch_size, shuffle, seed)
     val = None if val_data is None else _as_arrays(val_data, model, "val_data")
-    metric_fns = {_metric_name(m): _metric_fn(m, loss, loader) for m in metrics}
-    history = History(metrics={k: [] for k in _metric_keys(metric_fns, val)})
+    metric_fns = {metric_name(m): metric_fn(m, loss, loader) for m in metrics}
+    history = History(metrics={k: [] for k in metric_keys(metric_fns, val)})
     run = Run(model, optimizer, history, val_data=val)
     checkpoints = None
     if checkpoint_dir is not None or resume:
@@ -206,7 +78,7 @@ def fit(
 
         checkpoints = FitCheckpoints(checkpoint_dir, checkpoint_every, resume)
     callbacks = list(callbacks)
-    _call(callbacks, "on_train_begin", run)  # a callback may still refuse: nothing has changed
+    call_hook(callbacks, "on_train_begin", run)  # a callback may still refuse: nothing has changed
     if checkpoints is not None:
         checkpoints.restore(run, loader)  # refused, by name, unless everything fits
     was_training = model.training
@@ -228,7 +100,7 @@ def fit(
     finally:
         bar.close()
         model.train(was_training)
-    _call(callbacks, "on_train_end", run)
+    call_hook(callbacks, "on_train_end", run)
     if tol is not None and not history.stop_reason:
         history.stop_reason = "epoch limit"
         warnings.warn(
@@ -252,7 +124,7 @@ def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau,
             return
         _end_epoch(run, loss, val, metric_fns, totals)
         bar.set_postfix(loss=f"{run.history.epoch_loss[-1]:.4g}", refresh=False)
-        _call(callbacks, "on_epoch_end", run)
+        call_hook(callbacks, "on_epoch_end", run)
         if run.stop:
             run.history.stop_reason = run.stop_reason or "stopped by a callback"
         elif plateau.settled(run.history.epoch_loss[-1]):
@@ -296,7 +168,7 @@ def _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe):
             sums[name] += fn(out.data, yb) * n
         bar.update(1)
         if callbacks:
-            _call(callbacks, "on_step_end", run)
+            call_hook(callbacks, "on_step_end", run)
     return total, sums, seen
 
 
@@ -378,14 +250,6 @@ class _Plateau:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _call(callbacks, hook: str, run: Run) -> None:
-    """Call `hook` on each callback that has it (a callback needs only the hooks it uses)."""
-    for cb in callbacks:
-        method = getattr(cb, hook, None)
-        if method is not None:
-            method(run)
-
-
 def _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"fit: model must be a wengert.nn.Module; got {type(model).__name__}")
@@ -431,52 +295,4 @@ def _progress_bar(progress: bool, total: int, initial: int = 0):
     return tqdm(total=total, initial=initial, disable=disable, unit="step", leave=False)
 
 
-def _metric_name(metric) -> str:
-    return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
-
-
-def _metric_keys(metric_fns, val) -> list[str]:
-    keys = list(metric_fns)
-    return keys + ([f"val_{k}" for k in keys] if val is not None else [])
-
-
-def _metric_fn(metric, loss, loader) -> Callable:
-    if callable(metric):
-        return metric
-    if metric != "accuracy":
-        raise ValueError(
-            f"fit: metrics must be 'accuracy' or functions (y_hat, y) -> float; got {metric!r}"
-        )
-    labels = np.unique(loader.y) if loader.y is not None else None
-    return lambda scores, y: accuracy(scores, y, labels=labels, logits=loss is logistic)
-
-
-def accuracy(scores: np.ndarray, y: np.ndarray, labels=None, logits: bool = False) -> float:
-    """The fraction of predictions equal to y.
-
-    Scores of shape (N, C>1) are classified by argmax (C classes). Otherwise each score is
-    taken to the nearest label (of `labels`, by default those of y): the sign for labels
-    -1/+1, the threshold 0.5 for 0/1 outputs — except logits (logistic loss), cut at 0.
-    """
-    scores = np.asarray(scores)
-    y = np.asarray(y)
-    if scores.ndim == 2 and scores.shape[1] > 1:
-        return float(np.mean(scores.argmax(axis=1) == y))
-    scores = scores.reshape(y.shape)
-    if logits:
-        return float(np.mean((scores > 0) == (y > 0)))
-    labels = np.unique(y) if labels is None else np.asarray(labels)
-    nearest = labels[np.abs(scores[..., None] - labels).argmin(axis=-1)]
-    return float(np.mean(nearest == y))
-
-
-__all__ = [
-    "Callback",
-    "ConvergenceWarning",
-    "EarlyStopping",
-    "History",
-    "NonFiniteLossWarning",
-    "Run",
-    "accuracy",
-    "fit",
-]
+__all__ = ["fit"]
