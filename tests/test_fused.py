@@ -55,3 +55,28 @@ def test_linear_refuses_a_bias_of_the_wrong_shape():
         linear(np.ones((2, 4)), np.ones((4, 3)), np.ones(4))
     with pytest.raises(ValueError, match=r"matmul shapes \(2, 5\) and \(4, 3\)"):
         linear(np.ones((2, 5)), np.ones((4, 3)))
+
+
+def test_cross_entropy_gradient_for_batched_and_single_logits():
+    # The label's logit is picked by fancy indexing for (N, C), and by np.ix_ otherwise.
+    rng = np.random.default_rng(5)
+    for shape, labels in (((2, 3, 4), np.array([[0, 3, 1], [2, 2, 0]])), ((4,), np.array(1))):
+        z = rng.normal(size=shape)
+
+        def softmax_minus_onehot(z, labels=labels):
+            e = np.exp(z - z.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True) - np.eye(z.shape[-1])[labels]
+
+        grad = wg.grad(lambda z, labels=labels: wg.sum(cross_entropy(z, labels)))(z)
+        np.testing.assert_allclose(grad, softmax_minus_onehot(z), rtol=1e-13, atol=1e-15)
+
+
+def test_cross_entropy_with_a_minus_infinite_label_logit_keeps_a_finite_gradient():
+    z = np.array([[0.0, -np.inf, 1.0], [2.0, 0.5, -1.0]])
+    labels = np.array([1, 0])
+    value, grad = wg.value_and_grad(lambda z: wg.sum(cross_entropy(z, labels)))(z)
+    assert value == np.inf
+    e0 = np.exp([0.0, 1.0]) / np.exp([0.0, 1.0]).sum()
+    e1 = np.exp(z[1] - z[1].max()) / np.exp(z[1] - z[1].max()).sum()
+    np.testing.assert_allclose(grad[0], [e0[0], -1.0, e0[1]], rtol=1e-14)
+    np.testing.assert_allclose(grad[1], e1 - [1.0, 0.0, 0.0], rtol=1e-14)

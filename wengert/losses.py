@@ -352,14 +352,17 @@ def cross_entropy(logits, y, reduction="mean"):
         raise ValueError(f"{loss}: logits must have a class axis, shape (N, C); got a scalar")
     shape = np.shape(y.data if isinstance(y, Tensor) else y)
     probabilities = shape == z.shape
-    what = f"class labels of shape {z.shape[:-1]} or probabilities of shape {z.shape}"
-    y = _check_targets(
-        loss, z, y, pred="logits", expected=z.shape if probabilities else z.shape[:-1], what=what
-    )
+    expected = z.shape if probabilities else z.shape[:-1]
+    what = None  # the message's wording, formatted only for a shape that fails (a step saved)
+    if shape != expected:
+        what = f"class labels of shape {z.shape[:-1]} or probabilities of shape {z.shape}"
+    y = _check_targets(loss, z, y, pred="logits", expected=expected, what=what)
     if probabilities:
         p = _check_probabilities(loss, y).astype(z.dtype, copy=False)
         return _reduce(-ops.sum(p * ops.log_softmax(z, axis=-1), axis=-1), reduction)
-    return _reduce(ops.cross_entropy(z, _check_class_labels(loss, y, z.shape[-1])), reduction)
+    labels = _check_class_labels(loss, y, z.shape[-1])
+    # The fused primitive itself: ops.cross_entropy would check the labels a second time.
+    return _reduce(apply(ops.cross_entropy_p, z, labels), reduction)
 
 
 def _check_class_labels(loss: str, y: np.ndarray, classes: int) -> np.ndarray:

@@ -44,9 +44,20 @@ def _log_softmax(x, axis=-1):
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    # log sum exp(x - m) + m with m the maximum (0 where it is infinite, so that a row of -inf
+    # gives -inf and not NaN). Ufunc reductions and in-place exp and log on the fresh x - m:
+    # about a third cheaper than np.max/np.sum/np.where on a small batch.
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0)
+    e = np.subtract(x, m)
+    if type(e) is not np.ndarray or e.dtype.kind != "f":  # a 0-d or integer x: no buffer to reuse
+        out = np.log(np.sum(np.exp(e), axis=axis, keepdims=True)) + m
+        return out if keepdims else np.squeeze(out, axis=axis)
+    np.exp(e, out=e)
+    out = np.add.reduce(e, axis=axis, keepdims=True)
+    np.log(out, out=out)
+    out += m
     return out if keepdims else np.squeeze(out, axis=axis)
 
 

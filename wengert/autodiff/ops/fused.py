@@ -11,10 +11,12 @@ pays for itself in the per-node cost of the engine (bench/engine_overhead.py).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from wengert.autodiff.ops.activations import _logsumexp, softmax_p
-from wengert.autodiff.ops.arithmetic import _data
+from wengert.autodiff.ops.arithmetic import _data, exp_p
 from wengert.autodiff.ops.linalg import (
     _matmul_rule_a,
     _matmul_rule_b,
@@ -22,7 +24,8 @@ from wengert.autodiff.ops.linalg import (
     matmul_p,
 )
 from wengert.autodiff.ops.reductions import reshape_p, sum_p
-from wengert.autodiff.tensor import Primitive, apply
+from wengert.autodiff.ops.shapes import getitem_p
+from wengert.autodiff.tensor import Primitive, Tensor, apply
 
 
 def _linear(x, w, b=None):
@@ -32,23 +35,49 @@ def _linear(x, w, b=None):
     return out
 
 
+def _label_index(labels):
+    """The index that picks logits[..., labels] out of logits of shape (*labels.shape, C)."""
+    if labels.ndim == 1:
+        return np.arange(labels.shape[0]), labels  # the usual (N, C) batch: a third the cost
+    return (*np.ix_(*(range(n) for n in labels.shape)), labels)
+
+
 def _cross_entropy(logits, labels):
-    picked = np.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    picked = logits[_label_index(labels)]
     return _logsumexp(logits, axis=(logits.ndim - 1,)) - picked
 
 
 def _cross_entropy_rule(g, ans, logits, labels):
-    return reshape_p(g, shape=(*g.shape, 1)) * _cross_entropy_slope(logits, labels)
+    slope = _cross_entropy_slope(ans, logits, labels)
+    if type(g) is np.ndarray and type(slope) is np.ndarray and g.dtype == slope.dtype:
+        slope *= g[..., None]  # the first-order sweep: the slope is a fresh array
+        return slope
+    return reshape_p(g, shape=(*g.shape, 1)) * slope
 
 
 def _cross_entropy_tangent(t, ans, logits, labels):
-    return sum_p(t * _cross_entropy_slope(logits, labels), axis=(logits.ndim - 1,))
+    return sum_p(t * _cross_entropy_slope(ans, logits, labels), axis=(logits.ndim - 1,))
 
 
-def _cross_entropy_slope(logits, labels):
-    """softmax(logits) - onehot(labels): the derivative of each sample's loss by its logits."""
-    onehot = np.arange(logits.shape[-1]) == _data(labels)[..., None]
-    return softmax_p(logits, axis=-1) - onehot
+def _cross_entropy_slope(ans, logits, labels):
+    """softmax(logits) - onehot(labels): the derivative of each sample's loss by its logits.
+
+    The softmax is rebuilt from the result, exp(logits - lse) with lse = ans + logits[labels]:
+    one exp, no max or sum. Written with primitives, so that it is differentiable again (the
+    derivative of ans + logits[labels] is softmax - onehot + onehot). Where the loss is not
+    finite (a label whose logit is -inf) that sum would be NaN: softmax is computed afresh.
+    """
+    labels = _data(labels)
+    if not math.isfinite(np.add.reduce(_data(ans), axis=None)):  # a sum is finite if every term is
+        onehot = np.arange(logits.shape[-1]) == labels[..., None]
+        return softmax_p(logits, axis=-1) - onehot
+    index = _label_index(labels)
+    lse = ans + getitem_p(logits, index=index)
+    slope = exp_p(logits - reshape_p(lse, shape=(*lse.shape, 1)))
+    if isinstance(slope, Tensor):
+        return slope - (np.arange(logits.shape[-1]) == labels[..., None])
+    slope[index] -= 1  # a fresh array: subtract the one-hot in place
+    return slope
 
 
 linear_p = Primitive(
