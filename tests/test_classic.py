@@ -416,8 +416,8 @@ BAD_INPUTS = [
      r"^Perceptron: shuffle must be True or False; got shuffle='yes'$"),
     ("fit_intercept", lambda: LinearSVM(fit_intercept=1).fit(X2, Y2), TypeError,
      r"^LinearSVM: fit_intercept must be True or False; got fit_intercept=1$"),
-    ("seed negative", lambda: Perceptron(seed=-1).fit(X2, Y2), TypeError,
-     r"^Perceptron: seed must be an integer >= 0, a numpy\.random\.Generator or None; "
+    ("seed negative", lambda: Perceptron(seed=-1).fit(X2, Y2), ValueError,
+     r"^Perceptron: seed must be an int >= 0, a numpy\.random\.Generator or None; "
      r"got seed=-1$"),
     ("predict unfitted", lambda: Perceptron().predict(X2), NotFittedError,
      r"^This Perceptron is not fitted yet: call fit\(X, y\) before predict\(\)$"),

@@ -536,7 +536,7 @@ DATASET_BAD_INPUTS = [
     (
         moons,
         dict(seed=None),
-        ValueError,
+        TypeError,
         "moons: seed must be an int >= 0 or a numpy.random.Generator; got seed=None",
     ),
     (breast_cancer, dict(labels="pm"), ValueError, "breast_cancer: labels must be '01' or 'pm1'"),
@@ -670,7 +670,7 @@ SPLIT_BAD_INPUTS = [
     ),
     (
         dict(seed="zero"),
-        ValueError,
+        TypeError,
         "seed must be an int >= 0 or a numpy.random.Generator; got seed='zero'",
     ),
 ]

@@ -143,7 +143,11 @@ def test_sign_activation_turns_gradient_descent_into_the_perceptron_rule():
     [
         (lambda: nn.Linear(0, 2), ValueError, "n_inputs must be an int >= 1; got 0"),
         (lambda: nn.Linear(2, 2.5), ValueError, "n_outputs must be an int >= 1; got 2.5"),
-        (lambda: nn.Linear(2, 2, seed="a"), TypeError, "seed must be an int, None or"),
+        (
+            lambda: nn.Linear(2, 2, seed="a"),
+            TypeError,
+            "Linear: seed must be an int >= 0, a numpy.random.Generator or None; got seed='a'",
+        ),
         (lambda: nn.MLP([3]), ValueError, r"sizes needs at least 2 entries.*got \[3\]"),
         (lambda: nn.MLP([2, 1], activation="swish"), ValueError, "activation must be one of"),
         (lambda: nn.Sequential(nn.Linear(2, 2), np.tanh), TypeError, "argument 1 must be a"),

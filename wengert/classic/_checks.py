@@ -72,23 +72,6 @@ def check_choice(value, name: str, who: str, choices: tuple) -> object:
     return value
 
 
-def make_rng(seed, who: str) -> np.random.Generator:
-    """The Generator that orders the samples: from an int seed >= 0, a Generator, or None.
-
-    An int gives the same order at every fit; a Generator is used as it is and advances (two fits
-    then shuffle differently); None draws fresh entropy from the operating system.
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (
-        isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0
-    ):
-        return np.random.default_rng(seed)
-    raise TypeError(
-        f"{who}: seed must be an integer >= 0, a numpy.random.Generator or None; got seed={seed!r}"
-    )
-
-
 # ----------------------------------------------------------------------------- data
 def check_X(X, who: str, n_features: int | None = None) -> np.ndarray:
     """X as a finite float64 array of shape (n_samples, n_features), n_samples >= 1.

@@ -16,8 +16,8 @@ from wengert.classic._checks import (
     check_positive,
     check_X,
     check_y,
-    make_rng,
 )
+from wengert.nn.init import as_generator
 
 SCHEDULES = (None, "inverse_sqrt")
 
@@ -109,7 +109,7 @@ class LMS(LinearModel):
         schedule = check_choice(self.schedule, "schedule", "LMS", SCHEDULES)
         shuffle = check_bool(self.shuffle, "shuffle", "LMS")
         fit_b = check_bool(self.fit_intercept, "fit_intercept", "LMS")
-        rng = make_rng(self.seed, "LMS")
+        rng = as_generator(self.seed, "LMS")
         X, y = self._fit_data(X, y)
 
         n_samples, n_features = X.shape

@@ -12,8 +12,8 @@ from wengert.classic._checks import (
     check_bool,
     check_int,
     check_positive,
-    make_rng,
 )
+from wengert.nn.init import as_generator
 
 
 class Perceptron(LinearClassifier):
@@ -97,7 +97,7 @@ class Perceptron(LinearClassifier):
         max_epochs = check_int(self.max_epochs, "max_epochs", "Perceptron")
         shuffle = check_bool(self.shuffle, "shuffle", "Perceptron")
         fit_intercept = check_bool(self.fit_intercept, "fit_intercept", "Perceptron")
-        rng = make_rng(self.seed, "Perceptron")
+        rng = as_generator(self.seed, "Perceptron")
         X, classes, y_pm = self._fit_data(X, y)
 
         n_samples, n_features = X.shape

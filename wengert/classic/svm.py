@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from wengert.classic._base import LinearClassifier
-from wengert.classic._checks import check_bool, check_int, check_positive, make_rng
+from wengert.classic._checks import check_bool, check_int, check_positive
+from wengert.nn.init import as_generator
 
 
 class LinearSVM(LinearClassifier):
@@ -95,7 +96,7 @@ class LinearSVM(LinearClassifier):
         epochs = check_int(self.epochs, "epochs", "LinearSVM")
         project = check_bool(self.project, "project", "LinearSVM")
         fit_intercept = check_bool(self.fit_intercept, "fit_intercept", "LinearSVM")
-        rng = make_rng(self.seed, "LinearSVM")
+        rng = as_generator(self.seed, "LinearSVM")
         X, classes, y_pm = self._fit_data(X, y)
 
         n_samples, n_features = X.shape

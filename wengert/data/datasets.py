@@ -20,7 +20,8 @@ import numpy as np
 
 from wengert.data.csv import from_csv
 from wengert.data.toy import LABELS, blobs, circles, moons, spirals, xor
-from wengert.data.validation import as_generator, check_X_y
+from wengert.data.validation import check_X_y
+from wengert.nn.init import as_generator
 
 __all__ = [
     "blobs",
@@ -111,7 +112,7 @@ def train_test_split(X, y, test_size=0.25, stratify: bool = True, seed=0):
     n_test = _test_count(test_size, n, owner)
     if not isinstance(stratify, bool | np.bool_):
         raise TypeError(f"{owner}: stratify must be True or False; got stratify={stratify!r}")
-    rng = as_generator(seed, owner=owner)
+    rng = as_generator(seed, owner, allow_none=False)
     test = _stratified_test_rows(y, n_test, rng, owner) if stratify else rng.permutation(n)[:n_test]
     is_test = np.zeros(n, dtype=bool)
     is_test[test] = True

@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from wengert.data.validation import as_generator
+from wengert.nn.init import as_generator
 
 __all__ = ["blobs", "circles", "moons", "spirals", "xor"]
 
@@ -48,7 +48,7 @@ def blobs(
     centers = _centers(centers, n_features, owner)
     k = len(centers)
     _check_labels(labels, owner, n_classes=k)
-    rng = as_generator(seed, owner=owner)
+    rng = as_generator(seed, owner, allow_none=False)
     y = np.repeat(np.arange(k), _split_counts(n, k))
     X = centers[y] + spread * rng.standard_normal((n, n_features))
     return _finish(X, y, labels, rng)
@@ -65,7 +65,7 @@ def xor(n: int = 200, noise: float = 0.1, labels: str = "01", seed=0):
     n = _check_count(n, "n", owner, minimum=1)
     noise = _check_nonnegative(noise, "noise", owner)
     _check_labels(labels, owner, n_classes=2)
-    rng = as_generator(seed, owner=owner)
+    rng = as_generator(seed, owner, allow_none=False)
     X = rng.uniform(-1.0, 1.0, size=(n, 2))
     y = ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(np.int64)
     X += noise * rng.standard_normal((n, 2))
@@ -84,7 +84,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, labels: str 
     if not _is_real(factor) or not 0.0 < factor < 1.0:
         raise ValueError(f"{owner}: factor must be a float in (0, 1); got factor={factor!r}")
     _check_labels(labels, owner, n_classes=2)
-    rng = as_generator(seed, owner=owner)
+    rng = as_generator(seed, owner, allow_none=False)
     n_outer = n // 2
     parts, classes = [], []
     for label, count, radius in ((0, n_outer, 1.0), (1, n - n_outer, float(factor))):
@@ -104,7 +104,7 @@ def moons(n: int = 200, noise: float = 0.1, labels: str = "01", seed=0):
     n = _check_count(n, "n", owner, minimum=2)
     noise = _check_nonnegative(noise, "noise", owner)
     _check_labels(labels, owner, n_classes=2)
-    rng = as_generator(seed, owner=owner)
+    rng = as_generator(seed, owner, allow_none=False)
     n_upper = n // 2
     t_upper = np.linspace(0.0, np.pi, n_upper)
     t_lower = np.linspace(0.0, np.pi, n - n_upper)
@@ -129,7 +129,7 @@ def spirals(n: int = 200, turns: float = 1.5, noise: float = 0.03, labels: str =
     if not _is_real(turns) or not turns > 0:
         raise ValueError(f"{owner}: turns must be a float > 0; got turns={turns!r}")
     _check_labels(labels, owner, n_classes=2)
-    rng = as_generator(seed, owner=owner)
+    rng = as_generator(seed, owner, allow_none=False)
     counts = (n // 2, n - n // 2)
     parts = []
     for label, count in enumerate(counts):

@@ -19,11 +19,9 @@ Conventions:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-__all__ = ["as_generator", "check_X_y", "check_dtype", "describe_non_finite"]
+__all__ = ["check_X_y", "check_dtype", "describe_non_finite"]
 
 Y_KINDS = ("any", "labels", "float")
 
@@ -82,17 +80,6 @@ def check_dtype(dtype, *, owner: str, name: str = "dtype"):
             f"or None; got {name}={dtype!r}"
         )
     return resolved
-
-
-def as_generator(seed, *, owner: str) -> np.random.Generator:
-    """numpy.random.default_rng(seed) for an int >= 0; a Generator is used as it is."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise ValueError(
-        f"{owner}: seed must be an int >= 0 or a numpy.random.Generator; got seed={seed!r}"
-    )
 
 
 def describe_non_finite(a: np.ndarray, name: str) -> str | None:

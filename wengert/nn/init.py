@@ -17,19 +17,34 @@ scikit-learn's MLP uses xavier_uniform (with 2 instead of 6 for logistic units).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 INITS = ("zeros", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal")
 
 
-def as_generator(seed) -> np.random.Generator:
-    """A Generator from a seed (int or None) or the Generator itself."""
+def as_generator(seed, owner: str = "seed", *, allow_none: bool = True) -> np.random.Generator:
+    """numpy.random.default_rng(seed) for an int >= 0 (or None, fresh entropy, if allowed); a
+    Generator is used as it is (and advances). The one place where a seed becomes a Generator.
+
+    A seed of the wrong type raises TypeError, a negative one ValueError, both naming `owner`.
+    """
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, None or a numpy.random.Generator; got {seed!r}")
+    if seed is None and allow_none:
+        return np.random.default_rng()
+    is_int = isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
+    if is_int and seed >= 0:
+        return np.random.default_rng(int(seed))
+    allowed = (
+        "an int >= 0, a numpy.random.Generator or None"
+        if allow_none
+        else ("an int >= 0 or a numpy.random.Generator")
+    )
+    raise (ValueError if is_int else TypeError)(
+        f"{owner}: seed must be {allowed}; got seed={seed!r}"
+    )
 
 
 def initial_weight(init: str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:

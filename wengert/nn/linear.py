@@ -31,7 +31,7 @@ class Linear(Module):
         check_size(n_inputs, "n_inputs", "Linear")
         check_size(n_outputs, "n_outputs", "Linear")
         self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
-        rng = as_generator(seed)
+        rng = as_generator(seed, "Linear")
         self.weight = Parameter(initial_weight(init, self.n_inputs, self.n_outputs, rng), dtype)
         self.bias = Parameter(np.zeros(self.n_outputs), dtype) if bias else None
 

@@ -36,7 +36,7 @@ class Perceptron(Module):
         check_size(n_inputs, "n_inputs", "Perceptron")
         self.n_inputs = int(n_inputs)
         self.activation = get_activation(activation)
-        w = initial_weight(init, self.n_inputs, 1, as_generator(seed))[:, 0]
+        w = initial_weight(init, self.n_inputs, 1, as_generator(seed, "Perceptron"))[:, 0]
         self.weight = Parameter(w, dtype)
         self.bias = Parameter(0.0, dtype) if bias else None
 
@@ -89,7 +89,7 @@ class MLP(Module):
         if init is None:
             relu_like = activation_name(self.activation) in ("relu", "leaky_relu")
             init = "he_uniform" if relu_like else "xavier_uniform"
-        rng = as_generator(seed)
+        rng = as_generator(seed, "MLP")
         self.layers = [
             Linear(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype)
             for n_in, n_out in itertools.pairwise(sizes)
