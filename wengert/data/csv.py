@@ -37,14 +37,7 @@ def from_csv(path, target=-1, delimiter: str = ",", header: bool = True, *, y_dt
     if not isinstance(header, bool):
         raise TypeError(f"{owner}: header must be True or False; got header={header!r}")
     name = os.fspath(path)
-    lines = _read_rows(name, delimiter)
-    if not lines:
-        raise ValueError(f"{owner}: {name} is empty; expected rows of comma-separated numbers")
-    names = [cell.strip() for cell in lines[0][1]] if header else None
-    data = lines[1:] if header else lines
-    if not data:
-        raise ValueError(f"{owner}: {name} has a header line but no data rows")
-    n_columns = len(lines[0][1])
+    names, data, n_columns = _table_rows(name, delimiter, header)
     if n_columns < 2:
         raise ValueError(
             f"{owner}: {name} needs at least 2 columns (features and the target); got 1"
@@ -62,6 +55,12 @@ def read_table(path, delimiter: str = ",", header: bool = True):
     For data without a target column, such as the inputs of a trained model.
     """
     name = os.fspath(path)
+    names, data, n_columns = _table_rows(name, delimiter, header)
+    return names, _parse(data, names, n_columns, name, target=n_columns)  # no target column
+
+
+def _table_rows(name: str, delimiter: str, header: bool):
+    """(column names or None, the data rows with their line numbers, the column count)."""
     lines = _read_rows(name, delimiter)
     if not lines:
         raise ValueError(f"from_csv: {name} is empty; expected rows of comma-separated numbers")
@@ -69,8 +68,7 @@ def read_table(path, delimiter: str = ",", header: bool = True):
     data = lines[1:] if header else lines
     if not data:
         raise ValueError(f"from_csv: {name} has a header line but no data rows")
-    n_columns = len(lines[0][1])
-    return names, _parse(data, names, n_columns, name, target=n_columns)  # no target column
+    return names, data, len(lines[0][1])
 
 
 def _read_rows(name: str, delimiter: str) -> list[tuple[int, list[str]]]:
