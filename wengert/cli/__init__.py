@@ -19,7 +19,8 @@ import click
 from wengert.cli.boundary import UserError
 from wengert.cli.calculus import derivatives, gradcheck, trace
 from wengert.cli.plot import plot
-from wengert.cli.train import predict, resume, train
+from wengert.cli.predict import predict
+from wengert.cli.train import resume, train
 
 __all__ = ["UserError", "main"]
 

@@ -1,4 +1,4 @@
-"""`wengert train`, `wengert predict`, `wengert resume`: runs written to a directory.
+"""`wengert train` and `wengert resume`: runs written to a directory.
 
 A run directory holds config.json (the arguments, so that `resume` can rebuild everything, and
 the marker `"wengert_run": 1`), history.csv, metrics.json, loss.png (with matplotlib), the
@@ -13,10 +13,8 @@ import inspect
 import json
 import os
 import shutil
-import sys
 
 import click
-import numpy as np
 
 from wengert.cli.boundary import UserError, boundary
 from wengert.cli.runs import (
@@ -26,13 +24,12 @@ from wengert.cli.runs import (
     OPTIMIZERS,
     SCHEDULES,
     accuracy_metric,
-    predictions,
     prepare,
     read_json,
     run_info,
 )
 
-__all__ = ["predict", "resume", "train"]
+__all__ = ["resume", "train"]
 
 MODEL_FILE = "model.safetensors"
 
@@ -92,67 +89,10 @@ def resume(directory: str, epochs: int) -> None:
     _write_run(directory, config, run, history)
 
 
-@click.command(
-    epilog="\b\nExample:\n  wengert predict --model runs/xor --data points.csv > predictions.csv",
-    help="Predict with a trained model (its run directory or model file) for the rows of a "
-    "CSV file with a header and the training features' columns (a target column, if there, is "
-    "dropped); writes CSV to stdout.",
-)
-@click.option("--model", "model_path", required=True, help="A run directory or model file.")
-@click.option("--data", required=True, help="A CSV file of feature columns (with a header).")
-@boundary("predict")
-def predict(model_path: str, data: str) -> None:
-    io = _io("predict")
-    if os.path.isdir(model_path):
-        model_path = os.path.join(model_path, MODEL_FILE)
-    if not os.path.isfile(model_path):
-        raise ValueError(f"--model: no such model file: {model_path}")
-    info = io.load_metadata(model_path)
-    if "label_map" not in info:
-        raise ValueError(f"--model: {model_path} was not written by `wengert train`")
-    model = io.load(model_path)
-    X = _read_features(data, info)
-    from wengert.autodiff.mode import no_grad
-
-    with no_grad():
-        outputs = model((X - np.asarray(info["mean"])) / np.asarray(info["std"])).numpy()
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["prediction"])
-    for value in predictions(info, outputs).tolist():
-        writer.writerow([value])
-
-
-def _read_features(path: str, info: dict) -> np.ndarray:
-    # from_csv's reader, for its messages that name the line and column of a bad cell.
-    from wengert.data.csv import read_table
-
-    if not os.path.isfile(path):
-        raise ValueError(f"--data: no such file: {path}")
-    names, table = read_table(path)
-    n = len(info["mean"])
-    if len(names) not in (n, n + 1):
-        raise ValueError(
-            f"--data: the model takes {n} feature columns; {path} has {len(names)} ({names})"
-        )
-    if len(names) == n + 1:
-        target = info.get("target")
-        column = names.index(target) if target in names else -1
-        table = np.delete(table, column, axis=1)
-    return table
-
-
 def _fit():
     from wengert.train import fit
 
     return fit
-
-
-def _io(command: str):
-    try:
-        from wengert import io
-    except ImportError:
-        raise UserError(command, "model files (wengert.io) are not available yet") from None
-    return io
 
 
 def _train(run, config: dict, epochs: int, out: str, resume: bool):
