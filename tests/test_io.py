@@ -155,6 +155,58 @@ def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
 
 
+def _dead_pid() -> int:
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(child.stdout)
+
+
+def test_atomic_write_replaces_and_removes_stale_temporaries(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_bytes(b"old")
+    crashed = tmp_path / f".config.json.tmp-{_dead_pid()}-abc123"  # a killed writer's leftover
+    crashed.write_bytes(b"half")
+    old = tmp_path / f".config.json.tmp-{os.getpid()}-old999"  # ours, but two hours old
+    old.write_bytes(b"half")
+    os.utime(old, (os.path.getmtime(old) - 7200,) * 2)
+    live = tmp_path / f".config.json.tmp-{os.getpid()}-live42"  # a write under way: kept
+    live.write_bytes(b"half")
+    other = tmp_path / f".metrics.json.tmp-{_dead_pid()}-abc123"  # another target's: kept
+    other.write_bytes(b"half")
+    io.atomic_write(path, b'{"lr": 0.1}')
+    assert path.read_bytes() == b'{"lr": 0.1}'
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["config.json", live.name, other.name])
+
+
+def test_atomic_write_refuses_text_and_leaves_no_file(tmp_path):
+    with pytest.raises(TypeError, match="atomic_write: data must be bytes; got str"):
+        io.atomic_write(tmp_path / "a.txt", "text")
+    with pytest.raises(TypeError, match=r"atomic_write: path must be a str or os\.PathLike"):
+        io.atomic_write(3, b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_atomic_write_keeps_stale_temporaries_and_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    io.save(MLP([2, 3, 1], seed=0), path)
+    before = path.read_bytes()
+    crashed = tmp_path / f".m.safetensors.tmp-{_dead_pid()}-abc123"
+    crashed.write_bytes(b"half")
+    monkeypatch.setattr(os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("full")))
+    with pytest.raises(OSError, match="full"):
+        io.save(MLP([2, 3, 1], seed=1), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [crashed.name, "m.safetensors"]
+    io.save(MLP([2, 3, 1], seed=1), path)  # the model-file writer removes it once it succeeds
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]
+
+
 # ----------------------------------------------------------------------- bad files
 def _good_bytes(tmp_path) -> bytes:
     path = tmp_path / "good.safetensors"

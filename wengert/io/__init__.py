@@ -17,6 +17,7 @@ cut short, corrupted, not wengert's, or whose header does not match its weights 
 `ModelFileError`, saying what is wrong.
 """
 
+from wengert.io.atomic import atomic_write
 from wengert.io.checkpoint import (
     Checkpoint,
     FitCheckpoints,
@@ -32,6 +33,7 @@ __all__ = [
     "Checkpoint",
     "FitCheckpoints",
     "ModelFileError",
+    "atomic_write",
     "build",
     "describe",
     "load",

@@ -6,19 +6,19 @@
                 "__metadata__": a map of strings to strings
     the data    each tensor's bytes, little-endian, C order, back to back
 
-Writes are atomic: a temporary file in the same directory, flushed and fsynced, then renamed
-over the target (os.replace) and the directory fsynced.
+Writes are atomic (wengert.io.atomic.atomic_write): a temporary file in the same directory,
+flushed and fsynced, then renamed over the target (os.replace) and the directory fsynced.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from wengert.io.atomic import atomic_write
 
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
 _CODES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
@@ -45,32 +45,7 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
     header["__metadata__"] = metadata
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors pads it
-    _atomic_write(Path(path), [struct.pack("<Q", len(text)), text, *blobs])
-
-
-def _atomic_write(path: Path, chunks: list[bytes]) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not every platform can open a directory
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, b"".join([struct.pack("<Q", len(text)), text, *blobs]))
 
 
 def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
