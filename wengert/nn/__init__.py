@@ -1,5 +1,7 @@
-"""Models: Module, Parameter, Linear, Perceptron, MLP, Sequential, activations, initialisers."""
+"""Models: Module, Parameter, Linear, Perceptron, MLP, Sequential, activations, initialisers,
+gradient clipping (`wengert.nn.utils`)."""
 
+from wengert.nn import utils
 from wengert.nn.activations import (
     ACTIVATIONS,
     Activation,
@@ -28,4 +30,5 @@ __all__ = [
     "initial_weight",
     "sign_ste",
     "step_ste",
+    "utils",
 ]
