@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections import ChainMap
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,7 @@ class Trace:
         self.nodes = nodes
         self.output = output
         self.names: dict[int, str] = {}
+        self._taken: set[str] = set()  # the names' values, kept so that naming stays O(1)
         for t, name in zip(inputs, input_names, strict=True):
             self._name(t, name)
         named = {id(v): k for k, v in local_vars.items() if isinstance(v, Tensor)}
@@ -90,10 +92,10 @@ class Trace:
         self.steps = [Step(self.names[id(t)], t._prim.name, self._line(t), t.data) for t in nodes]
 
     def _name(self, t: Tensor, name: str) -> None:
-        taken = set(self.names.values())
-        while name in taken:
+        while name in self._taken:
             name += "'"
         self.names[id(t)] = name
+        self._taken.add(name)
 
     def _line(self, t: Tensor) -> str:
         parts = [render.operand(a, self.names) for a in t._inputs]
@@ -155,7 +157,7 @@ class Sweep:
         adjoints = {id(trace.output): self.seed}
         for t in order:
             bar_t = Tensor(adjoints.pop(id(t)), requires_grad=True)
-            known = dict(names) | {id(bar_t): names[id(t)] + BAR}
+            known = ChainMap({id(bar_t): names[id(t)] + BAR}, names)  # no copy per node
             source = f"{names[id(t)]} = {trace._line(t)}"
             for i, a in enumerate(t._inputs):
                 if not (isinstance(a, Tensor) and a.requires_grad):

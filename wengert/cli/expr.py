@@ -16,12 +16,28 @@ list. Every mistake raises ExpressionError with the column (0-based) it was foun
 from __future__ import annotations
 
 import inspect
+import operator
 import re
 from dataclasses import dataclass
 
-from wengert.autodiff import ops
+import numpy as np
 
-__all__ = ["FUNCTIONS", "ExpressionError", "compile_expression", "parse", "parse_point"]
+from wengert.autodiff import ops
+from wengert.autodiff.tensor import Tensor
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_OPERATIONS",
+    "ExpressionError",
+    "compile_expression",
+    "parse",
+    "parse_point",
+]
+
+# Operations (binary operators, unary minus, function calls) one expression may hold: past it,
+# the Wengert list printed by `trace` and the comparison of `derivatives` stop being readable
+# or quick, and the library's API is the better tool.
+MAX_OPERATIONS = 100_000
 
 # name -> (wengert operation, number of arguments)
 FUNCTIONS = {
@@ -39,8 +55,9 @@ FUNCTIONS = {
     "minimum": (ops.minimum, 2),
 }
 
+_SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
+    r"(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
     r"|(?P<op>\*\*|[-+*/(),]))"
 )
 
@@ -50,7 +67,18 @@ class ExpressionError(ValueError):
 
     def __init__(self, message: str, text: str, column: int) -> None:
         self.text, self.column = text, column
-        super().__init__(f"{message} at column {column + 1}\n  {text}\n  {' ' * column}^")
+        shown, caret = _excerpt(text, column)
+        super().__init__(f"{message} at column {column + 1}\n  {shown}\n  {' ' * caret}^")
+
+
+def _excerpt(text: str, column: int, reach: int = 40) -> tuple[str, int]:
+    """A long expression cut to `reach` characters either side of `column`, and the caret's
+    column in what is shown: the message stays readable for an expression of 10,000 terms."""
+    start, end = max(0, column - reach), min(len(text), column + reach)
+    if start == 0 and end == len(text):
+        return text, column
+    head = "…" if start > 0 else ""
+    return head + text[start:end] + ("…" if end < len(text) else ""), column - start + len(head)
 
 
 @dataclass(frozen=True)
@@ -62,13 +90,13 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     tokens, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
+    while True:
+        pos = _SPACE.match(text, pos).end()
+        if pos == len(text):
             break
         match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            column = len(text) - len(text[pos:].lstrip())
-            raise ExpressionError(f"unexpected character {text[column]!r}", text, column)
+        if match is None:
+            raise ExpressionError(f"unexpected character {text[pos]!r}", text, pos)
         kind = match.lastgroup
         tokens.append(Token(kind, match.group(kind), match.start(kind)))
         pos = match.end()
@@ -78,91 +106,126 @@ def tokenize(text: str) -> list[Token]:
 
 # The tree: ("num", value, col) | ("var", name, col) | ("neg", node, col)
 # | ("bin", op, left, right, col) | ("call", name, args, col)
+#
+# Operator precedence (shunting-yard) over two explicit stacks, operands and pending operators:
+# neither nesting nor length meets Python's recursion limit, so 200 parentheses or a sum of
+# 10,000 terms parse like `x + 1`. Binding, loosest first: + -, * /, prefix - +, ** (right-
+# associative, and its right operand may start with a sign: 2**-x), as in Python.
+_BINARY = {"+": (1, False), "-": (1, False), "*": (2, False), "/": (2, False), "**": (4, True)}
+_PREFIX = 3
 
 
 class _Parser:
+    """One pass over the tokens. `operators` holds ("bin", op, col), ("neg", col), ("pos", col)
+    and the open markers ("(", col) and ["call", name token, arguments so far]."""
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
-
-    def peek(self) -> Token:
-        return self.tokens[self.i]
-
-    def take(self) -> Token:
-        token = self.tokens[self.i]
-        self.i += 1
-        return token
+        self.operands: list = []
+        self.operators: list = []
+        self.opened = 0  # markers on the operator stack
+        self.operations = 0
 
     def error(self, message: str, token: Token):
         raise ExpressionError(message, self.text, token.column)
 
-    def expect(self, op: str) -> Token:
-        token = self.take()
-        if token.text != op or token.kind != "op":
-            found = "the end" if token.kind == "end" else repr(token.text)
-            self.error(f"expected {op!r}, found {found}", token)
-        return token
-
     def parse(self):
-        if self.peek().kind == "end":
-            self.error("empty expression", self.peek())
-        node = self.sum()
-        if self.peek().kind != "end":
-            self.error(f"unexpected {self.peek().text!r}", self.peek())
-        return node
+        if self.tokens[0].kind == "end":
+            self.error("empty expression", self.tokens[0])
+        want_operand = True
+        while self.i < len(self.tokens):
+            token = self.tokens[self.i]
+            self.i += 1
+            if want_operand:
+                want_operand = self.operand(token)
+            elif token.kind == "op" and token.text in _BINARY:
+                self.reduce(*_BINARY[token.text])
+                self.push(("bin", token.text, token.column), token)
+                want_operand = True
+            elif token.kind == "op" and token.text in (")", ","):
+                want_operand = self.close(token)
+            elif token.kind == "end":
+                self.reduce(0, False)
+                if self.opened:
+                    self.error("expected ')', found the end", token)
+            else:
+                found = "expected ')', found" if self.opened else "unexpected"
+                self.error(f"{found} {token.text!r}", token)
+        return self.operands[0]
 
-    def sum(self):
-        node = self.product()
-        while self.peek().text in ("+", "-") and self.peek().kind == "op":
-            op = self.take()
-            node = ("bin", op.text, node, self.product(), op.column)
-        return node
-
-    def product(self):
-        node = self.unary()
-        while self.peek().text in ("*", "/") and self.peek().kind == "op":
-            op = self.take()
-            node = ("bin", op.text, node, self.unary(), op.column)
-        return node
-
-    def unary(self):
-        if self.peek().kind == "op" and self.peek().text in ("-", "+"):
-            op = self.take()
-            operand = self.unary()
-            return ("neg", operand, op.column) if op.text == "-" else operand
-        return self.power()
-
-    def power(self):
-        node = self.atom()
-        if self.peek().kind == "op" and self.peek().text == "**":
-            op = self.take()
-            node = ("bin", "**", node, self.unary(), op.column)
-        return node
-
-    def atom(self):
-        token = self.take()
-        if token.kind == "number":
-            return ("num", float(token.text), token.column)
-        if token.kind == "name":
-            if self.peek().kind == "op" and self.peek().text == "(":
-                return self.call(token)
-            return ("var", token.text, token.column)
+    def operand(self, token: Token) -> bool:
+        """Read a token where an operand must start; True while an operand is still due."""
+        if token.kind == "op" and token.text in ("-", "+"):
+            self.push(("neg" if token.text == "-" else "pos", token.column), token)
+            return True
         if token.kind == "op" and token.text == "(":
-            node = self.sum()
-            self.expect(")")
-            return node
+            self.operators.append(("(", token.column))
+            self.opened += 1
+            return True
+        if token.kind == "number":
+            self.operands.append(("num", float(token.text), token.column))
+            return False
+        if token.kind == "name":
+            following = self.tokens[self.i]
+            if following.kind == "op" and following.text == "(":
+                self.i += 1
+                self.push(["call", token, 1], token)
+                self.opened += 1
+                return True
+            self.operands.append(("var", token.text, token.column))
+            return False
         found = "the end of the expression" if token.kind == "end" else repr(token.text)
         self.error(f"expected a number, a name or '(', found {found}", token)
 
-    def call(self, name: Token):
-        self.take()  # "("
-        args = [self.sum()]
-        while self.peek().kind == "op" and self.peek().text == ",":
-            self.take()
-            args.append(self.sum())
-        self.expect(")")
-        return ("call", name.text, args, name.column)
+    def push(self, operator, token: Token) -> None:
+        """Put an operation on the stack, counting it against MAX_OPERATIONS."""
+        if operator[0] != "pos":
+            self.operations += 1
+            if self.operations > MAX_OPERATIONS:
+                self.error(
+                    f"the expression has more than {MAX_OPERATIONS:,} operations, the limit; "
+                    f"split it, or differentiate it with the library (wengert.grad)",
+                    token,
+                )
+        self.operators.append(operator)
+
+    def reduce(self, precedence: int, right: bool) -> None:
+        """Apply the pending operators that bind at least as tightly as an operator of
+        `precedence` arriving next (more tightly, for a right-associative one)."""
+        operators, operands = self.operators, self.operands
+        while operators and operators[-1][0] in ("bin", "neg", "pos"):
+            top = operators[-1]
+            bound = _BINARY[top[1]][0] if top[0] == "bin" else _PREFIX
+            if bound < precedence or (bound == precedence and right):
+                return
+            operators.pop()
+            if top[0] == "bin":
+                right_operand = operands.pop()
+                operands[-1] = ("bin", top[1], operands[-1], right_operand, top[2])
+            elif top[0] == "neg":
+                operands[-1] = ("neg", operands[-1], top[1])
+
+    def close(self, token: Token) -> bool:
+        """A ')' or ',': finish the innermost parenthesis or argument; True after a ','."""
+        self.reduce(0, False)
+        if not self.opened:
+            self.error(f"unexpected {token.text!r}", token)
+        marker = self.operators[-1]
+        if token.text == ",":
+            if marker[0] == "(":
+                self.error("expected ')', found ','", token)
+            marker[2] += 1
+            return True
+        self.operators.pop()
+        self.opened -= 1
+        if marker[0] == "call":
+            count = marker[2]
+            args = self.operands[-count:]
+            del self.operands[-count:]
+            self.operands.append(("call", marker[1].text, args, marker[1].column))
+        return False
 
 
 def parse(text: str):
@@ -211,39 +274,80 @@ def _check_names(node, text: str, variables) -> None:
         )
 
 
-def _evaluate(node, env: dict):
-    kind = node[0]
-    if kind == "num":
-        return node[1]
-    if kind == "var":
-        return env[node[1]]
-    if kind == "neg":
-        return -_evaluate(node[1], env)
-    if kind == "call":
-        return FUNCTIONS[node[1]][0](*[_evaluate(a, env) for a in node[2]])
-    left, right = _evaluate(node[2], env), _evaluate(node[3], env)
-    op = node[1]
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    if op == "/":
-        return left / right
-    return left**right
+def _program(tree) -> list[tuple]:
+    """The tree in postfix order, for a stack machine: ("num", float64), ("var", name), ("neg",),
+    ("bin", op), ("call", function, number of arguments). Built without recursion."""
+    program: list[tuple] = []
+    stack = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        kind = node[0]
+        if kind == "num":
+            program.append(("num", np.float64(node[1])))
+        elif kind == "var":
+            program.append(("var", node[1]))
+        elif children_done:
+            program.append(
+                ("neg",)
+                if kind == "neg"
+                else ("bin", node[1])
+                if kind == "bin"
+                else ("call", FUNCTIONS[node[1]][0], len(node[2]))
+            )
+        else:
+            stack.append((node, True))
+            children = [node[1]] if kind == "neg" else node[2:4] if kind == "bin" else node[2]
+            stack.extend((child, False) for child in reversed(children))
+    return program
+
+
+_ARITHMETIC = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
+
+
+def _run(program: list[tuple], env: dict):
+    """Evaluate a postfix program. Numbers are float64, so that 1/0, 10.0**400 and (-1)**0.5
+    give inf and nan as NumPy does (under the caller's np.errstate), never a Python error."""
+    values: list = []
+    for instruction in program:
+        kind = instruction[0]
+        if kind == "num":
+            values.append(instruction[1])
+        elif kind == "var":
+            values.append(env[instruction[1]])
+        elif kind == "neg":
+            values[-1] = -values[-1]
+        elif kind == "bin":
+            right = values.pop()
+            values[-1] = _ARITHMETIC[instruction[1]](values[-1], right)
+        else:
+            count = instruction[2]
+            args = values[-count:]
+            del values[-count:]
+            values.append(instruction[1](*args))
+    return values[0]
 
 
 def compile_expression(text: str, variables):
     """A function f(*values) of `variables` (names, in order) that evaluates `text` with wengert
-    operations. Its signature names the variables, so that trace and gradcheck print them."""
+    operations. Its signature names the variables, so that trace and gradcheck print them.
+
+    Values that are not Tensors are taken as float64 arrays: the arithmetic is NumPy's, with
+    inf and nan (and NumPy's warnings, which np.errstate controls) where Python would raise.
+    """
     variables = list(variables)
     tree = parse(text)
     _check_names(tree, text, variables)
+    program = _program(tree)
 
     def f(*values):
-        env = dict(zip(variables, values, strict=True))
-        y = _evaluate(tree, env)
+        values = [v if isinstance(v, Tensor) else np.asarray(v, dtype=np.float64) for v in values]
+        y = _run(program, dict(zip(variables, values, strict=True)))
         return y
 
     f.__signature__ = inspect.Signature(
