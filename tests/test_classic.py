@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import wengert._checks
+import wengert.train
 from wengert.classic import (
     LMS,
     ConvergenceWarning,
@@ -454,7 +456,10 @@ def test_bad_input_is_refused_with_a_message(call, error, message):
 
 def test_not_fitted_error_is_value_and_attribute_error():
     assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
-    assert issubclass(ConvergenceWarning, RuntimeWarning)
+    assert issubclass(ConvergenceWarning, UserWarning)
+    assert (
+        ConvergenceWarning is wengert.train.ConvergenceWarning is wengert._checks.ConvergenceWarning
+    )
     assert issubclass(DivergenceWarning, RuntimeWarning)
 
 

@@ -21,7 +21,8 @@ written out. wengert.nn and wengert.fit train the same models by backpropagation
 1.0047
 """
 
-from wengert.classic._checks import ConvergenceWarning, DivergenceWarning, NotFittedError
+from wengert._checks import ConvergenceWarning
+from wengert.classic._checks import DivergenceWarning, NotFittedError
 from wengert.classic.lms import LMS
 from wengert.classic.perceptron import Perceptron
 from wengert.classic.svm import LinearSVM

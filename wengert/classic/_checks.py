@@ -21,14 +21,6 @@ class NotFittedError(ValueError, AttributeError):
     """
 
 
-class ConvergenceWarning(RuntimeWarning):
-    """A rule used up its epochs without reaching its stopping condition.
-
-    The Perceptron raises it when the last epoch still made mistakes: on data that no line
-    (hyperplane) separates, Rosenblatt's rule never stops. The weights of the last epoch are kept.
-    """
-
-
 class DivergenceWarning(RuntimeWarning):
     """The weights became NaN or infinite; training stopped and kept the last finite weights.
 

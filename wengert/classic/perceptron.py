@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 
+from wengert._checks import ConvergenceWarning
 from wengert.classic._base import LinearClassifier
 from wengert.classic._checks import (
-    ConvergenceWarning,
     check_bool,
     check_int,
     check_positive,

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wengert._checks import ConvergenceWarning
 from wengert.nn.module import Module
-
-
-class ConvergenceWarning(UserWarning):
-    """Training ended (epoch limit, interruption) before the loss settled."""
 
 
 class NonFiniteLossWarning(RuntimeWarning):
