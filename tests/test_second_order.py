@@ -72,7 +72,10 @@ ROSENBROCK = [
 
 @pytest.mark.parametrize(("method", "options", "tol", "max_iter", "close"), ROSENBROCK)
 def test_every_method_finds_the_minimum_of_rosenbrock(method, options, tol, max_iter, close):
-    result = minimize(rosenbrock, [-1.2, 1.0], method, tol=tol, max_iter=max_iter, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = minimize(rosenbrock, [-1.2, 1.0], method, tol=tol, max_iter=max_iter, **options)
+    assert len(caught) == (not result.converged)  # the budget ran out: one ConvergenceWarning
     assert isinstance(result, MinimizeResult)
     np.testing.assert_allclose(result.x, [1.0, 1.0], atol=close, rtol=0)
     assert result.fun == pytest.approx(rosenbrock_fg(result.x)[0], abs=1e-15)
@@ -93,6 +96,56 @@ def test_the_optimizer_classes_find_the_minimum_of_rosenbrock_with_a_closure(nam
     assert 0 < opt.n_iter < 200 and opt.n_fev > opt.n_iter
     same = minimize(rosenbrock, [-1.2, 1.0], name, tol=1e-10, max_iter=200)
     assert (same.n_iter, same.n_fev) == (opt.n_iter, opt.n_fev)  # one maths for both
+
+
+def test_pytorchs_tolerance_change_ends_lbfgs_before_tolerance_grad_and_says_so():
+    # -gᵀd, the decrease the step predicts, falls under the absolute 1e-9 while |g|∞ is 4e-6.
+    x = wg.tensor([-1.2, 1.0], requires_grad=True)
+    opt = LBFGS([x], max_iter=1000)
+    opt.step(closure_for(opt, x, rosenbrock))
+    gnorm = np.max(np.abs(rosenbrock_fg(x.data)[1]))
+    assert 1e-6 < gnorm < 1e-5 and opt.n_iter == 36
+    assert opt.stop_reason == (
+        "the decrease predicted along d, −gᵀd = 8.93e-13, is within tolerance_change = 1e-09; "
+        f"|g|∞ = {gnorm:.3g} > tolerance_grad = 1e-07"
+    )
+    tight = wg.tensor([-1.2, 1.0], requires_grad=True)
+    opt = LBFGS([tight], max_iter=1000, tolerance_change=0.0)
+    opt.step(closure_for(opt, tight, rosenbrock))
+    assert np.max(np.abs(rosenbrock_fg(tight.data)[1])) <= 1e-7
+    assert opt.stop_reason.startswith("|g|∞ = 4.58e-09 ≤ tolerance_grad = 1e-07")
+    same = minimize(rosenbrock, [-1.2, 1.0], "lbfgs", tol=1e-7)
+    np.testing.assert_array_equal(same.x, tight.data)  # one maths: minimize sets it to 0
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "budget"),
+    [
+        ("lbfgs", {"max_iter": 10}, r"max_iter = 10 iterations done, \|∇f\|∞ = 11.1 > tol = 1e-06"),
+        ("lbfgs", {"max_eval": 5}, r"max_eval = 5 evaluations done, \|∇f\|∞ = \S+ > tol = 1e-06"),
+        ("bfgs", {"max_iter": 3}, r"max_iter = 3 iterations done"),
+        ("newton-cg", {"max_iter": 3}, r"max_iter = 3 iterations done"),
+        ("gd", {"max_iter": 5}, r"max_iter = 5 iterations done"),
+        ("adam", {"max_iter": 5}, r"max_iter = 5 iterations done"),
+    ],
+)
+def test_minimize_warns_when_its_budget_ends_before_tol(method, options, budget):
+    head = re.escape(f"minimize(method={method!r}): the budget ran out before |∇f|∞ ≤ tol: ")
+    with pytest.warns(wg.train.ConvergenceWarning, match=head + budget):
+        result = minimize(rosenbrock, [-1.2, 1.0], method, **options)
+    assert not result.converged and result.grad_norm > 1e-6
+
+
+def test_minimize_and_the_classes_stay_quiet_when_the_budget_is_not_what_stopped_them():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert minimize(rosenbrock, [-1.2, 1.0], "lbfgs", max_iter=200).converged
+        same = minimize(rosenbrock, [1.0, 1.0], "lbfgs", max_iter=1)  # converged at x0
+        assert same.converged and same.n_iter == 0
+        x = wg.tensor([-1.2, 1.0], requires_grad=True)
+        opt = LBFGS([x], max_iter=2)
+        opt.step(closure_for(opt, x, rosenbrock))  # a step is a slice: its budget is expected
+    assert opt.stop_reason == "max_eval = 2 evaluations done; |g|∞ = 4.95 > tolerance_grad = 1e-07"
 
 
 # ------------------------------------------------------------- L-BFGS against the textbook

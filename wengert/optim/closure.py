@@ -17,7 +17,15 @@ direction d_k. Their conventions are PyTorch's `torch.optim.LBFGS`:
 - A step ends when |g|∞ ≤ tolerance_grad (also before its first iteration), when
   gᵀd ≥ −tolerance_change, when max|α d| ≤ tolerance_change or the loss changes by less than
   tolerance_change, when max_iter or max_eval is reached, or when the line search finds no
-  decrease; `opt.stop_reason` says which.
+  decrease; `opt.stop_reason` says which, and for a stop before tolerance_grad, the |g|∞
+  reached. tolerance_change is PyTorch's absolute test in the units of the loss: −gᵀd is the
+  decrease the step predicts (about 2 (f − f*) near a minimum), so the default 1e-9 ends a
+  step on a loss whose minimum is 0 once f − f* ≈ 1e-12, which can be before |g|∞ ≤
+  tolerance_grad (Rosenbrock from (−1.2, 1): |g|∞ ≈ 4e-6 against 1e-7). Pass
+  tolerance_change=0 to run until tolerance_grad, the budget or the line search ends it, as
+  `minimize` does. A step that uses up max_iter or max_eval does not warn: a step is often
+  one slice of a longer run (fit() calls it once per batch), so the budget is expected to end
+  it; `minimize`, which is a whole run, warns.
 - The first iteration ever tries α = min(1, 1/‖g‖₁)·lr (the first direction, −g, has no sense
   of scale); later ones α = lr (default 1: the quasi-Newton step). With line_search=None that
   α is the step, fixed; with "strong_wolfe" it is the line search's first trial.

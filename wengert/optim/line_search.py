@@ -226,12 +226,19 @@ def iterate(method, evaluate, point: Point, state: dict, hyper: dict, progress=N
     the last step (d, t, gtd = gᵀd, prev_flat_grad, prev_loss) for the methods' memory.
 
     The stop rules are PyTorch's LBFGS, in its order: |g|∞ ≤ tolerance_grad (code
-    "converged", also before the first iteration); gᵀd not below −tolerance_change
-    ("not_descent"); max_iter ("max_iter"); max_eval ("max_eval"); max|α d| ≤
-    tolerance_change or |Δf| < tolerance_change ("change"). And: the line search finds no
-    decrease ("line_search"); a fixed step reaches a non-finite loss ("non_finite": the point
-    before it is returned). Without a line search the last iteration's point is not
-    evaluated (its f and g are None), as in PyTorch.
+    "converged", also before the first iteration); gᵀd ≥ 0 ("not_descent"); max_iter
+    ("max_iter"); max_eval ("max_eval"); −gᵀd ≤ tolerance_change, max|α d| ≤ tolerance_change
+    or |Δf| < tolerance_change ("change"). And: the line search finds no decrease
+    ("line_search"); a fixed step reaches a non-finite loss ("non_finite": the point before it
+    is returned). Without a line search the last iteration's point is not evaluated (its f and
+    g are None), as in PyTorch. A message of a stop before |g|∞ ≤ tolerance_grad ends with the
+    |g|∞ reached.
+
+    tolerance_change is absolute, in the units of f (of x for max|α d|): −gᵀd is the decrease
+    that the quasi-Newton step predicts (about 2 (f − f*) near a minimum), so a default of 1e-9
+    stops on a loss whose minimum is 0 once f − f* ≈ 1e-12, which may be before |g|∞ reaches
+    tolerance_grad (Rosenbrock from (−1.2, 1): |g|∞ ≈ 4e-6). tolerance_change = 0 leaves
+    tolerance_grad, the budget and the line search to end the run, as minimize() does.
     """
     tol_change, evals = hyper["tolerance_change"], 1
     if _gnorm(point.g) <= hyper["tolerance_grad"]:
@@ -242,9 +249,7 @@ def iterate(method, evaluate, point: Point, state: dict, hyper: dict, progress=N
         t = method.first_step(point.g, state, hyper["lr"])
         gtd = float(point.g @ d)
         if not gtd < -tol_change:
-            if not math.isfinite(gtd):
-                return point, "not_descent", f"the direction is not finite (gᵀd = {gtd})"
-            return point, "not_descent", f"the slope along d, gᵀd = {gtd:.3g}, is not negative"
+            return point, *_flat_slope(gtd, point, hyper)
         last = k == hyper["max_iter"]
         new, t, used, failure = _advance(evaluate, point, d, t, gtd, hyper["line_search"], last)
         evals += used
@@ -256,14 +261,35 @@ def iterate(method, evaluate, point: Point, state: dict, hyper: dict, progress=N
         if progress is not None:
             progress.point = point
         if last:
-            return point, "max_iter", f"max_iter = {k} iterations done"
+            return point, "max_iter", f"max_iter = {k} iterations done" + _short(point, hyper)
         if evals >= hyper["max_eval"]:
-            return point, "max_eval", f"max_eval = {hyper['max_eval']} evaluations done"
+            done = f"max_eval = {hyper['max_eval']} evaluations done"
+            return point, "max_eval", done + _short(point, hyper)
         if _gnorm(point.g) <= hyper["tolerance_grad"]:
             return point, "converged", _converged_message(point.g, hyper)
         if abs(t) * float(np.max(np.abs(d))) <= tol_change or abs(point.f - prev_f) < tol_change:
-            return point, "change", f"x or the loss changed by less than {tol_change:g}"
+            changed = f"x or the loss changed by less than tolerance_change = {tol_change:g}"
+            return point, "change", changed + _short(point, hyper)
     return point, "max_iter", f"max_iter = {hyper['max_iter']} iterations done"
+
+
+def _flat_slope(gtd: float, point: Point, hyper: dict) -> tuple[str, str]:
+    """The stop (code, message) when the slope gᵀd along d is not below −tolerance_change."""
+    if not math.isfinite(gtd):
+        return "not_descent", f"the direction is not finite (gᵀd = {gtd})"
+    if gtd >= 0:
+        return "not_descent", f"the slope along d, gᵀd = {gtd:.3g}, is not negative"
+    return "change", (
+        f"the decrease predicted along d, −gᵀd = {-gtd:.3g}, is within tolerance_change = "
+        f"{hyper['tolerance_change']:g}" + _short(point, hyper)
+    )
+
+
+def _short(point: Point, hyper: dict) -> str:
+    """How far from tolerance_grad a stop left |g|∞ ("" when g was not evaluated)."""
+    if point.g is None:
+        return ""
+    return f"; |g|∞ = {_gnorm(point.g):.3g} > tolerance_grad = {hyper['tolerance_grad']:g}"
 
 
 def _advance(evaluate, point: Point, d, t: float, gtd: float, line_search, last: bool):

@@ -31,16 +31,20 @@ the optimizer class's (LBFGS, BFGS, NewtonCG, Adam):
 max_iter defaults to 1,000 (10,000 for gd and adam). With tolerance_change = 0 only tol,
 max_iter, max_eval and a failed line search end a run (the optimizer classes default to
 PyTorch's 1e-9, which also stops on a tiny change of the loss). A non-finite f ends it, x at
-the last finite point, `converged=False`, the message saying at which iteration.
+the last finite point, `converged=False`, the message saying at which iteration. A run whose
+budget (max_iter or max_eval) ends before |∇f|∞ ≤ tol warns with a ConvergenceWarning that
+names the budget, the |∇f|∞ reached and tol; the result is returned as it is.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from wengert._checks import ConvergenceWarning
 from wengert.autodiff.functional import value_and_grad
 from wengert.autodiff.mode import enable_grad
 from wengert.autodiff.tensor import Tensor
@@ -115,13 +119,27 @@ def minimize(f, x0, method="lbfgs", *, tol=1e-6, max_iter=None, **options) -> Mi
         return _result(shape, Point(x, f0, g0), state, tol, f"f(x0) is {f0}")
     point = Point(x, f0, g0, extra)
     if method == "adam":
-        point, message = _adam(evaluate, point, state, hyper)
+        point, code, message = _adam(evaluate, point, state, hyper)
     else:
-        point, _, message = iterate(method_maths, evaluate, point, state, hyper)
+        point, code, message = iterate(method_maths, evaluate, point, state, hyper)
     if point.f is None:  # a fixed step's last point is not evaluated by iterate
         point = Point(point.x, *evaluate(point.x))
         state["func_evals"] += 1
-    return _result(shape, point, state, tol, message)
+    result = _result(shape, point, state, tol, message)
+    if code in ("max_iter", "max_eval") and not result.converged:
+        _warn_budget(owner, code, hyper[code], result.grad_norm, tol)
+    return result
+
+
+def _warn_budget(owner: str, budget: str, size: int, grad_norm: float, tol: float) -> None:
+    """The ConvergenceWarning of a run that used up max_iter or max_eval before tol."""
+    unit = "iterations" if budget == "max_iter" else "evaluations"
+    warnings.warn(
+        f"{owner}: the budget ran out before |∇f|∞ ≤ tol: {budget} = {size} {unit} done, "
+        f"|∇f|∞ = {grad_norm:.3g} > tol = {tol:g}. Raise {budget}, or tol.",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
 
 
 def _start(x0) -> np.ndarray:
@@ -207,13 +225,13 @@ def _objective(f, shape: tuple, method: str, state: dict):
     return evaluate_with_graph
 
 
-def _adam(evaluate, point: Point, state: dict, hyper: dict) -> tuple[Point, str]:
+def _adam(evaluate, point: Point, state: dict, hyper: dict) -> tuple[Point, str, str]:
     """Adam steps (`adam_rule`) until |g|∞ ≤ tol, max_iter, or a non-finite f."""
     moments = {}
     tol = hyper["tolerance_grad"]
     for _ in range(hyper["max_iter"]):
         if float(np.max(np.abs(point.g))) <= tol:
-            return point, f"|g|∞ ≤ tol = {tol:g}"
+            return point, "converged", f"|g|∞ ≤ tol = {tol:g}"
         state["n_iter"] += 1
         x, moments = adam_rule(
             point.x, point.g, moments, lr=hyper["lr"], betas=hyper["betas"], eps=hyper["eps"],
@@ -222,14 +240,12 @@ def _adam(evaluate, point: Point, state: dict, hyper: dict) -> tuple[Point, str]
         value, g, _ = evaluate(x)
         state["func_evals"] += 1
         if not math.isfinite(value):
-            return (
-                point,
-                f"f became {value} at iteration {state['n_iter']}; x is the last finite point",
-            )
+            at = f"f became {value} at iteration {state['n_iter']}; x is the last finite point"
+            return point, "non_finite", at
         point = Point(x, value, g)
     if float(np.max(np.abs(point.g))) <= tol:
-        return point, f"|g|∞ ≤ tol = {tol:g}"
-    return point, f"max_iter = {hyper['max_iter']} iterations done"
+        return point, "converged", f"|g|∞ ≤ tol = {tol:g}"
+    return point, "max_iter", f"max_iter = {hyper['max_iter']} iterations done"
 
 
 def _result(shape, point: Point, state: dict, tol: float, message: str) -> MinimizeResult:
