@@ -219,9 +219,9 @@ BAD_TRAIN = [
     (["--data", "nope"], "--data: unknown dataset 'nope'; give a CSV file or one of: seed_table"),
     (["--data", "{d}/missing.csv"], "--data: no such file: .*missing.csv"),
     (["--data", "{d}/ok.csv", "--target", "z"], "has no column named 'z'; the columns are 'a'"),
-    (["--data", "{d}/text.csv"], r"text.csv line 3, column 1 \('b'\): 'x' is not a number"),
-    (["--data", "{d}/empty.csv"], r"line 2, column 1 \('b'\): an empty cell is not a number"),
-    (["--data", "{d}/nan.csv"], r"line 3, column 1 \('b'\): 'nan' is not a finite number"),
+    (["--data", "{d}/text.csv"], r"text.csv line 3, column 2 \('b'\): 'x' is not a number"),
+    (["--data", "{d}/empty.csv"], r"line 2, column 2 \('b'\): an empty cell is not a number"),
+    (["--data", "{d}/nan.csv"], r"line 3, column 2 \('b'\): 'nan' is not a finite number"),
     (
         ["--data", "xor", "--optimizer", "sgdx"],
         "unknown optimizer 'sgdx'; the known ones are: sgd,",
@@ -284,7 +284,7 @@ def test_predict_names_a_bad_cell(csvs):
     assert run("train", "--data", csvs / "ok.csv", "--val-split", 0, "--out", out).exit_code == 0
     result = run("predict", "--model", out, "--data", csvs / "text.csv")
     assert result.exit_code == 2
-    assert "line 3, column 1 ('b'): 'x' is not a number" in result.stderr
+    assert "line 3, column 2 ('b'): 'x' is not a number" in result.stderr
 
 
 def test_help_shows_examples():

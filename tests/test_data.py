@@ -748,17 +748,17 @@ CSV_BAD_FILES = [
     (
         "a,b\n1,2\n3,abc\n",
         {},
-        "data.csv line 3, column 1 \\('b'\\): 'abc' is not a number; encode class names",
+        "data.csv line 3, column 2 \\('b'\\): 'abc' is not a number; encode class names",
     ),
     (
         "a,b,c\n1,2,3\n\n4,,6\n",
         {"target": "c"},
-        "data.csv line 4, column 1 \\('b'\\): an empty cell is not a number$",
+        "data.csv line 4, column 2 \\('b'\\): an empty cell is not a number$",
     ),
     (
         "a,b\n1,nan\n",
         {"target": 0},
-        "data.csv line 2, column 1 \\('b'\\): 'nan' is not a finite number",
+        "data.csv line 2, column 2 \\('b'\\): 'nan' is not a finite number",
     ),
     ("a,b\n1,2\n3,4,5\n", {}, "data.csv line 3 has 3 cells; expected 2, as the header has"),
     (
@@ -786,7 +786,7 @@ CSV_BAD_FILES = [
     (
         "a,b\n1,2.5\n",
         {"y_dtype": int},
-        "data.csv line 2, column 1 \\('b'\\): 2.5 is not a whole number, as y_dtype=int64 needs",
+        "data.csv line 2, column 2 \\('b'\\): 2.5 is not a whole number, as y_dtype=int64 needs",
     ),
     ("a,b\n1,2\n", {"y_dtype": str}, "y_dtype must be a numeric dtype.*got y_dtype=<class 'str'>"),
     ("a,b\n1,2\n", {"delimiter": ", "}, "delimiter must be one character; got delimiter=', '"),

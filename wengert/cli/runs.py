@@ -7,6 +7,7 @@ the config.json of the first.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import numpy as np
 
 from wengert import data as wdata
 from wengert import losses, nn, optim
+from wengert.data.csv import labelled_table
 from wengert.optim import schedules
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "SCHEDULES",
     "Run",
     "accuracy_metric",
+    "check_memory",
     "load_data",
+    "memory_cap",
     "predictions",
     "prepare",
     "run_info",
@@ -73,6 +77,8 @@ class Run:
     mean: np.ndarray
     std: np.ndarray
     label_map: str  # how model outputs map back to labels: "argmax", "logit", "sign", "value"
+    features: list[str]  # the feature columns' names, in the order the model takes them
+    target_name: str
 
 
 def _choice(value: str, known, what: str) -> str:
@@ -84,10 +90,18 @@ def _choice(value: str, known, what: str) -> str:
 
 
 def load_data(spec: str, target: str | None):
-    """X, y from a bundled dataset's name or a CSV file's path (the target column: by name, or
-    the last one)."""
+    """X, y, the feature names and the target's name, from a bundled dataset's name or a CSV
+    file's path (the target column: by name or index, or the last one).
+
+    A CSV file's features are its header's names, which must differ from each other (predict
+    matches columns by name); its target may hold numbers or class names. A bundled dataset's
+    features are named x1 .. xn in the order of its columns (the lecture's seed_table: x),
+    its target y.
+    """
     if spec in DATASETS:
-        return DATASETS[spec]()
+        X, y = DATASETS[spec]()
+        names = ["x"] if spec == "seed_table" else [f"x{j + 1}" for j in range(X.shape[1])]
+        return X, y, names, "y"
     if not spec.lower().endswith(".csv") and not os.path.exists(spec):
         raise ValueError(
             f"--data: unknown dataset {spec!r}; give a CSV file or one of: {', '.join(DATASETS)}"
@@ -95,16 +109,43 @@ def load_data(spec: str, target: str | None):
     if not os.path.isfile(spec):
         raise ValueError(f"--data: no such file: {spec}")
     column = -1 if target is None else (int(target) if target.lstrip("-").isdigit() else target)
-    return wdata.from_csv(spec, target=column)
+    X, y, names, target_name = labelled_table(spec, target=column)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(
+            f"--data: {spec} has more than one feature column named "
+            f"{', '.join(repr(n) for n in twice)}; predict matches columns by name, so give "
+            "each its own"
+        )
+    return X, y, names, target_name
 
 
-def _as_classes(y: np.ndarray):
+def _as_classes(y: np.ndarray, target_name: str):
     """The class labels of y, or None for a regression target."""
+    if y.dtype.kind == "U":  # a CSV's class names
+        classes = np.unique(y)
+        if len(classes) > MAX_CLASSES:
+            raise ValueError(
+                f"--target: the column {target_name!r} holds text (e.g. {_text(y)!r}), read as "
+                f"class names, but has {len(classes)} different values; at most {MAX_CLASSES} "
+                "classes are allowed. A regression target must hold numbers only"
+            )
+        return classes
     if y.dtype.kind in "iu":
         return np.unique(y)
     if np.all(y == np.round(y)) and len(np.unique(y)) <= min(MAX_CLASSES, len(y) // 2):
         return np.unique(y).astype(np.int64)  # a CSV's labels print as 0, 1, not 0.0, 1.0
     return None
+
+
+def _text(y: np.ndarray) -> str:
+    """The first of the labels that is not a number."""
+    for label in y.tolist():
+        try:
+            float(label)
+        except ValueError:
+            return label
+    return str(y[0])
 
 
 def _check_numbers(config: dict) -> list[int]:
@@ -131,6 +172,38 @@ def _check_numbers(config: dict) -> list[int]:
     if not 0 <= config["val_split"] < 1:
         raise ValueError(f"--val-split must be in [0, 1); got {config['val_split']}")
     return hidden
+
+
+def check_memory(hidden: str, sizes: list[int], rows: int) -> None:
+    """Refuse an MLP of layer `sizes` whose training would not fit in memory (ValueError).
+
+    The estimate, in float64 (8 bytes): each parameter 4 times (the weight, its gradient and
+    two moments of optimizer state, as Adam keeps), and for each layer 3 arrays of `rows`
+    rows (its output, its activation and a gradient), `rows` being a batch or the validation
+    set, whichever is larger. The cap is this machine's memory (os.sysconf), or a fixed 4 GiB
+    where the system does not say.
+    """
+    parameters = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+    need = 8 * (4 * parameters + 3 * rows * sum(sizes[1:]))
+    cap, what = memory_cap()
+    if need > cap:
+        raise ValueError(
+            f"--hidden {hidden}: training this MLP needs about {need / 2**30:,.1f} GiB "
+            f"({parameters:,} parameters x 8 bytes x 4 for weights, gradients and optimizer "
+            f"state, plus the activations of {rows} rows); the cap is {cap / 2**30:,.1f} GiB, "
+            f"{what}. Choose smaller layers"
+        )
+
+
+def memory_cap() -> tuple[int, str]:
+    """(bytes, where that number comes from): the memory a training run may use."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        total = -1
+    if total > 0:
+        return total, "this machine's memory (os.sysconf)"
+    return 4 * 2**30, "a fixed cap (this system does not report its memory)"
 
 
 def _default_loss(model: str, classes) -> str:
@@ -191,8 +264,8 @@ def prepare(config: dict) -> Run:
     if config["loss"] is not None:
         _choice(config["loss"], LOSSES, "loss")
     hidden = _check_numbers(config)
-    X, y = load_data(config["data"], config["target"])
-    classes = _as_classes(y)
+    X, y, features, target_name = load_data(config["data"], config["target"])
+    classes = _as_classes(y, target_name)
     loss_name = config["loss"] or _default_loss(config["model"], classes)
     if classes is None and loss_name in ("hinge", "squared_hinge", "logistic", "cross_entropy"):
         raise ValueError(f"--loss {loss_name} needs class labels; the target is real-valued")
@@ -208,12 +281,16 @@ def prepare(config: dict) -> Run:
         X_tr, X_va, t_tr, t_va = X, None, t, None
     mean, std = X_tr.mean(axis=0), np.where(X_tr.std(axis=0) > 0, X_tr.std(axis=0), 1.0)
     n_out = len(classes) if label_map == "argmax" else 1
+    if config["model"] == "mlp":
+        rows = max(min(config["batch_size"], len(t_tr)), 0 if t_va is None else len(t_va))
+        check_memory(config["hidden"], [X.shape[1], *hidden, n_out], rows)
     model = _model(config, hidden, X.shape[1], n_out)
     batches = math.ceil(len(t_tr) / config["batch_size"])
     opt = _optimizer(config, model.parameters(), batches * config["epochs"])
     val = None if X_va is None else ((X_va - mean) / std, t_va)
     loss = _loss_fn(loss_name, n_out)
-    return Run(model, loss, opt, ((X_tr - mean) / std, t_tr), val, classes, mean, std, label_map)
+    train = ((X_tr - mean) / std, t_tr)
+    return Run(model, loss, opt, train, val, classes, mean, std, label_map, features, target_name)
 
 
 def _loss_fn(name: str, n_out: int):
@@ -241,8 +318,11 @@ def accuracy_metric(label_map: str):
 
 
 def run_info(run: Run) -> dict:
-    """What predict needs besides the model: the standardization and the labels."""
+    """What predict needs besides the model: the feature columns' names (in the model's order),
+    the target's name, the standardization and the labels (numbers or class names)."""
     return {
+        "features": list(run.features),
+        "target_name": run.target_name,
         "mean": run.mean.tolist(),
         "std": run.std.tolist(),
         "classes": None if run.classes is None else run.classes.tolist(),
