@@ -12,6 +12,7 @@ from wengert.train import (
     Callback,
     ConvergenceWarning,
     EarlyStopping,
+    NonFiniteError,
     NonFiniteLossWarning,
     accuracy,
     fit,
@@ -154,10 +155,10 @@ def test_early_stopping_restores_the_best_weights():
     np.testing.assert_array_equal(model.weight.data, states[best]["weight"])
 
 
-def test_non_finite_loss_stops_with_the_step_and_keeps_finite_weights():
+def test_non_finite_loss_stops_with_the_epoch_step_and_keeps_finite_weights():
     model = smallest_perceptron()
     opt = optim.SGD(model.parameters(), lr=10.0)
-    with pytest.warns(NonFiniteLossWarning, match=r"at step \d+ .*smaller learning rate"):
+    with pytest.warns(NonFiniteLossWarning) as caught:
         history = fit(
             model,
             losses.l2,
@@ -168,9 +169,91 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_finite_weights():
             shuffle=False,
             progress=False,
         )
-    assert history.stop_reason.startswith("non-finite loss")
+    step = history.steps + 1  # the step whose loss was inf is not recorded
+    epoch = (step - 1) // 4 + 1  # four samples per epoch
+    assert (epoch, step) == (21, 82)
+    assert str(caught[0].message) == (
+        f"fit: the loss became inf at epoch {epoch}, step {step}; training stopped and the last "
+        "weights, all finite, were kept. Try a smaller learning rate (or standardise the inputs)."
+    )
+    assert history.stop_reason == f"non-finite loss (inf) at epoch {epoch}, step {step}"
+    assert history.nonfinite == {
+        "epoch": epoch,
+        "step": step,
+        "quantity": "loss",
+        "value": math.inf,
+    }
     assert np.isfinite(model.weight.data).all()
-    assert history.steps < 2000
+
+
+def nan_gradient_of_the_last_bias(model):
+    """A loss that stays finite while the gradient of layers.1.bias is NaN (sqrt at 0)."""
+
+    def loss(y_hat, y):
+        return losses.mse(y_hat.reshape(-1), y) + wg.sqrt(model.layers[1].bias * 0.0).sum()
+
+    return loss
+
+
+@pytest.mark.parametrize("make_opt", [optim.SGD, optim.Adam, optim.LBFGS])
+def test_a_nan_gradient_is_named_and_never_reaches_the_weights(make_opt):
+    model = nn.MLP([1, 3, 1], seed=0, dtype=np.float64)
+    before = model.state_dict()
+    opt = make_opt(model.parameters(), lr=0.01)
+    with pytest.raises(NonFiniteError) as caught:
+        fit(
+            model,
+            nan_gradient_of_the_last_bias(model),
+            opt,
+            (X_TABLE, Y_TABLE),
+            epochs=3,
+            on_nonfinite="raise",
+            progress=False,
+        )
+    error = caught.value
+    assert isinstance(error, FloatingPointError)
+    assert (error.epoch, error.step, error.quantity) == (1, 1, "gradient of layers.1.bias")
+    assert math.isnan(error.value)
+    assert str(error) == (
+        "fit: the gradient of layers.1.bias became nan at epoch 1, step 1; training stopped and "
+        "the last weights, all finite, were kept. Try a smaller learning rate (or standardise "
+        "the inputs)."
+    )
+    for name, value in model.state_dict().items():  # no update was made
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
+def test_a_weight_that_overflows_in_the_update_is_named_and_the_epoch_start_restored():
+    model = smallest_perceptron()
+    after_epoch_1 = {}
+
+    class HugeRate(Callback):
+        def on_epoch_end(self, run):
+            after_epoch_1.update(run.model.state_dict())
+            run.optimizer.param_groups[0]["lr"] = 1e308  # finite, times a gradient near -30
+
+    opt = optim.SGD(model.parameters(), lr=1e-3)
+    kwargs = {"epochs": 3, "batch_size": None, "callbacks": [HugeRate()], "progress": False}
+    with pytest.warns(NonFiniteLossWarning) as caught:
+        history = fit(model, losses.l2, opt, (X_TABLE, Y_TABLE), **kwargs)
+    assert str(caught[0].message) == (
+        "fit: the parameter weight became inf after the update at epoch 2, step 2; training "
+        "stopped and the weights from the start of epoch 2 were restored. Try a smaller learning "
+        "rate (or standardise the inputs)."
+    )
+    assert history.nonfinite == {
+        "epoch": 2,
+        "step": 2,
+        "quantity": "parameter weight",
+        "value": math.inf,
+    }
+    assert history.epochs == 1 and history.steps == 1
+    np.testing.assert_array_equal(model.weight.data, after_epoch_1["weight"])
+
+
+def test_non_finite_error_is_exported():
+    assert wg.NonFiniteError is NonFiniteError
+    assert wg.train.NonFiniteError is NonFiniteError
 
 
 def test_ctrl_c_keeps_the_weights_and_returns_the_history():
@@ -269,6 +352,24 @@ def test_plateau_callback_divides_the_learning_rate():
         ((X_TABLE, Y_TABLE), {"tol": -1.0}, ValueError, "tol must be a float >= 0"),
         ([X_TABLE], {}, TypeError, "data must be a DataLoader or a pair"),
         ((X_TABLE, Y_TABLE), {"metrics": ["f1"]}, ValueError, "metrics must be 'accuracy'"),
+        (
+            (X_TABLE, Y_TABLE),
+            {"on_nonfinite": "ignore"},
+            ValueError,
+            "fit: on_nonfinite must be 'stop' or 'raise'; got 'ignore'",
+        ),
+        (
+            (X_TABLE, Y_TABLE),
+            {"clip_grad_norm": "1"},
+            TypeError,
+            "fit: clip_grad_norm must be a positive number or None; got '1'",
+        ),
+        (
+            (X_TABLE, Y_TABLE),
+            {"clip_grad_norm": -1.0},
+            ValueError,
+            "fit: clip_grad_norm must be a positive finite number or None; got -1.0",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(data_, kwargs, error, match):
@@ -312,3 +413,35 @@ def test_full_batch_fit_with_lbfgs_reaches_the_least_squares_solution():
     assert history.steps == 3  # one step(closure) per full batch, each up to max_iter iterations
     assert history.step_loss[0] == pytest.approx(np.mean(y**2) / 2)  # l2 = ½ mean at w = 0
     assert history.step_loss[-1] < 0.01 and opt.n_iter > 3
+
+
+def test_clip_grad_norm_clips_between_backward_and_step():
+    X, y = data.blobs(n=40, seed=0)
+    y = y.astype(np.float64)
+
+    def loss(y_hat, t):
+        return losses.mse(y_hat.reshape(-1), t)
+
+    def model_and_opt():
+        model = nn.MLP([2, 4, 1], seed=0, dtype=np.float64)
+        return model, optim.SGD(model.parameters(), lr=0.5)
+
+    by_hand, opt = model_and_opt()
+    norms = []
+    for _ in range(3):
+        opt.zero_grad()
+        loss(by_hand(X), y).backward()
+        norms.append(nn.utils.clip_grad_norm_(by_hand.parameters(), 0.1))
+        opt.step()
+    assert min(norms) > 0.1  # every step was clipped
+    model, opt = model_and_opt()
+    fit(model, loss, opt, (X, y), epochs=3, batch_size=None, shuffle=False, clip_grad_norm=0.1)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, by_hand.state_dict()[name], err_msg=name)
+
+
+def test_clip_grad_norm_is_refused_for_a_line_search_optimizer():
+    model = smallest_perceptron()
+    opt = optim.LBFGS(model.parameters())
+    with pytest.raises(ValueError, match="clip_grad_norm does not apply to LBFGS"):
+        fit(model, losses.l2, opt, (X_TABLE, Y_TABLE), clip_grad_norm=1.0, progress=False)

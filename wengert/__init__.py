@@ -63,13 +63,14 @@ from wengert.autodiff.ops import (
 )
 from wengert.autodiff.trace import Trace, trace
 from wengert.io import load, save
-from wengert.train import History, fit
+from wengert.train import History, NonFiniteError, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GraphFreedError",
     "History",
+    "NonFiniteError",
     "Tensor",
     "Trace",
     "abs",

@@ -1,20 +1,27 @@
 """Training: fit() and what it records.
 
-The loop is in `loop.py` (fit), what a run records and what callbacks see in `state.py`
-(History, Run), the callbacks in `callbacks.py` (Callback, EarlyStopping), the per-epoch
-metrics in `metrics.py` (accuracy).
+The loop is in `loop.py` (fit), one checked step in `step.py`, what a run records and what
+callbacks see in `state.py` (History, Run, NonFiniteError), the callbacks in `callbacks.py`
+(Callback, EarlyStopping), the per-epoch metrics in `metrics.py` (accuracy).
 """
 
 from wengert.train.callbacks import Callback, EarlyStopping
 from wengert.train.loop import fit
 from wengert.train.metrics import accuracy
-from wengert.train.state import ConvergenceWarning, History, NonFiniteLossWarning, Run
+from wengert.train.state import (
+    ConvergenceWarning,
+    History,
+    NonFiniteError,
+    NonFiniteLossWarning,
+    Run,
+)
 
 __all__ = [
     "Callback",
     "ConvergenceWarning",
     "EarlyStopping",
     "History",
+    "NonFiniteError",
     "NonFiniteLossWarning",
     "Run",
     "accuracy",

@@ -7,8 +7,9 @@ For each epoch, for each minibatch (x_i, y_i) of the loader:
 and around it: the epoch loss as the mean of the batch losses weighted by batch size; a progress
 bar on stderr (off when stderr is not a terminal); validation loss and metrics after each
 epoch; callbacks (early stopping that restores the best weights, a learning-rate schedule on
-plateaus); a guard that stops at the first non-finite loss; Ctrl-C, which ends training and
-keeps the weights; and a warning when the epochs run out before the loss settled (`tol`).
+plateaus); a guard that stops at the first non-finite loss, gradient or weight; Ctrl-C,
+which ends training and keeps the weights; and a warning when the epochs run out before the
+loss settled (`tol`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from wengert.data.validation import check_X_y
 from wengert.nn.module import Module
 from wengert.train.callbacks import Callback, call_hook
 from wengert.train.metrics import metric_fn, metric_keys, metric_name
-from wengert.train.state import ConvergenceWarning, History, NonFiniteLossWarning, Run
+from wengert.train.state import (
+    ConvergenceWarning,
+    History,
+    NonFiniteError,
+    NonFiniteLossWarning,
+    Run,
+)
+from wengert.train.step import NonFinite, Step
 
 
 def fit(
@@ -48,6 +56,8 @@ def fit(
     checkpoint_dir=None,
     checkpoint_every: int = 1,
     resume: bool = False,
+    on_nonfinite: str = "stop",
+    clip_grad_norm: float | None = None,
 ) -> History:
     """Train `model` on `data` and return its History.
 
@@ -65,13 +75,24 @@ def fit(
     the weights, optimizer state, History, counters and the data order (the loader needs the
     same seed), and continues to `epochs` in total: the result is the uninterrupted run's, bit
     for bit. Callbacks start afresh (EarlyStopping's patience counts from the resume).
+    on_nonfinite: what to do when the loss, a gradient or a weight becomes NaN or infinite;
+    each step checks the loss, then every gradient before the update (a NaN gradient never
+    reaches the weights), then every weight after it. "stop" ends training with a
+    NonFiniteLossWarning, keeps finite weights (the last ones, or the epoch's first if the
+    update made a weight non-finite) and records the epoch, step and first non-finite quantity
+    in history.stop_reason and history.nonfinite; "raise" does the same, then raises
+    NonFiniteError (with attributes epoch, step, quantity, value) instead of warning.
+    clip_grad_norm: rescale the gradients to this total 2-norm at most before each update
+    (wengert.nn.utils.clip_grad_norm_); None: no clipping.
     """
     _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change)
+    _check_guard_arguments(optimizer, on_nonfinite, clip_grad_norm)
     loader = _as_loader(data, model, batch_size, shuffle, seed)
     val = None if val_data is None else _as_arrays(val_data, model, "val_data")
     metric_fns = {metric_name(m): metric_fn(m, loss, loader) for m in metrics}
     history = History(metrics={k: [] for k in metric_keys(metric_fns, val)})
     run = Run(model, optimizer, history, val_data=val)
+    step = Step(model, loss, optimizer, clip_grad_norm)
     checkpoints = None
     if checkpoint_dir is not None or resume:
         from wengert.io import FitCheckpoints  # io sits above training: imported when used
@@ -91,9 +112,8 @@ def fit(
         # Overflow in the forward pass shows as a non-finite loss, which the guard reports with
         # the step and a remedy; NumPy's own warnings would only say "overflow in power".
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            _epochs(
-                run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau, checkpoints
-            )
+            loop = (loss, loader, val, metric_fns, callbacks, bar, plateau, checkpoints)
+            _epochs(run, step, epochs, loop, on_nonfinite)
     except KeyboardInterrupt:
         history.stop_reason = f"interrupted by the user at step {run.step}; weights kept"
         warnings.warn(f"fit: {history.stop_reason}", ConvergenceWarning, stacklevel=2)
@@ -113,14 +133,17 @@ def fit(
     return history
 
 
-def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau, checkpoints):
+def _epochs(run, step, epochs, loop, on_nonfinite):
+    loss, loader, val, metric_fns, callbacks, bar, plateau, checkpoints = loop
     if run.history.stop_reason:  # resumed from a run that had already stopped
         return
     for epoch in range(run.epoch + 1, epochs + 1):
         run.epoch = epoch
         safe = run.model.state_dict()  # finite weights to fall back on, once per epoch
-        totals = _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe)
-        if totals is None:
+        try:
+            totals = _train_epoch(run, step, loader, metric_fns, callbacks, bar)
+        except NonFinite as bad:  # no checkpoint: the last one is the last good epoch's
+            _stop_on_non_finite(run, bad, safe, on_nonfinite)
             return
         _end_epoch(run, loss, val, metric_fns, totals)
         bar.set_postfix(loss=f"{run.history.epoch_loss[-1]:.4g}", refresh=False)
@@ -136,32 +159,17 @@ def _epochs(run, loss, loader, val, metric_fns, epochs, callbacks, bar, plateau,
             return
 
 
-def _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe):
-    """One pass over the loader; (loss sum, metric sums, samples), or None after a bad loss."""
-    history, model, optimizer = run.history, run.model, run.optimizer
+def _train_epoch(run, step, loader, metric_fns, callbacks, bar):
+    """One pass over the loader: (loss sum, metric sums, samples)."""
+    history = run.history
     total, seen = 0.0, 0
     sums = dict.fromkeys(metric_fns, 0.0)
-    needs_closure = getattr(optimizer, "needs_closure", False)  # L-BFGS and the like
     for xb, yb in loader:
-        if needs_closure:
-            value, out = _closure_step(optimizer, model, loss, xb, yb)
-            if not math.isfinite(value):
-                _stop_on_non_finite(run, value, safe)
-                return None
-        else:
-            optimizer.zero_grad()
-            out = model(xb)
-            batch_loss = loss(out, yb)
-            value = float(batch_loss.data)
-            if not math.isfinite(value):
-                _stop_on_non_finite(run, value, safe)
-                return None
-            batch_loss.backward()
-            optimizer.step()
+        value, out = step(xb, yb)
         run.step += 1
         n = len(xb)
         history.step_loss.append(value)
-        history.lr.append(_current_lr(optimizer))
+        history.lr.append(_current_lr(run.optimizer))
         total += value * n
         seen += n
         for name, fn in metric_fns.items():
@@ -170,25 +178,6 @@ def _train_epoch(run, loss, loader, metric_fns, callbacks, bar, safe):
         if callbacks:
             call_hook(callbacks, "on_step_end", run)
     return total, sums, seen
-
-
-def _closure_step(optimizer, model, loss, xb, yb):
-    """One step of an optimizer that re-evaluates the loss itself (L-BFGS): (the loss before
-    the step, the model's output then), as the other optimizers' steps record them."""
-    outputs = []
-    create_graph = getattr(optimizer, "create_graph", False)  # Newton-CG's Hessian products
-
-    def closure():
-        optimizer.zero_grad()
-        out = model(xb)
-        batch_loss = loss(out, yb)
-        batch_loss.backward(create_graph=create_graph)
-        if not outputs:
-            outputs.append(out)
-        return batch_loss
-
-    first_loss = optimizer.step(closure)
-    return float(first_loss.data), outputs[0]
 
 
 def _end_epoch(run, loss, val, metric_fns, totals) -> None:
@@ -209,8 +198,10 @@ def _end_epoch(run, loss, val, metric_fns, totals) -> None:
         history.metrics["val_" + name].append(fn(out.data, y))
 
 
-def _stop_on_non_finite(run: Run, value: float, safe: dict) -> None:
-    model = run.model
+def _stop_on_non_finite(run: Run, bad: NonFinite, safe: dict, policy: str) -> None:
+    """Keep finite weights (those of the epoch's start if the update made any non-finite),
+    record what happened, then warn ("stop") or raise NonFiniteError ("raise")."""
+    model, step = run.model, run.step + 1
     restored = not all(np.isfinite(p.data).all() for p in model.parameters())
     if restored:
         model.load_state_dict(safe)
@@ -219,13 +210,27 @@ def _stop_on_non_finite(run: Run, value: float, safe: dict) -> None:
         if restored
         else "the last weights, all finite, were kept"
     )
-    run.history.stop_reason = f"non-finite loss ({value}) at step {run.step + 1}"
-    warnings.warn(
-        f"fit: the loss became {value} at step {run.step + 1} (epoch {run.epoch}); training "
-        f"stopped and {kept}. Try a smaller learning rate (or standardise the inputs).",
-        NonFiniteLossWarning,
-        stacklevel=4,
+    where = f"at epoch {run.epoch}, step {step}"
+    if bad.quantity.startswith("parameter"):
+        became = f"the {bad.quantity} became {bad.value} after the update {where}"
+    else:
+        became = f"the {bad.quantity} became {bad.value} {where}"
+    run.history.stop_reason = f"non-finite {bad.quantity} ({bad.value}) {where}"
+    run.history.nonfinite = {
+        "epoch": run.epoch,
+        "step": step,
+        "quantity": bad.quantity,
+        "value": bad.value,
+    }
+    message = (
+        f"fit: {became}; training stopped and {kept}. Try a smaller learning rate (or "
+        f"standardise the inputs)."
     )
+    if policy == "raise":
+        raise NonFiniteError(
+            message, epoch=run.epoch, step=step, quantity=bad.quantity, value=bad.value
+        )
+    warnings.warn(message, NonFiniteLossWarning, stacklevel=4)
 
 
 class _Plateau:
@@ -261,6 +266,26 @@ def _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change) -> None:
         raise ValueError(f"fit: tol must be a float >= 0 or None; got {tol!r}")
     if not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
         raise ValueError(f"fit: n_iter_no_change must be an int >= 1; got {n_iter_no_change!r}")
+
+
+def _check_guard_arguments(optimizer, on_nonfinite, clip_grad_norm) -> None:
+    if on_nonfinite not in ("stop", "raise"):
+        raise ValueError(f"fit: on_nonfinite must be 'stop' or 'raise'; got {on_nonfinite!r}")
+    if clip_grad_norm is None:
+        return
+    if isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float)):
+        raise TypeError(
+            f"fit: clip_grad_norm must be a positive number or None; got {clip_grad_norm!r}"
+        )
+    if not (math.isfinite(clip_grad_norm) and clip_grad_norm > 0):
+        raise ValueError(
+            f"fit: clip_grad_norm must be a positive finite number or None; got {clip_grad_norm!r}"
+        )
+    if getattr(optimizer, "needs_closure", False):
+        raise ValueError(
+            f"fit: clip_grad_norm does not apply to {type(optimizer).__name__}, whose line "
+            f"search chooses each step; got clip_grad_norm={clip_grad_norm!r}. Leave it None"
+        )
 
 
 def _as_loader(data, model, batch_size, shuffle, seed) -> DataLoader:

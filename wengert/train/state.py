@@ -9,7 +9,20 @@ from wengert.nn.module import Module
 
 
 class NonFiniteLossWarning(RuntimeWarning):
-    """The loss became NaN or infinite: training stopped there."""
+    """The loss, a gradient or a weight became NaN or infinite: training stopped there."""
+
+
+class NonFiniteError(FloatingPointError):
+    """fit(..., on_nonfinite="raise"): the loss, a gradient or a weight became NaN or infinite.
+
+    epoch and step: where (both count from 1; step over the whole run); quantity: the first
+    non-finite one, "loss", "gradient of <name>" or, after the update, "parameter <name>" (the
+    names of model.named_parameters()); value: its first non-finite value.
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int, quantity: str, value: float):
+        super().__init__(message)
+        self.epoch, self.step, self.quantity, self.value = epoch, step, quantity, value
 
 
 @dataclass
@@ -20,6 +33,10 @@ class History:
     parameter group); epoch_loss: the training loss of each epoch, the mean of its batch losses
     weighted by batch size; val_loss: the loss on val_data after each epoch; metrics: for each
     metric name, one value per epoch (train metrics over the epoch's batches, and "val_" ones).
+    stop_reason: why training ended early ("" when it ran its epochs); nonfinite: when it ended
+    at a non-finite quantity, {"epoch", "step", "quantity", "value"} as NonFiniteError has them
+    (not in as_dict(): a checkpoint is never written after a non-finite step, and files keep
+    the stop_reason, which says the same).
     """
 
     step_loss: list[float] = field(default_factory=list)
@@ -29,6 +46,7 @@ class History:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     stop_reason: str = ""
     best_epoch: int | None = None
+    nonfinite: dict | None = None
 
     @property
     def epochs(self) -> int:
@@ -69,4 +87,4 @@ class Run:
     stop_reason: str = ""
 
 
-__all__ = ["ConvergenceWarning", "History", "NonFiniteLossWarning", "Run"]
+__all__ = ["ConvergenceWarning", "History", "NonFiniteError", "NonFiniteLossWarning", "Run"]
