@@ -2,6 +2,13 @@
 
 sigmoid and tanh keep their output for the rule (s' = s(1 - s), tanh' = 1 - tanh^2), so the
 backward pass evaluates no exponential.
+
+Underflow is the expected answer here, not an error: sigmoid(-1000) and softmax([0, -1000])[1]
+are 0 because exp(-1000) is. A user who turns on `np.errstate(all="raise")` to hunt NaNs must
+not be stopped by it, so the forwards and rules of this family (and of the fused cross-entropy)
+catch the FloatingPointError and compute again with underflow ignored (`underflow_ignored`); the
+user's setting for overflow, invalid and division by zero stays in force. The try costs nothing
+on the usual path, where NumPy ignores underflow anyway.
 """
 
 from __future__ import annotations
@@ -13,10 +20,33 @@ from wengert.autodiff.ops.reductions import keepdims_shape, normalize_axis, resh
 from wengert.autodiff.tensor import Primitive, apply
 
 
+def underflow_ignored(f, *args, **params):
+    """f(*args, **params) with NumPy's underflow ignored, the caller's other settings kept.
+
+    Called while a FloatingPointError is being handled: where underflow is already ignored, that
+    error was a real fault (overflow, invalid, division by zero) and is raised again.
+    """
+    if np.geterr()["under"] != "raise":
+        raise  # the FloatingPointError that the caller is handling
+    with np.errstate(under="ignore"):
+        return f(*args, **params)
+
+
 def _sigmoid(x):
     # exp of -|x| never overflows; the two branches are the same function rearranged.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    try:
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    except FloatingPointError:
+        return underflow_ignored(_sigmoid, x)
+
+
+def _sigmoid_rule(g, ans, x):
+    # Reverse and tangent rule alike (elementwise): g s (1 - s).
+    try:
+        return g * ans * (1 - ans)
+    except FloatingPointError:
+        return underflow_ignored(_sigmoid_rule, g, ans, x)
 
 
 def _leaky_relu(x, negative_slope=0.01):
@@ -24,7 +54,17 @@ def _leaky_relu(x, negative_slope=0.01):
 
 
 def _softplus(x):
-    return np.logaddexp(0, x)
+    try:
+        return np.logaddexp(0, x)
+    except FloatingPointError:
+        return underflow_ignored(_softplus, x)
+
+
+def _softplus_rule(g, ans, x):
+    try:
+        return g * sigmoid_p(x)
+    except FloatingPointError:
+        return underflow_ignored(_softplus_rule, g, ans, x)
 
 
 def _shifted(x, axis):
@@ -34,16 +74,54 @@ def _shifted(x, axis):
 
 
 def _softmax(x, axis=-1):
-    e = np.exp(_shifted(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    try:
+        e = np.exp(_shifted(x, axis))
+        return e / np.sum(e, axis=axis, keepdims=True)
+    except FloatingPointError:
+        return underflow_ignored(_softmax, x, axis)
+
+
+def _softmax_rule(g, ans, x, axis=-1):
+    # Its Jacobian diag(s) - s s^T is symmetric: the tangent rule is this one with t for g.
+    # sum_p's own rule reads axis as a tuple (as sum() stores it): pass (axis,), not axis.
+    try:
+        return ans * (g - sum_p(g * ans, axis=(axis,), keepdims=True))
+    except FloatingPointError:
+        return underflow_ignored(_softmax_rule, g, ans, x, axis)
 
 
 def _log_softmax(x, axis=-1):
-    z = _shifted(x, axis)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    try:
+        z = _shifted(x, axis)
+        return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    except FloatingPointError:
+        return underflow_ignored(_log_softmax, x, axis)
+
+
+def _log_softmax_rule(g, ans, x, axis=-1):
+    try:
+        return g - exp_p(ans) * sum_p(g, axis=(axis,), keepdims=True)
+    except FloatingPointError:
+        return underflow_ignored(_log_softmax_rule, g, ans, x, axis)
+
+
+def _log_softmax_tangent(t, ans, x, axis=-1):
+    # Its Jacobian I - 1 s^T is not symmetric: the tangent is t - (s . t), the reverse rule's
+    # transpose.
+    try:
+        return t - sum_p(exp_p(ans) * t, axis=(axis,), keepdims=True)
+    except FloatingPointError:
+        return underflow_ignored(_log_softmax_tangent, t, ans, x, axis)
 
 
 def _logsumexp(x, axis=None, keepdims=False):
+    try:
+        return _logsumexp_shifted(x, axis, keepdims)
+    except FloatingPointError:
+        return underflow_ignored(_logsumexp_shifted, x, axis, keepdims)
+
+
+def _logsumexp_shifted(x, axis, keepdims):
     # log sum exp(x - m) + m with m the maximum (0 where it is infinite, so that a row of -inf
     # gives -inf and not NaN). Ufunc reductions and in-place exp and log on the fresh x - m:
     # about a third cheaper than np.max/np.sum/np.where on a small batch.
@@ -62,26 +140,26 @@ def _logsumexp(x, axis=None, keepdims=False):
 
 
 def _logsumexp_rule(g, ans, x, axis=None, keepdims=False):
-    if not keepdims:
-        shape = keepdims_shape(x.shape, axis)
-        g, ans = reshape_p(g, shape=shape), reshape_p(ans, shape=shape)
-    return g * exp_p(x - ans)
+    try:
+        if not keepdims:
+            shape = keepdims_shape(x.shape, axis)
+            return reshape_p(g, shape=shape) * exp_p(x - reshape_p(ans, shape=shape))
+        return g * exp_p(x - ans)
+    except FloatingPointError:
+        return underflow_ignored(_logsumexp_rule, g, ans, x, axis, keepdims)
 
 
 def _logsumexp_tangent(t, ans, x, axis=None, keepdims=False):
     # The softmax-weighted sum of the tangents: exp(x - logsumexp(x)) is softmax(x).
-    if not keepdims:
-        ans = reshape_p(ans, shape=keepdims_shape(x.shape, axis))
-    return sum_p(t * exp_p(x - ans), axis=axis, keepdims=keepdims)
+    try:
+        lse = ans if keepdims else reshape_p(ans, shape=keepdims_shape(x.shape, axis))
+        return sum_p(t * exp_p(x - lse), axis=axis, keepdims=keepdims)
+    except FloatingPointError:
+        return underflow_ignored(_logsumexp_tangent, t, ans, x, axis, keepdims)
 
 
 # Elementwise (sigmoid to softplus): the tangent rule is the reverse rule with t for g.
-sigmoid_p = Primitive(
-    "sigmoid",
-    _sigmoid,
-    (lambda g, ans, x: g * ans * (1 - ans),),
-    (lambda t, ans, x: t * ans * (1 - ans),),
-)
+sigmoid_p = Primitive("sigmoid", _sigmoid, (_sigmoid_rule,), (_sigmoid_rule,))
 tanh_p = Primitive(
     "tanh",
     np.tanh,
@@ -106,27 +184,10 @@ leaky_relu_p = Primitive(
     (lambda g, ans, x, negative_slope=0.01: where_p(_data(x) > 0, g, g * negative_slope),),
     (lambda t, ans, x, negative_slope=0.01: where_p(_data(x) > 0, t, t * negative_slope),),
 )
-softplus_p = Primitive(
-    "softplus",
-    _softplus,
-    (lambda g, ans, x: g * sigmoid_p(x),),
-    (lambda t, ans, x: t * sigmoid_p(x),),
-)
-softmax_p = Primitive(
-    "softmax",
-    _softmax,
-    # sum_p's own rule reads axis as a tuple (as sum() stores it): pass (axis,), not axis.
-    (lambda g, ans, x, axis=-1: ans * (g - sum_p(g * ans, axis=(axis,), keepdims=True)),),
-    # Its Jacobian diag(s) - s s^T is symmetric: the tangent rule is the reverse one.
-    (lambda t, ans, x, axis=-1: ans * (t - sum_p(t * ans, axis=(axis,), keepdims=True)),),
-)
+softplus_p = Primitive("softplus", _softplus, (_softplus_rule,), (_softplus_rule,))
+softmax_p = Primitive("softmax", _softmax, (_softmax_rule,), (_softmax_rule,))
 log_softmax_p = Primitive(
-    "log_softmax",
-    _log_softmax,
-    (lambda g, ans, x, axis=-1: g - exp_p(ans) * sum_p(g, axis=(axis,), keepdims=True),),
-    # Its Jacobian I - 1 s^T is not symmetric: the tangent is t - (s . t), the reverse rule's
-    # transpose.
-    (lambda t, ans, x, axis=-1: t - sum_p(exp_p(ans) * t, axis=(axis,), keepdims=True),),
+    "log_softmax", _log_softmax, (_log_softmax_rule,), (_log_softmax_tangent,)
 )
 logsumexp_p = Primitive("logsumexp", _logsumexp, (_logsumexp_rule,), (_logsumexp_tangent,))
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from wengert.autodiff.ops.activations import _logsumexp, softmax_p
+from wengert.autodiff.ops.activations import _logsumexp, softmax_p, underflow_ignored
 from wengert.autodiff.ops.arithmetic import _data, exp_p
 from wengert.autodiff.ops.linalg import (
     _matmul_rule_a,
@@ -47,16 +47,24 @@ def _cross_entropy(logits, labels):
     return _logsumexp(logits, axis=(logits.ndim - 1,)) - picked
 
 
+# The rules catch underflow as the softmax family does (see activations.py): exp of a logit far
+# below the others is 0, harmlessly, also under np.errstate(all="raise").
 def _cross_entropy_rule(g, ans, logits, labels):
-    slope = _cross_entropy_slope(ans, logits, labels)
-    if type(g) is np.ndarray and type(slope) is np.ndarray and g.dtype == slope.dtype:
-        slope *= g[..., None]  # the first-order sweep: the slope is a fresh array
-        return slope
-    return reshape_p(g, shape=(*g.shape, 1)) * slope
+    try:
+        slope = _cross_entropy_slope(ans, logits, labels)
+        if type(g) is np.ndarray and type(slope) is np.ndarray and g.dtype == slope.dtype:
+            slope *= g[..., None]  # the first-order sweep: the slope is a fresh array
+            return slope
+        return reshape_p(g, shape=(*g.shape, 1)) * slope
+    except FloatingPointError:
+        return underflow_ignored(_cross_entropy_rule, g, ans, logits, labels)
 
 
 def _cross_entropy_tangent(t, ans, logits, labels):
-    return sum_p(t * _cross_entropy_slope(ans, logits, labels), axis=(logits.ndim - 1,))
+    try:
+        return sum_p(t * _cross_entropy_slope(ans, logits, labels), axis=(logits.ndim - 1,))
+    except FloatingPointError:
+        return underflow_ignored(_cross_entropy_tangent, t, ans, logits, labels)
 
 
 def _cross_entropy_slope(ans, logits, labels):
