@@ -209,16 +209,21 @@ def test_a_failed_atomic_write_keeps_stale_temporaries_and_the_old_file(tmp_path
 
 # ----------------------------------------------------------------------- bad files
 def _good_bytes(tmp_path) -> bytes:
+    """A model file without its header checksum, as hand-edited files or files from other
+    writers are: what the header's own checks must catch."""
     path = tmp_path / "good.safetensors"
     io.save(MLP([2, 4, 3], seed=0), path)
-    return path.read_bytes()
+    return _rewrite_header(path.read_bytes(), lambda header: None)
 
 
-def _rewrite_header(raw: bytes, edit) -> bytes:
+def _rewrite_header(raw: bytes, edit, replace=(b"", b"")) -> bytes:
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + n])
+    header["__metadata__"].pop("header_sha256", None)
     edit(header)
-    text = json.dumps(header).encode()
+    text = json.dumps(header, separators=(",", ":")).encode()
+    if replace[0]:
+        text = text.replace(*replace)
     return struct.pack("<Q", len(text)) + text + raw[8 + n :]
 
 
@@ -282,7 +287,7 @@ BAD_FILES = [
     (
         "header_sizes_differ",
         lambda raw, tmp: _rewrite_header(raw, lambda h: _set_model(h, [2, 5, 3])),
-        r"weight 'layers.0.weight' is float32\[2, 4\] in the file; .* needs float32\[2, 5\]",
+        "the header's model has 33 weights; the file holds 27",
     ),
     (
         "header_dtype_differs",
@@ -312,7 +317,7 @@ BAD_FILES = [
     (
         "bad_metadata_json",
         lambda raw, tmp: _rewrite_header(raw, lambda h: h["__metadata__"].update(state="{")),
-        "__metadata__ is missing or has bad JSON",
+        r"__metadata__\['state'\] is not valid JSON",
     ),
     ("pickle", lambda raw, tmp: pickle.dumps({"w": np.ones(3)}), "pickle .* never unpickles"),
     ("pickle_v0", lambda raw, tmp: pickle.dumps([1.0], protocol=0), "truncated or not a safe"),
@@ -509,8 +514,18 @@ def test_a_killed_run_resumes_bit_for_bit(tmp_path):
     assert (final.epoch, final.step) == (6, 24)
 
 
-def _fit(tmp_path, epochs, seed=5, every=1, resume=False, callbacks=(), sizes=(2, 4, 2)):
-    rng = np.random.default_rng(0)
+def _fit(
+    tmp_path,
+    epochs,
+    seed=5,
+    every=1,
+    resume=False,
+    callbacks=(),
+    sizes=(2, 4, 2),
+    data_seed=0,
+    **other,
+):
+    rng = np.random.default_rng(data_seed)
     X = rng.normal(size=(30, 2))
     y = (X[:, 0] > 0).astype(int)
     model = MLP(sizes, seed=1)
@@ -528,6 +543,7 @@ def _fit(tmp_path, epochs, seed=5, every=1, resume=False, callbacks=(), sizes=(2
         checkpoint_every=every,
         resume=resume,
         callbacks=callbacks,
+        **other,
     )
     return model, history
 
@@ -603,3 +619,293 @@ def test_resume_from_a_plain_model_file_is_refused(tmp_path):
     io.save(model, tmp_path / "checkpoint.safetensors")
     with pytest.raises(io.ModelFileError, match="not a fit\\(\\) checkpoint"):
         _fit(tmp_path, 2, resume=True)
+
+
+# ----------------------------------------------------------------------- hostile and corrupt files
+def _edited(tmp_path, edit, model=None, **save_kwargs) -> Path:
+    """A saved file whose header `edit` changed (its header checksum dropped, as a hand edit or
+    another writer would leave it), written to bad.safetensors."""
+    good = tmp_path / "good.safetensors"
+    io.save_checkpoint(good, model or MLP([2, 4, 3], seed=0), **save_kwargs)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(_rewrite_header(good.read_bytes(), edit))
+    return bad
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _load_everywhere(path):
+    """Every reader of model files, each of which must refuse the same way."""
+    for read in (io.load, io.load_checkpoint, io.load_metadata):
+        with pytest.raises(io.ModelFileError) as caught:
+            read(path)
+        yield str(caught.value)
+
+
+def test_a_dimension_of_2_to_the_64_is_a_model_file_error(tmp_path):
+    path = _edited(tmp_path, lambda h: _set_entry(h, "shape", [2**64, 4]))
+    for message in _load_everywhere(path):
+        assert "has shape [18446744073709551616, 4], too large for any file" in message
+
+
+@pytest.mark.parametrize("where", ["header", "model", "state", "metadata"])
+def test_json_nested_a_thousand_deep_is_a_model_file_error(tmp_path, where):
+    def edit(header):
+        if where == "header":
+            header["deep"] = "DEEP"
+        else:
+            header["__metadata__"][where] = _deep(1000)
+
+    good = tmp_path / "good.safetensors"
+    io.save(MLP([2, 4, 3], seed=0), good)
+    raw = _rewrite_header(good.read_bytes(), edit, (b'"DEEP"', _deep(1000).encode()))
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(raw)
+    limit = 8 if where == "header" else 200
+    for message in _load_everywhere(path):
+        assert f"nests JSON more than {limit} levels deep" in message
+
+
+@pytest.mark.parametrize(
+    ("sizes", "weights"), [([2, 10**7, 1], 40_000_001), ([2, 10**12, 1], 4 * 10**12 + 1)]
+)
+def test_a_huge_architecture_is_refused_before_anything_is_allocated(tmp_path, sizes, weights):
+    import tracemalloc
+
+    path = _edited(tmp_path, lambda h: _set_model(h, sizes))
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            io.ModelFileError, match=f"model has {weights} weights; the file holds 27"
+        ):
+            io.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_cli_predict_and_resume_refuse_a_malformed_file_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from wengert.cli import main
+
+    run = tmp_path / "run"
+    args = ["train", "--data", "xor", "--hidden", "4", "--epochs", "1", "--out", str(run)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    table = tmp_path / "x.csv"
+    table.write_text("x0,x1\n0,1\n")
+    for name in ("model.safetensors", "checkpoint.safetensors"):
+        path = run / name
+        path.write_bytes(_rewrite_header(path.read_bytes(), lambda h: _set_entry(h, "shape", [-1])))
+    commands = {
+        "predict": ["predict", "--model", str(run / "model.safetensors"), "--data", str(table)],
+        "resume": ["resume", str(run), "--epochs", "1"],
+    }
+    for command, args in commands.items():
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"wengert {command}: error: ")
+        assert "has shape [-1]; expected a list of at most 32 ints >= 0" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------- checkpoint fields
+def _adam_checkpoint(tmp_path, dtype=np.float64):
+    model = MLP([2, 3, 1], dtype=dtype, seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    for _ in range(2):
+        opt.zero_grad()
+        mse(model(X), X[:, :1]).backward()
+        opt.step()
+    loader = wg.data.DataLoader(X, X[:, 0], batch_size=4, seed=3)
+    history = wg.History(step_loss=[1.0, 0.5], lr=[0.01, 0.01], epoch_loss=[0.75])
+    kwargs = {"history": history, "epoch": 1, "step": 2, "loader": loader}
+    return model, opt, kwargs
+
+
+def _fresh(dtype=np.float64):
+    model = MLP([2, 3, 1], dtype=dtype, seed=9)
+    return model, Adam(model.parameters(), lr=0.01)
+
+
+def _edit_state(edit):
+    def header_edit(header):
+        state = json.loads(header["__metadata__"]["state"])
+        header["__metadata__"]["state"] = json.dumps(edit(state))
+
+    return header_edit
+
+
+def _setter(*keys, value):
+    def edit(state):
+        target = state
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+        return state
+
+    return edit
+
+
+STATE_EDITS = [
+    ("null", lambda state: None, r"__metadata__\['state'\] must hold a JSON object; got NoneType"),
+    ("list", lambda state: [], r"__metadata__\['state'\] must hold a JSON object; got list"),
+    ("number", lambda state: 1, r"__metadata__\['state'\] must hold a JSON object; got int"),
+    ("no_keys", lambda state: {}, "the checkpoint state must be an object with the keys"),
+    ("epoch", _setter("epoch", value=-1), "state.epoch must be an int >= 0; got -1"),
+    ("step", _setter("step", value="2"), "state.step must be an int >= 0; got '2'"),
+    ("history", _setter("history", value=[]), "state.history must be an object with the keys"),
+    (
+        "step_loss",
+        _setter("history", "step_loss", value="abc"),
+        "state.history.step_loss must be a list of numbers; got 'abc'",
+    ),
+    (
+        "best_epoch",
+        _setter("history", "best_epoch", value="1"),
+        "state.history.best_epoch must be null or an int >= 0",
+    ),
+    ("loader_epoch", _setter("loader", "epoch", value=1.5), "state.loader.epoch must be an int"),
+    ("loader_rng", _setter("loader", "rng", value={"x": 1}), "state.loader.rng must be a PCG64"),
+    (
+        "shuffle",
+        _setter("loader", "shuffle", value=1),
+        "state.loader.shuffle must be true or false",
+    ),
+    (
+        "group_t",
+        _setter("optimizer", "param_groups", 0, "t", value=-2),
+        r"state.optimizer.param_groups\[0\].t must be an int >= 0; got -2",
+    ),
+    (
+        "adam_step",
+        _setter("optimizer", "state", "0", "dict", "step", value="two"),
+        r"state.optimizer.state.0.step must be a tensor reference, a number or null",
+    ),
+    (
+        "adam_step_float",
+        _setter("optimizer", "state", "0", "dict", "step", value=2.5),
+        "optimizer state 'step' of parameter 0 must be an int; got 2.5",
+    ),
+    (
+        "missing_tensor",
+        _setter("optimizer", "state", "0", "dict", "exp_avg", value={"tensor": "nope"}),
+        "names tensor 'nope', which the file lacks",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "edit", "match"), STATE_EDITS, ids=[e[0] for e in STATE_EDITS])
+def test_malformed_checkpoint_fields_are_refused_by_name(tmp_path, kind, edit, match):
+    model, opt, kwargs = _adam_checkpoint(tmp_path)
+    path = _edited(tmp_path, _edit_state(edit), model, optimizer=opt, **kwargs)
+    with pytest.raises(io.ModelFileError, match=match):
+        io.load_checkpoint(path)
+    fresh, fresh_opt = _fresh()
+    before = fresh.state_dict()
+    with pytest.raises(io.ModelFileError, match=match):
+        io.load_checkpoint(path, fresh, fresh_opt)
+    assert all(np.array_equal(before[k], v) for k, v in fresh.state_dict().items())
+    assert fresh_opt.state == {}
+
+
+@pytest.mark.parametrize(
+    ("dtype", "was", "now"), [(np.float64, "F64", "I64"), (np.float32, "F32", "I32")]
+)
+def test_an_optimizer_tensor_whose_dtype_changed_is_refused(tmp_path, dtype, was, now):
+    model, opt, kwargs = _adam_checkpoint(tmp_path, dtype)
+
+    def edit(header):
+        assert header["optimizer.0.exp_avg"]["dtype"] == was
+        header["optimizer.0.exp_avg"]["dtype"] = now
+
+    path = _edited(tmp_path, edit, model, optimizer=opt, **kwargs)
+    fresh, fresh_opt = _fresh(dtype)
+    with pytest.raises(io.ModelFileError, match=r"tensor 'optimizer\.0\.exp_avg' must be floating"):
+        io.load_checkpoint(path, fresh, fresh_opt)
+    assert fresh_opt.state == {}
+
+
+def test_an_optimizer_tensor_of_another_float_dtype_is_refused(tmp_path):
+    model, opt, kwargs = _adam_checkpoint(tmp_path, np.float32)
+    state = opt.state_dict()
+    state["state"][0]["exp_avg"] = state["state"][0]["exp_avg"].astype(np.float64)
+    opt.load_state_dict(state)  # cast back to float32 by the optimizer: write it by hand
+    opt.state[model.parameters()[0]]["exp_avg"] = state["state"][0]["exp_avg"]
+    io.save_checkpoint(tmp_path / "c.safetensors", model, opt, **kwargs)
+    fresh, fresh_opt = _fresh(np.float32)
+    with pytest.raises(io.ModelFileError, match=r"'exp_avg' of parameter 0 is float64\[2, 3\]"):
+        io.load_checkpoint(tmp_path / "c.safetensors", fresh, fresh_opt)
+
+
+# ----------------------------------------------------------------------- integrity
+def test_a_file_records_checksums_of_data_and_header_and_the_version(tmp_path):
+    import hashlib
+
+    path = tmp_path / "m.safetensors"
+    io.save(MLP([2, 3, 1], seed=0), path)
+    header, data, _ = _header(path)
+    meta = header["__metadata__"]
+    assert meta["data_sha256"] == hashlib.sha256(data).hexdigest()
+    assert len(meta["header_sha256"]) == 64
+    assert meta["wengert_version"] == wg.__version__
+
+
+def test_a_flipped_bit_in_the_data_is_caught_by_the_checksum(tmp_path):
+    path = tmp_path / "m.safetensors"
+    io.save(MLP([2, 3, 1], seed=0), path)
+    path.write_bytes(_flip(path.read_bytes(), len(path.read_bytes()) - 3))
+    for message in _load_everywhere(path):
+        assert "its tensor data does not match the SHA-256 checksum" in message
+
+
+def test_swapped_offsets_are_caught_by_the_header_checksum(tmp_path):
+    path = tmp_path / "m.safetensors"
+    io.save(MLP([3, 3, 3], seed=0), path)
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    first, second = header["model.layers.0.weight"], header["model.layers.1.weight"]
+    first["data_offsets"], second["data_offsets"] = second["data_offsets"], first["data_offsets"]
+    text = json.dumps(header, separators=(",", ":")).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n :])
+    for message in _load_everywhere(path):
+        assert "its header does not match the SHA-256 checksum" in message
+
+
+def test_a_file_without_checksums_still_loads(tmp_path):
+    model = MLP([2, 3, 1], seed=0)
+    path = tmp_path / "old.safetensors"
+    io.save(model, path)
+
+    def strip(header):
+        del header["__metadata__"]["data_sha256"], header["__metadata__"]["wengert_version"]
+
+    path.write_bytes(_rewrite_header(path.read_bytes(), strip))
+    loaded = io.load(path)
+    assert all(np.array_equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_resuming_on_other_data_of_the_same_shape_is_refused(tmp_path):
+    _fit(tmp_path, 2)
+    before = (tmp_path / "checkpoint.safetensors").read_bytes()
+    with pytest.raises(ValueError, match="pass resume_other_data=True to continue on this data"):
+        _fit(tmp_path, 3, resume=True, data_seed=1)
+    assert (tmp_path / "checkpoint.safetensors").read_bytes() == before
+    _, history = _fit(tmp_path, 3, resume=True, data_seed=1, resume_other_data=True)
+    assert history.epochs == 3
+
+
+def test_fit_checkpoints_hashes_the_data_once_per_fit(tmp_path, monkeypatch):
+    from wengert.io import checkpoint
+
+    calls = []
+    real = checkpoint.data_fingerprint
+    monkeypatch.setattr(checkpoint, "data_fingerprint", lambda X, y: calls.append(1) or real(X, y))
+    _fit(tmp_path, 4)
+    _fit(tmp_path, 6, resume=True)
+    assert len(calls) == 2

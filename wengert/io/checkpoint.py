@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from wengert.io.bounded_json import check_nesting
+from wengert.io.fingerprint import data_fingerprint
 from wengert.io.models import (
     FORMAT,
+    MAX_JSON_DEPTH,
     VERSION,
     _load_weights,
     _model_from,
@@ -22,6 +25,13 @@ from wengert.io.models import (
     describe,
 )
 from wengert.io.safetensors import ModelFileError, write_safetensors
+from wengert.io.state_checks import (
+    check_against_parameters,
+    check_state,
+    check_tensor_names,
+    decode_optimizer_state,
+    used_tensor_names,
+)
 from wengert.nn.module import Module
 from wengert.optim.schedules import Schedule
 
@@ -68,25 +78,37 @@ def save_checkpoint(
     epoch, generator state). One safetensors file, written atomically; refused (nothing
     written) when something in it cannot be stored as data, e.g. a learning rate that is a
     plain function rather than a wengert.optim.schedules Schedule."""
+    loader_json = None if loader is None else _loader_json(loader)
+    _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json, kind, metadata)
+
+
+def _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json, kind, metadata):
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     state = {
         "optimizer": None if optimizer is None else _optimizer_json(optimizer, tensors),
         "history": None if history is None else history.as_dict(),
         "epoch": int(epoch),
         "step": int(step),
-        "loader": None if loader is None else _loader_json(loader),
+        "loader": loader_json,
     }
-    meta = {"format": FORMAT, "version": VERSION, "kind": kind}
-    meta["model"] = json.dumps(describe(model))
+    meta = {"format": FORMAT, "version": VERSION, "kind": kind, "wengert_version": _version()}
+    meta["model"] = check_nesting(json.dumps(describe(model)), MAX_JSON_DEPTH, "a model")
     meta["state"] = json.dumps(state)
     try:
-        meta["metadata"] = json.dumps(metadata, allow_nan=False)
-    except (TypeError, ValueError) as e:
+        text = json.dumps(metadata, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as e:
         raise TypeError(
             f"save: metadata must be JSON values (str, finite numbers, bool, None, lists and "
             f"dicts of them); {e}"
         ) from None
+    meta["metadata"] = check_nesting(text, MAX_JSON_DEPTH, "metadata")
     write_safetensors(path, tensors, meta)
+
+
+def _version() -> str:
+    import wengert  # the package is whole by the time anything is saved
+
+    return str(getattr(wengert, "__version__", "unknown"))
 
 
 def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
@@ -97,22 +119,31 @@ def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
 
     tensors, meta = _read_wengert(path)
     state = meta["state"]
+    check_state(state, f"{path}")
+    saved_optimizer = state["optimizer"]
+    opt_state = None
+    if saved_optimizer is not None:
+        opt_state = decode_optimizer_state(saved_optimizer, tensors, f"{path}")
+        check_tensor_names(tensors, used_tensor_names(saved_optimizer), f"{path}")
     if model is None:
         model = _model_from(tensors, meta, path)
     else:  # every check comes before any write: a refused checkpoint changes nothing
         _check_same("model", meta["model"], describe(model), path)
         if optimizer is not None:
-            _check_optimizer(optimizer, state.get("optimizer"), path)
+            _check_optimizer(optimizer, saved_optimizer, path)
+            check_against_parameters(opt_state, optimizer, f"{path}")
         _load_weights(model, tensors, path)
     if optimizer is not None:
-        _restore_optimizer(optimizer, state.get("optimizer"), tensors, path)
-    try:
-        history = None if state.get("history") is None else History(**state["history"])
-        counters = int(state.get("epoch", 0)), int(state.get("step", 0))
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{path}: the saved History or counters are malformed: {e}") from e
+        _restore_optimizer(optimizer, saved_optimizer, opt_state, path)
+    history = None if state["history"] is None else History(**state["history"])
     return Checkpoint(
-        model, history, *counters, state.get("loader"), state.get("optimizer"), meta["metadata"]
+        model,
+        history,
+        state["epoch"],
+        state["step"],
+        state["loader"],
+        saved_optimizer,
+        meta["metadata"],
     )
 
 
@@ -154,18 +185,6 @@ def _encode(value, key: str, tensors: dict):
     return _hyper_json(value, f"optimizer state {key}")
 
 
-def _decode(value, tensors: dict, path):
-    if isinstance(value, dict) and "tensor" in value:
-        if value["tensor"] not in tensors:
-            raise ModelFileError(f"{path}: optimizer state {value['tensor']!r} has no tensor")
-        return tensors[value["tensor"]]
-    if isinstance(value, dict) and "dict" in value:
-        return {k: _decode(v, tensors, path) for k, v in value["dict"].items()}
-    if isinstance(value, dict) and "list" in value:
-        return [_decode(v, tensors, path) for v in value["list"]]
-    return value
-
-
 def _check_optimizer(optimizer, saved, path) -> None:
     if saved is None:
         raise ModelFileError(f"{path} holds no optimizer state to restore")
@@ -173,12 +192,13 @@ def _check_optimizer(optimizer, saved, path) -> None:
     _check_same("optimizer", _settings(saved), _settings(here), path)
 
 
-def _restore_optimizer(optimizer, saved, tensors, path) -> None:
+def _restore_optimizer(optimizer, saved, opt_state, path) -> None:
     _check_optimizer(optimizer, saved, path)
+    check_against_parameters(opt_state, optimizer, f"{path}")
     sd = optimizer.state_dict()
     for group, saved_group in zip(sd["param_groups"], saved["param_groups"], strict=True):
         group["t"] = saved_group["t"]
-    sd["state"] = {int(i): _decode(s, tensors, path) for i, s in saved["state"].items()}
+    sd["state"] = opt_state
     try:
         optimizer.load_state_dict(sd)
     except (TypeError, ValueError, KeyError) as e:
@@ -205,7 +225,7 @@ def _loader_json(loader) -> dict:
 def _check_same(what: str, saved, here, path) -> None:
     difference = _difference(json.loads(json.dumps(saved)), json.loads(json.dumps(here)), what)
     if difference:
-        raise ValueError(
+        raise ModelFileError(
             f"{path} does not fit this {what}: {difference}. Rebuild the {what} as it was "
             f"saved (or start afresh)"
         )
@@ -233,24 +253,41 @@ def _difference(a, b, where: str) -> str:
 # ----------------------------------------------------------------------- fit()'s checkpoints
 class FitCheckpoints:
     """fit()'s checkpointing: DIR/checkpoint.safetensors every `every` epochs and at the end;
-    with resume, restore a run from it (weights, optimizer, History, counters, data order)."""
+    with resume, restore a run from it (weights, optimizer, History, counters, data order).
+
+    Each checkpoint records a fingerprint of the training data (data_fingerprint: the SHA-256
+    of X and y, computed once per fit); resuming on other data is refused unless
+    `resume_other_data` is true."""
 
     FILENAME = "checkpoint.safetensors"
 
-    def __init__(self, directory, every: int, resume: bool) -> None:
+    def __init__(self, directory, every: int, resume: bool, resume_other_data: bool = False):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"fit: checkpoint_every must be an int >= 1; got {every!r}")
         if resume and directory is None:
             raise ValueError("fit: resume=True needs checkpoint_dir, the directory to resume from")
+        if not isinstance(resume_other_data, bool):
+            raise TypeError(
+                f"fit: resume_other_data must be True or False; got {resume_other_data!r}."
+            )
         self.path = Path(directory) / self.FILENAME
         self.every, self.resume = every, bool(resume)
+        self.resume_other_data = resume_other_data
+        self._fingerprints: dict[int, str] = {}
+
+    def fingerprint(self, loader) -> str:
+        """The fingerprint of `loader`'s X and y, computed once for this fit."""
+        if id(loader) not in self._fingerprints:
+            self._fingerprints[id(loader)] = data_fingerprint(loader.X, loader.y)
+        return self._fingerprints[id(loader)]
 
     def restore(self, run, loader) -> int:
         """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
         if not (self.resume and self.path.is_file()):
             return 0
         saved = _read_wengert(self.path)[1]["state"]
-        if saved.get("history") is None or saved.get("loader") is None:
+        check_state(saved, f"{self.path}")
+        if saved["history"] is None or saved["loader"] is None:
             raise ModelFileError(
                 f"{self.path} is not a fit() checkpoint (it has no History or data loader "
                 f"position) and cannot be resumed from"
@@ -258,25 +295,41 @@ class FitCheckpoints:
         saved = saved["loader"]
         here = {k: v for k, v in _loader_json(loader).items() if k not in ("epoch", "rng")}
         _check_same("data loader", {k: saved.get(k) for k in here}, here, self.path)
+        self._check_same_data(saved.get("fingerprint"), loader)
         ckpt = load_checkpoint(self.path, run.model, run.optimizer)
         vars(run.history).update(vars(ckpt.history))
         run.epoch, run.step = ckpt.epoch, ckpt.step
-        loader.set_epoch(saved["epoch"])
-        if "rng" in saved:  # equal to set_epoch's; kept for a loader moved by other means
-            loader._rng.bit_generator.state = saved["rng"]
+        # The saved generator state is the position itself: no permutations are replayed.
+        loader._rng = np.random.default_rng(loader.seed)
+        loader._rng.bit_generator.state = saved["rng"]
+        loader.epoch = saved["epoch"]
         return ckpt.epoch
+
+    def _check_same_data(self, saved: str | None, loader) -> None:
+        if saved is None or self.resume_other_data:
+            return  # a checkpoint from before fingerprints, or other data on purpose
+        if saved != self.fingerprint(loader):
+            raise ValueError(
+                f"fit: the training data differs from the data that {self.path} was trained "
+                f"on (same shape, other values: fingerprint {self.fingerprint(loader)[:19]}... "
+                f"here, {saved[:19]}... in the checkpoint). Resume with the same X and y, or "
+                f"pass resume_other_data=True to continue on this data anyway"
+            )
 
     def after_epoch(self, run, loader, last: bool) -> None:
         if last or run.epoch % self.every == 0:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            save_checkpoint(
+            loader_json = {**_loader_json(loader), "fingerprint": self.fingerprint(loader)}
+            _write_checkpoint(
                 self.path,
                 run.model,
                 run.optimizer,
-                history=run.history,
-                epoch=run.epoch,
-                step=run.step,
-                loader=loader,
+                run.history,
+                run.epoch,
+                run.step,
+                loader_json,
+                "checkpoint",
+                {},
             )
 
 

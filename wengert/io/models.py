@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import itertools
+import math
 from pathlib import Path
 
+from wengert.io.bounded_json import loads
 from wengert.io.safetensors import ModelFileError, read_safetensors
 from wengert.nn.activations import Activation
 from wengert.nn.linear import Linear
@@ -12,6 +14,8 @@ from wengert.nn.models import MLP, Perceptron, Sequential
 from wengert.nn.module import Module
 
 FORMAT, VERSION = "wengert", "1"
+MAX_JSON_DEPTH = 200  # of the JSON in each __metadata__ string: 60 nested Sequentials and more
+_DTYPE_NAMES = ("float64", "float32", "float16", "int64", "int32", "uint8")
 MODULES: dict[str, type[Module]] = {
     "Activation": Activation,
     "Linear": Linear,
@@ -47,10 +51,58 @@ def build(spec, where: str = "model file") -> Module:
         if cls is Sequential:
             return Sequential(*(build(s, where) for s in config.pop("layers")))
         return cls(**config)
-    except (TypeError, ValueError, KeyError) as e:
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as e:
         if isinstance(e, ModelFileError):
             raise
         raise ModelFileError(f"{where}: cannot rebuild {spec['class']} from {config}: {e}") from e
+
+
+def parameter_count(spec, where: str = "model file") -> int:
+    """How many weights the module that `spec` describes holds, computed from the description
+    alone (nothing is allocated); ModelFileError when a size is not an int >= 1."""
+    ok = isinstance(spec, dict) and set(spec) == {"class", "config"}
+    name = spec.get("class") if ok else None
+    config = spec.get("config") if ok else None
+    if not isinstance(name, str) or name not in MODULES or not isinstance(config, dict):
+        raise ModelFileError(
+            f"{where}: the model description {spec!r} is not {{'class': one of "
+            f"{sorted(MODULES)}, 'config': {{...}}}}"
+        )
+    _check_dtype_name(config, name, where)
+    bias = config.get("bias", True)
+    if not isinstance(bias, bool):
+        raise ModelFileError(f"{where}: {name}'s bias must be true or false; got {bias!r}")
+    if name == "Sequential":
+        layers = config.get("layers")
+        if not isinstance(layers, list):
+            raise ModelFileError(f"{where}: Sequential's layers must be a list; got {layers!r}")
+        return sum(parameter_count(layer, where) for layer in layers)
+    if name == "Linear":
+        n_in, n_out = (_size_of(config.get(k), k, name, where) for k in ("n_inputs", "n_outputs"))
+        return n_in * n_out + bias * n_out
+    if name == "Perceptron":
+        return _size_of(config.get("n_inputs"), "n_inputs", name, where) + bias
+    if name == "MLP":
+        sizes = config.get("sizes")
+        if not isinstance(sizes, list) or len(sizes) < 2:
+            raise ModelFileError(f"{where}: MLP's sizes must be a list of 2 or more ints")
+        sizes = [_size_of(n, "sizes", name, where) for n in sizes]
+        return sum(a * b + bias * b for a, b in itertools.pairwise(sizes))
+    return 0  # an Activation
+
+
+def _size_of(value, key: str, owner: str, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ModelFileError(f"{where}: {owner}'s {key} must hold ints >= 1; got {value!r}")
+    return value
+
+
+def _check_dtype_name(config: dict, owner: str, where: str) -> None:
+    dtype = config.get("dtype", "float32")
+    if dtype not in _DTYPE_NAMES:
+        raise ModelFileError(
+            f"{where}: {owner}'s dtype must be one of {list(_DTYPE_NAMES)}; got {dtype!r}"
+        )
 
 
 def load(path) -> Module:
@@ -76,17 +128,36 @@ def _read_wengert(path):
         raise ModelFileError(
             f"{path}: format version {meta.get('version')!r}; this reads {VERSION!r}"
         )
-    try:
-        decoded = {k: json.loads(meta[k]) for k in ("model", "metadata", "state")}
-    except (KeyError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{path}: __metadata__ is missing or has bad JSON in {e}") from e
+    decoded = {}
+    for key in ("model", "metadata", "state"):
+        if key not in meta:
+            raise ModelFileError(f"{path}: __metadata__ has no {key!r}; not a complete file")
+        decoded[key] = loads(meta[key], MAX_JSON_DEPTH, f"{path}", f"__metadata__[{key!r}]")
+    for key in ("metadata", "state"):
+        if not isinstance(decoded[key], dict):
+            raise ModelFileError(
+                f"{path}: __metadata__[{key!r}] must hold a JSON object; got "
+                f"{type(decoded[key]).__name__}"
+            )
     return tensors, decoded
 
 
 def _model_from(tensors, meta, path) -> Module:
+    check_parameter_count(meta["model"], tensors, path)  # before build() allocates anything
     model = build(meta["model"], f"{path}")
     _load_weights(model, tensors, path)
     return model
+
+
+def check_parameter_count(spec, tensors: dict, path) -> None:
+    """Refuse a description whose weights are not the ones the file holds, by number."""
+    wanted = parameter_count(spec, f"{path}")
+    held = sum(math.prod(v.shape) for k, v in tensors.items() if k.startswith("model."))
+    if wanted != held:
+        raise ModelFileError(
+            f"{path}: the header's model has {wanted} weights; the file holds {held}. "
+            f"Corrupted header"
+        )
 
 
 def _load_weights(model: Module, tensors: dict, path) -> None:
@@ -108,4 +179,14 @@ def _load_weights(model: Module, tensors: dict, path) -> None:
     model.load_state_dict(weights)
 
 
-__all__ = ["FORMAT", "MODULES", "VERSION", "build", "describe", "load", "load_metadata"]
+__all__ = [
+    "FORMAT",
+    "MODULES",
+    "VERSION",
+    "build",
+    "check_parameter_count",
+    "describe",
+    "load",
+    "load_metadata",
+    "parameter_count",
+]

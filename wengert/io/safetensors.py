@@ -7,31 +7,47 @@
     the data    each tensor's bytes, little-endian, C order, back to back
 
 Writes are atomic (wengert.io.atomic.atomic_write): a temporary file in the same directory,
-flushed and fsynced, then renamed over the target (os.replace) and the directory fsynced.
+flushed and fsynced, then renamed over the target (os.replace) and the directory fsynced. The
+writer adds to `__metadata__` "data_sha256", the SHA-256 (hex) of the data, and "header_sha256",
+that of the header in canonical JSON (sorted keys, no spaces, without "header_sha256"); a reader
+refuses a file that does not match them (files without them, written before, load unchecked).
+
+Reading checks the whole header against the file's size before it allocates anything: the
+header's length, how deeply its JSON nests, every entry's dtype, shape and offsets, and that
+the tensors tile the data exactly. Whatever is wrong raises `ModelFileError`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
+import re
 import struct
-from pathlib import Path
 
 import numpy as np
 
 from wengert.io.atomic import atomic_write
+from wengert.io.bounded_json import loads
+from wengert.io.errors import ModelFileError
 
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
 _CODES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
 _MAX_HEADER = 100_000_000  # safetensors' own limit
-
-
-class ModelFileError(ValueError):
-    """A model or checkpoint file that cannot be read: what is wrong, and where."""
+_MAX_HEADER_DEPTH = 8  # {tensors: {entry: [shape]}} is 3 deep
+_MAX_NDIM = 32  # NumPy allows 64
+_MAX_NBYTES = 2**62  # of any tensor, counting a zero-length axis as 1
+CHECKSUM_KEY = "data_sha256"
+HEADER_CHECKSUM_KEY = "header_sha256"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-    """Write `tensors` and the string map `metadata` to `path` atomically (see the docstring)."""
+    """Write `tensors` and the string map `metadata` to `path` atomically (see the docstring),
+    with the data's SHA-256 added to the metadata as "data_sha256"."""
     header, offset, blobs = {}, 0, []
+    digest = hashlib.sha256()
     for name, array in tensors.items():
         array = np.asarray(array)  # (np.ascontiguousarray would make a 0-d array 1-d)
         code = _CODES.get(array.dtype.newbyteorder("<").str)
@@ -41,88 +57,168 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
         header[name] = {"dtype": code, "shape": list(array.shape)}
         header[name]["data_offsets"] = [offset, offset + len(blob)]
         offset += len(blob)
+        digest.update(blob)
         blobs.append(blob)
-    header["__metadata__"] = metadata
+    header["__metadata__"] = {**metadata, CHECKSUM_KEY: digest.hexdigest()}
+    header["__metadata__"][HEADER_CHECKSUM_KEY] = _header_digest(header)
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors pads it
     atomic_write(path, b"".join([struct.pack("<Q", len(text)), text, *blobs]))
 
 
 def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The tensors and `__metadata__` of the safetensors file at `path`, every field checked."""
-    raw = Path(path).read_bytes()
+    """The tensors and `__metadata__` of the safetensors file at `path`, every field checked
+    before anything is allocated; `ModelFileError` says what is wrong."""
     where = f"{path}"
-    if raw[:1] == b"\x80" or raw[:2] in (b"PK", b"\x93N"):
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        n = _header_length(where, f.read(8), size)
+        header = _parse_header(where, f.read(n))
+        metadata = header.get("__metadata__", {})
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            raise ModelFileError(f"{where}: __metadata__ must be a map of strings to strings")
+        _check_header_checksum(where, header)
+        header.pop("__metadata__", None)
+        layout = _layout(where, header, size - 8 - n)
+        data = f.read(size - 8 - n + 1)
+    if len(data) != size - 8 - n:
+        raise ModelFileError(f"{where} changed while it was read; read it again")
+    _check_checksum(where, metadata, data)
+    tensors = {}
+    for name, dtype, shape, begin, end in layout:
+        array = np.frombuffer(
+            data, dtype=_DTYPES[dtype], count=(end - begin) // _size(dtype), offset=begin
+        ).reshape(shape)
+        tensors[name] = array.astype(array.dtype.newbyteorder("="))  # a writable native copy
+    return tensors, metadata
+
+
+def _header_length(where: str, first: bytes, size: int) -> int:
+    if first[:1] == b"\x80" or first[:2] in (b"PK", b"\x93N"):
         raise ModelFileError(
             f"{where} is a pickle or NumPy/zip file, not a wengert model file; wengert never "
             f"unpickles (it could run code). Save models with wengert.save()"
         )
-    if len(raw) < 8:
+    if len(first) < 8:
         raise ModelFileError(
-            f"{where} is truncated: {len(raw)} bytes, less than the 8-byte header length"
+            f"{where} is truncated: {len(first)} bytes, less than the 8-byte header length"
         )
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > min(_MAX_HEADER, len(raw) - 8):
+    (n,) = struct.unpack("<Q", first)
+    if n > min(_MAX_HEADER, size - 8):
         raise ModelFileError(
             f"{where} is truncated or not a safetensors file: the header length says {n} bytes, "
-            f"the file has {len(raw) - 8} after the first 8"
+            f"the file has {size - 8} after the first 8 (at most {_MAX_HEADER} allowed)"
         )
+    return n
+
+
+def _parse_header(where: str, text: bytes) -> dict:
     try:
-        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as e:
         raise ModelFileError(f"{where}: the header is not valid JSON ({e}); corrupted file") from e
+    header = loads(decoded, _MAX_HEADER_DEPTH, where, "the header")
     if not isinstance(header, dict):
         raise ModelFileError(f"{where}: the header is not a JSON object; corrupted file")
-    metadata = header.pop("__metadata__", {})
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise ModelFileError(f"{where}: __metadata__ must be a map of strings to strings")
-    data = memoryview(raw)[8 + n :]
-    tensors, end = {}, 0
-    for name, entry in sorted(header.items(), key=lambda kv: _begin(kv[1])):
-        tensors[name] = _tensor(where, name, entry, data, end)
-        end = entry["data_offsets"][1]
-    if end != len(data):
-        raise ModelFileError(
-            f"{where} is truncated or corrupted: the header describes {end} bytes of tensor "
-            f"data, the file holds {len(data)}"
-        )
-    return tensors, metadata
+    return header
 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _begin(entry) -> int:
-    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-    ok = isinstance(offsets, list) and len(offsets) == 2
-    return offsets[0] if ok and isinstance(offsets[0], int) else -1
+def _size(dtype: str) -> int:
+    return np.dtype(_DTYPES[dtype]).itemsize
 
 
-def _tensor(where: str, name: str, entry, data: memoryview, expected_begin: int) -> np.ndarray:
+def _entry(where: str, name: str, entry) -> tuple:
+    """(name, dtype, shape, begin, end) of one header entry, each field checked."""
     bad = f"{where}: tensor {name!r}"
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise ModelFileError(f"{bad}: a header entry needs exactly dtype, shape, data_offsets")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
         raise ModelFileError(f"{bad} has data_offsets {offsets!r}; expected [begin, end], ints")
-    begin, end = offsets
-    if dtype not in _DTYPES:
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
         raise ModelFileError(f"{bad} has dtype {dtype!r}; expected one of {sorted(_DTYPES)}")
-    if not (isinstance(shape, list) and all(_is_int(d) and d >= 0 for d in shape)):
-        raise ModelFileError(f"{bad} has shape {shape!r}; expected a list of ints >= 0")
-    size = int(np.prod(shape, dtype=np.int64)) * np.dtype(_DTYPES[dtype]).itemsize
-    if begin != expected_begin or end - begin != size:
+    ok = isinstance(shape, list) and len(shape) <= _MAX_NDIM
+    if not (ok and all(_is_int(d) and d >= 0 for d in shape)):
+        raise ModelFileError(
+            f"{bad} has shape {shape!r}; expected a list of at most {_MAX_NDIM} ints >= 0"
+        )
+    if math.prod(max(d, 1) for d in shape) * _size(dtype) > _MAX_NBYTES:
+        raise ModelFileError(f"{bad} has shape {shape}, too large for any file; corrupted header")
+    size = math.prod(shape) * _size(dtype)
+    begin, end = offsets
+    if end - begin != size:
         raise ModelFileError(
             f"{bad}: data_offsets [{begin}, {end}] do not fit its dtype {dtype} and shape "
-            f"{shape} ({size} bytes from {expected_begin}); corrupted header"
+            f"{shape} ({size} bytes); corrupted header"
         )
-    if end > len(data):
+    return name, dtype, tuple(shape), begin, end
+
+
+def _layout(where: str, header: dict, data_size: int) -> list[tuple]:
+    """Every entry checked, in data order; the tensors must tile the data exactly."""
+    layout = sorted((_entry(where, k, v) for k, v in header.items()), key=lambda e: e[3])
+    position = 0
+    for name, _, _, begin, end in layout:
+        if begin != position:
+            raise ModelFileError(
+                f"{where}: tensor {name!r} has data_offsets [{begin}, {end}]; expected it to "
+                f"begin at byte {position}, after the tensor before it (offsets overlap, leave "
+                f"a gap or are negative); corrupted header"
+            )
+        position = end
+    if position != data_size:
         raise ModelFileError(
-            f"{bad} ends at byte {end} of the data, which holds {len(data)}: truncated file"
+            f"{where} is truncated or corrupted: the header describes {position} bytes of "
+            f"tensor data, the file holds {data_size}"
         )
-    array = np.frombuffer(data[begin:end], dtype=_DTYPES[dtype]).reshape(shape)
-    return array.astype(array.dtype.newbyteorder("="))  # a writable native-order copy
+    return layout
 
 
-__all__ = ["ModelFileError", "read_safetensors", "write_safetensors"]
+def _header_digest(header: dict) -> str:
+    """SHA-256 of the header in one canonical JSON form, without the header checksum itself."""
+    metadata = {k: v for k, v in header["__metadata__"].items() if k != HEADER_CHECKSUM_KEY}
+    canonical = {**header, "__metadata__": metadata}
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _expected_digest(where: str, metadata: dict, key: str) -> str | None:
+    expected = metadata.get(key)
+    if expected is not None and not _HEX64.fullmatch(expected):
+        raise ModelFileError(
+            f"{where}: __metadata__[{key!r}] must be 64 hex digits; got {expected[:80]!r}"
+        )
+    return expected  # None: written before files carried checksums
+
+
+def _check_header_checksum(where: str, header: dict) -> None:
+    expected = _expected_digest(where, header.get("__metadata__", {}), HEADER_CHECKSUM_KEY)
+    if expected is not None and _header_digest(header) != expected:
+        raise ModelFileError(
+            f"{where} is corrupted: its header does not match the SHA-256 checksum stored in "
+            f"it; restore the file from a copy"
+        )
+
+
+def _check_checksum(where: str, metadata: dict, data: bytes) -> None:
+    expected = _expected_digest(where, metadata, CHECKSUM_KEY)
+    if expected is None:
+        return
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ModelFileError(
+            f"{where} is corrupted: its tensor data does not match the SHA-256 checksum in its "
+            f"header; restore the file from a copy"
+        )
+
+
+__all__ = [
+    "CHECKSUM_KEY",
+    "HEADER_CHECKSUM_KEY",
+    "ModelFileError",
+    "read_safetensors",
+    "write_safetensors",
+]

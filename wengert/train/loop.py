@@ -56,6 +56,7 @@ def fit(
     checkpoint_dir=None,
     checkpoint_every: int = 1,
     resume: bool = False,
+    resume_other_data: bool = False,
     on_nonfinite: str = "stop",
     clip_grad_norm: float | None = None,
 ) -> History:
@@ -75,6 +76,7 @@ def fit(
     the weights, optimizer state, History, counters and the data order (the loader needs the
     same seed), and continues to `epochs` in total: the result is the uninterrupted run's, bit
     for bit. Callbacks start afresh (EarlyStopping's patience counts from the resume).
+    resume_other_data=True resumes although X and y differ from the checkpoint's (by hash).
     on_nonfinite: what to do when the loss, a gradient or a weight becomes NaN or infinite;
     each step checks the loss, then every gradient before the update (a NaN gradient never
     reaches the weights), then every weight after it. "stop" ends training with a
@@ -97,7 +99,7 @@ def fit(
     if checkpoint_dir is not None or resume:
         from wengert.io import FitCheckpoints  # io sits above training: imported when used
 
-        checkpoints = FitCheckpoints(checkpoint_dir, checkpoint_every, resume)
+        checkpoints = FitCheckpoints(checkpoint_dir, checkpoint_every, resume, resume_other_data)
     callbacks = list(callbacks)
     call_hook(callbacks, "on_train_begin", run)  # a callback may still refuse: nothing has changed
     if checkpoints is not None:
