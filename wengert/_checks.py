@@ -120,7 +120,8 @@ class Options(Constraint):
 
     def __init__(self, options: Iterable) -> None:
         self.options = tuple(sorted(options, key=repr))
-        self.description = "one of " + ", ".join(repr(o) for o in self.options)
+        shown = ", ".join(repr(o) for o in self.options)
+        self.description = shown if len(self.options) == 1 else f"one of {shown}"
 
     def right_kind(self, value) -> bool:
         return any(type(value) is type(o) or isinstance(value, type(o)) for o in self.options)

@@ -21,16 +21,12 @@ from numbers import Real
 
 import numpy as np
 
+from wengert._checks import Boolean, Interval, check
 from wengert.autodiff.tensor import Tensor
 
-
-def _real(owner: str, name: str, value, *, low: float, fix: str = "") -> float:
-    """`value` as a float when it is a real number (not a bool) >= low; else the one error shape."""
-    if not isinstance(value, Real) or isinstance(value, bool):
-        raise TypeError(f"{owner}: {name} must be a real number; got {value!r}.{fix}")
-    if not (value >= low):  # written so that NaN is refused too
-        raise ValueError(f"{owner}: {name} must be a real number >= {low:g}; got {value!r}.{fix}")
-    return float(value)
+MAX_NORM = Interval(Real, 0, math.inf, closed="both")
+NORM_TYPE = Interval(Real, 0, math.inf, closed="right")
+CLIP_VALUE = Interval(Real, 0, None)
 
 
 def _grads(parameters, owner: str) -> list[np.ndarray]:
@@ -40,7 +36,7 @@ def _grads(parameters, owner: str) -> list[np.ndarray]:
     elif not isinstance(parameters, Iterable):
         raise TypeError(
             f"{owner}: parameters must be a Tensor or an iterable of Tensors; "
-            f"got {type(parameters).__name__}. Pass model.parameters()."
+            f"got a {type(parameters).__name__}. Pass model.parameters()."
         )
     arrays = []
     for p in parameters:
@@ -86,14 +82,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite: boo
     otherwise the gradients are scaled by the (non-finite) factor as PyTorch does.
     """
     owner = "clip_grad_norm_"
-    max_norm = _real(owner, "max_norm", max_norm, low=0.0)
-    norm_type = _real(owner, "norm_type", norm_type, low=0.0)
-    if norm_type == 0.0:
-        raise ValueError(
-            f"{owner}: norm_type must be a real number > 0 or math.inf; got {norm_type!r}."
-        )
-    if not isinstance(error_if_nonfinite, bool):
-        raise TypeError(f"{owner}: error_if_nonfinite must be a bool; got {error_if_nonfinite!r}.")
+    check(owner, "max_norm", max_norm, MAX_NORM)
+    check(owner, "norm_type", norm_type, NORM_TYPE)
+    check(owner, "error_if_nonfinite", error_if_nonfinite, Boolean())
+    max_norm, norm_type = float(max_norm), float(norm_type)
     grads = _grads(parameters, owner)
     total = _total_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
@@ -117,7 +109,7 @@ def clip_grad_value_(parameters, clip_value) -> None:
     skipped. NaN entries stay NaN, as with numpy.clip.
     """
     owner = "clip_grad_value_"
-    bound = _real(owner, "clip_value", clip_value, low=0.0)
+    bound = float(check(owner, "clip_value", clip_value, CLIP_VALUE))
     for g in _grads(parameters, owner):
         np.clip(g, -bound, bound, out=g)
 

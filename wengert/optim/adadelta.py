@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
-from wengert.optim.optimizer import Optimizer, check_float
+from wengert.optim.optimizer import FRACTION, NON_NEGATIVE, POSITIVE, Optimizer
 
 
 def adadelta_rule(theta, g, state, *, lr, rho, eps, weight_decay):
@@ -48,15 +50,14 @@ class Adadelta(Optimizer):
     """
 
     rule = staticmethod(adadelta_rule)
+    CONSTRAINTS: ClassVar[dict] = {
+        "rho": [FRACTION],
+        "eps": [POSITIVE],
+        "weight_decay": [NON_NEGATIVE],
+    }
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0) -> None:
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
-
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        check_float(group["rho"], "rho", "Adadelta", 0, 1)
-        check_float(group["eps"], "eps", "Adadelta", low_open=True)
-        check_float(group["weight_decay"], "weight_decay", "Adadelta")
 
 
 __all__ = ["Adadelta", "adadelta_rule"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
-from wengert.optim.optimizer import Optimizer, check_float
+from wengert.optim.optimizer import NON_NEGATIVE, POSITIVE, Optimizer
 
 
 def adagrad_rule(theta, g, state, *, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
@@ -46,6 +48,12 @@ class Adagrad(Optimizer):
     """
 
     rule = staticmethod(adagrad_rule)
+    CONSTRAINTS: ClassVar[dict] = {
+        "lr_decay": [NON_NEGATIVE],
+        "weight_decay": [NON_NEGATIVE],
+        "initial_accumulator_value": [NON_NEGATIVE],
+        "eps": [POSITIVE],
+    }
 
     def __init__(
         self,
@@ -64,13 +72,6 @@ class Adagrad(Optimizer):
             eps=eps,
         )
         super().__init__(params, defaults)
-
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        check_float(group["lr_decay"], "lr_decay", "Adagrad")
-        check_float(group["weight_decay"], "weight_decay", "Adagrad")
-        check_float(group["initial_accumulator_value"], "initial_accumulator_value", "Adagrad")
-        check_float(group["eps"], "eps", "Adagrad", low_open=True)
 
 
 __all__ = ["Adagrad", "adagrad_rule"]

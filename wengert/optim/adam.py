@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
+from wengert._checks import Boolean, TupleOf, check
 from wengert.optim import fused as fused_paths
-from wengert.optim.optimizer import Optimizer, check_betas, check_bool, check_float
+from wengert.optim.optimizer import FLAG, FRACTION, NON_NEGATIVE, POSITIVE, Optimizer
 
 
 def adam_rule(
@@ -71,6 +74,12 @@ class Adam(Optimizer):
 
     rule = staticmethod(adam_rule)
     decoupled_weight_decay = False
+    CONSTRAINTS: ClassVar[dict] = {
+        "betas": [TupleOf(FRACTION, 2)],
+        "eps": [POSITIVE],
+        "weight_decay": [NON_NEGATIVE],
+        "amsgrad": FLAG,
+    }
 
     def __init__(
         self,
@@ -84,11 +93,7 @@ class Adam(Optimizer):
         fused=None,
     ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
-        if fused not in (None, True, False):
-            raise ValueError(
-                f"The 'fused' parameter of {type(self).__name__} must be None, True or False. "
-                f"Got {fused!r} instead."
-            )
+        check(type(self).__name__, "fused", fused, Boolean(), None)
         if fused and not fused_paths.numexpr_available():
             raise ImportError(
                 f"{type(self).__name__}(fused=True) needs numexpr: pip install 'wengert[fast]' "
@@ -96,14 +101,6 @@ class Adam(Optimizer):
             )
         self.fused = fused
         super().__init__(params, defaults)
-
-    def _check_group(self, group: dict) -> None:
-        owner = type(self).__name__
-        super()._check_group(group)
-        check_betas(group["betas"], owner)
-        check_float(group["eps"], "eps", owner, low_open=True)
-        check_float(group["weight_decay"], "weight_decay", owner)
-        check_bool(group["amsgrad"], "amsgrad", owner)
 
     def _update(self, theta, g, state, lr, hyper) -> None:
         hyper = {**hyper, "decoupled_weight_decay": self.decoupled_weight_decay}

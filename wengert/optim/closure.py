@@ -49,12 +49,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import ClassVar
 
 import numpy as np
 
+from wengert._checks import Options
 from wengert.autodiff.mode import enable_grad
 from wengert.optim.line_search import Point, Progress, iterate
-from wengert.optim.optimizer import Optimizer, _matched, check_float, check_int, lr_at
+from wengert.optim.optimizer import COUNT, NON_NEGATIVE, Optimizer, _matched, lr_at
 
 CURVATURE_EPS = float(np.finfo(np.float64).eps)
 LINE_SEARCHES = ("strong_wolfe", None)
@@ -89,13 +91,14 @@ class FlatParams:
 
 
 def loss_value(loss, owner: str, iteration: int) -> float:
-    """The closure's loss as a float; ValueError for anything but one real number."""
+    """The closure's loss as a float: TypeError for anything but numbers, ValueError for more
+    than one."""
     data = np.asarray(getattr(loss, "data", loss))
     if data.size != 1 or data.dtype.kind not in "fiu":
-        raise ValueError(
-            f"{owner}: the closure must return the loss, a one-element Tensor or a number; at "
-            f"iteration {iteration} it returned a {type(loss).__name__} of shape {data.shape} "
-            f"and dtype {data.dtype}"
+        raise (ValueError if data.dtype.kind in "fiu" else TypeError)(
+            f"{owner}: the closure's return value must be the loss, a one-element Tensor or a "
+            f"number; got a {type(loss).__name__} of shape {data.shape} and dtype "
+            f"{data.dtype} at iteration {iteration}."
         )
     return float(data.reshape(()))
 
@@ -108,6 +111,13 @@ class ClosureOptimizer(Optimizer):
     (what an evaluation adds for the direction) and `_state_shapes`.
     """
 
+    CONSTRAINTS: ClassVar[dict] = {
+        "max_iter": [COUNT],
+        "max_eval": [COUNT],
+        "tolerance_grad": [NON_NEGATIVE],
+        "tolerance_change": [NON_NEGATIVE],
+        "line_search": [Options(["strong_wolfe"]), None],
+    }
     needs_closure = True  # fit() calls step(closure) for optimizers that say so
     create_graph = False  # whether the closure's backward must record the gradient's graph
 
@@ -124,22 +134,10 @@ class ClosureOptimizer(Optimizer):
         if differ:
             self.param_groups.pop()
             raise ValueError(
-                f"{type(self).__name__} flattens all parameters into one vector, so every "
-                f"param group must have the same hyperparameters; this group sets "
-                f"{differ[0]}={new[differ[0]]!r} where group 0 has {first[differ[0]]!r}"
-            )
-
-    def _check_group(self, group: dict) -> None:
-        owner = type(self).__name__
-        super()._check_group(group)
-        check_int(group["max_iter"], "max_iter", owner)
-        check_int(group["max_eval"], "max_eval", owner)
-        check_float(group["tolerance_grad"], "tolerance_grad", owner)
-        check_float(group["tolerance_change"], "tolerance_change", owner)
-        if group["line_search"] not in LINE_SEARCHES:
-            raise ValueError(
-                f"The 'line_search' parameter of {owner} must be 'strong_wolfe' or None. "
-                f"Got {group['line_search']!r} instead."
+                f"{type(self).__name__}: every param group must have the same "
+                f"hyperparameters (all parameters become one vector); got {differ[0]}="
+                f"{new[differ[0]]!r} in group {len(self.param_groups)} where group 0 has "
+                f"{first[differ[0]]!r}."
             )
 
     @property
@@ -160,12 +158,13 @@ class ClosureOptimizer(Optimizer):
         owner = type(self).__name__
         if closure is None:
             raise TypeError(
-                f"{owner}.step needs a closure that re-evaluates the loss, e.g. def closure(): "
-                f"opt.zero_grad(); loss = loss_fn(model(X), y); loss.backward(); return loss"
+                f"{owner}.step: closure must be a callable that re-evaluates the loss; got None. "
+                f"E.g. def closure(): opt.zero_grad(); loss = loss_fn(model(X), y); "
+                f"loss.backward(); return loss"
             )
         group = self.param_groups[0]
         hyper = {k: group[k] for k in self.defaults}
-        hyper["lr"] = lr_at(group["lr"], group["t"] + 1, 0)
+        hyper["lr"] = lr_at(group["lr"], group["t"] + 1, 0, owner)
         flat = FlatParams(p for g in self.param_groups for p in g["params"])
         state = self._flat_state()
         state.setdefault("n_iter", 0)

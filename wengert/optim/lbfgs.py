@@ -8,11 +8,13 @@ skipping, state, errors) are shared with NewtonCG: see closure.py and line_searc
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from wengert.optim.closure import ClosureOptimizer, curvature_pair
 from wengert.optim.line_search import Point
-from wengert.optim.optimizer import check_int
+from wengert.optim.optimizer import COUNT
 
 
 # ------------------------------------------------------------------ L-BFGS
@@ -74,6 +76,8 @@ class LBFGS(ClosureOptimizer):
     α = 1/‖g‖₂ and searches by Moré and Thuente's method (c₁ = 1e-3).
     """
 
+    CONSTRAINTS: ClassVar[dict] = {**ClosureOptimizer.CONSTRAINTS, "history_size": [COUNT]}
+
     def __init__(
         self,
         params,
@@ -95,10 +99,6 @@ class LBFGS(ClosureOptimizer):
             line_search=line_search,
         )
         super().__init__(params, defaults)
-
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        check_int(group["history_size"], "history_size", "LBFGS")
 
     def direction(self, point: Point, state: dict) -> np.ndarray:
         m = self.param_groups[0]["history_size"]
@@ -197,9 +197,9 @@ class BFGS(ClosureOptimizer):
         if n > self.MAX_PARAMS:
             self.param_groups.pop()
             raise ValueError(
-                f"BFGS keeps an n×n matrix: 8·n² bytes, 200 MB for n = {self.MAX_PARAMS:,}, "
-                f"its limit; these parameters have n = {n:,} elements ({8 * n * n / 1e6:,.0f} "
-                f"MB). Use LBFGS."
+                f"BFGS: params must have at most {self.MAX_PARAMS:,} elements in all (BFGS "
+                f"keeps an n×n matrix, 8·n² bytes); got n = {n:,} ({8 * n * n / 1e6:,.0f} MB). "
+                f"Use LBFGS."
             )
 
     def direction(self, point: Point, state: dict) -> np.ndarray:

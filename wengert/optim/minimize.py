@@ -44,16 +44,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wengert._checks import ConvergenceWarning
+from wengert._checks import ConvergenceWarning, Options, check, check_finite, check_params, refusal
 from wengert.autodiff.functional import value_and_grad
 from wengert.autodiff.mode import enable_grad
 from wengert.autodiff.tensor import Tensor
 from wengert.optim.adam import Adam, adam_rule
-from wengert.optim.closure import LINE_SEARCHES, FlatParams
+from wengert.optim.closure import ClosureOptimizer, FlatParams
 from wengert.optim.lbfgs import BFGS, LBFGS
 from wengert.optim.line_search import Point, iterate
 from wengert.optim.newton_cg import NewtonCG, graph_hvp
-from wengert.optim.optimizer import check_float, check_int
+from wengert.optim.optimizer import COUNT, NON_NEGATIVE, POSITIVE
 
 _LINE_SEARCH = {"lr": 1.0, "line_search": "strong_wolfe", "max_eval": None, "tolerance_change": 0.0}
 OPTIONS = {
@@ -66,6 +66,12 @@ OPTIONS = {
 METHODS = tuple(sorted(OPTIONS))
 MAX_ITER = {"adam": 10_000, "bfgs": 1_000, "gd": 10_000, "lbfgs": 1_000, "newton-cg": 1_000}
 _CLASSES = {"bfgs": BFGS, "lbfgs": LBFGS, "newton-cg": NewtonCG}
+_GD = {
+    "lr": [POSITIVE],
+    "max_eval": [COUNT, None],
+    "tolerance_change": [NON_NEGATIVE],
+    "line_search": ClosureOptimizer.CONSTRAINTS["line_search"],
+}
 
 
 @dataclass(frozen=True)
@@ -94,20 +100,14 @@ class _SteepestDescent:
 
 def minimize(f, x0, method="lbfgs", *, tol=1e-6, max_iter=None, **options) -> MinimizeResult:
     """Minimize scalar f from x0 by `method`; see the module docstring for methods and options."""
-    if method not in OPTIONS:
-        raise ValueError(
-            f"minimize: unknown method {method!r}; the methods are "
-            f"{', '.join(repr(m) for m in METHODS)}"
-        )
+    check("minimize", "method", method, Options(METHODS))
     owner = f"minimize(method={method!r})"
     unknown = sorted(set(options) - set(OPTIONS[method]))
     if unknown:
-        raise ValueError(
-            f"{owner} has no option {unknown[0]!r}; its options are {sorted(OPTIONS[method])}"
-        )
-    check_float(tol, "tol", "minimize")
+        raise refusal(owner, "each option", f"one of {sorted(OPTIONS[method])}", repr(unknown[0]))
+    check(owner, "tol", tol, NON_NEGATIVE)
     max_iter = MAX_ITER[method] if max_iter is None else max_iter
-    check_int(max_iter, "max_iter", "minimize")
+    check(owner, "max_iter", max_iter, COUNT)
     shape = np.shape(getattr(x0, "data", x0))
     x = _start(x0)
     state = {"n_iter": 0, "func_evals": 1}
@@ -145,49 +145,31 @@ def _warn_budget(owner: str, budget: str, size: int, grad_norm: float, tol: floa
 def _start(x0) -> np.ndarray:
     x = np.asarray(getattr(x0, "data", x0))
     if x.size == 0 or x.dtype.kind not in "fiu":
-        raise ValueError(
-            f"minimize: x0 must be a non-empty array of numbers; got a {type(x0).__name__} of "
-            f"shape {x.shape} and dtype {x.dtype}"
-        )
-    bad = np.flatnonzero(~np.isfinite(x))
-    if bad.size:
-        raise ValueError(
-            f"minimize: x0 must be finite; it has {bad.size} non-finite value(s), the first "
-            f"at flat index {bad[0]}"
-        )
-    return x.astype(np.float64).ravel()
+        raise refusal(
+            "minimize", "x0", "a non-empty array of numbers",
+            f"a {type(x0).__name__} of shape {x.shape} and dtype {x.dtype}",
+            ValueError if x.dtype.kind in "fiu" else TypeError,
+        )  # fmt: skip
+    x = x.astype(np.float64).ravel()
+    check_finite("minimize", "x0", x, fix="")
+    return x
 
 
 def _method(method: str, x: np.ndarray, hyper: dict, owner: str):
-    """The maths object that `iterate` runs (None for Adam), with the options checked as the
-    optimizer class checks them; hyper["max_eval"] None becomes no limit."""
-    leaf = [Tensor(x, requires_grad=True)]
-    try:
-        if method in _CLASSES:
-            maths = _CLASSES[method](leaf, **hyper)
-        elif method == "adam":
-            Adam(leaf, lr=hyper["lr"], betas=hyper["betas"], eps=hyper["eps"])
-            maths = None
-        else:
-            maths = _SteepestDescent()
-            _check_gd(hyper)
-    except ValueError as error:
-        raise ValueError(f"{owner}: {error}") from None
+    """The maths object that `iterate` runs (None for Adam), with the options checked against
+    the optimizer class's table; hyper["max_eval"] None becomes no limit."""
+    cls = {**_CLASSES, "adam": Adam}.get(method)
+    table = (
+        _GD if cls is None else {**cls.CONSTRAINTS, "lr": _GD["lr"], "max_eval": _GD["max_eval"]}
+    )
+    check_params(owner, hyper, {k: v for k, v in table.items() if k in hyper})
+    if method in _CLASSES:
+        maths = _CLASSES[method]([Tensor(x, requires_grad=True)], **hyper)
+    else:
+        maths = None if method == "adam" else _SteepestDescent()
     if hyper.get("max_eval", 0) is None:
         hyper["max_eval"] = math.inf
     return maths
-
-
-def _check_gd(hyper: dict) -> None:
-    check_float(hyper["lr"], "lr", "gradient descent", low_open=True)
-    check_float(hyper["tolerance_change"], "tolerance_change", "gradient descent")
-    if hyper["max_eval"] is not None:
-        check_int(hyper["max_eval"], "max_eval", "gradient descent")
-    if hyper["line_search"] not in LINE_SEARCHES:
-        raise ValueError(
-            "The 'line_search' parameter of gradient descent must be 'strong_wolfe' or None. "
-            f"Got {hyper['line_search']!r} instead."
-        )
 
 
 def _objective(f, shape: tuple, method: str, state: dict):
@@ -198,8 +180,8 @@ def _objective(f, shape: tuple, method: str, state: dict):
         data = np.asarray(getattr(out, "data", out))
         if data.size != 1:
             raise ValueError(
-                f"minimize: f must return a scalar (a one-element Tensor); at iteration "
-                f"{state['n_iter']} it returned shape {data.shape}"
+                f"minimize: f's value must be a scalar (a one-element Tensor); got shape "
+                f"{data.shape} at iteration {state['n_iter']}."
             )
         return out
 

@@ -9,6 +9,7 @@ sweeps, no finite differences). The closure must therefore record that graph: it
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from wengert.autodiff.mode import enable_grad
 from wengert.autodiff.tensor import Tensor
 from wengert.optim.closure import ClosureOptimizer, FlatParams
 from wengert.optim.line_search import Point
-from wengert.optim.optimizer import check_float, check_int
+from wengert.optim.optimizer import COUNT, FRACTION
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -70,8 +71,9 @@ def graph_hvp(flat: FlatParams, owner: str):
     grads = [p.grad for p in flat.params]
     if not all(g is None or isinstance(g, Tensor) for g in grads):
         raise ValueError(
-            f"{owner} needs Hessian-vector products, so the closure must call "
-            f"loss.backward(create_graph=True); its .grad were plain arrays"
+            f"{owner}: the closure's gradients must carry their graph (for Hessian-vector "
+            f"products); got plain arrays in .grad. Call loss.backward(create_graph=True) in "
+            f"the closure."
         )
 
     def product(v: np.ndarray) -> np.ndarray:
@@ -118,6 +120,11 @@ class NewtonCG(ClosureOptimizer):
     """
 
     create_graph = True
+    CONSTRAINTS: ClassVar[dict] = {
+        **ClosureOptimizer.CONSTRAINTS,
+        "max_cg_iter": [COUNT, None],
+        "forcing": [FRACTION],
+    }
 
     def __init__(
         self,
@@ -142,12 +149,6 @@ class NewtonCG(ClosureOptimizer):
             line_search=line_search,
         )
         super().__init__(params, defaults)
-
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        if group["max_cg_iter"] is not None:
-            check_int(group["max_cg_iter"], "max_cg_iter", "NewtonCG")
-        check_float(group["forcing"], "forcing", "NewtonCG", 0, 1)
 
     def extra(self, flat: FlatParams):
         return graph_hvp(flat, "NewtonCG")

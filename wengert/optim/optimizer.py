@@ -22,91 +22,36 @@ were taken).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
-from numbers import Real
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 
+from wengert import _checks as checks
+from wengert._checks import Boolean, Interval, check, check_params
 from wengert.autodiff.mode import enable_grad
 
 # Group keys that are bookkeeping, not hyperparameters.
 _GROUP_KEYS = ("params", "t")
 
 
-# ----------------------------------------------------------------------- shared checkers
-def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
-    return f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+# ----------------------------------------------------------------------- shared constraints
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None)
+FRACTION = Interval(Real, 0, 1, closed="left")  # a decay or momentum factor, in [0, 1)
+COUNT = Interval(Integral, 1, None)
+LR = [POSITIVE, checks.Callable("a schedule (a callable of the step t)")]
+FLAG = [Boolean()]
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def check_float(
-    value, name: str, owner: str, low=0.0, high=math.inf, *, low_open=False, high_open=True
-) -> None:
-    """Refuse `value` unless it is a real number in the interval; scikit-learn's message shape."""
-    ok = _is_real(value)
-    if ok:
-        above = value > low if low_open else value >= low
-        below = value < high if high_open else value <= high
-        ok = above and below
-    if not ok:
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a float in the range "
-            f"{_interval(low, high, low_open, high_open)}. Got {value!r} instead."
-        )
-
-
-def check_int(value, name: str, owner: str, low: int = 1) -> None:
-    """Refuse `value` unless it is an int (not a bool) >= low."""
-    if not (isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low):
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be an int in the range [{low}, inf). "
-            f"Got {value!r} instead."
-        )
-
-
-def check_bool(value, name: str, owner: str) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a bool. Got {value!r} instead."
-        )
-
-
-def check_lr(lr, owner: str) -> None:
-    """A learning rate: a finite float > 0, or a schedule (checked at each step)."""
-    if callable(lr):
-        return
-    if not (_is_real(lr) and 0 < lr < math.inf):
-        raise ValueError(
-            f"The 'lr' parameter of {owner} must be a float in the range (0, inf) or a schedule "
-            f"(a callable of the step t). Got {lr!r} instead."
-        )
-
-
-def check_betas(betas, owner: str) -> None:
-    ok = isinstance(betas, tuple | list) and len(betas) == 2
-    ok = ok and all(_is_real(b) and 0 <= b < 1 for b in betas)
-    if not ok:
-        raise ValueError(
-            f"The 'betas' parameter of {owner} must be a pair of floats, each in the range "
-            f"[0, 1). Got {betas!r} instead."
-        )
-
-
-def lr_at(lr: float | Callable[[int], float], t: int, group_index: int) -> float:
+def lr_at(lr: float | Callable[[int], float], t: int, group_index: int, owner: str) -> float:
     """The learning rate of step t: `lr` itself, or the schedule's value, which must be > 0."""
     if not callable(lr):
         return lr
     value = lr(t)
-    if not (_is_real(value) and 0 < value < math.inf):
-        raise ValueError(
-            f"The learning-rate schedule {lr!r} of param group {group_index} returned "
-            f"{value!r} at step t={t}; a learning rate must be a finite float > 0. "
-            f"Nothing was updated."
-        )
+    name = f"the lr that param group {group_index}'s schedule gave at step t={t}"
+    check(owner, name, value, POSITIVE, fix="Nothing was updated.")
     return float(value)
 
 
@@ -124,11 +69,14 @@ def _grad_array(p, theta: np.ndarray) -> np.ndarray:
 class Optimizer:
     """Base class: holds `param_groups` and `state`, runs the step loop; subclasses give the rule.
 
-    A subclass sets `rule` (the pure update function) and `_check_group(group)` (validation of
-    one group's hyperparameters); `_update` may be overridden for a faster path.
+    A subclass sets `rule` (the pure update function) and `CONSTRAINTS`, the allowed values of
+    its hyperparameters (wengert._checks), which `_check_group` checks for every group with
+    `lr` and `t`; a subclass extends `_check_group` for rules that tie two hyperparameters
+    together. `_update` may be overridden for a faster path.
     """
 
     rule: Callable  # a subclass sets rule = staticmethod(its_rule)
+    CONSTRAINTS: ClassVar[dict] = {}
 
     def __init__(self, params: Iterable, defaults: dict) -> None:
         self.defaults = dict(defaults)
@@ -137,13 +85,13 @@ class Optimizer:
         owner = type(self).__name__
         if hasattr(params, "data") or isinstance(params, dict):
             raise TypeError(
-                f"{owner}'s params must be an iterable of Tensors or of dicts (parameter "
+                f"{owner}: params must be an iterable of Tensors or of dicts (parameter "
                 f"groups); got a single {type(params).__name__}. Wrap it in a list: "
                 f"{owner}([w], ...)."
             )
         groups = list(params)
         if not groups:
-            raise ValueError(f"{owner} got an empty parameter list")
+            raise ValueError(f"{owner}: params must hold at least one Tensor; got none.")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -155,22 +103,22 @@ class Optimizer:
         owner = type(self).__name__
         if not isinstance(group, dict):
             raise TypeError(
-                f"{owner}'s params must be all Tensors or all dicts (parameter groups); got a "
-                f"{type(group).__name__} among dicts"
+                f"{owner}: params must be all Tensors or all dicts (parameter groups); got a "
+                f"{type(group).__name__} among dicts."
             )
         _check_keys(group, self.defaults, owner)
         params = group.get("params")
         params = [params] if hasattr(params, "data") else list(params or [])
         if not params:
-            raise ValueError(f"{owner} got an empty parameter list")
+            raise ValueError(f"{owner}: params must hold at least one Tensor; got none.")
         index = len(self.param_groups)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             _check_param(p, i, index, owner)
             if id(p) in seen:
                 raise ValueError(
-                    f"parameter {i} of param group {index} appears more than once in {owner}'s "
-                    f"parameters; each parameter may be in one group, once"
+                    f"{owner}: each parameter must appear once, in one group; got parameter {i} "
+                    f"of param group {index} a second time."
                 )
             seen.add(id(p))
         full = {**self.defaults, **group, "params": params}
@@ -179,9 +127,9 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check_group(self, group: dict) -> None:
-        """Validate one group's hyperparameters; subclasses extend it."""
-        check_int(group["t"], "t", f"a param group of {type(self).__name__}", low=0)
-        check_lr(group["lr"], type(self).__name__)
+        """Validate one group's hyperparameters against `CONSTRAINTS` (and lr, t)."""
+        table = {"lr": LR, "t": [Interval(Integral, 0, None)], **self.CONSTRAINTS}
+        check_params(type(self).__name__, group, table)
 
     # ------------------------------------------------------------------ the step
     def zero_grad(self) -> None:
@@ -202,7 +150,8 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        lrs = [lr_at(g["lr"], g["t"] + 1, i) for i, g in enumerate(self.param_groups)]
+        owner = type(self).__name__
+        lrs = [lr_at(g["lr"], g["t"] + 1, i, owner) for i, g in enumerate(self.param_groups)]
         for group, lr in zip(self.param_groups, lrs, strict=True):
             group["t"] += 1
             hyper = {k: v for k, v in group.items() if k not in ("params", "t", "lr")}
@@ -265,8 +214,7 @@ def _check_keys(group: dict, defaults: dict, owner: str) -> None:
     unknown = sorted(set(group) - set(defaults) - set(_GROUP_KEYS))
     if unknown:
         raise ValueError(
-            f"{owner} has no hyperparameter {unknown[0]!r}; a param group may set "
-            f"{sorted(defaults)}"
+            f"{owner}: a param group's keys must be among {sorted(defaults)}; got {unknown[0]!r}."
         )
 
 
@@ -274,15 +222,14 @@ def _check_param(p, i: int, group_index: int, owner: str) -> None:
     data = getattr(p, "data", None)
     if not isinstance(data, np.ndarray) or not hasattr(p, "grad"):
         raise TypeError(
-            f"{owner}'s params must be Tensors (objects with an ndarray .data and a .grad) or "
-            f"dicts of parameter groups; parameter {i} of param group {group_index} is a "
-            f"{type(p).__name__}"
+            f"{owner}: params must be Tensors (objects with an ndarray .data and a .grad) or "
+            f"dicts of parameter groups; got a {type(p).__name__} as parameter {i} of param "
+            f"group {group_index}."
         )
     if data.dtype.kind != "f":
         raise TypeError(
-            f"{owner} can only optimize floating-point parameters; parameter {i} of param "
-            f"group {group_index} has dtype {data.dtype}. Make it with dtype=np.float32 or "
-            f"np.float64."
+            f"{owner}: params must be floating-point; got dtype {data.dtype} in parameter {i} "
+            f"of param group {group_index}. Make it with dtype=np.float32 or np.float64."
         )
 
 
@@ -335,12 +282,4 @@ def _state_value(value, theta: np.ndarray, key, name: str):
     return value.astype(theta.dtype, copy=True)
 
 
-__all__ = [
-    "Optimizer",
-    "check_betas",
-    "check_bool",
-    "check_float",
-    "check_int",
-    "check_lr",
-    "lr_at",
-]
+__all__ = ["COUNT", "FLAG", "FRACTION", "LR", "NON_NEGATIVE", "POSITIVE", "Optimizer", "lr_at"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
-from wengert.optim.optimizer import Optimizer, check_bool, check_float
+from wengert.optim.optimizer import FLAG, FRACTION, NON_NEGATIVE, POSITIVE, Optimizer
 
 
 def rmsprop_rule(theta, g, state, *, lr, alpha, eps, weight_decay, momentum, centered):
@@ -59,6 +61,13 @@ class RMSprop(Optimizer):
     """
 
     rule = staticmethod(rmsprop_rule)
+    CONSTRAINTS: ClassVar[dict] = {
+        "alpha": [FRACTION],
+        "eps": [POSITIVE],
+        "weight_decay": [NON_NEGATIVE],
+        "momentum": [FRACTION],
+        "centered": FLAG,
+    }
 
     def __init__(
         self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False
@@ -72,14 +81,6 @@ class RMSprop(Optimizer):
             centered=centered,
         )
         super().__init__(params, defaults)
-
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        check_float(group["alpha"], "alpha", "RMSprop", 0, 1)
-        check_float(group["eps"], "eps", "RMSprop", low_open=True)
-        check_float(group["weight_decay"], "weight_decay", "RMSprop")
-        check_float(group["momentum"], "momentum", "RMSprop", 0, 1)
-        check_bool(group["centered"], "centered", "RMSprop")
 
 
 __all__ = ["RMSprop", "rmsprop_rule"]

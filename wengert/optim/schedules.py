@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Real
 
-from wengert.optim.optimizer import check_float, check_int
+from wengert._checks import Interval, Options, check, refusal
+from wengert.optim.optimizer import COUNT, LR, NON_NEGATIVE, POSITIVE
+
+UNIT_RIGHT = Interval(Real, 0, 1, closed="right")  # (0, 1]: a decay factor that may be 1
+UNIT = Interval(Real, 0, 1, closed="both")
 
 
 class Schedule:
@@ -36,7 +41,7 @@ class Schedule:
 
     def __call__(self, t: int) -> float:
         if t < 1:
-            raise ValueError(f"{self!r} is defined for steps t = 1, 2, ...; got t={t!r}")
+            raise refusal(repr(self), "the step t", "an int >= 1 (t = 1, 2, ...)", repr(t))
         return float(self.formula(t, **self.params))
 
     def __repr__(self) -> str:
@@ -45,7 +50,7 @@ class Schedule:
 
 
 def _positive(eta0, owner: str) -> None:
-    check_float(eta0, "eta0", owner, low_open=True)
+    check(owner, "eta0", eta0, POSITIVE)
 
 
 def _constant(t, eta0):
@@ -84,7 +89,7 @@ def inverse_scaling(eta0: float, power_t: float = 0.5) -> Schedule:
     being the samples seen so far. The same curve here needs t scaled by the batch size.
     """
     _positive(eta0, "inverse_scaling")
-    check_float(power_t, "power_t", "inverse_scaling")
+    check("inverse_scaling", "power_t", power_t, NON_NEGATIVE)
     return Schedule("inverse_scaling", _inverse_power, eta0=eta0, power_t=power_t)
 
 
@@ -99,8 +104,8 @@ def step_decay(eta0: float, step_size: int, gamma: float = 0.1) -> Schedule:
     `last_epoch = t − 1`).
     """
     _positive(eta0, "step_decay")
-    check_int(step_size, "step_size", "step_decay")
-    check_float(gamma, "gamma", "step_decay", 0, 1, low_open=True, high_open=False)
+    check("step_decay", "step_size", step_size, COUNT)
+    check("step_decay", "gamma", gamma, UNIT_RIGHT)
     return Schedule("step_decay", _step_decay, eta0=eta0, step_size=step_size, gamma=gamma)
 
 
@@ -115,7 +120,7 @@ def exponential(eta0: float, gamma: float) -> Schedule:
     with count from 0, the same curve for transition_steps = 1.
     """
     _positive(eta0, "exponential")
-    check_float(gamma, "gamma", "exponential", 0, 1, low_open=True, high_open=False)
+    check("exponential", "gamma", gamma, UNIT_RIGHT)
     return Schedule("exponential", _exponential, eta0=eta0, gamma=gamma)
 
 
@@ -134,8 +139,8 @@ def cosine(eta0: float, total_steps: int, eta_min: float = 0.0) -> Schedule:
     keeps following the cosine back up after T, this stays at η_min).
     """
     _positive(eta0, "cosine")
-    check_int(total_steps, "total_steps", "cosine")
-    check_float(eta_min, "eta_min", "cosine", 0, eta0)
+    check("cosine", "total_steps", total_steps, COUNT)
+    check("cosine", "eta_min", eta_min, Interval(Real, 0, eta0, closed="both"))
     return Schedule("cosine", _cosine, eta0=eta0, total_steps=total_steps, eta_min=eta_min)
 
 
@@ -156,13 +161,9 @@ def warmup(schedule, warmup_steps: int, start_factor: float = 0.0) -> Schedule:
     later (at last_epoch = w) and refuses start_factor = 0; Hugging Face's
     `get_cosine_schedule_with_warmup` instead starts the cosine after the warmup.
     """
-    if not (callable(schedule) or (isinstance(schedule, int | float) and 0 < schedule < math.inf)):
-        raise ValueError(
-            "The 'schedule' parameter of warmup must be a schedule (a callable of the step t) "
-            f"or a float in the range (0, inf). Got {schedule!r} instead."
-        )
-    check_int(warmup_steps, "warmup_steps", "warmup")
-    check_float(start_factor, "start_factor", "warmup", 0, 1, high_open=False)
+    check("warmup", "schedule", schedule, *LR)
+    check("warmup", "warmup_steps", warmup_steps, COUNT)
+    check("warmup", "start_factor", start_factor, UNIT)
     return Schedule(
         "warmup", _warmup, schedule=schedule, warmup_steps=warmup_steps, start_factor=start_factor
     )
@@ -204,15 +205,12 @@ class ReduceOnPlateau:
         min_lr: float = 0.0,
         monitor: str = "loss",
     ) -> None:
-        check_float(factor, "factor", "ReduceOnPlateau", 0, 1, low_open=True)
-        check_int(patience, "patience", "ReduceOnPlateau")
-        check_float(tol, "tol", "ReduceOnPlateau")
-        check_float(min_lr, "min_lr", "ReduceOnPlateau")
-        if monitor not in ("loss", "val_loss"):
-            raise ValueError(
-                "The 'monitor' parameter of ReduceOnPlateau must be 'loss' or 'val_loss'. "
-                f"Got {monitor!r} instead."
-            )
+        owner = "ReduceOnPlateau"
+        check(owner, "factor", factor, Interval(Real, 0, 1, closed="neither"))
+        check(owner, "patience", patience, COUNT)
+        check(owner, "tol", tol, NON_NEGATIVE)
+        check(owner, "min_lr", min_lr, NON_NEGATIVE)
+        check(owner, "monitor", monitor, Options(("loss", "val_loss")))
         self.factor = factor
         self.patience = patience
         self.tol = tol
@@ -225,10 +223,10 @@ class ReduceOnPlateau:
     def on_epoch_end(self, run) -> None:
         history = run.history.epoch_loss if self.monitor == "loss" else run.history.val_loss
         if not history:
-            raise ValueError(
-                f"ReduceOnPlateau(monitor={self.monitor!r}) found no {self.monitor} in the "
-                "history; give fit() validation data, or use monitor='loss'"
-            )
+            raise refusal(
+                f"ReduceOnPlateau(monitor={self.monitor!r})", f"the history's {self.monitor}",
+                "non-empty", "none", fix="Give fit() validation data, or use monitor='loss'.",
+            )  # fmt: skip
         loss = float(history[-1])
         # Written so that a NaN loss counts as no improvement.
         self.bad_epochs = 0 if loss <= self.best - self.tol else self.bad_epochs + 1

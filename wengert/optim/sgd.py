@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import ClassVar
+
 import numpy as np
 
-from wengert.optim.optimizer import Optimizer, check_bool, check_float
+from wengert._checks import Interval, Options, refusal
+from wengert.optim.optimizer import FLAG, FRACTION, NON_NEGATIVE, Optimizer
 
 MOMENTUM_FORMS = ("pytorch", "lecture")
 
@@ -70,6 +74,14 @@ class SGD(Optimizer):
     """
 
     rule = staticmethod(sgd_rule)
+    CONSTRAINTS: ClassVar[dict] = {
+        "momentum": [FRACTION],
+        "dampening": [Interval(Real, 0, 1, closed="both")],
+        "weight_decay": [NON_NEGATIVE],
+        "nesterov": FLAG,
+        "maximize": FLAG,
+        "momentum_form": [Options(MOMENTUM_FORMS)],
+    }
 
     def __init__(
         self,
@@ -94,27 +106,20 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict) -> None:
+        """The table, and the rules that tie nesterov and momentum_form to the others."""
         super()._check_group(group)
-        check_float(group["momentum"], "momentum", "SGD", 0, 1)
-        check_float(group["dampening"], "dampening", "SGD", 0, 1, high_open=False)
-        check_float(group["weight_decay"], "weight_decay", "SGD")
-        check_bool(group["nesterov"], "nesterov", "SGD")
-        check_bool(group["maximize"], "maximize", "SGD")
-        if group["momentum_form"] not in MOMENTUM_FORMS:
-            raise ValueError(
-                "The 'momentum_form' parameter of SGD must be 'pytorch' or 'lecture'. "
-                f"Got {group['momentum_form']!r} instead."
-            )
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(
-                "The 'nesterov' option of SGD needs momentum > 0 and dampening = 0. "
-                f"Got momentum={group['momentum']!r}, dampening={group['dampening']!r} instead."
-            )
-        if group["momentum_form"] == "lecture" and group["dampening"] != 0:
-            raise ValueError(
-                "SGD's momentum_form='lecture' has no dampening (v ← μ·v − η·g). "
-                f"Got dampening={group['dampening']!r}; use momentum_form='pytorch' for it."
-            )
+        momentum, dampening = group["momentum"], group["dampening"]
+        if group["nesterov"] and (momentum <= 0 or dampening != 0):
+            raise refusal(
+                "SGD", "momentum and dampening, with nesterov=True,", "> 0 and = 0",
+                f"momentum={momentum!r}, dampening={dampening!r}",
+                fix="Nesterov's form needs momentum and no dampening.",
+            )  # fmt: skip
+        if group["momentum_form"] == "lecture" and dampening != 0:
+            raise refusal(
+                "SGD", "dampening, with momentum_form='lecture' (v ← μ·v − η·g),", "0",
+                f"{dampening!r}", fix="Use momentum_form='pytorch' for dampening.",
+            )  # fmt: skip
 
 
 __all__ = ["SGD", "sgd_rule"]
