@@ -94,17 +94,20 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
 
 
 def _header_length(where: str, first: bytes, size: int) -> int:
-    if first[:1] == b"\x80" or first[:2] in (b"PK", b"\x93N"):
+    # A true header length may start with these bytes too (2176 is 80 08 ...): only a length
+    # that cannot be right marks a pickle or NumPy/zip file.
+    n = struct.unpack("<Q", first)[0] if len(first) == 8 else None
+    fits = n is not None and n <= min(_MAX_HEADER, size - 8)
+    if not fits and (first[:1] == b"\x80" or first[:2] in (b"PK", b"\x93N")):
         raise ModelFileError(
             f"{where} is a pickle or NumPy/zip file, not a wengert model file; wengert never "
             f"unpickles (it could run code). Save models with wengert.save()"
         )
-    if len(first) < 8:
+    if n is None:
         raise ModelFileError(
             f"{where} is truncated: {len(first)} bytes, less than the 8-byte header length"
         )
-    (n,) = struct.unpack("<Q", first)
-    if n > min(_MAX_HEADER, size - 8):
+    if not fits:
         raise ModelFileError(
             f"{where} is truncated or not a safetensors file: the header length says {n} bytes, "
             f"the file has {size - 8} after the first 8 (at most {_MAX_HEADER} allowed)"
