@@ -420,7 +420,7 @@ BAD_INPUTS = [
      r"^LinearSVM: fit_intercept must be True or False; got fit_intercept=1$"),
     ("seed negative", lambda: Perceptron(seed=-1).fit(X2, Y2), ValueError,
      r"^Perceptron: seed must be an int >= 0, a numpy\.random\.Generator or None; "
-     r"got seed=-1$"),
+     r"got -1\.$"),
     ("predict unfitted", lambda: Perceptron().predict(X2), NotFittedError,
      r"^This Perceptron is not fitted yet: call fit\(X, y\) before predict\(\)$"),
     ("decision unfitted", lambda: LinearSVM().decision_function(X2), NotFittedError,

@@ -531,13 +531,13 @@ DATASET_BAD_INPUTS = [
         spirals,
         dict(seed=-1),
         ValueError,
-        "spirals: seed must be an int >= 0 or a numpy.random.Generator; got seed=-1",
+        "spirals: seed must be an int >= 0 or a numpy.random.Generator; got -1.",
     ),
     (
         moons,
         dict(seed=None),
         TypeError,
-        "moons: seed must be an int >= 0 or a numpy.random.Generator; got seed=None",
+        "moons: seed must be an int >= 0 or a numpy.random.Generator; got None.",
     ),
     (breast_cancer, dict(labels="pm"), ValueError, "breast_cancer: labels must be '01' or 'pm1'"),
 ]
@@ -671,7 +671,7 @@ SPLIT_BAD_INPUTS = [
     (
         dict(seed="zero"),
         TypeError,
-        "seed must be an int >= 0 or a numpy.random.Generator; got seed='zero'",
+        "seed must be an int >= 0 or a numpy.random.Generator; got 'zero'.",
     ),
 ]
 

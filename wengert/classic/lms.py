@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from wengert._checks import as_generator
 from wengert.classic._base import LinearModel
 from wengert.classic._checks import (
     DivergenceWarning,
@@ -17,7 +18,6 @@ from wengert.classic._checks import (
     check_X,
     check_y,
 )
-from wengert.nn.init import as_generator
 
 SCHEDULES = (None, "inverse_sqrt")
 

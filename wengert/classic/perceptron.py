@@ -6,14 +6,13 @@ import warnings
 
 import numpy as np
 
-from wengert._checks import ConvergenceWarning
+from wengert._checks import ConvergenceWarning, as_generator
 from wengert.classic._base import LinearClassifier
 from wengert.classic._checks import (
     check_bool,
     check_int,
     check_positive,
 )
-from wengert.nn.init import as_generator
 
 
 class Perceptron(LinearClassifier):

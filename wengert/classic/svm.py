@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
+from wengert._checks import as_generator
 from wengert.classic._base import LinearClassifier
 from wengert.classic._checks import check_bool, check_int, check_positive
-from wengert.nn.init import as_generator
 
 
 class LinearSVM(LinearClassifier):

@@ -18,10 +18,10 @@ import numbers
 
 import numpy as np
 
+from wengert._checks import as_generator
 from wengert.data.csv import from_csv
 from wengert.data.toy import LABELS, blobs, circles, moons, spirals, xor
 from wengert.data.validation import check_X_y
-from wengert.nn.init import as_generator
 
 __all__ = [
     "blobs",

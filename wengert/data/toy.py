@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from wengert.nn.init import as_generator
+from wengert._checks import as_generator
 
 __all__ = ["blobs", "circles", "moons", "spirals", "xor"]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from wengert import _checks
+from wengert._checks import Options, check
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.ops import leaky_relu, relu, sigmoid, sign, softplus, tanh, where
 from wengert.nn.module import Module
@@ -50,19 +52,15 @@ ACTIVATIONS: dict[str, Callable] = {
 }
 
 
-def get_activation(activation) -> Callable:
-    """The activation function named `activation` (or `activation` itself if callable)."""
+def get_activation(activation, owner: str = "get_activation", name: str = "activation") -> Callable:
+    """The activation function named `activation` (or `activation` itself if callable; None
+    is the identity); anything else is refused with `owner` and `name` in the message."""
     if callable(activation):
         return activation
     if activation is None:
         return identity
-    try:
-        return ACTIVATIONS[activation]
-    except (KeyError, TypeError):
-        allowed = ", ".join(repr(a) for a in ACTIVATIONS)
-        raise ValueError(
-            f"activation must be one of {allowed}, or a function; got {activation!r}"
-        ) from None
+    check(owner, name, activation, Options(ACTIVATIONS), _checks.Callable("a function"), None)
+    return ACTIVATIONS[activation]
 
 
 def activation_name(fn: Callable) -> str:
@@ -88,7 +86,7 @@ class Activation(Module):
     """An activation function as a module, for Sequential: Activation("relu")."""
 
     def __init__(self, activation="relu") -> None:
-        self.fn = get_activation(activation)
+        self.fn = get_activation(activation, "Activation")
 
     def forward(self, x):
         return self.fn(x)

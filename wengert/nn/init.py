@@ -17,34 +17,12 @@ scikit-learn's MLP uses xavier_uniform (with 2 instead of 6 for logistic units).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from wengert._checks import Options, check
+
 INITS = ("zeros", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal")
-
-
-def as_generator(seed, owner: str = "seed", *, allow_none: bool = True) -> np.random.Generator:
-    """numpy.random.default_rng(seed) for an int >= 0 (or None, fresh entropy, if allowed); a
-    Generator is used as it is (and advances). The one place where a seed becomes a Generator.
-
-    A seed of the wrong type raises TypeError, a negative one ValueError, both naming `owner`.
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None and allow_none:
-        return np.random.default_rng()
-    is_int = isinstance(seed, numbers.Integral) and not isinstance(seed, bool)
-    if is_int and seed >= 0:
-        return np.random.default_rng(int(seed))
-    allowed = (
-        "an int >= 0, a numpy.random.Generator or None"
-        if allow_none
-        else ("an int >= 0 or a numpy.random.Generator")
-    )
-    raise (ValueError if is_int else TypeError)(
-        f"{owner}: seed must be {allowed}; got seed={seed!r}"
-    )
 
 
 def initial_weight(init: str, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,8 +40,8 @@ def initial_weight(init: str, fan_in: int, fan_out: int, rng: np.random.Generato
         return rng.uniform(-bound, bound, size=shape)
     if init == "he_normal":
         return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
-    allowed = ", ".join(repr(i) for i in INITS)
-    raise ValueError(f"init must be one of {allowed}; got {init!r}")
+    check("initial_weight", "init", init, Options(INITS))
+    raise AssertionError(init)  # unreachable: check() refused every name not handled above
 
 
-__all__ = ["INITS", "as_generator", "initial_weight"]
+__all__ = ["INITS", "initial_weight"]

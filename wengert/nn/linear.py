@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
+from wengert._checks import Interval, Options, as_generator, check, refusal
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.tensor import Tensor, apply
-from wengert.nn.init import as_generator, initial_weight
+from wengert.nn.init import INITS, initial_weight
 from wengert.nn.module import Module, Parameter
 
 
@@ -30,6 +33,7 @@ class Linear(Module):
     ) -> None:
         check_size(n_inputs, "n_inputs", "Linear")
         check_size(n_outputs, "n_outputs", "Linear")
+        check("Linear", "init", init, Options(INITS))
         self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
         rng = as_generator(seed, "Linear")
         self.weight = Parameter(initial_weight(init, self.n_inputs, self.n_outputs, rng), dtype)
@@ -60,16 +64,19 @@ class Linear(Module):
 
 
 def check_size(n, name: str, owner: str) -> None:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{owner}: {name} must be an int >= 1; got {n!r}")
+    """A layer size: an int >= 1."""
+    check(owner, name, n, Interval(Integral, 1, None))
 
 
 def check_features(x, n_inputs: int, owner: str) -> None:
     """Refuse inputs whose last axis is not n_inputs long, naming the layer and the shape."""
     features = np.shape(x.data if isinstance(x, Tensor) else x)
     if not features or features[-1] != n_inputs:
-        raise ValueError(
-            f"{owner} expects inputs with {n_inputs} features (last axis); got shape {features}"
+        raise refusal(
+            owner,
+            "inputs",
+            f"an array with {n_inputs} features on its last axis",
+            f"shape {features}",
         )
 
 

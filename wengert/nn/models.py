@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from wengert._checks import Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.tensor import apply
 from wengert.nn.activations import activation_name, get_activation, saved_activation_name
-from wengert.nn.init import as_generator, initial_weight
+from wengert.nn.init import INITS, initial_weight
 from wengert.nn.linear import Linear, check_features, check_size
 from wengert.nn.module import Module, Parameter
 
@@ -35,7 +36,7 @@ class Perceptron(Module):
     ) -> None:
         check_size(n_inputs, "n_inputs", "Perceptron")
         self.n_inputs = int(n_inputs)
-        self.activation = get_activation(activation)
+        self.activation = get_activation(activation, "Perceptron")
         w = initial_weight(init, self.n_inputs, 1, as_generator(seed, "Perceptron"))[:, 0]
         self.weight = Parameter(w, dtype)
         self.bias = Parameter(0.0, dtype) if bias else None
@@ -80,12 +81,13 @@ class MLP(Module):
     ) -> None:
         sizes = list(sizes)
         if len(sizes) < 2:
-            raise ValueError(
-                f"MLP: sizes needs at least 2 entries (inputs and outputs), e.g. [2, 4, 1]; "
-                f"got {sizes}"
-            )
-        self.activation = get_activation(activation)
-        self.output_activation = get_activation(output_activation)
+            raise refusal(
+                "MLP", "sizes", "a list of at least 2 layer sizes (inputs and outputs), e.g. "
+                "[2, 4, 1]", repr(sizes),
+            )  # fmt: skip
+        check("MLP", "init", init, Options(INITS), None)
+        self.activation = get_activation(activation, "MLP")
+        self.output_activation = get_activation(output_activation, "MLP", "output_activation")
         if init is None:
             relu_like = activation_name(self.activation) in ("relu", "leaky_relu")
             init = "he_uniform" if relu_like else "xavier_uniform"
@@ -126,10 +128,10 @@ class Sequential(Module):
     def __init__(self, *modules: Module) -> None:
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise TypeError(
-                    f"Sequential: argument {i} must be a Module (e.g. Linear or Activation); "
-                    f"got {type(m).__name__}"
-                )
+                raise refusal(
+                    "Sequential", f"argument {i}", "a Module (e.g. Linear or Activation)",
+                    what_came(m), TypeError,
+                )  # fmt: skip
         self.layers = list(modules)
 
     def forward(self, x):
