@@ -1,17 +1,26 @@
-"""`wengert trace`, `wengert gradcheck`, `wengert derivatives`: one expression, three views."""
+"""`wengert trace`, `wengert gradcheck`, `wengert derivatives`: one expression, three views.
+
+Domain. The expression is evaluated in float64 with NumPy's semantics (1/0 is inf, log(-1) and
+(-1)**0.5 are nan), NumPy's warnings off. Where f's value at the point is not finite the command
+refuses with one line: the point is outside f's domain (nan), or a pole or an overflow (inf).
+Where the value is finite but a derivative is not (sqrt(x) at 0), trace and derivatives print
+the nan or inf and say so in a note under it; gradcheck refuses, having nothing to compare.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 
 import click
+import numpy as np
 
 from wengert.autodiff.trace import trace as trace_program
-from wengert.cli.boundary import boundary
-from wengert.cli.expr import FUNCTIONS, compile_expression, parse_point
+from wengert.cli.boundary import UserError, boundary
+from wengert.cli.expr import FUNCTIONS, MAX_OPERATIONS, compile_expression, parse_point
 
-__all__ = ["derivatives", "gradcheck", "trace"]
+__all__ = ["DERIVATIVES_LIMIT", "SYMBOLIC_LIMIT", "derivatives", "gradcheck", "trace"]
 
 _LANGUAGE = (
     "EXPR uses numbers, the variables of --at, + - * / ** (right-associative, above unary "
@@ -21,11 +30,72 @@ _AT = click.option(
     "--at", "at", required=True, metavar="NAME=VALUE,...", help="The point: w=0.5,x=2,b=0.1."
 )
 
+# The most primitives for which `derivatives` derives the symbolic (SymPy) row: SymPy replays
+# f one primitive at a time, about 3 ms each for a sum that does not collapse; past this the row
+# says it was skipped, and the five other methods still run.
+SYMBOLIC_LIMIT = 1_000
+# The most operations `derivatives` accepts: it runs f some 30 times (finite differences, timing
+# repeats, operation counts), about 7 s for 20,000 operations; trace and gradcheck take more.
+DERIVATIVES_LIMIT = 10_000
 
-def _compile(expression: str, at: str):
+
+def _compile(expression: str, at: str, max_operations: int = MAX_OPERATIONS):
+    """f and its point ({name: value}); a ValueError where f's value there is not finite."""
     point = parse_point(at)
-    f = compile_expression(expression, point)
-    return f, list(point.values())
+    f = compile_expression(expression, point, max_operations)
+    y = _number(f(*point.values()))
+    if not np.isfinite(y):
+        why = (
+            "the point is outside the function's domain"
+            if np.isnan(y)
+            else "the function has a pole there, or its value overflows float64"
+        )
+        raise ValueError(
+            f"{_short(expression)} is not finite at {_where(point)} ({y}): {why}; choose "
+            f"another point with --at"
+        )
+    return f, point
+
+
+@contextlib.contextmanager
+def _float64_quietly(command: str):
+    """NumPy's floating-point warnings off (the commands report nan and inf themselves), and
+    Python's recursion limit, should a library walk recurse after all, as one error line."""
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    except RecursionError:
+        raise UserError(
+            command, "the expression is nested too deeply (Python's recursion limit)"
+        ) from None
+
+
+def _not_finite(gradient, point: dict) -> str | None:
+    """What is wrong with a gradient (one value per variable) that has nan or inf, or None."""
+    partials = [
+        f"∂/∂{name} = {g}"
+        for name, g in zip(point, map(_number, gradient), strict=True)
+        if not np.isfinite(g)
+    ]
+    if not partials:
+        return None
+    return (
+        f"the gradient is not finite at {_where(point)} ({', '.join(partials)}): f is not "
+        f"differentiable there, or its derivative's formula breaks down in float64"
+    )
+
+
+def _number(value) -> float:
+    return float(np.asarray(getattr(value, "data", value), dtype=np.float64))
+
+
+def _where(point: dict) -> str:
+    return ",".join(f"{name}={value:g}" for name, value in point.items())
+
+
+def _short(expression: str, width: int = 60) -> str:
+    text = " ".join(expression.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @click.command(
@@ -42,13 +112,18 @@ def _compile(expression: str, at: str):
 )
 @boundary("trace")
 def trace(expression: str, at: str, dot: str | None) -> None:
-    f, values = _compile(expression, at)
-    recorded = trace_program(f, *values)
-    click.echo(str(recorded))
-    click.echo()
-    click.echo(str(recorded.backward()))
-    if dot is not None:
-        _write_dot(recorded, dot)
+    with _float64_quietly("trace"):
+        f, point = _compile(expression, at)
+        recorded = trace_program(f, *point.values())
+        sweep = recorded.backward()
+        click.echo(str(recorded))
+        click.echo()
+        click.echo(str(sweep))
+        problem = _not_finite(sweep.grads.values(), point)
+        if problem:
+            click.echo(f"\nNote: {problem}.")
+        if dot is not None:
+            _write_dot(recorded, dot)
 
 
 def _write_dot(recorded, path: str) -> None:
@@ -86,10 +161,16 @@ def _write_dot(recorded, path: str) -> None:
 @click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True)
 @boundary("gradcheck")
 def gradcheck(expression: str, at: str, order: int) -> None:
+    from wengert.autodiff.functional import grad
     from wengert.derivatives import gradcheck as check
 
-    f, values = _compile(expression, at)
-    report = check(f, *values, order=order, raise_on_fail=False)
+    with _float64_quietly("gradcheck"):
+        f, point = _compile(expression, at)
+        values = list(point.values())
+        problem = _not_finite(grad(f, tuple(range(len(values))))(*values), point)
+        if problem:  # nothing to compare: refuse rather than report a failure
+            raise ValueError(f"{problem}; gradcheck compares finite numbers, choose another point")
+        report = check(f, *values, order=order, raise_on_fail=False)
     click.echo(str(report))
     if not report.passed:
         raise SystemExit(1)
@@ -107,5 +188,20 @@ def gradcheck(expression: str, at: str, order: int) -> None:
 def derivatives(expression: str, at: str, repeats: int) -> None:
     from wengert.derivatives import compare_derivatives
 
-    f, values = _compile(expression, at)
-    click.echo(str(compare_derivatives(f, *values, repeats=repeats)))
+    with _float64_quietly("derivatives"):
+        f, point = _compile(expression, at, DERIVATIVES_LIMIT)
+        values = list(point.values())
+        table = compare_derivatives(f, *values, repeats=repeats, symbolic_limit=SYMBOLIC_LIMIT)
+        click.echo(str(table))
+        _note_non_finite_rows(table, point)
+
+
+def _note_non_finite_rows(table, point: dict) -> None:
+    rows = [r for r in table.rows if r["gradient"] is not None]
+    bad = [r["label"] for r in rows if not np.all(np.isfinite(r["gradient"]))]
+    if bad:
+        click.echo(
+            f"\nNote: nan or inf in the gradient by {', '.join(bad)}: f is not differentiable "
+            f"at {_where(point)}, or a finite difference stepped outside its domain; errors "
+            f"measured against a non-finite number are nan."
+        )

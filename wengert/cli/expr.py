@@ -34,10 +34,9 @@ __all__ = [
     "parse_point",
 ]
 
-# Operations (binary operators, unary minus, function calls) one expression may hold: past it,
-# the Wengert list printed by `trace` and the comparison of `derivatives` stop being readable
-# or quick, and the library's API is the better tool.
-MAX_OPERATIONS = 100_000
+# Operations (binary operators, unary minus, function calls) one expression may hold by default:
+# `trace` and `gradcheck` of 50,000 take a few seconds; past it the library's API is the tool.
+MAX_OPERATIONS = 50_000
 
 # name -> (wengert operation, number of arguments)
 FUNCTIONS = {
@@ -119,8 +118,9 @@ class _Parser:
     """One pass over the tokens. `operators` holds ("bin", op, col), ("neg", col), ("pos", col)
     and the open markers ("(", col) and ["call", name token, arguments so far]."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, max_operations: int = MAX_OPERATIONS) -> None:
         self.text = text
+        self.max_operations = max_operations
         self.tokens = tokenize(text)
         self.i = 0
         self.operands: list = []
@@ -180,13 +180,14 @@ class _Parser:
         self.error(f"expected a number, a name or '(', found {found}", token)
 
     def push(self, operator, token: Token) -> None:
-        """Put an operation on the stack, counting it against MAX_OPERATIONS."""
+        """Put an operation on the stack, counting it against the limit."""
         if operator[0] != "pos":
             self.operations += 1
-            if self.operations > MAX_OPERATIONS:
+            if self.operations > self.max_operations:
+                limit = f"{self.max_operations:,}"
                 self.error(
-                    f"the expression has more than {MAX_OPERATIONS:,} operations, the limit; "
-                    f"split it, or differentiate it with the library (wengert.grad)",
+                    f"the expression has more than {limit} operations, the limit here; split "
+                    f"it, or differentiate it with the library (wengert.grad)",
                     token,
                 )
         self.operators.append(operator)
@@ -228,9 +229,10 @@ class _Parser:
         return False
 
 
-def parse(text: str):
-    """The syntax tree of `text` (tuples, see above); raises ExpressionError."""
-    return _Parser(text).parse()
+def parse(text: str, max_operations: int = MAX_OPERATIONS):
+    """The syntax tree of `text` (tuples, see above); raises ExpressionError, also for more than
+    `max_operations` operations (binary operators, unary minus, calls)."""
+    return _Parser(text, max_operations).parse()
 
 
 def _check_names(node, text: str, variables) -> None:
@@ -333,15 +335,16 @@ def _run(program: list[tuple], env: dict):
     return values[0]
 
 
-def compile_expression(text: str, variables):
+def compile_expression(text: str, variables, max_operations: int = MAX_OPERATIONS):
     """A function f(*values) of `variables` (names, in order) that evaluates `text` with wengert
     operations. Its signature names the variables, so that trace and gradcheck print them.
+    An expression of more than `max_operations` operations is refused (ExpressionError).
 
     Values that are not Tensors are taken as float64 arrays: the arithmetic is NumPy's, with
     inf and nan (and NumPy's warnings, which np.errstate controls) where Python would raise.
     """
     variables = list(variables)
-    tree = parse(text)
+    tree = parse(text, max_operations)
     _check_names(tree, text, variables)
     program = _program(tree)
 
@@ -358,22 +361,40 @@ def compile_expression(text: str, variables):
 
 
 def parse_point(text: str) -> dict[str, float]:
-    """'w=0.5,x=2,b=0.1' -> {'w': 0.5, 'x': 2.0, 'b': 0.1}, in that order."""
+    """'w=0.5,x=2,b=0.1' -> {'w': 0.5, 'x': 2.0, 'b': 0.1}, in that order; every value a finite
+    float64. A mistake raises ValueError with a message that names the pair."""
+    if not text.strip():
+        raise ValueError("--at must be name=value pairs separated by commas; got nothing")
     point: dict[str, float] = {}
     for item in text.split(","):
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
+        if not item.strip():
+            raise ValueError(
+                f"--at must be name=value pairs separated by commas; got an empty pair in {text!r}"
+            )
         if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name):
             raise ValueError(f"--at must be name=value pairs separated by commas; got {item!r}")
         if name in FUNCTIONS:
             raise ValueError(f"--at: {name!r} is a function name; choose another variable name")
         if name in point:
             raise ValueError(f"--at gives {name!r} twice")
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValueError(f"--at: {name}={value!r} is not a number") from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(f"--at: {name}={value} is not a finite number")
-        point[name] = number
+        point[name] = _coordinate(name, value)
     return point
+
+
+def _coordinate(name: str, value: str) -> float:
+    if not value:
+        raise ValueError(f"--at: {name} must be a number; got nothing after '{name}='")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"--at: {name}={value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        beyond = (
+            ""
+            if value.lower().lstrip("+-") in ("inf", "infinity", "nan")
+            else (" (it is beyond float64's range, ±1.8e308)")
+        )
+        raise ValueError(f"--at: {name}={value} is not a finite number{beyond}")
+    return number

@@ -124,13 +124,17 @@ class Comparison:
         return "\n".join(lines)
 
 
-def compare_derivatives(f: Callable, *args, reference=None, repeats: int = 5) -> Comparison:
+def compare_derivatives(
+    f: Callable, *args, reference=None, repeats: int = 5, symbolic_limit: int | None = None
+) -> Comparison:
     """The gradient of scalar f at args by six methods, with their errors and costs.
 
     `args` are numbers or arrays, every one differentiated (close over the others). `reference`
     is None (the symbolic gradient if available, else reverse mode), a method name, or the
     gradient itself (one array per argument, or one flat array of all n partials). `repeats`
-    runs of each method are timed.
+    runs of each method are timed. `symbolic_limit`, when given, is the most primitives f may
+    have for the symbolic row: SymPy replays f one primitive at a time, and a long f takes
+    seconds to minutes; past it the row is skipped, with a note that says so.
 
     >>> print(compare_derivatives(lambda w, x, b: wg.log(1 + wg.exp(w * x + b)), 0.5, 1.5, -0.3))
     """
@@ -148,7 +152,11 @@ def compare_derivatives(f: Callable, *args, reference=None, repeats: int = 5) ->
     n = sum(int(np.size(p)) for p in point)
     prims = len(recorded)
     rows = [_finite_row(f, point, m, prims, repeats) for m in ("forward", "central", "richardson")]
-    rows.append(_symbolic_row(f, point, repeats))
+    if symbolic_limit is not None and prims > symbolic_limit:
+        note = f"skipped: f has {prims} primitives, over the limit of {symbolic_limit}"
+        rows.append(_row("symbolic", note=note))
+    else:
+        rows.append(_symbolic_row(f, point, repeats))
     rows.append(_forward_mode_row(f, point, n, repeats))
     rows.append(_reverse_mode_row(f, point, repeats))
     ref_name, ref = _reference(reference, rows, point, n)
@@ -203,6 +211,8 @@ def _symbolic_row(f, point, repeats) -> dict:
         sg = symbolic_grad(f, *point)
     except (ImportError, SymbolicError) as exc:
         return _row("symbolic", note=f"absent: {exc}")
+    except RecursionError:  # SymPy walks its expressions recursively
+        return _row("symbolic", note="absent: f is nested too deeply for SymPy")
     setup = time.perf_counter() - start
     g, seconds = _timed(lambda: sg(*point), repeats)
     return _row(

@@ -134,7 +134,7 @@ class SymbolicGradient:
                     f"argument {name} must have shape {np.shape(sym)}, as when it was "
                     f"differentiated; got {data.shape}"
                 )
-            flat.extend(data.reshape(-1).tolist())
+            flat.extend(data.reshape(-1))  # float64 scalars: 1/0 is inf, as in NumPy
         return flat
 
     def __str__(self) -> str:
