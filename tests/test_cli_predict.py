@@ -145,8 +145,8 @@ BAD_METADATA = [
     ({"features": ["a", "a", "b"]}, "'features' must be a list of the feature columns' names, "
      "distinct"),
     ({"features": None}, "'features' must be .*; got None"),
-    ({"features": ["a", "b"], "mean": [0, 0], "std": [1, 1]}, "'features' must be the model's "
-     "inputs, one name each \\(Perceptron\\(3\\) expects inputs with 3 features"),
+    ({"features": ["a", "b"], "mean": [0, 0], "std": [1, 1]}, "'features' must be one name per "
+     "input of the model: 3 names; got \\['a', 'b'\\]"),
     ({"target_name": 3}, "'target_name' must be the target column's name \\(a string\\); got 3"),
     ({"label_map": "softmax"}, "'label_map' must be one of 'argmax', 'logit', 'sign', 'value'; "
      "got 'softmax'"),

@@ -156,8 +156,9 @@ def _check_widths(info: dict, model, refuse) -> None:
     try:
         with no_grad():
             width = model(np.zeros((1, n))).numpy().reshape(1, -1).shape[1]
-    except (ValueError, TypeError) as exc:
-        raise refuse("features", f"the model's inputs, one name each ({exc})") from None
+    except (ValueError, TypeError):
+        inputs = next((p.data.shape[0] for p in model.parameters() if p.data.ndim), "other")
+        raise refuse("features", f"one name per input of the model: {inputs} names") from None
     if info["label_map"] == "argmax" and width != len(info["classes"]):
         raise refuse("classes", f"a list of {width} labels, one per output of the model")
     if info["label_map"] != "argmax" and width != 1:

@@ -337,10 +337,13 @@ def predictions(run_info: dict, outputs: np.ndarray) -> np.ndarray:
     if label_map == "argmax":
         return classes[outputs.argmax(axis=1)]
     outputs = outputs.reshape(-1)
-    if label_map == "logit":
+    if label_map in ("logit", "sign"):  # both put the second class above 0
         return classes[(outputs > 0).astype(int)]
-    if label_map == "sign":
-        return classes[(outputs > 0).astype(int)]
+    if label_map != "value":
+        raise ValueError(
+            "predictions: label_map must be 'argmax', 'logit', 'sign' or 'value'; "
+            f"got {label_map!r}"
+        )
     return outputs
 
 
