@@ -3,16 +3,26 @@
 A run directory holds config.json (the arguments, so that `resume` can rebuild everything, and
 the marker `"wengert_run": 1`), history.csv, metrics.json, loss.png (with matplotlib), the
 model file model.safetensors (wengert.io.save; its metadata holds the standardization and the
-labels, for `predict`) and fit's checkpoint.safetensors (for `resume`).
+labels, for `predict`) and fit's checkpoint.safetensors (for `resume`), written after each epoch.
+
+config.json is written first, once fit has accepted the data and before the first step, so a
+run killed at any moment can be resumed; every file is written atomically (wengert.io's
+atomic_write), so a kill leaves each one whole, old or new. A refused run leaves nothing behind:
+every refusal comes before the first write. A run whose loss, a gradient or a weight turns NaN
+or infinite stops, writes its history and metrics (no model file), keeps the checkpoint of its
+last good epoch and exits with status 3 and one line saying where and what.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import inspect
+import io
 import json
+import math
 import os
 import shutil
+import warnings
 
 import click
 
@@ -32,6 +42,17 @@ from wengert.cli.runs import (
 __all__ = ["resume", "train"]
 
 MODEL_FILE = "model.safetensors"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+CONFIG_FILE = "config.json"
+# What a run writes besides its config: removed when `train` starts a run afresh in DIR.
+OUTPUTS = (CHECKPOINT_FILE, MODEL_FILE, "metrics.json", "history.csv", "loss.png")
+
+
+class Diverged(UserError):
+    """Training reached a non-finite loss, gradient or weight: one line as for bad input
+    (`wengert <command>: error: ...`), but exit status 3."""
+
+    exit_code = 3
 
 
 @click.command(
@@ -39,7 +60,8 @@ MODEL_FILE = "model.safetensors"
     "--epochs 50 --out runs/xor\n  wengert train --data table.csv --target price --model lms "
     "--out runs/price",
     help="Train a model and write the run to --out: the model, history.csv, metrics.json, "
-    "config.json and a plot of the loss. Bundled datasets: " + ", ".join(DATASETS) + ".",
+    "config.json and a plot of the loss. Bundled datasets: " + ", ".join(DATASETS) + ". "
+    "Exit status 2: bad input (nothing written); 3: training diverged.",
 )
 @click.option("--data", required=True, help="A bundled dataset's name or a CSV file.")
 @click.option("--target", help="The CSV column to predict (name or index; default: the last).")
@@ -60,33 +82,75 @@ MODEL_FILE = "model.safetensors"
 @boundary("train")
 def train(out: str, force: bool, **config) -> None:
     _check_out(out, force)
-    run = prepare(config)
+    run = _prepare(config)
     created = not os.path.exists(out)
     try:
-        history = _train(run, config, config["epochs"], out, resume=False)
+        history = _train(run, config, out, _Start(out, config, fresh=True))
     except (ValueError, TypeError, KeyError):
         if created and os.path.isdir(out):  # fit refused the data: leave nothing behind
             shutil.rmtree(out)
         raise
-    _write_run(out, config, run, history)
+    _finish("train", out, config, run, history)
 
 
 @click.command(
-    epilog="\b\nExample:\n  wengert resume runs/xor --epochs 20",
-    help="Continue the run in DIR for --epochs more epochs, from its last checkpoint.",
+    epilog="\b\nExamples:\n  wengert resume runs/xor            (finish a run that was "
+    "killed)\n  wengert resume runs/xor --epochs 20 (train 20 epochs more)",
+    help="Continue the run in DIR from its last checkpoint: to the epochs it was asked for "
+    "(a run that was killed), or --epochs more than that.",
 )
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--epochs", type=click.IntRange(min=1), required=True)
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs to add to the run's own.")
 @boundary("resume")
-def resume(directory: str, epochs: int) -> None:
-    if "checkpoint_dir" not in inspect.signature(_fit()).parameters:
-        raise UserError("resume", "resuming needs wengert.io checkpoints, not available yet")
-    config = _run_config(directory)
+def resume(directory: str, epochs: int | None) -> None:
+    saved = _run_config(directory)
+    config = dict(saved)
+    if epochs is not None:
+        if saved["schedule"] == "cosine":
+            raise ValueError(
+                f"--epochs: this run's cosine schedule ends at epoch {saved['epochs']}, where "
+                f"its learning rate reaches 0; resume it without --epochs, or train anew"
+            )
+        config["epochs"] = saved["epochs"] + epochs
+    run = _prepare(config)
+    try:
+        history = _train(run, config, directory, _Start(directory, config, fresh=False))
+    except (ValueError, TypeError, KeyError):  # refused (the checkpoint does not fit)
+        if config != saved:
+            _write_json(os.path.join(directory, CONFIG_FILE), {"wengert_run": 1, **saved})
+        raise
+    _finish("resume", directory, config, run, history)
+
+
+def _prepare(config: dict):
+    """The Run of `config`, with every check that could refuse it made now, before any write."""
     run = prepare(config)
-    total = config["epochs"] + epochs
-    history = _train(run, config, total, directory, resume=True)
-    config["epochs"] = total
-    _write_run(directory, config, run, history)
+    try:  # the model file's metadata must be JSON: refuse now, not after training
+        json.dumps(run_info(run) | {"target": config["target"]}, allow_nan=False)
+    except ValueError:
+        raise ValueError(
+            "--data: the columns' mean or standard deviation is not a finite number (values "
+            "too large to standardise); rescale the data"
+        ) from None
+    return run
+
+
+class _Start:
+    """fit's first callback: once fit has accepted the data, and before the first step, make
+    DIR a run (its config written first), removing what an earlier run there had written."""
+
+    def __init__(self, directory: str, config: dict, fresh: bool) -> None:
+        self.directory, self.config, self.fresh = directory, config, fresh
+
+    def on_train_begin(self, run) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, CONFIG_FILE)
+        if self.fresh:
+            for name in OUTPUTS:
+                _remove(os.path.join(self.directory, name))
+        elif _is_run(self.directory) and _run_config(self.directory) == self.config:
+            return
+        _write_json(path, {"wengert_run": 1, **self.config})
 
 
 def _fit():
@@ -95,29 +159,31 @@ def _fit():
     return fit
 
 
-def _train(run, config: dict, epochs: int, out: str, resume: bool):
-    fit = _fit()
-    extra = {}
-    if "checkpoint_dir" in inspect.signature(fit).parameters:
-        extra = {"checkpoint_dir": out, "resume": resume}
+def _train(run, config: dict, out: str, start: _Start):
+    from wengert.train import NonFiniteLossWarning
+
     metrics = [accuracy_metric(run.label_map)] if run.classes is not None else []
-    return fit(
-        run.model,
-        run.loss,
-        run.optimizer,
-        run.train,
-        epochs=epochs,
-        val_data=run.val,
-        batch_size=config["batch_size"],
-        seed=config["seed"],
-        metrics=metrics,
-        **extra,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteLossWarning)  # reported as one line instead
+        return _fit()(
+            run.model,
+            run.loss,
+            run.optimizer,
+            run.train,
+            epochs=config["epochs"],
+            val_data=run.val,
+            batch_size=config["batch_size"],
+            seed=config["seed"],
+            metrics=metrics,
+            callbacks=[start],
+            checkpoint_dir=out,
+            resume=not start.fresh,
+        )
 
 
 def _is_run(directory: str) -> bool:
     try:
-        return read_json(os.path.join(directory, "config.json")).get("wengert_run") == 1
+        return read_json(os.path.join(directory, CONFIG_FILE)).get("wengert_run") == 1
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -135,12 +201,14 @@ def _check_out(out: str, force: bool) -> None:
 def _run_config(directory: str) -> dict:
     if not _is_run(directory):
         raise ValueError(f"{directory} is not a wengert run (no config.json from wengert train)")
-    config = read_json(os.path.join(directory, "config.json"))
+    config = read_json(os.path.join(directory, CONFIG_FILE))
     return {k: v for k, v in config.items() if k != "wengert_run"}
 
 
 def _final_metrics(history) -> dict:
-    final = {"epochs": history.epochs, "loss": history.epoch_loss[-1]}
+    final = {"epochs": history.epochs}
+    if history.epoch_loss:
+        final["loss"] = history.epoch_loss[-1]
     if history.val_loss:
         final["val_loss"] = history.val_loss[-1]
     final |= {k: v[-1] for k, v in history.metrics.items() if v}
@@ -149,49 +217,83 @@ def _final_metrics(history) -> dict:
     return final
 
 
-def _write_run(out: str, config: dict, run, history) -> None:
-    os.makedirs(out, exist_ok=True)
-    _write_json(os.path.join(out, "config.json"), {"wengert_run": 1, **config})
+def _finish(command: str, out: str, config: dict, run, history) -> None:
+    """Write the run's files; a diverged run then exits with status 3 and one line."""
     final = _final_metrics(history)
     _write_json(os.path.join(out, "metrics.json"), final)
     _write_history(os.path.join(out, "history.csv"), history)
-    _save_model(out, run, history, config)
+    if history.nonfinite is None:
+        _save_model(out, run, config, history)
+    else:  # no trained model to predict with; an earlier run's would mislead
+        _remove(os.path.join(out, MODEL_FILE))
     _plot_loss(os.path.join(out, "loss.png"), history)
+    if history.nonfinite is not None:
+        raise Diverged(command, _diverged(history.nonfinite, out, config["lr"]))
     for key, value in final.items():
         click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
 
 
+def _diverged(bad: dict, out: str, lr: float) -> str:
+    where = f"at epoch {bad['epoch']}, step {bad['step']}"
+    if bad["quantity"].startswith("parameter"):
+        where = "after the update " + where
+    if os.path.exists(os.path.join(out, CHECKPOINT_FILE)):
+        kept = f"{os.path.join(out, CHECKPOINT_FILE)} keeps the last good epoch, {bad['epoch'] - 1}"
+    else:
+        kept = "no epoch had finished, so there is no checkpoint"
+    return (
+        f"training diverged: the {bad['quantity']} became {bad['value']} {where}; {kept}. "
+        f"Try a smaller --lr (this run's: {lr:g})"
+    )
+
+
 def _write_json(path: str, value: dict) -> None:
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(value, file, indent=2, sort_keys=True, allow_nan=True)
-        file.write("\n")
+    from wengert.io import atomic_write
+
+    text = json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n"
+    atomic_write(path, text.encode("utf-8"))
 
 
 def _write_history(path: str, history) -> None:
+    from wengert.io import atomic_write
+
     columns = {"epoch_loss": history.epoch_loss, "val_loss": history.val_loss} | history.metrics
     columns = {k: v for k, v in columns.items() if v}
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["epoch", *columns])
-        for i in range(history.epochs):
-            writer.writerow([i + 1, *(repr(float(v[i])) for v in columns.values())])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["epoch", *columns])
+    for i in range(history.epochs):
+        writer.writerow([i + 1, *(repr(float(v[i])) for v in columns.values())])
+    atomic_write(path, text.getvalue().encode("utf-8"))
 
 
-def _save_model(out: str, run, history, config: dict) -> None:
-    try:
-        from wengert import io
-    except ImportError:
-        click.echo("model file not written: wengert.io is not available yet", err=True)
-        return
+def _save_model(out: str, run, config: dict, history) -> None:
+    from wengert import io as wio
+
     info = run_info(run) | {"target": config["target"]}
     path = os.path.join(out, MODEL_FILE)
-    io.save(run.model, path, optimizer=run.optimizer, history=history, **info)
+    wio.save(run.model, path, optimizer=run.optimizer, history=history, **info)
 
 
 def _plot_loss(path: str, history) -> None:
     try:
         from wengert.plot import plot_loss_curve
-
-        plot_loss_curve(history, title="training loss", save=path)
     except ImportError:  # no matplotlib: the numbers are in history.csv
         click.echo("loss.png not drawn: matplotlib is not installed", err=True)
+        return
+    if not any(math.isfinite(v) for v in history.step_loss):
+        _remove(path)  # nothing to draw: the first step diverged
+        return
+    from wengert.io import atomic_write
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # matplotlib on losses near 1e300
+        figure = plot_loss_curve(history, title="training loss")
+        png = io.BytesIO()
+        figure.savefig(png, format="png", dpi=120)
+    atomic_write(path, png.getvalue())
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

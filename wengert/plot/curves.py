@@ -97,6 +97,10 @@ def plot_loss_curve(history=None, *, title=None, save=None):
             f"{step_loss.size} losses and {lr.size} learning rates"
         )
     steps = np.arange(1, step_loss.size + 1)
+    # a run that diverged may have recorded inf or nan: only the finite part is drawn
+    step_loss, epoch_loss, val_loss = (
+        np.where(np.isfinite(v), v, np.nan) for v in (step_loss, epoch_loss, val_loss)
+    )
     epoch_end = np.round(
         np.arange(1, epoch_loss.size + 1) * step_loss.size / max(epoch_loss.size, 1)
     )
@@ -111,7 +115,10 @@ def plot_loss_curve(history=None, *, title=None, save=None):
         )
     if val_loss.size == epoch_loss.size and val_loss.size:
         top.plot(epoch_end, val_loss, "s--" if few else "--", lw=2, label="validation loss")
-    if np.all(step_loss > 0):
+    finite = step_loss[np.isfinite(step_loss)]
+    # matplotlib's log ticks step past the largest float above about 1e250 (OverflowError): a
+    # diverging run's curve is drawn on a linear axis there
+    if finite.size and np.all(finite > 0) and finite.max() < 1e250:
         top.set_yscale("log")
     top.set(ylabel="loss", title=title or "Loss curve")
     top.grid(alpha=0.3, which="both")
