@@ -62,10 +62,15 @@ _TOKEN = re.compile(
 
 
 class ExpressionError(ValueError):
-    """A syntax error or unknown name in an expression, at column `column`."""
+    """A syntax error or unknown name in an expression, at column `column`: the message, then
+    the expression (around the column, when long) with a caret under it; or, with
+    `excerpt=False`, for a mistake that is not at one place, the message alone on one line."""
 
-    def __init__(self, message: str, text: str, column: int) -> None:
+    def __init__(self, message: str, text: str, column: int, excerpt: bool = True) -> None:
         self.text, self.column = text, column
+        if not excerpt:
+            super().__init__(message)
+            return
         shown, caret = _excerpt(text, column)
         super().__init__(f"{message} at column {column + 1}\n  {shown}\n  {' ' * caret}^")
 
@@ -185,11 +190,11 @@ class _Parser:
             self.operations += 1
             if self.operations > self.max_operations:
                 limit = f"{self.max_operations:,}"
-                self.error(
+                message = (
                     f"the expression has more than {limit} operations, the limit here; split "
-                    f"it, or differentiate it with the library (wengert.grad)",
-                    token,
+                    f"it, or differentiate it with the library (wengert.grad)"
                 )
+                raise ExpressionError(message, self.text, token.column, excerpt=False)
         self.operators.append(operator)
 
     def reduce(self, precedence: int, right: bool) -> None:
