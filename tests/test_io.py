@@ -789,7 +789,7 @@ STATE_EDITS = [
     (
         "adam_step_float",
         _setter("optimizer", "state", "0", "dict", "step", value=2.5),
-        "optimizer state 'step' of parameter 0 must be an int; got 2.5",
+        "optimizer state 'step' of parameter 0 must be an int >= 0; got 2.5",
     ),
     (
         "missing_tensor",

@@ -175,8 +175,8 @@ def _optimizer_json(optimizer, tensors: dict) -> dict:
 
 def _encode(value, key: str, tensors: dict):
     """JSON for an optimizer state value; its arrays go to `tensors` under `key`."""
-    if isinstance(value, np.ndarray):
-        tensors[key] = value
+    if isinstance(value, (np.ndarray, np.generic)):  # a NumPy scalar keeps its dtype too
+        tensors[key] = np.asarray(value)
         return {"tensor": key}
     if isinstance(value, dict):
         return {"dict": {str(k): _encode(v, f"{key}.{k}", tensors) for k, v in value.items()}}

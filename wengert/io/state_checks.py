@@ -122,8 +122,11 @@ def decode_optimizer_state(saved: dict, tensors: dict, where: str) -> dict[int, 
         if not isinstance(entries, dict):
             raise _bad(where, f"state.optimizer.state.{index}", "an object", entries)
         for name, value in entries.items():
+            field = f"optimizer state {name!r} of parameter {index}"
             if name in _COUNTERS and not _is_int(value):
-                raise _bad(where, f"optimizer state {name!r} of parameter {index}", "an int", value)
+                raise _bad(where, field, "an int >= 0", value)
+            if name not in _COUNTERS and isinstance(value, int):
+                raise _bad(where, field, "a float or an array", value)
         decoded[int(index)] = entries
     return decoded
 
