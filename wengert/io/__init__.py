@@ -10,11 +10,13 @@ with NumPy alone, so that loading can never run code (no pickle anywhere):
     the data    each tensor's bytes, little-endian, C order, back to back
 
 wengert's `__metadata__` holds {"format": "wengert", "version": "1", "kind": "model" or
-"checkpoint", "model": JSON of {"class": "MLP", "config": {...}}, ...}. Every write goes to a
-temporary file in the same directory, is flushed and fsynced, then renamed over the target
-(os.replace), so a crash leaves the old file or the new one, never half of one. A file that is
-cut short, corrupted, not wengert's, or whose header does not match its weights raises
-`ModelFileError`, saying what is wrong.
+"checkpoint", "model": JSON of {"class": "MLP", "config": {...}}, "wengert_version": ...,
+"data_sha256" and "header_sha256": checksums of the data and of the header, ...}. Every write
+goes through `atomic_write`: a temporary file in the same directory, flushed and fsynced, then
+renamed over the target (os.replace), so a crash leaves the old file or the new one, never half
+of one. A file that is cut short, corrupted (its checksums do not match), not wengert's, nested
+too deeply, or whose header does not match its size or its weights raises `ModelFileError`,
+saying what is wrong, before anything is allocated for it.
 """
 
 from wengert.io.atomic import atomic_write
