@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -364,83 +365,92 @@ Y2 = AND_Y
 BAD_INPUTS = [
     # (what, call, error, message)
     ("X 1-D", lambda: Perceptron().fit(np.ones(4), Y2), ValueError,
-     r"Perceptron\.fit: X must be a 2-D array of shape \(n_samples, n_features\); got shape "
-     r"\(4,\); for a single feature use X\.reshape\(-1, 1\)"),
+     "Perceptron.fit: X must be 2-D, of shape (n_samples, n_features); got a 1-D array of "
+     "shape (4,). Use X.reshape(-1, 1) if it holds one feature, or X.reshape(1, -1) if it "
+     "holds one sample."),
     ("X 3-D", lambda: LMS().fit(np.ones((4, 1, 1)), TABLE_Y), ValueError,
-     r"LMS\.fit: X must be a 2-D array .*got shape \(4, 1, 1\)$"),
+     "LMS.fit: X must be 2-D, of shape (n_samples, n_features); got a 3-D array of shape "
+     "(4, 1, 1)."),
     ("X empty", lambda: LinearSVM().fit(np.ones((0, 2)), []), ValueError,
-     r"LinearSVM\.fit: X must have at least one sample and one feature; got \(0, 2\)"),
+     "LinearSVM.fit: X must be an array of at least 1 sample and 1 feature; got shape (0, "
+     "2)."),
     ("X strings", lambda: Perceptron().fit([["a", "b"]] * 4, Y2), TypeError,
-     r"Perceptron\.fit: X must hold real numbers; got dtype <U1"),
+     "Perceptron.fit: X must be an array of real numbers; got an array of dtype <U1."),
     ("X ragged", lambda: Perceptron().fit([[1.0, 2.0], [3.0]], [0, 1]), ValueError,
-     r"Perceptron\.fit: X must be a rectangular numeric array"),
+     "Perceptron.fit: X must be an array of numbers with one row per sample; got "
+     "something NumPy cannot make an array of"),
     ("X NaN", lambda: Perceptron().fit(np.where(X2 == 1, np.nan, X2), Y2), ValueError,
-     r"Perceptron\.fit: X contains NaN or infinite values \(4 of them, the first at row 1, "
-     r"column 1\); remove or impute them"),
+     "Perceptron.fit: X must be finite; got 4 NaN or infinite value(s), the first at "
+     "index (1, 1). Remove or impute them."),
     ("X inf", lambda: LinearSVM().fit(np.r_[X2[:3], [[np.inf, 0.0]]], Y2), ValueError,
-     r"LinearSVM\.fit: X contains NaN or infinite values \(1 of them, the first at row 3, "
-     r"column 0\)"),
+     "LinearSVM.fit: X must be finite; got 1 NaN or infinite value(s), the first at index "
+     "(3, 0). Remove or impute them."),
     ("y NaN", lambda: LMS().fit(TABLE_X, [1.0, np.nan, 2.0, 3.0]), ValueError,
-     r"LMS\.fit: y contains NaN or infinite values \(1 of them, the first at row 1\)"),
+     "LMS.fit: y must be finite; got 1 NaN or infinite value(s), the first at index 1. "
+     "Remove or impute them."),
     ("y column", lambda: Perceptron().fit(X2, Y2[:, None]), ValueError,
-     r"Perceptron\.fit: y must be a 1-D array of shape \(n_samples,\); got \(4, 1\); "
-     r"use y\.ravel\(\) for a column"),
+     "Perceptron.fit: y must be 1-D, of shape (n_samples,); got shape (4, 1). Use "
+     "y.ravel() for a column."),
     ("lengths", lambda: LMS().fit(TABLE_X, TABLE_Y[:3]), ValueError,
-     r"LMS\.fit: X and y must have the same number of samples; got X with 4 rows and y with "
-     r"3 entries"),
+     "LMS.fit: y must be an array with one entry per row of X (4); got 3 entries."),
     ("3 classes", lambda: Perceptron().fit(X2, [0, 1, 2, 1]), ValueError,
-     r"^Perceptron is a binary classifier; y has 3 classes: \[0, 1, 2\]$"),
+     "Perceptron: y must be labels of exactly two classes (a binary classifier); got 3 "
+     "classes: [0, 1, 2]."),
     ("3 classes svm", lambda: LinearSVM().fit(X2, ["a", "b", "c", "a"]), ValueError,
-     r"^LinearSVM is a binary classifier; y has 3 classes: \['a', 'b', 'c'\]$"),
+     "LinearSVM: y must be labels of exactly two classes (a binary classifier); got 3 "
+     "classes: ['a', 'b', 'c']."),
     ("1 class", lambda: Perceptron().fit(X2, [1, 1, 1, 1]), ValueError,
-     r"^Perceptron needs two classes to separate; y has 1 class: \[1\]$"),
+     "Perceptron: y must be labels of exactly two classes (a binary classifier); got 1 "
+     "class: [1]."),
     ("lr 0", lambda: Perceptron(lr=0).fit(X2, Y2), ValueError,
-     r"^Perceptron: lr must be a positive finite number; got lr=0$"),
+     "Perceptron: lr must be a float > 0; got 0."),
     ("lr negative", lambda: LMS(lr=-0.1).fit(TABLE_X, TABLE_Y), ValueError,
-     r"^LMS: lr must be a positive finite number; got lr=-0\.1$"),
+     "LMS: lr must be a float > 0; got -0.1."),
     ("lr nan", lambda: LMS(lr=float("nan")).fit(TABLE_X, TABLE_Y), ValueError,
-     r"LMS: lr must be a positive finite number; got lr=nan"),
-    ("lr string", lambda: Perceptron(lr="0.1").fit(X2, Y2), ValueError,
-     r"Perceptron: lr must be a positive finite number; got lr='0\.1'"),
-    ("lr bool", lambda: Perceptron(lr=True).fit(X2, Y2), ValueError,
-     r"Perceptron: lr must be a positive finite number; got lr=True"),
+     "LMS: lr must be a float > 0; got nan."),
+    ("lr string", lambda: Perceptron(lr="0.1").fit(X2, Y2), TypeError,
+     "Perceptron: lr must be a float > 0; got '0.1'."),
+    ("lr bool", lambda: Perceptron(lr=True).fit(X2, Y2), TypeError,
+     "Perceptron: lr must be a float > 0; got True (bool)."),
     ("C 0", lambda: LinearSVM(C=0.0).fit(X2, Y2), ValueError,
-     r"^LinearSVM: C must be a positive finite number; got C=0\.0$"),
+     "LinearSVM: C must be a float > 0; got 0.0."),
     ("max_epochs 0", lambda: Perceptron(max_epochs=0).fit(X2, Y2), ValueError,
-     r"^Perceptron: max_epochs must be an integer >= 1; got max_epochs=0$"),
+     "Perceptron: max_epochs must be an int >= 1; got 0."),
     ("epochs 0", lambda: LMS(epochs=0).fit(TABLE_X, TABLE_Y), ValueError,
-     r"^LMS: epochs must be an integer >= 1; got epochs=0$"),
-    ("epochs float", lambda: LinearSVM(epochs=2.5).fit(X2, Y2), ValueError,
-     r"^LinearSVM: epochs must be an integer >= 1; got epochs=2\.5$"),
+     "LMS: epochs must be an int >= 1; got 0."),
+    ("epochs float", lambda: LinearSVM(epochs=2.5).fit(X2, Y2), TypeError,
+     "LinearSVM: epochs must be an int >= 1; got 2.5."),
     ("schedule", lambda: LMS(schedule="cosine").fit(TABLE_X, TABLE_Y), ValueError,
-     r"^LMS: schedule must be one of None, 'inverse_sqrt'; got schedule='cosine'$"),
+     "LMS: schedule must be 'inverse_sqrt' or None; got 'cosine'."),
     ("shuffle", lambda: Perceptron(shuffle="yes").fit(X2, Y2), TypeError,
-     r"^Perceptron: shuffle must be True or False; got shuffle='yes'$"),
+     "Perceptron: shuffle must be a bool (True or False); got 'yes'."),
     ("fit_intercept", lambda: LinearSVM(fit_intercept=1).fit(X2, Y2), TypeError,
-     r"^LinearSVM: fit_intercept must be True or False; got fit_intercept=1$"),
+     "LinearSVM: fit_intercept must be a bool (True or False); got 1. Pass True (a bool)."),
     ("seed negative", lambda: Perceptron(seed=-1).fit(X2, Y2), ValueError,
-     r"^Perceptron: seed must be an int >= 0, a numpy\.random\.Generator or None; "
-     r"got -1\.$"),
+     "Perceptron: seed must be an int >= 0, a numpy.random.Generator or None; got -1."),
     ("predict unfitted", lambda: Perceptron().predict(X2), NotFittedError,
-     r"^This Perceptron is not fitted yet: call fit\(X, y\) before predict\(\)$"),
+     "This Perceptron is not fitted yet: call fit(X, y) before predict()"),
     ("decision unfitted", lambda: LinearSVM().decision_function(X2), NotFittedError,
-     r"^This LinearSVM is not fitted yet: call fit\(X, y\) before decision_function\(\)$"),
+     "This LinearSVM is not fitted yet: call fit(X, y) before decision_function()"),
     ("score unfitted", lambda: LMS().score(TABLE_X, TABLE_Y), NotFittedError,
-     r"^This LMS is not fitted yet: call fit\(X, y\) before predict\(\)$"),
+     "This LMS is not fitted yet: call fit(X, y) before predict()"),
     ("predict features", lambda: _fitted(Perceptron).predict(np.ones((2, 3))), ValueError,
-     r"^Perceptron\.predict: X has 3 features, but Perceptron was fitted with 2 features$"),
+     "Perceptron.predict: X must be an array of 2 features (columns), as the data it was "
+     "fit on; got 3 features."),
     ("lms features", lambda: _fitted(LMS).predict(np.ones((2, 2))), ValueError,
-     r"^LMS\.predict: X has 2 features, but LMS was fitted with 1 features$"),
+     "LMS.predict: X must be an array of 1 features (columns), as the data it was fit on; "
+     "got 2 features."),
     ("predict NaN", lambda: _fitted(LinearSVM).predict([[np.nan, 0.0]]), ValueError,
-     r"LinearSVM\.predict: X contains NaN or infinite values"),
+     "LinearSVM.predict: X must be finite; got 1 NaN or infinite value(s), the first at "
+     "index (0, 0). Remove or impute them."),
     ("score lengths", lambda: _fitted(Perceptron).score(X2, Y2[:2]), ValueError,
-     r"Perceptron\.score: X and y must have the same number of samples; got X with 4 rows "
-     r"and y with 2 entries"),
+     "Perceptron.score: y must be an array with one entry per row of X (4); got 2 entries."),
     ("margin label", lambda: _fitted(LinearSVM).geometric_margin(X2, [0, 0, 0, 5]), ValueError,
-     r"LinearSVM\.geometric_margin: y holds a label the model was not fitted on: 5; the "
-     r"classes are \[0, 1\]"),
+     "LinearSVM.geometric_margin: y's labels must be among the classes fitted, [0, 1]; "
+     "got 5."),
     ("set_params", lambda: Perceptron().set_params(eta=0.1), ValueError,
-     r"Perceptron\.set_params: unknown parameter 'eta'; the parameters are \['lr', "),
+     "Perceptron.set_params: each parameter's name must be one of ['lr', 'max_epochs', "
+     "'shuffle', 'seed', 'fit_intercept']; got 'eta'."),
 ]  # fmt: skip
 
 
@@ -450,7 +460,7 @@ BAD_INPUTS = [
     ids=[row[0] for row in BAD_INPUTS],
 )
 def test_bad_input_is_refused_with_a_message(call, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=re.escape(message)):
         call()
 
 

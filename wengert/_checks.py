@@ -196,11 +196,11 @@ def what_came(value) -> str:
 
 def _fix(value, constraints) -> str:
     """The fix that can be told from the value alone, or ""."""
-    wants_int = any(isinstance(c, Interval) and c.kind is Integral for c in constraints)
-    wants_bool = any(isinstance(c, Boolean) for c in constraints)
-    if wants_int and isinstance(value, float) and value.is_integer():
+    whole = isinstance(value, float) and value.is_integer()
+    if whole and any(c.accepts(int(value)) for c in constraints):
         return f" Pass {int(value)} (an int)."
-    if wants_bool and isinstance(value, numbers.Number) and value in (0, 1):
+    zero_or_one = isinstance(value, numbers.Number) and not _is_bool(value) and value in (0, 1)
+    if zero_or_one and any(c.accepts(bool(value)) for c in constraints):
         return f" Pass {bool(value)} (a bool)."
     return ""
 

@@ -11,6 +11,7 @@ import inspect
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.classic._checks import NotFittedError, check_X, check_y, encode_binary
 
 
@@ -34,10 +35,10 @@ class LinearModel:
         names = self._param_names()
         for name, value in params.items():
             if name not in names:
-                raise ValueError(
-                    f"{type(self).__name__}.set_params: unknown parameter {name!r}; "
-                    f"the parameters are {names}"
-                )
+                raise refusal(
+                    f"{type(self).__name__}.set_params", "each parameter's name",
+                    f"one of {names}", repr(name),
+                )  # fmt: skip
             setattr(self, name, value)
         return self
 
@@ -103,10 +104,10 @@ class LinearClassifier(LinearModel):
         if not known.all():
             label = y[~known][0]
             label = label.item() if isinstance(label, np.generic) else label
-            raise ValueError(
-                f"{type(self).__name__}.geometric_margin: y holds a label the model was not "
-                f"fitted on: {label!r}; the classes are {self.classes_.tolist()}"
-            )
+            raise refusal(
+                f"{type(self).__name__}.geometric_margin", "y's labels",
+                f"among the classes fitted, {self.classes_.tolist()}", repr(label),
+            )  # fmt: skip
         y_pm = np.where(y == self.classes_[1], 1.0, -1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             return float(2.0 * np.min(y_pm * a) / np.linalg.norm(self.w_))

@@ -7,14 +7,13 @@ import warnings
 
 import numpy as np
 
-from wengert._checks import as_generator
+from wengert._checks import Options, as_generator, check
 from wengert.classic._base import LinearModel
 from wengert.classic._checks import (
+    COUNT,
+    FLAG,
+    POSITIVE,
     DivergenceWarning,
-    check_bool,
-    check_choice,
-    check_int,
-    check_positive,
     check_X,
     check_y,
 )
@@ -104,11 +103,11 @@ class LMS(LinearModel):
 
     def fit(self, X, y) -> LMS:
         """Run the incremental rule for `epochs` passes over (X, y)."""
-        lr = check_positive(self.lr, "lr", "LMS")
-        epochs = check_int(self.epochs, "epochs", "LMS")
-        schedule = check_choice(self.schedule, "schedule", "LMS", SCHEDULES)
-        shuffle = check_bool(self.shuffle, "shuffle", "LMS")
-        fit_b = check_bool(self.fit_intercept, "fit_intercept", "LMS")
+        lr = float(check("LMS", "lr", self.lr, POSITIVE))
+        epochs = int(check("LMS", "epochs", self.epochs, COUNT))
+        schedule = check("LMS", "schedule", self.schedule, Options(SCHEDULES[1:]), None)
+        shuffle = bool(check("LMS", "shuffle", self.shuffle, FLAG))
+        fit_b = bool(check("LMS", "fit_intercept", self.fit_intercept, FLAG))
         rng = as_generator(self.seed, "LMS")
         X, y = self._fit_data(X, y)
 

@@ -6,13 +6,9 @@ import warnings
 
 import numpy as np
 
-from wengert._checks import ConvergenceWarning, as_generator
+from wengert._checks import ConvergenceWarning, as_generator, check
 from wengert.classic._base import LinearClassifier
-from wengert.classic._checks import (
-    check_bool,
-    check_int,
-    check_positive,
-)
+from wengert.classic._checks import COUNT, FLAG, POSITIVE
 
 
 class Perceptron(LinearClassifier):
@@ -92,10 +88,10 @@ class Perceptron(LinearClassifier):
 
     def fit(self, X, y) -> Perceptron:
         """Run Rosenblatt's rule on (X, y) until an epoch has no mistake, or for max_epochs."""
-        lr = check_positive(self.lr, "lr", "Perceptron")
-        max_epochs = check_int(self.max_epochs, "max_epochs", "Perceptron")
-        shuffle = check_bool(self.shuffle, "shuffle", "Perceptron")
-        fit_intercept = check_bool(self.fit_intercept, "fit_intercept", "Perceptron")
+        lr = float(check("Perceptron", "lr", self.lr, POSITIVE))
+        max_epochs = int(check("Perceptron", "max_epochs", self.max_epochs, COUNT))
+        shuffle = bool(check("Perceptron", "shuffle", self.shuffle, FLAG))
+        fit_intercept = bool(check("Perceptron", "fit_intercept", self.fit_intercept, FLAG))
         rng = as_generator(self.seed, "Perceptron")
         X, classes, y_pm = self._fit_data(X, y)
 

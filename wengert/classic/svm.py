@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from wengert._checks import as_generator
+from wengert._checks import as_generator, check
 from wengert.classic._base import LinearClassifier
-from wengert.classic._checks import check_bool, check_int, check_positive
+from wengert.classic._checks import COUNT, FLAG, POSITIVE
 
 
 class LinearSVM(LinearClassifier):
@@ -92,10 +92,10 @@ class LinearSVM(LinearClassifier):
 
     def fit(self, X, y) -> LinearSVM:
         """Minimise F(w, b) by `epochs` passes of Pegasos over (X, y)."""
-        C = check_positive(self.C, "C", "LinearSVM")
-        epochs = check_int(self.epochs, "epochs", "LinearSVM")
-        project = check_bool(self.project, "project", "LinearSVM")
-        fit_intercept = check_bool(self.fit_intercept, "fit_intercept", "LinearSVM")
+        C = float(check("LinearSVM", "C", self.C, POSITIVE))
+        epochs = int(check("LinearSVM", "epochs", self.epochs, COUNT))
+        project = bool(check("LinearSVM", "project", self.project, FLAG))
+        fit_intercept = bool(check("LinearSVM", "fit_intercept", self.fit_intercept, FLAG))
         rng = as_generator(self.seed, "LinearSVM")
         X, classes, y_pm = self._fit_data(X, y)
 

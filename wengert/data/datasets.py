@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 
-from wengert._checks import as_generator
+from wengert._checks import Boolean, Interval, Options, as_generator, check, refusal
 from wengert.data.csv import from_csv
 from wengert.data.toy import LABELS, blobs, circles, moons, spirals, xor
 from wengert.data.validation import check_X_y
@@ -67,8 +68,7 @@ def iris():
 def breast_cancer(labels: str = "01"):
     """Wisconsin diagnostic breast cancer: X (569, 30), y (569,): 212 malignant (0 or -1 with
     labels='pm1'), 357 benign (1)."""
-    if labels not in LABELS:
-        raise ValueError(f"breast_cancer: labels must be '01' or 'pm1'; got labels={labels!r}")
+    check("breast_cancer", "labels", labels, Options(LABELS))
     X, y = _load_sklearn("breast_cancer")
     return X, (2 * y - 1 if labels == "pm1" else y)
 
@@ -110,8 +110,7 @@ def train_test_split(X, y, test_size=0.25, stratify: bool = True, seed=0):
     X, y = check_X_y(X, y, owner=owner)
     n = len(y)
     n_test = _test_count(test_size, n, owner)
-    if not isinstance(stratify, bool | np.bool_):
-        raise TypeError(f"{owner}: stratify must be True or False; got stratify={stratify!r}")
+    check(owner, "stratify", stratify, Boolean())
     rng = as_generator(seed, owner, allow_none=False)
     test = _stratified_test_rows(y, n_test, rng, owner) if stratify else rng.permutation(n)[:n_test]
     is_test = np.zeros(n, dtype=bool)
@@ -122,42 +121,32 @@ def train_test_split(X, y, test_size=0.25, stratify: bool = True, seed=0):
 
 
 def _test_count(test_size, n: int, owner: str) -> int:
-    if isinstance(test_size, numbers.Integral) and not isinstance(test_size, bool):
-        n_test = int(test_size)
-    elif isinstance(test_size, numbers.Real) and not isinstance(test_size, bool):
-        if not 0.0 < test_size < 1.0:
-            raise ValueError(
-                f"{owner}: test_size must be a float in (0, 1) or an int number of samples; "
-                f"got test_size={test_size!r}"
-            )
-        n_test = math.ceil(test_size * n)
-    else:
-        raise TypeError(
-            f"{owner}: test_size must be a float in (0, 1) or an int number of samples; "
-            f"got test_size={test_size!r}"
-        )
+    samples = Interval(Integral, 1, n - 1, closed="both")
+    check(owner, "test_size", test_size, Interval(Real, 0, 1, closed="neither"), samples)
+    is_count = isinstance(test_size, numbers.Integral)
+    n_test = int(test_size) if is_count else math.ceil(test_size * n)
     if not 1 <= n_test <= n - 1:
-        raise ValueError(
-            f"{owner}: test_size={test_size!r} gives {n_test} test samples out of {n}; both "
-            f"parts need at least 1, so the test part must have 1 .. {n - 1} samples"
-        )
+        raise refusal(
+            owner, f"test_size={test_size!r}", f"a share that leaves both parts of the {n} "
+            "samples at least 1", f"{n_test} test samples",
+        )  # fmt: skip
     return n_test
 
 
 def _stratified_test_rows(y, n_test: int, rng, owner: str) -> np.ndarray:
     if y.ndim != 1 or (y.dtype.kind == "f" and not np.array_equal(y, np.round(y))):
-        raise ValueError(
-            f"{owner}: stratify=True needs y to be a vector of class labels (whole numbers); "
-            f"got y of shape {y.shape} and dtype {y.dtype}. Pass stratify=False for "
-            "regression targets"
-        )
+        raise refusal(
+            owner, "y, with stratify=True,", "a vector of class labels (whole numbers)",
+            f"shape {y.shape} and dtype {y.dtype}",
+            fix="Pass stratify=False for regression targets.",
+        )  # fmt: skip
     classes, class_of, counts = np.unique(y, return_inverse=True, return_counts=True)
     if counts.min() < 2:
         c = classes[np.argmin(counts)]
-        raise ValueError(
-            f"{owner}: stratify=True needs at least 2 samples of each class; class {c} has "
-            "1. Pass stratify=False, or drop that class"
-        )
+        raise refusal(
+            owner, "each class, with stratify=True,", "at least 2 samples", f"1 of class {c}",
+            fix="Pass stratify=False, or drop that class.",
+        )  # fmt: skip
     share = n_test * counts / len(y)
     per_class = np.floor(share).astype(np.int64)
     missing = n_test - int(per_class.sum())

@@ -11,12 +11,15 @@ The lecture's update θ ← θ − η ∂L/∂θ uses the gradient of the loss o
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterator
+from numbers import Integral
 
 import numpy as np
 
+from wengert._checks import Boolean, Interval, check
 from wengert.data.validation import check_dtype, check_X_y
+
+COUNT = Interval(Integral, 1, None)
 
 __all__ = ["DataLoader"]
 
@@ -68,10 +71,12 @@ class DataLoader:
         dtype=None,
     ) -> None:
         owner = "DataLoader"
-        _check_flag(shuffle, "shuffle")
-        _check_flag(drop_last, "drop_last")
-        _check_batch_size(batch_size)
-        seed = _check_seed(seed)
+        check(owner, "shuffle", shuffle, Boolean())
+        check(owner, "drop_last", drop_last, Boolean())
+        check(owner, "batch_size", batch_size, COUNT, None)
+        check(owner, "seed", seed, Interval(Integral, 0, None), None)
+        # Drawn once, so that the run can be repeated (loader.seed) and positioned (set_epoch).
+        seed = int(np.random.SeedSequence().entropy) if seed is None else int(seed)
         X, y = check_X_y(X, y, owner=owner, dtype=check_dtype(dtype, owner=owner))
         self.X = X
         self.y = y
@@ -97,8 +102,7 @@ class DataLoader:
         The generator is re-seeded and the permutations of passes 0 .. epoch-1 are drawn and
         dropped, so the next pass is exactly the one a fresh loader's pass `epoch` would be.
         """
-        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
-            raise ValueError(f"DataLoader.set_epoch: epoch must be an int >= 0; got {epoch!r}")
+        check("DataLoader.set_epoch", "epoch", epoch, Interval(Integral, 0, None))
         self._rng = np.random.default_rng(self.seed)
         if self.shuffle:
             for _ in range(epoch):
@@ -148,35 +152,3 @@ def _read_only(view: np.ndarray) -> np.ndarray:
     # A view shares X's memory; making it read-only keeps a training step from writing into X.
     view.flags.writeable = False
     return view
-
-
-def _check_flag(value, name: str) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"DataLoader: {name} must be True or False; got {name}={value!r}")
-
-
-def _check_batch_size(batch_size) -> None:
-    if batch_size is None:
-        return
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(
-            "DataLoader: batch_size must be an int >= 1, or None for the full batch; "
-            f"got batch_size={batch_size!r}"
-        )
-    if batch_size < 1:
-        raise ValueError(
-            "DataLoader: batch_size must be an int >= 1, or None for the full batch; "
-            f"got batch_size={batch_size!r}"
-        )
-
-
-def _check_seed(seed) -> int:
-    if seed is None:
-        # Drawn once, so that the run can be repeated (loader.seed) and positioned (set_epoch).
-        return int(np.random.SeedSequence().entropy)
-    message = f"DataLoader: seed must be an int >= 0, or None for a fresh one; got seed={seed!r}"
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(message)
-    if seed < 0:
-        raise ValueError(message)
-    return int(seed)

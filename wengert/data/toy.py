@@ -13,10 +13,11 @@ becomes -1. A k-class blobs set is labelled 0 .. k-1.
 from __future__ import annotations
 
 import numbers
+from numbers import Integral, Real
 
 import numpy as np
 
-from wengert._checks import as_generator
+from wengert._checks import Interval, Options, as_generator, check, check_finite, refusal
 
 __all__ = ["blobs", "circles", "moons", "spirals", "xor"]
 
@@ -81,8 +82,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, labels: str 
     owner = "circles"
     n = _check_count(n, "n", owner, minimum=2)
     noise = _check_nonnegative(noise, "noise", owner)
-    if not _is_real(factor) or not 0.0 < factor < 1.0:
-        raise ValueError(f"{owner}: factor must be a float in (0, 1); got factor={factor!r}")
+    check(owner, "factor", factor, Interval(Real, 0, 1, closed="neither"))
     _check_labels(labels, owner, n_classes=2)
     rng = as_generator(seed, owner, allow_none=False)
     n_outer = n // 2
@@ -126,8 +126,7 @@ def spirals(n: int = 200, turns: float = 1.5, noise: float = 0.03, labels: str =
     owner = "spirals"
     n = _check_count(n, "n", owner, minimum=2)
     noise = _check_nonnegative(noise, "noise", owner)
-    if not _is_real(turns) or not turns > 0:
-        raise ValueError(f"{owner}: turns must be a float > 0; got turns={turns!r}")
+    check(owner, "turns", turns, Interval(Real, 0, None, closed="neither"))
     _check_labels(labels, owner, n_classes=2)
     rng = as_generator(seed, owner, allow_none=False)
     counts = (n // 2, n - n // 2)
@@ -150,7 +149,7 @@ def _finish(X: np.ndarray, y: np.ndarray, labels: str, rng: np.random.Generator)
 def _centers(centers, n_features: int, owner: str) -> np.ndarray:
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
         if centers < 2:
-            raise ValueError(f"{owner}: centers must be an int >= 2; got centers={centers!r}")
+            check(owner, "centers", centers, Interval(Integral, 2, None))
         angle = np.pi / 4 + 2.0 * np.pi * np.arange(centers) / centers
         points = np.zeros((int(centers), n_features))
         points[:, :2] = 2.5 * np.column_stack([np.cos(angle), np.sin(angle)])
@@ -158,12 +157,9 @@ def _centers(centers, n_features: int, owner: str) -> np.ndarray:
     points = np.asarray(centers, dtype=np.float64) if _is_numeric(centers) else None
     if points is None or points.ndim != 2 or points.shape[0] < 2 or points.shape[1] != n_features:
         got = f"shape {points.shape}" if points is not None else repr(centers)
-        raise ValueError(
-            f"{owner}: centers must be an int >= 2 or an array of shape (k >= 2, n_features="
-            f"{n_features}); got {got}"
-        )
-    if not np.isfinite(points).all():
-        raise ValueError(f"{owner}: centers must be finite; got {points.tolist()}")
+        expected = f"an int >= 2 or an array of shape (k >= 2, n_features={n_features})"
+        raise refusal(owner, "centers", expected, got)
+    check_finite(owner, "centers", points, fix="")
     return points
 
 
@@ -179,26 +175,17 @@ def _split_counts(n: int, k: int) -> list[int]:
 
 
 def _check_labels(labels, owner: str, n_classes: int) -> None:
-    if labels not in LABELS:
-        raise ValueError(f"{owner}: labels must be '01' or 'pm1'; got labels={labels!r}")
+    check(owner, "labels", labels, Options(LABELS))
     if labels == "pm1" and n_classes != 2:
-        raise ValueError(
-            f"{owner}: labels='pm1' needs 2 classes; got {n_classes}. Use labels='01' "
-            "(classes 0 .. k-1)"
-        )
+        raise refusal(
+            owner, "the number of classes, with labels='pm1',", "2", f"{n_classes}",
+            fix="Use labels='01' (classes 0 .. k-1).",
+        )  # fmt: skip
 
 
 def _check_count(value, name: str, owner: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum}; got {name}={value!r}")
-    return int(value)
+    return int(check(owner, name, value, Interval(Integral, minimum, None)))
 
 
 def _check_nonnegative(value, name: str, owner: str) -> float:
-    if not _is_real(value) or not value >= 0 or not np.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be a finite float >= 0; got {name}={value!r}")
-    return float(value)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(check(owner, name, value, Interval(Real, 0, None)))

@@ -1,7 +1,8 @@
 """The shared checker for a design matrix X and its targets y, used by DataLoader and fit().
 
-Every message has one shape: ``"{owner}: {argument} {expected}; got {what came}"``, followed by
-the fix where one is known. Nothing is kept or changed when input is refused.
+Every message has the one shape of wengert._checks: ``"{owner}: {argument} must be {expected};
+got {what came}."``, followed by the fix where one is known. Nothing is kept or changed when
+input is refused.
 
 Conventions:
 
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_X_y", "check_dtype", "describe_non_finite"]
+from wengert._checks import Options, check, check_finite, refusal, what_came
+
+__all__ = ["check_X_y", "check_dtype"]
 
 Y_KINDS = ("any", "labels", "float")
 
@@ -51,18 +54,17 @@ def check_X_y(
     >>> X.dtype, y.dtype
     (dtype('float64'), dtype('int64'))
     """
-    if y_kind not in Y_KINDS:
-        raise ValueError(f"{owner}: y_kind must be one of {Y_KINDS}; got y_kind={y_kind!r}")
+    check(owner, "y_kind", y_kind, Options(Y_KINDS))
     dtype = check_dtype(dtype, owner=owner)
     X = _as_real_array(X, x_name, owner)
     _check_X_shape(X, x_name, owner, n_features)
     X = X.astype(dtype if dtype is not None else _float_dtype(X), copy=False)
-    _check_finite(X, x_name, owner)
+    check_finite(owner, x_name, X)
     if y is None:
         return X, None
     y = _as_real_array(y, "y", owner)
     _check_y_shape(y, X, x_name, owner, y_kind)
-    _check_finite(y, "y", owner)
+    check_finite(owner, "y", y)
     return X, _convert_y(y, X.dtype, owner, y_kind)
 
 
@@ -75,33 +77,21 @@ def check_dtype(dtype, *, owner: str, name: str = "dtype"):
     except TypeError:
         resolved = None
     if resolved is None or resolved.kind != "f":
-        raise TypeError(
-            f"{owner}: {name} must be a floating dtype such as numpy.float32 or numpy.float64, "
-            f"or None; got {name}={dtype!r}"
-        )
+        raise refusal(
+            owner, name, "a floating dtype such as numpy.float32 or numpy.float64, or None",
+            what_came(dtype), TypeError,
+        )  # fmt: skip
     return resolved
-
-
-def describe_non_finite(a: np.ndarray, name: str) -> str | None:
-    """'X has 3 non-finite values (NaN or inf); the first at row 7, column 2', or None."""
-    bad = ~np.isfinite(a)
-    count = int(np.count_nonzero(bad))
-    if count == 0:
-        return None
-    first = np.argwhere(bad)[0]
-    where = f"row {first[0]}" + (f", column {first[1]}" if a.ndim == 2 else "")
-    values = "value" if count == 1 else "values"
-    return f"{name} has {count} non-finite {values} (NaN or inf); the first at {where}"
 
 
 def _as_real_array(a, name: str, owner: str) -> np.ndarray:
     try:
         arr = np.asarray(a)
     except ValueError as exc:  # ragged nested lists
-        raise ValueError(
-            f"{owner}: {name} must be an array of numbers with one row per sample; "
-            f"could not make an array of it ({exc})"
-        ) from None
+        raise refusal(
+            owner, name, "an array of numbers with one row per sample",
+            f"something NumPy cannot make an array of ({exc})",
+        ) from None  # fmt: skip
     if arr.dtype.kind in "biuf":
         return arr
     if arr.dtype.kind == "O":
@@ -111,58 +101,46 @@ def _as_real_array(a, name: str, owner: str) -> np.ndarray:
             pass
     fix = ""
     if name == "y" and arr.dtype.kind in "USO":
-        fix = ". Encode text labels as integers first: np.unique(y, return_inverse=True)[1]"
-    raise TypeError(
-        f"{owner}: {name} must hold real numbers; got an array of dtype {arr.dtype}{fix}"
-    )
+        fix = "Encode text labels as integers first: np.unique(y, return_inverse=True)[1]."
+    got = f"an array of dtype {arr.dtype}"
+    raise refusal(owner, name, "an array of real numbers", got, TypeError, fix=fix)
 
 
 def _check_X_shape(X: np.ndarray, name: str, owner: str, n_features: int | None) -> None:
+    expected = "2-D, of shape (n_samples, n_features)"
+    got = f"a {X.ndim}-D array of shape {X.shape}"
     if X.ndim == 1:
-        raise ValueError(
-            f"{owner}: {name} must be 2-D, shape (n_samples, n_features); got a 1-D array of "
-            f"shape {X.shape}. Use {name}.reshape(-1, 1) if it holds one feature, "
-            f"or {name}.reshape(1, -1) if it holds one sample"
+        fix = (
+            f"Use {name}.reshape(-1, 1) if it holds one feature, or {name}.reshape(1, -1) if it "
+            f"holds one sample."
         )
+        raise refusal(owner, name, expected, got, fix=fix)
     if X.ndim != 2:
-        raise ValueError(
-            f"{owner}: {name} must be 2-D, shape (n_samples, n_features); "
-            f"got a {X.ndim}-D array of shape {X.shape}"
-        )
-    if X.shape[0] == 0:
-        raise ValueError(
-            f"{owner}: {name} is empty; expected at least 1 sample, got shape {X.shape}"
-        )
-    if X.shape[1] == 0:
-        raise ValueError(
-            f"{owner}: {name} has no features; expected at least 1, got shape {X.shape}"
+        raise refusal(owner, name, expected, got)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise refusal(
+            owner, name, "an array of at least 1 sample and 1 feature", f"shape {X.shape}"
         )
     if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"{owner}: {name} must have {n_features} features (columns), as the data it was "
-            f"fit on; got {X.shape[1]}"
-        )
+        raise refusal(
+            owner, name, f"an array of {n_features} features (columns), as the data it was fit on",
+            f"{X.shape[1]} features",
+        )  # fmt: skip
 
 
 def _check_y_shape(y: np.ndarray, X: np.ndarray, x_name: str, owner: str, y_kind: str) -> None:
     allowed = (1,) if y_kind == "labels" else (1, 2)
     if y.ndim not in allowed:
         shape = "(n_samples,)" if y_kind == "labels" else "(n_samples,) or (n_samples, n_outputs)"
-        fix = ". Use y.ravel() for a single column" if y.ndim == 2 and y.shape[1] == 1 else ""
-        raise ValueError(f"{owner}: y must have shape {shape}; got shape {y.shape}{fix}")
+        fix = "Use y.ravel() for a single column." if y.ndim == 2 and y.shape[1] == 1 else ""
+        raise refusal(owner, "y", f"of shape {shape}", f"shape {y.shape}", fix=fix)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{owner}: {x_name} and y must have the same number of samples; got {x_name} with "
-            f"{X.shape[0]} rows and y with {y.shape[0]}"
+        raise refusal(
+            owner,
+            "y",
+            f"an array with one entry per row of {x_name} ({X.shape[0]})",
+            f"{y.shape[0]} entries",
         )
-
-
-def _check_finite(a: np.ndarray, name: str, owner: str) -> None:
-    if a.dtype.kind != "f":
-        return
-    message = describe_non_finite(a, name)
-    if message is not None:
-        raise ValueError(f"{owner}: {message}")
 
 
 def _convert_y(y: np.ndarray, float_dtype, owner: str, y_kind: str) -> np.ndarray:
@@ -175,9 +153,7 @@ def _convert_y(y: np.ndarray, float_dtype, owner: str, y_kind: str) -> np.ndarra
     fractional = np.flatnonzero(y != np.round(y))
     if fractional.size:
         i = fractional[0]
-        raise ValueError(
-            f"{owner}: y must hold class labels (whole numbers); got {float(y[i])!r} at row {i}"
-        )
+        raise refusal(owner, "y", "class labels (whole numbers)", f"{float(y[i])!r} at row {i}")
     return y.astype(np.int64)
 
 
