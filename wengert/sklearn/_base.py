@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -19,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from wengert._checks import Boolean, Constraint, Interval, Options, check_params
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.ops import sum as wg_sum
 from wengert.optim import LBFGS, SGD, Adam
@@ -29,51 +31,39 @@ SOLVERS = ("adam", "sgd", "lbfgs")
 _MAX_SEED = 2**31 - 1
 
 
-def _invalid(owner: str, name: str, expected: str, value) -> ValueError:
-    return ValueError(
-        f"The '{name}' parameter of {owner} must be {expected}. Got {value!r} instead."
-    )
-
-
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+class FloatDtype(Constraint):
+    """numpy.float32 or numpy.float64, in any spelling numpy.dtype understands."""
+
+    description = "numpy.float32 or numpy.float64"
+
+    def accepts(self, value) -> bool:
+        try:
+            return np.dtype(value) in (np.float32, np.float64)
+        except TypeError:
+            return False
 
 
-def check_float(owner, name, value, low=0.0, high=np.inf, low_open=False, high_open=False):
-    """A real number in [low, high] (each end open or closed), or a ValueError in sklearn's form."""
-    ok = _is_real(value) and not np.isnan(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open or high == np.inf else "]"
-        raise _invalid(owner, name, f"a float in the range {left}{low}, {high}{right}", value)
-
-
-def check_int(owner, name, value, low=1):
-    if not (_is_int(value) and value >= low):
-        raise _invalid(owner, name, f"an int in the range [{low}, inf)", value)
-
-
-def check_choice(owner, name, value, choices):
-    if not (isinstance(value, str) and value in choices):
-        allowed = ", ".join(repr(c) for c in choices)
-        raise _invalid(owner, name, f"one of {{{allowed}}}", value)
-
-
-def check_bool(owner, name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise _invalid(owner, name, "an instance of 'bool'", value)
-
-
-def _is_float_dtype(dtype) -> bool:
-    try:
-        return np.dtype(dtype) in (np.float32, np.float64)
-    except TypeError:
-        return False
+COUNT = Interval(Integral, 1, None)
+NON_NEGATIVE = Interval(Real, 0, None)
+# The hyperparameters every estimator here shares; each is checked at fit, never in __init__.
+CONSTRAINTS = {
+    "solver": [Options(SOLVERS)],
+    "alpha": [NON_NEGATIVE],
+    "batch_size": [Options(["auto"]), COUNT],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [COUNT],
+    "tol": [NON_NEGATIVE],
+    "n_iter_no_change": [COUNT],
+    "momentum": [Interval(Real, 0, 1, closed="left")],
+    "shuffle": [Boolean()],
+    "early_stopping": [Boolean()],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "dtype": [FloatDtype(), None],
+}
 
 
 class _EpochPrinter:
@@ -97,22 +87,7 @@ class WengertEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        owner = type(self).__name__
-        check_choice(owner, "solver", self.solver, SOLVERS)
-        check_float(owner, "alpha", self.alpha)
-        if not (self.batch_size == "auto" or (_is_int(self.batch_size) and self.batch_size >= 1)):
-            raise _invalid(owner, "batch_size", "'auto' or an int in the range [1, inf)",
-                           self.batch_size)  # fmt: skip
-        check_float(owner, "learning_rate_init", self.learning_rate_init, low_open=True)
-        check_int(owner, "max_iter", self.max_iter)
-        check_float(owner, "tol", self.tol)
-        check_int(owner, "n_iter_no_change", self.n_iter_no_change)
-        check_float(owner, "momentum", self.momentum, 0.0, 1.0, high_open=True)
-        check_bool(owner, "shuffle", self.shuffle)
-        check_bool(owner, "early_stopping", self.early_stopping)
-        check_float(owner, "validation_fraction", self.validation_fraction, 0.0, 1.0, True, True)
-        if self.dtype is not None and not _is_float_dtype(self.dtype):
-            raise _invalid(owner, "dtype", "None, numpy.float32 or numpy.float64", self.dtype)
+        check_params(type(self).__name__, vars(self), CONSTRAINTS)
 
     def _validate(self, X, y=None, *, reset: bool):
         """X (and y) checked by scikit-learn's validate_data; X floating (float32 kept)."""

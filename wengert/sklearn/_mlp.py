@@ -6,9 +6,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
+from wengert._checks import Options, check, refusal, what_came
 from wengert.losses import cross_entropy, l2, logistic
 from wengert.nn import MLP
-from wengert.sklearn._base import WengertEstimator, _invalid, _is_int, check_choice
+from wengert.sklearn._base import COUNT, WengertEstimator, _is_int
 from wengert.sklearn._classifier import WengertClassifier, _stochastic
 
 # scikit-learn's names for the activations; "logistic" is wengert's "sigmoid".
@@ -105,11 +106,13 @@ class _MLPBase(WengertEstimator):
     def _check_params(self) -> None:
         super()._check_params()
         owner = type(self).__name__
-        check_choice(owner, "activation", self.activation, tuple(ACTIVATIONS))
-        if not all(_is_int(n) and n >= 1 for n in self._hidden()):
-            raise _invalid(
+        check(owner, "activation", self.activation, Options(ACTIVATIONS))
+        sizes = self._hidden()
+        if not all(COUNT.accepts(n) for n in sizes):
+            kind_ok = all(COUNT.right_kind(n) for n in sizes)
+            raise refusal(
                 owner, "hidden_layer_sizes", "an int >= 1 or a tuple of ints >= 1",
-                self.hidden_layer_sizes,
+                what_came(self.hidden_layer_sizes), ValueError if kind_ok else TypeError,
             )  # fmt: skip
 
     def _hidden(self) -> list:
