@@ -7,6 +7,7 @@ scripts/make_loss_fixtures.py; these tests import neither.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -321,165 +322,88 @@ def test_scalar_prediction_is_the_lectures_per_sample_loss():
 X = wg.tensor(Y_HAT, requires_grad=True)
 COLUMN = Y_HAT.reshape(-1, 1)
 NAN_Y = np.array([1.0, np.nan, 0.0, np.inf, 2.0])
+NEGATE_01 = [[1, -1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]]
 BAD_INPUTS = [
-    (
-        "column-vs-vector",
-        lambda: losses.mse(COLUMN, Y_REAL),
-        ValueError,
-        r"mse: y must be of shape \(5, 1\).*got y of shape \(5,\).*broadcast the two to \(5, 5\)"
-        r".*y\.reshape\(-1, 1\), or y_hat\.reshape\(-1\)",
-    ),
-    (
-        "vector-vs-column",
-        lambda: losses.l1(X, Y_REAL.reshape(-1, 1)),
-        ValueError,
-        r"l1: y must be of shape \(5,\).*got y of shape \(5, 1\).*y\.reshape\(-1\)",
-    ),
-    ("other-length", lambda: losses.l2(X, Y_REAL[:3]), ValueError, r"got y of shape \(3,\)"),
-    (
-        "nan-target",
-        lambda: losses.huber(X, NAN_Y),
-        ValueError,
-        r"huber: y must be finite; got 2 NaN or infinite value\(s\), the first at index \(1,\)",
-    ),
-    (
-        "hinge-01",
-        lambda: losses.hinge(X, Y_01),
-        ValueError,
-        r"hinge: y must hold the labels -1 and \+1; got 0\.0 at index \(1,\).*"
-        r"Use labels -1/\+1, e\.g\. 2\*y - 1",
-    ),
-    (
-        "squared-hinge-01",
-        lambda: losses.squared_hinge(X, Y_01),
-        ValueError,
-        r"squared_hinge: y must hold the labels -1 and \+1.*2\*y - 1",
-    ),
-    (
-        "zero-one-scores-01",
-        lambda: losses.zero_one(X, Y_01),
-        ValueError,
-        r"zero_one: y must hold the labels -1 and \+1.*2\*y - 1.*y_hat\.astype\(int\)",
-    ),
-    (
-        "logistic-pm1",
-        lambda: losses.logistic(X, Y_SIGN),
-        ValueError,
-        r"logistic: y must hold the labels 0 and 1; got -1\.0 at index \(1,\).*\(y \+ 1\) / 2",
-    ),
-    (
-        "logistic-soft",
-        lambda: losses.logistic(X, np.full(5, 0.5)),
-        ValueError,
-        r"labels 0 and 1; got 0\.5 at index \(0,\) \(5 such",
-    ),
-    (
-        "ce-label-too-big",
-        lambda: losses.cross_entropy(LOGITS, np.array([0, 3, 1, 1])),
-        ValueError,
-        r"cross_entropy: y must hold class labels in \[0, 3\) for 3 classes; got 3 at index \(1,\)",
-    ),
-    (
-        "ce-label-negative",
-        lambda: losses.cross_entropy(LOGITS, np.array([0, 1, -1, 1])),
-        ValueError,
-        r"in \[0, 3\).*got -1 at index \(2,\)",
-    ),
-    (
-        "ce-label-fraction",
-        lambda: losses.cross_entropy(LOGITS, np.array([0, 1.5, 1, 1])),
-        ValueError,
-        r"cross_entropy: y must hold integer class labels; got 1\.5 at index \(1,\)",
-    ),
-    (
-        "ce-probs-negative",
-        lambda: losses.cross_entropy(LOGITS, PROBS * [[1, -1, 1], [1, 1, 1], [1, 1, 1], [1, 1, 1]]),
-        ValueError,
-        r"cross_entropy: y \(class probabilities\) must be >= 0; got -0\.2 at index \(0, 1\)",
-    ),
-    (
-        "ce-probs-row-sum",
-        lambda: losses.cross_entropy(LOGITS, PROBS * 0.9),
-        ValueError,
-        r"each row of y \(class probabilities\) must sum to 1; row \(0,\) sums to 0\.9",
-    ),
-    (
-        "ce-column-labels",
-        lambda: losses.cross_entropy(LOGITS, CLASSES.reshape(-1, 1)),
-        ValueError,
-        r"y must be class labels of shape \(4,\) or probabilities of shape \(4, 3\); "
-        r"got y of shape \(4, 1\).*y\.reshape\(-1\)",
-    ),
-    (
-        "ce-scalar-logits",
-        lambda: losses.cross_entropy(1.0, 0),
-        ValueError,
-        r"cross_entropy: logits must have a class axis",
-    ),
-    (
-        "reduction",
-        lambda: losses.l1(X, Y_REAL, reduction="avg"),
-        ValueError,
-        r"l1: reduction must be one of 'mean', 'sum', 'none'; got reduction='avg'",
-    ),
-    (
-        "reduction-none-object",
-        lambda: losses.zero_one(X, Y_SIGN, reduction=None),
-        ValueError,
-        r"zero_one: reduction must be one of .*got reduction=None",
-    ),
-    (
-        "negative-margin",
-        lambda: losses.hinge(X, Y_SIGN, margin=-1.0),
-        ValueError,
-        r"hinge: margin must be a finite number >= 0; got margin=-1\.0",
-    ),
-    (
-        "nan-margin",
-        lambda: losses.squared_hinge(X, Y_SIGN, margin=float("nan")),
-        ValueError,
-        r"squared_hinge: margin must be a finite number >= 0; got margin=nan",
-    ),
-    (
-        "negative-delta",
-        lambda: losses.huber(X, Y_REAL, delta=-0.5),
-        ValueError,
-        r"huber: delta must be a finite number > 0; got delta=-0\.5",
-    ),
-    (
-        "zero-delta",
-        lambda: losses.huber(X, Y_REAL, delta=0),
-        ValueError,
-        r"delta must be a finite number > 0; got delta=0",
-    ),
-    (
-        "target-with-grad",
-        lambda: losses.mse(X, wg.tensor(Y_REAL, requires_grad=True)),
-        ValueError,
-        r"mse: y is the target and carries no gradient.*y\.detach\(\)",
-    ),
-    (
-        "empty",
-        lambda: losses.l2(np.zeros(0), np.zeros(0)),
-        ValueError,
-        r"l2: y is empty \(shape \(0,\)\)",
-    ),
-    (
-        "string-targets",
-        lambda: losses.zero_one(np.array([1, 0]), np.array(["a", "b"])),
-        TypeError,
-        r"zero_one: y must hold numbers",
-    ),
-    (
-        "string-predictions",
-        lambda: losses.l1(["a", "b"], np.zeros(2)),
-        TypeError,
-        r"l1: y_hat must hold numbers",
-    ),
-]
+    ("column-vs-vector", lambda: losses.mse(COLUMN, Y_REAL), ValueError,
+     "mse: y must be of shape (5, 1), the shape of y_hat; got shape (5,). NumPy would "
+     "broadcast the two to (5, 5) and compare every prediction with every target. "
+     "Make them agree: y.reshape(-1, 1), or y_hat.reshape(-1)."),
+    ("vector-vs-column", lambda: losses.l1(X, Y_REAL.reshape(-1, 1)), ValueError,
+     "l1: y must be of shape (5,), the shape of y_hat; got shape (5, 1). NumPy would "
+     "broadcast the two to (5, 5) and compare every prediction with every target. "
+     "Make them agree: y.reshape(-1)."),
+    ("other-length", lambda: losses.l2(X, Y_REAL[:3]), ValueError,
+     "l2: y must be of shape (5,), the shape of y_hat; got shape (3,)."),
+    ("hinge-01", lambda: losses.hinge(X, Y_01), ValueError,
+     "hinge: y must be labels -1 and +1; got 0.0 at index (1,) (2 such value(s)). Use "
+     "labels -1/+1, e.g. 2*y - 1 for 0/1 labels."),
+    ("nan-target", lambda: losses.huber(X, NAN_Y), ValueError,
+     "huber: y must be finite; got 2 NaN or infinite value(s), the first at index "
+     "(1,): nan."),
+    ("squared-hinge-01", lambda: losses.squared_hinge(X, Y_01), ValueError,
+     "squared_hinge: y must be labels -1 and +1; got 0.0 at index (1,) (2 such "
+     "value(s)). Use labels -1/+1, e.g. 2*y - 1 for 0/1 labels."),
+    ("zero-one-scores-01", lambda: losses.zero_one(X, Y_01), ValueError,
+     "zero_one: y must be labels -1 and +1; got 0.0 at index (1,) (2 such value(s)). "
+     "For real-valued scores y_hat, use labels -1/+1, e.g. 2*y - 1 for 0/1 labels; to "
+     "compare class labels by equality, pass integer predictions, e.g. "
+     "y_hat.astype(int)."),
+    ("logistic-pm1", lambda: losses.logistic(X, Y_SIGN), ValueError,
+     "logistic: y must be labels 0 and 1; got -1.0 at index (1,) (2 such value(s)). "
+     "For -1/+1 labels use (y + 1) / 2."),
+    ("logistic-soft", lambda: losses.logistic(X, np.full(5, 0.5)), ValueError,
+     "logistic: y must be labels 0 and 1; got 0.5 at index (0,) (5 such value(s)). "
+     "For -1/+1 labels use (y + 1) / 2."),
+    ("ce-label-too-big", lambda: losses.cross_entropy(LOGITS, np.array([0, 3, 1, 1])), ValueError,
+     "cross_entropy: y must be class labels in [0, 3) for 3 classes; got 3 at index "
+     "(1,)."),
+    ("ce-label-negative", lambda: losses.cross_entropy(LOGITS, np.array([0, 1, -1, 1])), ValueError,
+     "cross_entropy: y must be class labels in [0, 3) for 3 classes; got -1 at index "
+     "(2,)."),
+    ("ce-label-fraction", lambda: losses.cross_entropy(LOGITS, np.array([0, 1.5, 1, 1])),
+     ValueError,
+     "cross_entropy: y must be integer class labels; got 1.5 at index (1,). For class "
+     "probabilities pass y of the logits' shape (N, C)."),
+    ("ce-probs-negative", lambda: losses.cross_entropy(LOGITS, PROBS * NEGATE_01),
+     ValueError,
+     "cross_entropy: y (class probabilities) must be >= 0; got -0.2 at index (0, 1)."),
+    ("ce-probs-row-sum", lambda: losses.cross_entropy(LOGITS, PROBS * 0.9), ValueError,
+     "cross_entropy: each row of y (class probabilities) must be a sum of 1; got row "
+     "(0,) summing to 0.9. For class labels pass y of shape (N,)."),
+    ("ce-column-labels", lambda: losses.cross_entropy(LOGITS, CLASSES.reshape(-1, 1)), ValueError,
+     "cross_entropy: y must be class labels of shape (4,) or probabilities of shape "
+     "(4, 3); got shape (4, 1). Make them agree: y.reshape(-1)."),
+    ("ce-scalar-logits", lambda: losses.cross_entropy(1.0, 0), ValueError,
+     "cross_entropy: logits must be an array with a class axis, shape (N, C); got a "
+     "scalar."),
+    ("reduction", lambda: losses.l1(X, Y_REAL, reduction="avg"), ValueError,
+     "l1: reduction must be one of 'mean', 'none', 'sum'; got 'avg'."),
+    ("reduction-none-object", lambda: losses.zero_one(X, Y_SIGN, reduction=None), TypeError,
+     "zero_one: reduction must be one of 'mean', 'none', 'sum'; got None."),
+    ("negative-margin", lambda: losses.hinge(X, Y_SIGN, margin=-1.0), ValueError,
+     "hinge: margin must be a float >= 0; got -1.0."),
+    ("nan-margin", lambda: losses.squared_hinge(X, Y_SIGN, margin=float("nan")), ValueError,
+     "squared_hinge: margin must be a float >= 0; got nan."),
+    ("negative-delta", lambda: losses.huber(X, Y_REAL, delta=-0.5), ValueError,
+     "huber: delta must be a float > 0; got -0.5."),
+    ("zero-delta", lambda: losses.huber(X, Y_REAL, delta=0), ValueError,
+     "huber: delta must be a float > 0; got 0."),
+    ("target-with-grad", lambda: losses.mse(X, wg.tensor(Y_REAL, requires_grad=True)), ValueError,
+     "mse: y (the target, which carries no gradient) must be data without a gradient; "
+     "got a Tensor with requires_grad=True. Pass y.detach(), or, to differentiate "
+     "through both arguments, write the formula out with wengert's operations."),
+    ("empty", lambda: losses.l2(np.zeros(0), np.zeros(0)), ValueError,
+     "l2: y must be a non-empty array of targets; got shape (0,)."),
+    ("string-targets", lambda: losses.zero_one(np.array([1, 0]), np.array(["a", "b"])), TypeError,
+     "zero_one: y must hold numbers; got an array of dtype <U1 (string). Convert it "
+     "first, e.g. np.asarray(x, dtype=float)."),
+    ("string-predictions", lambda: losses.l1(["a", "b"], np.zeros(2)), TypeError,
+     "l1: y_hat must hold numbers; got an array of dtype <U1 (string). Convert it "
+     "first, e.g. np.asarray(x, dtype=float)."),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "call", "error", "match"), BAD_INPUTS, ids=_ids(BAD_INPUTS))
 def test_bad_input_is_refused_with_its_message(name, call, error, match):
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match="^" + re.escape(match) + "$"):
         call()

@@ -24,9 +24,11 @@ a diverging run is the training loop's business (it stops with a message).
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 
+from wengert._checks import Interval, Options, check, refusal
 from wengert.autodiff import ops
 from wengert.autodiff.tensor import Primitive, Tensor, apply, as_array
 
@@ -55,25 +57,13 @@ _NO_GRADIENT = (
 
 # ------------------------------------------------------------------------------ the checkers
 def _check_reduction(loss: str, reduction) -> None:
-    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise ValueError(
-            f"{loss}: reduction must be one of 'mean', 'sum', 'none'; got reduction={reduction!r}"
-        )
+    check(loss, "reduction", reduction, Options(REDUCTIONS))
 
 
 def _check_scale(loss: str, name: str, value, *, allow_zero: bool) -> float:
     """A margin or delta: a finite number >= 0 (or > 0)."""
-    is_number = isinstance(value, (int, float, np.integer, np.floating))
-    if (
-        not is_number
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-        or (value == 0 and not allow_zero)
-    ):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{loss}: {name} must be a finite number {bound}; got {name}={value!r}")
-    return float(value)
+    scale = Interval(Real, 0, None, closed="left" if allow_zero else "neither")
+    return float(check(loss, name, value, scale))
 
 
 def _as_prediction(loss: str, y_hat, name: str = "y_hat", real: bool = True) -> Tensor:
@@ -81,7 +71,7 @@ def _as_prediction(loss: str, y_hat, name: str = "y_hat", real: bool = True) -> 
     if not isinstance(y_hat, Tensor):
         y_hat = Tensor(as_array(y_hat, name=f"{loss}: {name}"))
     if y_hat.dtype.kind not in "biuf":
-        raise TypeError(f"{loss}: {name} must hold real numbers; got dtype {y_hat.dtype}")
+        raise refusal(loss, name, "real numbers", f"dtype {y_hat.dtype}", TypeError)
     if real and y_hat.dtype.kind != "f":
         y_hat = ops.astype(y_hat, np.float64)
     return y_hat
@@ -117,19 +107,19 @@ def _check_targets(loss: str, y_hat: Tensor, y, *, pred: str = "y_hat", expected
     """
     if isinstance(y, Tensor):
         if y.requires_grad:
-            raise ValueError(
-                f"{loss}: y is the target and carries no gradient; got a Tensor with "
-                f"requires_grad=True. Pass y.detach(), or, to differentiate through both "
-                f"arguments, write the formula out with wengert's operations"
-            )
+            raise refusal(
+                loss, "y (the target, which carries no gradient)", "data without a gradient",
+                "a Tensor with requires_grad=True", fix="Pass y.detach(), or, to differentiate "
+                "through both arguments, write the formula out with wengert's operations.",
+            )  # fmt: skip
         y = y.data
     y = as_array(y, name=f"{loss}: y")
     if y.dtype.kind not in "biuf":
-        raise TypeError(f"{loss}: y must hold real numbers; got dtype {y.dtype}")
+        raise refusal(loss, "y", "real numbers", f"dtype {y.dtype}", TypeError)
     expected = y_hat.shape if expected is None else expected
     if y.shape != expected:
         what = what or f"of shape {expected}, the shape of {pred}"
-        message = f"{loss}: y must be {what}; got y of shape {y.shape}."
+        message = f"{loss}: y must be {what}; got shape {y.shape}."
         broadcast = _broadcast_shape(y.shape, expected)
         if expected == y_hat.shape and broadcast not in (None, expected):
             message += (
@@ -138,17 +128,15 @@ def _check_targets(loss: str, y_hat: Tensor, y, *, pred: str = "y_hat", expected
             )
         raise ValueError(message + _shape_hint(y.shape, expected, y_hat.shape, pred))
     if y.size == 0:
-        raise ValueError(f"{loss}: y is empty (shape {y.shape}); a loss needs at least one target")
+        raise refusal(loss, "y", "a non-empty array of targets", f"shape {y.shape}")
     # A sum is finite when every term is (a NaN or an infinity spreads): one cheap reduction
     # for the usual case, and the elementwise search only when it is not.
     if y.dtype.kind == "f" and not math.isfinite(np.add.reduce(y, axis=None)):
         bad = ~np.isfinite(y)
         if bad.any():
             first = _index(bad)
-            raise ValueError(
-                f"{loss}: y must be finite; got {int(bad.sum())} NaN or infinite value(s), "
-                f"the first at index {first}: {y[first]}"
-            )
+            got = f"{int(bad.sum())} NaN or infinite value(s), the first at index {first}"
+            raise refusal(loss, "y", "finite", f"{got}: {y[first]}")
     return y
 
 
@@ -158,10 +146,8 @@ def _check_labels(loss: str, y: np.ndarray, allowed: tuple, fix: str) -> None:
     if bad.any():
         first = _index(bad)
         names = " and ".join(f"{a:+d}" if -1 in allowed else str(a) for a in allowed)
-        raise ValueError(
-            f"{loss}: y must hold the labels {names}; got {y[first]} at index {first} "
-            f"({int(bad.sum())} such value(s)). {fix}"
-        )
+        got = f"{y[first]} at index {first} ({int(bad.sum())} such value(s))"
+        raise refusal(loss, "y", f"labels {names}", got, fix=fix)
 
 
 def _prepare(loss: str, y_hat, y, reduction, pred: str = "y_hat") -> tuple[Tensor, np.ndarray]:
@@ -349,7 +335,7 @@ def cross_entropy(logits, y, reduction="mean"):
     _check_reduction(loss, reduction)
     z = _as_prediction(loss, logits, "logits")
     if z.ndim == 0:
-        raise ValueError(f"{loss}: logits must have a class axis, shape (N, C); got a scalar")
+        raise refusal(loss, "logits", "an array with a class axis, shape (N, C)", "a scalar")
     shape = np.shape(y.data if isinstance(y, Tensor) else y)
     probabilities = shape == z.shape
     expected = z.shape if probabilities else z.shape[:-1]
@@ -371,17 +357,17 @@ def _check_class_labels(loss: str, y: np.ndarray, classes: int) -> np.ndarray:
         fractional = y != np.round(y)
         if fractional.any():
             first = _index(fractional)
-            raise ValueError(
-                f"{loss}: y must hold integer class labels; got {y[first]} at index {first}. "
-                f"For class probabilities pass y of the logits' shape (N, C)"
-            )
+            raise refusal(
+                loss, "y", "integer class labels", f"{y[first]} at index {first}",
+                fix="For class probabilities pass y of the logits' shape (N, C).",
+            )  # fmt: skip
     bad = (y < 0) | (y >= classes)  # on y itself: a huge float would wrap round as an int
     if bad.any():
         first = _index(bad)
-        raise ValueError(
-            f"{loss}: y must hold class labels in [0, {classes}) for {classes} classes; "
-            f"got {y[first]} at index {first}"
-        )
+        raise refusal(
+            loss, "y", f"class labels in [0, {classes}) for {classes} classes",
+            f"{y[first]} at index {first}",
+        )  # fmt: skip
     return y.astype(np.intp, copy=False)
 
 
@@ -390,16 +376,15 @@ def _check_probabilities(loss: str, p: np.ndarray) -> np.ndarray:
     negative = p < 0
     if negative.any():
         first = _index(negative)
-        raise ValueError(
-            f"{loss}: y (class probabilities) must be >= 0; got {p[first]} at index {first}"
-        )
+        raise refusal(loss, "y (class probabilities)", ">= 0", f"{p[first]} at index {first}")
     sums = np.sum(p, axis=-1, dtype=np.float64)
     eps = np.finfo(p.dtype).eps if p.dtype.kind == "f" else 0.0
     off = np.abs(sums - 1) > max(1e-6, 4 * p.shape[-1] * eps)
     if off.any():
         first = _index(off)
-        raise ValueError(
-            f"{loss}: each row of y (class probabilities) must sum to 1; row {first} sums "
-            f"to {sums[first]:.6g}. For class labels pass y of shape (N,)"
-        )
+        raise refusal(
+            loss, "each row of y (class probabilities)", "a sum of 1",
+            f"row {first} summing to {sums[first]:.6g}",
+            fix="For class labels pass y of shape (N,).",
+        )  # fmt: skip
     return p
