@@ -184,7 +184,7 @@ def test_precedence_and_associativity_agree_with_python():
         (
             ["trace", "log(x)", "--at", "x=-1"],
             "wengert trace: error: log(x) is not finite at x=-1 (nan): the point is outside the "
-            "function's domain; choose another point with --at",
+            "function's domain, or a step overflows float64; choose another point with --at",
         ),
         (
             ["derivatives", "1/x", "--at", "x=0"],
@@ -204,7 +204,13 @@ def test_precedence_and_associativity_agree_with_python():
         (
             ["derivatives", "x**0.5", "--at", "x=-1"],
             "wengert derivatives: error: x**0.5 is not finite at x=-1 (nan): the point is outside "
-            "the function's domain; choose another point with --at",
+            "the function's domain, or a step overflows float64; choose another point with --at",
+        ),
+        (
+            ["trace", "exp(x*x) - exp(x*x)", "--at", "x=30"],
+            "wengert trace: error: exp(x*x) - exp(x*x) is not finite at x=30 (nan): the point is "
+            "outside the function's domain, or a step overflows float64; choose another point "
+            "with --at",
         ),
         (
             ["gradcheck", "w * 10**400 + x", "--at", "w=1,x=2"],

@@ -35,7 +35,8 @@ _AT = click.option(
 # says it was skipped, and the five other methods still run.
 SYMBOLIC_LIMIT = 1_000
 # The most operations `derivatives` accepts: it runs f some 30 times (finite differences, timing
-# repeats, operation counts), about 7 s for 20,000 operations; trace and gradcheck take more.
+# repeats, operation counts), about 7 s for 20,000 operations; trace and gradcheck take up to
+# MAX_OPERATIONS.
 DERIVATIVES_LIMIT = 10_000
 
 
@@ -46,7 +47,7 @@ def _compile(expression: str, at: str, max_operations: int = MAX_OPERATIONS):
     y = _number(f(*point.values()))
     if not np.isfinite(y):
         why = (
-            "the point is outside the function's domain"
+            "the point is outside the function's domain, or a step overflows float64"
             if np.isnan(y)
             else "the function has a pole there, or its value overflows float64"
         )

@@ -3,14 +3,16 @@
     expr    := sum
     sum     := product (("+" | "-") product)*
     product := unary (("*" | "/") unary)*
-    unary   := "-" unary | power                 -x**2 is -(x**2), as in Python
+    unary   := ("-" | "+") unary | power         -x**2 is -(x**2), as in Python
     power   := atom ("**" unary)?                right-associative: 2**3**2 = 2**9
     atom    := NUMBER | NAME | NAME "(" expr ("," expr)* ")" | "(" expr ")"
 
 Names are the variables given with --at (w=0.5,x=2) or the library's elementwise functions
 (FUNCTIONS). `compile_expression` turns the text into a Python function of the variables, in
 the order given, built from wengert operations, so that `wengert.trace` records its Wengert
-list. Every mistake raises ExpressionError with the column (0-based) it was found at.
+list; numbers are float64. Every mistake raises ExpressionError with the column (0-based) it
+was found at. Parsing and evaluation use explicit stacks, never recursion; an expression holds
+at most MAX_OPERATIONS operations.
 """
 
 from __future__ import annotations
@@ -25,14 +27,8 @@ import numpy as np
 from wengert.autodiff import ops
 from wengert.autodiff.tensor import Tensor
 
-__all__ = [
-    "FUNCTIONS",
-    "MAX_OPERATIONS",
-    "ExpressionError",
-    "compile_expression",
-    "parse",
-    "parse_point",
-]
+__all__ = ["FUNCTIONS", "MAX_OPERATIONS", "ExpressionError", "compile_expression", "parse"]
+__all__ += ["parse_point"]
 
 # Operations (binary operators, unary minus, function calls) one expression may hold by default:
 # `trace` and `gradcheck` of 50,000 take a few seconds; past it the library's API is the tool.
@@ -294,13 +290,7 @@ def _program(tree) -> list[tuple]:
         elif kind == "var":
             program.append(("var", node[1]))
         elif children_done:
-            program.append(
-                ("neg",)
-                if kind == "neg"
-                else ("bin", node[1])
-                if kind == "bin"
-                else ("call", FUNCTIONS[node[1]][0], len(node[2]))
-            )
+            program.append(_instruction(node))
         else:
             stack.append((node, True))
             children = [node[1]] if kind == "neg" else node[2:4] if kind == "bin" else node[2]
@@ -308,13 +298,17 @@ def _program(tree) -> list[tuple]:
     return program
 
 
-_ARITHMETIC = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "**": operator.pow,
-}
+def _instruction(node) -> tuple:
+    """The instruction of an operation node, run once its operands are on the stack."""
+    if node[0] == "neg":
+        return ("neg",)
+    if node[0] == "bin":
+        return ("bin", node[1])
+    return ("call", FUNCTIONS[node[1]][0], len(node[2]))
+
+
+_ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+_ARITHMETIC["**"] = operator.pow
 
 
 def _run(program: list[tuple], env: dict):
