@@ -564,3 +564,181 @@ def test_leaf_gradients_never_share_memory():
     a.grad += 100.0
     np.testing.assert_array_equal(b.grad, [0.0, 1.0, 2.0])
     np.testing.assert_array_equal(seed, [0.0, 1.0, 2.0])
+
+
+# ----------------------------------------------------------------------------- saved arrays
+# A rule reads the arrays its node saved when backward() runs. Changing one in place between the
+# forward pass and backward() must never give a silently wrong gradient: the arrays are held
+# read-only while the graph lives, and a parameter's in-place update moves it to a copy.
+READ_ONLY = "read-only"
+
+
+@pytest.mark.parametrize(
+    ("build", "derivative"),
+    [
+        (wg.sigmoid, lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2),
+        (wg.exp, math.exp),
+    ],
+    ids=["sigmoid", "exp"],
+)
+def test_writing_a_saved_result_in_place_is_refused_until_backward(build, derivative):
+    x = leaf([0.5, -1.5])
+    y = build(x)
+    before = y.numpy().copy()
+    with pytest.raises(ValueError, match=READ_ONLY):
+        y.numpy()[...] = 5.0
+    with pytest.raises(ValueError, match=READ_ONLY):
+        y.detach().numpy()[0] = 5.0
+    np.testing.assert_array_equal(y.numpy(), before)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [derivative(0.5), derivative(-1.5)], rtol=1e-14)
+    y.numpy()[...] = 5.0  # the graph is freed: the array is the caller's again
+    np.testing.assert_array_equal(y.numpy(), [5.0, 5.0])
+
+
+@pytest.mark.parametrize("via", ["data", "numpy"])
+def test_a_parameter_changed_between_forward_and_backward_keeps_the_forwards_gradient(via):
+    # d/dx sum(x * x) = 2 x at the x the forward pass used (1, 2): the loss it returned. Before
+    # the fix, mul's rule read the new x and gave 2 * 5 = 10.
+    x = leaf([1.0, 2.0])
+    loss = (x * x).sum()
+    if via == "data":
+        x.data[...] = 5.0
+    else:
+        x.numpy()[...] = 5.0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    np.testing.assert_array_equal(x.data, [5.0, 5.0])
+    assert x.data.flags.writeable
+
+
+def test_a_callers_numpy_array_is_read_only_while_a_graph_reads_it():
+    w = leaf([1.0, 2.0])
+    c = np.array([3.0, 4.0])
+    loss = (w * c).sum()
+    with pytest.raises(ValueError, match=READ_ONLY):
+        c[0] = 10.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [3.0, 4.0])
+    c[0] = 10.0  # writeable again after backward()
+    assert c[0] == 10.0
+
+
+def test_a_view_locks_the_memory_it_views_and_both_are_given_back():
+    w = leaf([1.0, 2.0, 3.0])
+    table = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    row = table[1]
+    loss = (w * row).sum()
+    for target in (table, row):
+        with pytest.raises(ValueError, match=READ_ONLY):
+            target[0] = -1.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [3.0, 4.0, 5.0])
+    table[0, 0] = -1.0
+    row[0] = -1.0
+    assert table[1, 0] == -1.0
+
+
+def test_memory_two_graphs_hold_is_given_back_only_when_both_are_done():
+    w = leaf([1.0, 2.0])
+    c = np.array([3.0, 4.0])
+    first = (w * c).sum()
+    second = (w * c * 2.0).sum()
+    first.backward()
+    with pytest.raises(ValueError, match=READ_ONLY):
+        c[0] = 0.0  # the second graph still reads c
+    w.grad = None
+    second.backward()
+    np.testing.assert_array_equal(w.grad, [6.0, 8.0])
+    c[0] = 0.0
+
+
+def test_a_graph_collected_without_backward_gives_its_arrays_back():
+    w = leaf([1.0, 2.0])
+    c = np.array([3.0, 4.0])
+    loss = wg.exp(w * c).sum()
+    result = loss.numpy()
+    del loss
+    gc.collect()
+    c[0] = 0.0
+    result[...] = 0.0
+    assert c[0] == 0.0
+
+
+def test_an_array_read_only_before_stays_read_only_after():
+    w = leaf([1.0, 2.0])
+    c = np.array([3.0, 4.0])
+    c.setflags(write=False)
+    (w * c).sum().backward()
+    assert not c.flags.writeable
+    np.testing.assert_array_equal(w.grad, [3.0, 4.0])
+
+
+def test_training_steps_in_place_raise_nothing_and_follow_the_formula():
+    # The ordinary loop: forward, backward, the optimizer's in-place step; with retain_graph=True
+    # and a second backward as well. f(w) = sum((w - t)^2), gradient 2 (w - t).
+    target = np.array([1.0, -1.0])
+    w = leaf([0.0, 0.0])
+    opt = wg.optim.SGD([w], lr=0.25)
+    expected = np.zeros(2)
+    for retain in (False, True, False):
+        opt.zero_grad()
+        loss = ((w - target) * (w - target)).sum()
+        loss.backward(retain_graph=retain)
+        if retain:
+            loss.backward()  # accumulates: twice the gradient
+        opt.step()
+        expected -= 0.25 * 2 * (expected - target) * (2 if retain else 1)
+        np.testing.assert_allclose(w.data, expected, rtol=1e-15)
+
+
+def test_an_optimizer_step_while_a_retained_graph_lives_keeps_that_graphs_gradient():
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    opt = wg.optim.SGD([w], lr=0.5)
+    opt.step()  # writes w in place while the graph that read it is alive: allowed
+    np.testing.assert_array_equal(w.data, [0.0, 0.0])
+    opt.zero_grad()
+    loss.backward()  # the gradient of the loss that was computed, at w = (1, 2)
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+
+
+def test_in_place_update_of_a_held_parameter_under_no_grad_moves_it_to_a_copy():
+    w = leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    with wg.no_grad():
+        w -= 1.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    np.testing.assert_array_equal(w.data, [0.0, 1.0])
+
+
+def test_in_place_update_of_a_held_constant_is_refused_with_the_reason():
+    w = leaf([1.0, 2.0])
+    c = wg.tensor([3.0, 4.0])
+    loss = (w * c).sum()
+    with (
+        wg.no_grad(),
+        pytest.raises(RuntimeError, match="saved for backward\\(\\); call backward\\(\\) first"),
+    ):
+        c += 1.0
+    np.testing.assert_array_equal(c.data, [3.0, 4.0])
+    loss.backward()
+    c += 1.0
+    np.testing.assert_array_equal(c.data, [4.0, 5.0])
+
+
+def test_a_second_order_sweep_through_a_changed_parameter_names_the_primitive():
+    w = leaf([1.0, 2.0])
+    loss = (w * w * w).sum()
+    loss.backward(create_graph=True)
+    g = w.grad
+    w.grad = None
+    w.data[...] = 5.0
+    # A first-order sweep reads the saved arrays: the second derivative 6 w at w = (1, 2).
+    g.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(w.grad, [6.0, 12.0])
+    # A second-order one runs the rules on the Tensors, which no longer match: refused.
+    with pytest.raises(RuntimeError, match="argument 1 of the primitive 'mul' was changed"):
+        g.sum().backward(create_graph=True)

@@ -82,20 +82,45 @@ def sweep(root: Tensor, seed, *, create_graph: bool, retain_graph: bool, stop=fr
     for t in order:
         g = grads.pop(id(t))
         inputs = t._inputs
+        held = t._hold
         if create_graph:
             ans, args = t, inputs
+            if held is not None:
+                _check_unchanged(t, held)
+        elif held is not None:  # the arrays the forward used, as it used them (saved.py)
+            ans, args = held.out, held.raw
         else:
-            ans = t.data
-            args = [a.data if isinstance(a, Tensor) else a for a in inputs]
+            ans = t._data
+            args = [a._data if isinstance(a, Tensor) else a for a in inputs]
         rules = t._prim.vjps
         for i, a in enumerate(inputs):
             if isinstance(a, Tensor) and a.requires_grad:
-                ga = unbroadcast(rules[i](g, ans, *args, **t._params), a.data)
+                ga = unbroadcast(rules[i](g, ans, *args, **t._params), a._data)
                 key = id(a)
                 grads[key] = ga if key not in grads else grads[key] + ga
         if not retain_graph:
             t._inputs = None
+            t._hold = None  # its saved arrays are writeable again (saved.py)
     return leaves, grads
+
+
+def _check_unchanged(t: Tensor, held) -> None:
+    """Refuse a second-order sweep through a node whose parameter was changed since its forward.
+
+    The rules then run on the Tensors themselves (they must, to record the graph), so they
+    would read the new values; the first-order sweep reads the saved arrays and needs no check.
+    """
+    for i, a in enumerate(t._inputs):
+        if (
+            isinstance(a, Tensor)
+            and a._data is not held.raw[i]
+            and not np.array_equal(a._data, held.raw[i])
+        ):
+            raise RuntimeError(
+                f"backward(create_graph=True): argument {i} of the primitive {t._prim.name!r} "
+                f"was changed in place after the forward pass (an optimizer step?), so its "
+                f"graph no longer matches its values; compute the forward pass again"
+            )
 
 
 def backward(root: Tensor, gradient=None, *, retain_graph=None, create_graph=False) -> None:
@@ -146,14 +171,14 @@ def _owned(g: np.ndarray, given: set[int]) -> np.ndarray:
 def make_seed(root: Tensor, gradient) -> np.ndarray:
     """The starting cotangent: 1 for a one-element root, else `gradient` of root's shape."""
     if gradient is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a one-element Tensor; this one has shape "
                 f"{root.shape}. Pass t.backward(g) with g of that shape, or reduce first: "
                 f"t.sum().backward()"
             )
-        return np.ones_like(root.data)
-    g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        return np.ones_like(root._data)
+    g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if g.shape != root.shape:
         raise ValueError(
             f"backward(gradient): gradient must have the Tensor's shape {root.shape}; got {g.shape}"

@@ -51,7 +51,7 @@ class Levels:
         # Inside no_grad() results are constants: they carry no tangent, as they record no graph
         # (PyTorch's forward mode ignores no_grad; here one switch says "not differentiated").
         # An integer or boolean result has no tangent either: it does not vary continuously.
-        if not MODE.enabled or out.data.dtype.kind != "f":
+        if not MODE.enabled or out._data.dtype.kind != "f":
             return
         # Outermost first: the rules of an inner level read `out` with its outer tangents.
         for k, level in enumerate(self.levels):
@@ -78,7 +78,7 @@ def _tangent(prim, out: Tensor, args, params, tangents, outer: tuple[dict, ...])
     ans = out
     if not outer and MODE.depth == 0:
         # Nothing will differentiate this tangent: run the rules on the arrays, NumPy alone.
-        ans, args, tangents = out.data, [_data(a) for a in args], [_data(t) for t in tangents]
+        ans, args, tangents = out._data, [_data(a) for a in args], [_data(t) for t in tangents]
     saved = MODE.forward
     MODE.forward = Levels(outer) if outer else None
     try:
@@ -227,14 +227,14 @@ def _check_inputs(x, v, several: bool) -> list[tuple]:
 
 
 def _check_pair(x, v, x_name: str, v_name: str) -> tuple:
-    data = x.data if isinstance(x, Tensor) else as_array(x, name=f"jvp: {x_name}")
+    data = x._data if isinstance(x, Tensor) else as_array(x, name=f"jvp: {x_name}")
     if data.dtype.kind != "f":
         raise TypeError(
             f"jvp: {x_name} must hold floating-point numbers (a tangent is a direction in a "
             f"real space); got dtype {data.dtype}. Pass float data, e.g. 2.0 rather than 2, "
             f"or np.asarray({x_name}, dtype=float)"
         )
-    tangent = v.data if isinstance(v, Tensor) else as_array(v, name=f"jvp: {v_name}")
+    tangent = v._data if isinstance(v, Tensor) else as_array(v, name=f"jvp: {v_name}")
     if tangent.shape != data.shape:
         raise ValueError(
             f"jvp: {v_name} must have the shape of {x_name}, {data.shape}; got {tangent.shape}"
@@ -278,7 +278,7 @@ def _result(out, level: dict, f, nested: bool) -> tuple:
     if entry is not None:
         tangent = entry[1]
     else:
-        kind = out.data.dtype.kind
+        kind = out._data.dtype.kind
         tangent = np.zeros(out.shape, dtype=out.dtype if kind == "f" else np.float64)
     if nested and not isinstance(tangent, Tensor):
         tangent = Tensor._make(np.asarray(tangent), False, None, None, None)

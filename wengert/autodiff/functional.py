@@ -50,7 +50,7 @@ def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
             out = f(*call_args, **kwargs)
             out = _check_scalar(out, f)
             gs = _cotangents(
-                out, xs, np.ones_like(out.data) if out.requires_grad else None, create_graph=nested
+                out, xs, np.ones_like(out._data) if out.requires_grad else None, create_graph=nested
             )
         result = gs[0] if isinstance(argnums, int) else tuple(gs)
         if nested:
@@ -203,14 +203,14 @@ def _cotangents(out: Tensor, xs, seed, *, create_graph: bool, retain: bool = Fal
 
 
 def _zeros_like(x: Tensor, as_tensor: bool):
-    z = np.zeros_like(x.data)
+    z = np.zeros_like(x._data)
     return Tensor._make(z, False, None, None, None) if as_tensor else z
 
 
 def _to_numpy(value):
     if isinstance(value, tuple):
         return tuple(_to_numpy(v) for v in value)
-    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    data = value._data if isinstance(value, Tensor) else np.asarray(value)
     if data.ndim == 0:
         return float(data) if data.dtype.kind == "f" else data.item()
     return np.array(data, copy=True)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from wengert.autodiff.mode import MODE
+from wengert.autodiff.saved import hold, is_held
 
 # A rule is rule(g, ans, *args, **params) -> the cotangent of one argument. In the plain first-order
 # sweep g, ans and args are ndarrays, so a rule runs on NumPy alone; with create_graph=True they are
@@ -52,6 +53,12 @@ class Primitive:
     tangent is t; forward mode sums the contributions (`forward.py`). For an elementwise
     primitive the Jacobian is diagonal, so one rule, g * f'(x), serves both directions.
 
+    `saves` says which values the rules read when backward() runs: argument positions, "ans"
+    for the result, and names of array parameters (an index). `apply` holds those arrays
+    read-only while the node lives (`saved.py`), so that an in-place change cannot make the
+    gradient silently wrong. None (the default) holds every argument and the result; `()` says
+    the rules read shapes only (add, sum, reshape), and then nothing is held.
+
     `template` and `precedence` say how a Wengert list prints the operation: "{0} * {1}" gives
     `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
     keyword parameters); without a template it prints as a call, `t4 = exp(t3)`.
@@ -67,6 +74,7 @@ class Primitive:
     jvps: Sequence[Rule | None] | Variadic | None = None
     template: str | None = None
     precedence: int = 100
+    saves: tuple[int | str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.name in REGISTRY:
@@ -92,7 +100,7 @@ def apply(prim: Primitive, *args, **params) -> Tensor:
     record = False
     for a in args:
         if isinstance(a, Tensor):
-            raw.append(a.data)
+            raw.append(a._data)
             record = record or a.requires_grad
         else:
             raw.append(a)
@@ -101,6 +109,8 @@ def apply(prim: Primitive, *args, **params) -> Tensor:
         out = np.asarray(out)
     if record and MODE.enabled:
         node = Tensor._make(out, True, prim, args, params)
+        if prim.saves != ():
+            node._hold = hold(prim.saves, raw, out, params)
         if MODE.recorder is not None:
             MODE.recorder.append(node)
     else:
@@ -123,7 +133,7 @@ _REFUSED_KINDS = {
 def as_array(data, dtype=None, name: str = "data") -> np.ndarray:
     """`data` as an ndarray of numbers, or a TypeError that names the dtype that came."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     try:
         arr = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -145,9 +155,22 @@ class Tensor:
 
     `data` is the ndarray; `grad` is filled by `backward()` on leaves that require grad (an
     ndarray, or a Tensor after `backward(create_graph=True)`) and accumulates like PyTorch's.
+    An array that a recorded operation saved for its backward rule is read-only until
+    backward() frees the graph (see `numpy()`).
     """
 
-    __slots__ = ("__weakref__", "_inputs", "_params", "_prim", "data", "grad", "requires_grad")
+    # _hold: the arrays the node's rules will read, held read-only until the graph is freed
+    # (saved.py); set only on recorded nodes whose primitive saves something.
+    __slots__ = (
+        "__weakref__",
+        "_data",
+        "_hold",
+        "_inputs",
+        "_params",
+        "_prim",
+        "grad",
+        "requires_grad",
+    )
 
     # NumPy defers to Tensor's reflected operators: ndarray * Tensor is Tensor.__rmul__.
     __array_ufunc__ = None
@@ -159,10 +182,11 @@ class Tensor:
                 f"requires_grad=True needs floating-point data; got dtype {arr.dtype}. "
                 f"Pass float data or dtype=np.float64."
             )
-        source = data.data if isinstance(data, Tensor) else data
+        source = data._data if isinstance(data, Tensor) else data
         if arr is source:
             arr = arr.copy()
-        self.data = arr
+        self._data = arr
+        self._hold = None
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._prim = None
@@ -172,7 +196,8 @@ class Tensor:
     @classmethod
     def _make(cls, data, requires_grad, prim, inputs, params) -> Tensor:
         t = object.__new__(cls)
-        t.data = data
+        t._data = data
+        t._hold = None
         t.grad = None
         t.requires_grad = requires_grad
         t._prim = prim
@@ -182,20 +207,40 @@ class Tensor:
 
     # ----------------------------------------------------------------- what it holds
     @property
+    def data(self) -> np.ndarray:
+        """The ndarray this Tensor holds.
+
+        Arrays that a recorded operation saved for its backward rule are read-only while the
+        graph lives (`saved.py`): writing the result of an operation, or an input that is not a
+        parameter, fails at once rather than make a gradient wrong. A parameter (a leaf that
+        requires grad) is different, since optimizers update it in place: reading its data
+        while a graph holds it gives the parameter a writeable copy, and the graph keeps the
+        values its forward pass used, so its gradient is still the one of the loss it computed.
+        """
+        a = self._data
+        if not a.flags.writeable and self._prim is None and self.requires_grad and is_held(a):
+            a = self._data = a.copy()
+        return a
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = as_array(value)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -203,23 +248,28 @@ class Tensor:
         return self._prim is None
 
     def numpy(self) -> np.ndarray:
-        """The data as an ndarray (shared, not copied)."""
-        return self.data
+        """The data as an ndarray (shared, not copied).
+
+        While a graph that will read this data in backward() is alive, the array is read-only
+        (writing it would make that gradient wrong); it is writeable again once backward() has
+        freed the graph, or the graph is gone.
+        """
+        return self.data  # the property: a parameter's array may be unshared first
 
     def item(self) -> float | int | bool:
         """The value of a one-element Tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"item() needs a Tensor with one element; this one has shape {self.data.shape}"
+                f"item() needs a Tensor with one element; this one has shape {self._data.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self) -> Tensor:
         """The same data as a new leaf that does not require grad (the data is shared)."""
-        return Tensor._make(self.data, False, None, None, None)
+        return Tensor._make(self._data, False, None, None, None)
 
     def astype(self, dtype) -> Tensor:
         return ops.astype(self, dtype)
@@ -237,29 +287,29 @@ class Tensor:
         backward_mod.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=6, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, precision=6, separator=", ", prefix="Tensor(")
         extra = ""
         if self.grad is not None:
-            g = self.grad.data if isinstance(self.grad, Tensor) else self.grad
+            g = self.grad._data if isinstance(self.grad, Tensor) else self.grad
             extra = ", grad=" + np.array2string(g, precision=6, separator=", ")
         elif self.requires_grad:
             extra = ", requires_grad=True"
-        if self.data.dtype != np.float64:
-            extra += f", dtype={self.data.dtype}"
+        if self._data.dtype != np.float64:
+            extra += f", dtype={self._data.dtype}"
         return f"Tensor({body}{extra})"
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d Tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"the truth value of a Tensor of shape {self.data.shape} is "
+                f"the truth value of a Tensor of shape {self._data.shape} is "
                 f"ambiguous; use (t > 0).numpy().any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -328,7 +378,14 @@ class Tensor:
                 "detach its value from its graph; do it under wg.no_grad(), as an optimizer "
                 "step does: with wg.no_grad(): w -= eta * w.grad"
             )
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
+        data = self.data  # the property: a parameter held by a graph is unshared first
+        if not data.flags.writeable and is_held(data):
+            raise RuntimeError(
+                "an in-place update (+=, -=, *=, /=) of this Tensor would change a value that a "
+                "recorded operation saved for backward(); call backward() first (it frees the "
+                "graph), or update a copy: t = t - 1"
+            )
+        ufunc(data, other._data if isinstance(other, Tensor) else other, out=data)
         return self
 
     def __neg__(self):
@@ -412,8 +469,8 @@ class Tensor:
 
 
 def _compare(ufunc, a, b) -> Tensor:
-    a = a.data if isinstance(a, Tensor) else a
-    b = b.data if isinstance(b, Tensor) else b
+    a = a._data if isinstance(a, Tensor) else a
+    b = b._data if isinstance(b, Tensor) else b
     return Tensor._make(np.asarray(ufunc(a, b)), False, None, None, None)
 
 

@@ -159,12 +159,13 @@ def _logsumexp_tangent(t, ans, x, axis=None, keepdims=False):
 
 
 # Elementwise (sigmoid to softplus): the tangent rule is the reverse rule with t for g.
-sigmoid_p = Primitive("sigmoid", _sigmoid, (_sigmoid_rule,), (_sigmoid_rule,))
+sigmoid_p = Primitive("sigmoid", _sigmoid, (_sigmoid_rule,), (_sigmoid_rule,), saves=("ans",))
 tanh_p = Primitive(
     "tanh",
     np.tanh,
     (lambda g, ans, x: g * (1 - ans * ans),),
     (lambda t, ans, x: t * (1 - ans * ans),),
+    saves=("ans",),
 )
 # relu'(0) is taken as 0 (PyTorch and JAX agree); any value in [0, 1] is a valid subgradient.
 # The rule multiplies by the mask rather than selecting with where: np.where branches on every
@@ -177,19 +178,23 @@ relu_p = Primitive(
     lambda x: np.maximum(x, 0),
     (lambda g, ans, x: g * (_data(x) > 0),),
     (lambda t, ans, x: t * (_data(x) > 0),),
+    saves=(0,),
 )
 leaky_relu_p = Primitive(
     "leaky_relu",
     _leaky_relu,
     (lambda g, ans, x, negative_slope=0.01: where_p(_data(x) > 0, g, g * negative_slope),),
     (lambda t, ans, x, negative_slope=0.01: where_p(_data(x) > 0, t, t * negative_slope),),
+    saves=(0,),
 )
-softplus_p = Primitive("softplus", _softplus, (_softplus_rule,), (_softplus_rule,))
-softmax_p = Primitive("softmax", _softmax, (_softmax_rule,), (_softmax_rule,))
+softplus_p = Primitive("softplus", _softplus, (_softplus_rule,), (_softplus_rule,), saves=(0,))
+softmax_p = Primitive("softmax", _softmax, (_softmax_rule,), (_softmax_rule,), saves=("ans",))
 log_softmax_p = Primitive(
-    "log_softmax", _log_softmax, (_log_softmax_rule,), (_log_softmax_tangent,)
+    "log_softmax", _log_softmax, (_log_softmax_rule,), (_log_softmax_tangent,), saves=("ans",)
 )
-logsumexp_p = Primitive("logsumexp", _logsumexp, (_logsumexp_rule,), (_logsumexp_tangent,))
+logsumexp_p = Primitive(
+    "logsumexp", _logsumexp, (_logsumexp_rule,), (_logsumexp_tangent,), saves=(0, "ans")
+)
 
 
 def sigmoid(x):

@@ -18,7 +18,7 @@ from wengert.autodiff.tensor import Primitive, Tensor, apply
 
 def _data(x):
     """The ndarray behind x: masks and counts in rules are constants, not graph nodes."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 add_p = Primitive(
@@ -26,6 +26,7 @@ add_p = Primitive(
     np.add,
     (lambda g, ans, a, b: g, lambda g, ans, a, b: g),
     jvps=(lambda t, ans, a, b: t, lambda t, ans, a, b: t),
+    saves=(),
     template="{0} + {1}",
     precedence=50,
 )
@@ -34,6 +35,7 @@ sub_p = Primitive(
     np.subtract,
     (lambda g, ans, a, b: g, lambda g, ans, a, b: -g),
     jvps=(lambda t, ans, a, b: t, lambda t, ans, a, b: -t),
+    saves=(),
     template="{0} - {1}",
     precedence=50,
 )
@@ -42,6 +44,7 @@ mul_p = Primitive(
     np.multiply,
     (lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a),
     jvps=(lambda t, ans, a, b: t * b, lambda t, ans, a, b: a * t),
+    saves=(0, 1),
     template="{0} * {1}",
     precedence=60,
 )
@@ -50,6 +53,7 @@ div_p = Primitive(
     np.divide,
     (lambda g, ans, a, b: g / b, lambda g, ans, a, b: -g * ans / b),
     jvps=(lambda t, ans, a, b: t / b, lambda t, ans, a, b: -t * ans / b),
+    saves=(1, "ans"),
     template="{0} / {1}",
     precedence=60,
 )
@@ -58,6 +62,7 @@ neg_p = Primitive(
     np.negative,
     (lambda g, ans, a: -g,),
     jvps=(lambda t, ans, a: -t,),
+    saves=(),
     template="-{0}",
     precedence=70,
 )
@@ -81,13 +86,20 @@ pow_p = Primitive(
     np.power,
     (_pow_base, _pow_exponent),
     jvps=(_pow_base, _pow_exponent),
+    saves=(0, 1, "ans"),
     template="{0} ** {1}",
     precedence=80,
 )
-exp_p = Primitive("exp", np.exp, (lambda g, ans, x: g * ans,), (lambda t, ans, x: t * ans,))
-log_p = Primitive("log", np.log, (lambda g, ans, x: g / x,), (lambda t, ans, x: t / x,))
+exp_p = Primitive(
+    "exp", np.exp, (lambda g, ans, x: g * ans,), (lambda t, ans, x: t * ans,), saves=("ans",)
+)
+log_p = Primitive("log", np.log, (lambda g, ans, x: g / x,), (lambda t, ans, x: t / x,), saves=(0,))
 sqrt_p = Primitive(
-    "sqrt", np.sqrt, (lambda g, ans, x: g / (2 * ans),), (lambda t, ans, x: t / (2 * ans),)
+    "sqrt",
+    np.sqrt,
+    (lambda g, ans, x: g / (2 * ans),),
+    (lambda t, ans, x: t / (2 * ans),),
+    saves=("ans",),
 )
 # |x| has no derivative at 0; sign(0) = 0 picks the subgradient 0 there, as PyTorch does.
 abs_p = Primitive(
@@ -95,8 +107,11 @@ abs_p = Primitive(
     np.abs,
     (lambda g, ans, x: g * sign_p(_data(x)),),
     (lambda t, ans, x: t * sign_p(_data(x)),),
+    saves=(0,),
 )
-sign_p = Primitive("sign", np.sign, (lambda g, ans, x: g * 0,), (lambda t, ans, x: t * 0,))
+sign_p = Primitive(
+    "sign", np.sign, (lambda g, ans, x: g * 0,), (lambda t, ans, x: t * 0,), saves=()
+)
 
 
 def _share(first, second):
@@ -114,8 +129,8 @@ _MINIMUM_RULES = (
     lambda g, ans, a, b: g * _share(_data(a) < _data(b), _data(a) == _data(b)).astype(g.dtype),
     lambda g, ans, a, b: g * _share(_data(b) < _data(a), _data(a) == _data(b)).astype(g.dtype),
 )
-maximum_p = Primitive("maximum", np.maximum, _MAXIMUM_RULES, jvps=_MAXIMUM_RULES)
-minimum_p = Primitive("minimum", np.minimum, _MINIMUM_RULES, jvps=_MINIMUM_RULES)
+maximum_p = Primitive("maximum", np.maximum, _MAXIMUM_RULES, jvps=_MAXIMUM_RULES, saves=(0, 1))
+minimum_p = Primitive("minimum", np.minimum, _MINIMUM_RULES, jvps=_MINIMUM_RULES, saves=(0, 1))
 
 
 def _clip(x, lo=None, hi=None):
@@ -133,7 +148,7 @@ def _clip_rule(g, ans, x, lo=None, hi=None):
     return where_p(inside, g, 0)
 
 
-clip_p = Primitive("clip", _clip, (_clip_rule,), jvps=(_clip_rule,))
+clip_p = Primitive("clip", _clip, (_clip_rule,), jvps=(_clip_rule,), saves=(0, "lo", "hi"))
 where_p = Primitive(
     "where",
     np.where,
@@ -147,6 +162,7 @@ where_p = Primitive(
         lambda t, ans, cond, a, b: where_p(cond, t, 0),
         lambda t, ans, cond, a, b: where_p(cond, 0, t),
     ),
+    saves=(0,),
 )
 
 
@@ -159,6 +175,7 @@ astype_p = Primitive(
     _astype,
     (lambda g, ans, x, dtype: astype_p(g, dtype=x.dtype),),
     (lambda t, ans, x, dtype: astype_p(t, dtype=dtype),),
+    saves=(),
 )
 
 

@@ -101,12 +101,14 @@ linear_p = Primitive(
         lambda t, ans, x, w, b=None: matmul_p(x, t),
         lambda t, ans, x, w, b: t,  # repeated over the batch by forward mode's broadcast
     ),
+    saves=(0, 1),  # the bias's rule reads no value
 )
 cross_entropy_p = Primitive(
     "cross_entropy",
     _cross_entropy,
     (_cross_entropy_rule, None),
     jvps=(_cross_entropy_tangent, None),  # integer labels carry no tangent
+    saves=(0, 1, "ans"),
 )
 
 

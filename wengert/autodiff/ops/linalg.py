@@ -54,6 +54,7 @@ matmul_p = Primitive(
     np.matmul,
     (_matmul_rule_a, _matmul_rule_b),
     jvps=(lambda t, ans, a, b: matmul_p(t, b), lambda t, ans, a, b: matmul_p(a, t)),
+    saves=(0, 1),
     template="{0} @ {1}",
     precedence=60,
 )

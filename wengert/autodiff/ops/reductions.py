@@ -99,6 +99,7 @@ sum_p = Primitive(
     np.add.reduce,
     (_sum_rule,),
     (lambda t, ans, x, axis=None, keepdims=False: sum_p(t, axis=axis, keepdims=keepdims),),
+    saves=(),
 )
 # mean is sum / count, written as one node: every loss ends in one, and a node costs microseconds.
 mean_p = Primitive(
@@ -106,14 +107,20 @@ mean_p = Primitive(
     _mean,
     (_mean_rule,),
     (lambda t, ans, x, axis=None, keepdims=False: mean_p(t, axis=axis, keepdims=keepdims),),
+    saves=(),
 )
-max_p = Primitive("max", np.maximum.reduce, (_extremum_rule,), (_extremum_tangent,))
-min_p = Primitive("min", np.minimum.reduce, (_extremum_rule,), (_extremum_tangent,))
+max_p = Primitive(
+    "max", np.maximum.reduce, (_extremum_rule,), (_extremum_tangent,), saves=(0, "ans")
+)
+min_p = Primitive(
+    "min", np.minimum.reduce, (_extremum_rule,), (_extremum_tangent,), saves=(0, "ans")
+)
 reshape_p = Primitive(
     "reshape",
     lambda x, shape: np.asarray(x).reshape(shape),
     (lambda g, ans, x, shape: reshape_p(g, shape=x.shape),),
     (lambda t, ans, x, shape: reshape_p(t, shape=shape),),
+    saves=(),
 )
 # The sweep sums the cotangent back to x's shape (backward.unbroadcast): the rule is the identity.
 broadcast_to_p = Primitive(
@@ -121,6 +128,7 @@ broadcast_to_p = Primitive(
     _broadcast_to,
     (lambda g, ans, x, shape: g,),
     (lambda t, ans, x, shape: broadcast_to_p(t, shape=shape),),
+    saves=(),
 )
 
 

@@ -55,12 +55,14 @@ transpose_p = Primitive(
     lambda x, axes=None: np.asarray(x).transpose(axes),
     (_transpose_rule,),
     (lambda t, ans, x, axes=None: transpose_p(t, axes=axes),),
+    saves=(),
 )
 getitem_p = Primitive(
     "getitem",
     lambda x, index: x[index],
     (lambda g, ans, x, index: scatter_add_p(g, index=index, shape=x.shape),),
     (lambda t, ans, x, index: getitem_p(t, index=index),),  # x[[0, 0]] repeats ẋ[0] too
+    saves=("index",),
     template="{0}[{index}]",
     precedence=90,
 )
@@ -69,18 +71,21 @@ scatter_add_p = Primitive(
     _scatter_add,
     (lambda g, ans, src, index, shape: getitem_p(g, index=index),),
     (lambda t, ans, src, index, shape: scatter_add_p(t, index=index, shape=shape),),
+    saves=("index",),
 )
 concatenate_p = Primitive(
     "concatenate",
     lambda *xs, axis=0: np.concatenate(xs, axis=axis),
     Variadic(_concatenate_rule),
     Variadic(_concatenate_tangent),
+    saves=(),
 )
 stack_p = Primitive(
     "stack",
     lambda *xs, axis=0: np.stack(xs, axis=axis),
     Variadic(_stack_rule),
     Variadic(_stack_tangent),
+    saves=(),
 )
 
 
@@ -112,7 +117,7 @@ def _normalize_index(index):
     out = []
     for i in index:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
         if isinstance(i, list):
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
