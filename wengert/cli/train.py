@@ -38,6 +38,8 @@ from wengert.cli.runs import (
     read_json,
     run_info,
 )
+from wengert.io import atomic_write
+from wengert.train import NonFiniteLossWarning, fit
 
 __all__ = ["resume", "train"]
 
@@ -113,11 +115,15 @@ def resume(directory: str, epochs: int | None) -> None:
             )
         config["epochs"] = saved["epochs"] + epochs
     run = _prepare(config)
+    config_path = os.path.join(directory, CONFIG_FILE)
+    with open(config_path, "rb") as file:
+        original = file.read()
     try:
         history = _train(run, config, directory, _Start(directory, config, fresh=False))
-    except (ValueError, TypeError, KeyError):  # refused (the checkpoint does not fit)
-        if config != saved:
-            _write_json(os.path.join(directory, CONFIG_FILE), {"wengert_run": 1, **saved})
+    except (ValueError, TypeError, KeyError):  # refused: the checkpoint does not fit
+        with open(config_path, "rb") as file:
+            if file.read() != original:  # the new --epochs was written: put the old back
+                atomic_write(config_path, original)
         raise
     _finish("resume", directory, config, run, history)
 
@@ -153,19 +159,11 @@ class _Start:
         _write_json(path, {"wengert_run": 1, **self.config})
 
 
-def _fit():
-    from wengert.train import fit
-
-    return fit
-
-
 def _train(run, config: dict, out: str, start: _Start):
-    from wengert.train import NonFiniteLossWarning
-
     metrics = [accuracy_metric(run.label_map)] if run.classes is not None else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonFiniteLossWarning)  # reported as one line instead
-        return _fit()(
+        return fit(
             run.model,
             run.loss,
             run.optimizer,
@@ -248,15 +246,11 @@ def _diverged(bad: dict, out: str, lr: float) -> str:
 
 
 def _write_json(path: str, value: dict) -> None:
-    from wengert.io import atomic_write
-
     text = json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n"
     atomic_write(path, text.encode("utf-8"))
 
 
 def _write_history(path: str, history) -> None:
-    from wengert.io import atomic_write
-
     columns = {"epoch_loss": history.epoch_loss, "val_loss": history.val_loss} | history.metrics
     columns = {k: v for k, v in columns.items() if v}
     text = io.StringIO(newline="")
@@ -284,8 +278,6 @@ def _plot_loss(path: str, history) -> None:
     if not any(math.isfinite(v) for v in history.step_loss):
         _remove(path)  # nothing to draw: the first step diverged
         return
-    from wengert.io import atomic_write
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # matplotlib on losses near 1e300
         figure = plot_loss_curve(history, title="training loss")
