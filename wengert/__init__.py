@@ -12,6 +12,7 @@ from wengert import classic, data, derivatives, io, losses, nn, optim
 from wengert.autodiff import (
     GraphFreedError,
     Tensor,
+    detect_anomaly,
     enable_grad,
     grad,
     hessian,
@@ -82,6 +83,7 @@ __all__ = [
     "concatenate",
     "data",
     "derivatives",
+    "detect_anomaly",
     "div",
     "enable_grad",
     "exp",

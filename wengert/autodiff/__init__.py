@@ -1,5 +1,6 @@
 """The engine: Tensor, the primitives, reverse and forward mode, the functional API, the trace."""
 
+from wengert.autodiff.anomaly import detect_anomaly
 from wengert.autodiff.backward import GraphFreedError
 from wengert.autodiff.forward import jacfwd, jvp
 from wengert.autodiff.functional import grad, hessian, hvp, jacobian, value_and_grad
@@ -11,6 +12,7 @@ __all__ = [
     "GraphFreedError",
     "Primitive",
     "Tensor",
+    "detect_anomaly",
     "enable_grad",
     "grad",
     "hessian",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wengert.autodiff.mode import enable_grad
+from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import astype_p, reshape_p, sum_p
 from wengert.autodiff.tensor import Tensor
 
@@ -78,7 +78,18 @@ def toposort(root: Tensor, stop=frozenset()) -> tuple[list[Tensor], list[Tensor]
 def sweep(root: Tensor, seed, *, create_graph: bool, retain_graph: bool, stop=frozenset()):
     """Propagate the cotangent `seed` of root to every leaf; return (leaves, {id: cotangent})."""
     order, leaves = toposort(root, stop)
-    grads = {id(root): seed}
+    watch = MODE.anomaly  # detect_anomaly() checks every rule's result (anomaly.py)
+    if watch is None:
+        return leaves, _walk(order, {id(root): seed}, None, create_graph, retain_graph)
+    in_backward, watch.in_backward = watch.in_backward, True
+    try:
+        return leaves, _walk(order, {id(root): seed}, watch, create_graph, retain_graph)
+    finally:
+        watch.in_backward = in_backward
+
+
+def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_graph: bool):
+    """Run every node's rules, root first; return the cotangents left (the leaves')."""
     for t in order:
         g = grads.pop(id(t))
         inputs = t._inputs
@@ -96,12 +107,14 @@ def sweep(root: Tensor, seed, *, create_graph: bool, retain_graph: bool, stop=fr
         for i, a in enumerate(inputs):
             if isinstance(a, Tensor) and a.requires_grad:
                 ga = unbroadcast(rules[i](g, ans, *args, **t._params), a._data)
+                if watch is not None:
+                    watch.check_rule(t, i, g, ga)
                 key = id(a)
                 grads[key] = ga if key not in grads else grads[key] + ga
         if not retain_graph:
             t._inputs = None
             t._hold = None  # its saved arrays are writeable again (saved.py)
-    return leaves, grads
+    return grads
 
 
 def _check_unchanged(t: Tensor, held) -> None:

@@ -12,7 +12,7 @@ import contextlib
 
 
 class _GradMode:
-    __slots__ = ("depth", "enabled", "forward", "recorder")
+    __slots__ = ("anomaly", "depth", "enabled", "forward", "recorder")
 
     def __init__(self) -> None:
         self.enabled = True
@@ -23,6 +23,9 @@ class _GradMode:
         # The forward-mode (jvp) calls in flight (`forward.Levels`), which give every result
         # its tangent, or None: then `apply` pays one `is None` test per operation.
         self.forward = None
+        # The watch of detect_anomaly() (anomaly.py), also installed as the recorder, or None:
+        # the reverse sweep reads it once per backward().
+        self.anomaly = None
 
 
 MODE = _GradMode()
@@ -65,11 +68,26 @@ def is_grad_enabled() -> bool:
 def recording(recorder: list):
     """Append every graph node made inside the block to `recorder`, in execution order."""
     previous = MODE.recorder
-    MODE.recorder = recorder
+    # Under detect_anomaly() its watch keeps seeing the nodes, after the new recorder.
+    MODE.recorder = recorder if previous is None or previous is not MODE.anomaly else _Tee(recorder)
     try:
         yield recorder
     finally:
         MODE.recorder = previous
+
+
+class _Tee:
+    """A recorder that hands each node to `first`, then to the anomaly watch."""
+
+    __slots__ = ("first", "watch")
+
+    def __init__(self, first) -> None:
+        self.first = first
+        self.watch = MODE.anomaly
+
+    def append(self, node) -> None:
+        self.first.append(node)
+        self.watch.append(node)
 
 
 __all__ = ["MODE", "enable_grad", "is_grad_enabled", "no_grad", "recording"]
