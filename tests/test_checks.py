@@ -29,6 +29,7 @@ from wengert._checks import (
     check_finite,
     check_params,
 )
+from wengert.train import EarlyStopping
 
 SHAPE = re.compile(r"^[\w.()=',\[\] -]+: .+ must be .+; got .+\.( .+)?$", re.DOTALL)
 
@@ -39,6 +40,17 @@ UNIT_PAIR = TupleOf(UNIT, 2)
 
 def leaf():
     return [wg.tensor([1.0, 2.0], requires_grad=True)]
+
+
+XY = (np.array([[0.0], [1.0]]), np.array([0.0, 1.0]))
+
+
+def model():
+    return nn.Perceptron(1, dtype=np.float64)
+
+
+def sgd():
+    return optim.SGD(leaf(), lr=0.1)
 
 
 # One row per kind of constraint and per public family: (call, exception type, message).
@@ -97,6 +109,29 @@ TABLE = [
      "clip_grad_norm_: max_norm must be a float in [0, inf]; got -1.0."),
     (lambda: classic.Perceptron(seed=-1).fit([[0.0], [1.0]], [0, 1]), ValueError,
      "Perceptron: seed must be an int >= 0, a numpy.random.Generator or None; got -1."),
+    # training
+    (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, epochs=2.0), TypeError,
+     "fit: epochs must be an int >= 1; got 2.0. Pass 2 (an int)."),
+    (lambda: wg.fit("net", wg.losses.l2, sgd(), XY), TypeError,
+     "fit: model must be a wengert.nn.Module; got 'net'."),
+    (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, metrics=[3]), TypeError,
+     "fit: metrics[0] must be 'accuracy' or a function (y_hat, y) -> float; got 3."),
+    (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, checkpoint_every=0), ValueError,
+     "fit: checkpoint_every must be an int >= 1; got 0."),
+    (lambda: EarlyStopping(patience=0), ValueError,
+     "EarlyStopping: patience must be an int >= 1; got 0."),
+    (lambda: EarlyStopping(monitor="val_acc"), ValueError,
+     "EarlyStopping: monitor must be one of 'loss', 'val_loss'; got 'val_acc'."),
+    (lambda: EarlyStopping(restore_best=1), TypeError,
+     "EarlyStopping: restore_best must be a bool (True or False); got 1. Pass True (a bool)."),
+    # model files: the arguments (a malformed file is a ModelFileError, tested in test_io)
+    (lambda: wg.io.save("net", "m.safetensors"), TypeError,
+     "save: model must be a wengert.nn.Module; got 'net'."),
+    (lambda: wg.io.load(3), TypeError, "load: path must be a path (str or os.PathLike); got 3."),
+    (lambda: wg.io.save_checkpoint("c.safetensors", model(), step=-1), ValueError,
+     "save_checkpoint: step must be an int >= 0; got -1."),
+    (lambda: wg.io.load_checkpoint("c.safetensors", optimizer="sgd"), TypeError,
+     "load_checkpoint: optimizer must be a wengert.optim optimizer or None; got 'sgd'."),
 ]  # fmt: skip
 
 

@@ -108,15 +108,16 @@ def test_a_module_without_config_is_refused(tmp_path):
         def forward(self, x):
             return x
 
-    with pytest.raises(TypeError, match="cannot save a Custom"):
+    built = "Activation, Linear, MLP, Perceptron and Sequential modules"
+    with pytest.raises(TypeError, match=rf"^save: model must be built of {built}; got a Custom\. "):
         io.save(Custom(), tmp_path / "m.safetensors")
 
     class MyLinear(Linear):
         pass
 
-    with pytest.raises(TypeError, match="cannot save a Custom"):
+    with pytest.raises(TypeError, match="; got a Custom inside a Sequential\\. A model file"):
         io.save(Sequential(Custom()), tmp_path / "m.safetensors")
-    with pytest.raises(TypeError, match="cannot save a MyLinear"):
+    with pytest.raises(TypeError, match="; got a MyLinear inside a Sequential\\."):
         io.save(Sequential(Linear(2, 2), MyLinear(2, 2)), tmp_path / "m.safetensors")
     with pytest.raises(TypeError, match="Custom cannot be saved to a model file"):
         Custom().config()
@@ -184,9 +185,13 @@ def test_atomic_write_replaces_and_removes_stale_temporaries(tmp_path):
 
 
 def test_atomic_write_refuses_text_and_leaves_no_file(tmp_path):
-    with pytest.raises(TypeError, match="atomic_write: data must be bytes; got str"):
+    with pytest.raises(
+        TypeError, match=r"^atomic_write: data must be bytes; got 'text'\. Encode text first"
+    ):
         io.atomic_write(tmp_path / "a.txt", "text")
-    with pytest.raises(TypeError, match=r"atomic_write: path must be a str or os\.PathLike"):
+    with pytest.raises(
+        TypeError, match=r"^atomic_write: path must be a path \(str or os\.PathLike\); got 3\.$"
+    ):
         io.atomic_write(3, b"x")
     assert list(tmp_path.iterdir()) == []
 
@@ -583,7 +588,7 @@ def test_resume_without_a_checkpoint_starts_afresh(tmp_path):
     ("kwargs", "error", "match"),
     [
         ({"seed": 6}, ValueError, "data loader.seed is 5 in the file, 6 here"),
-        ({"every": 0}, ValueError, "checkpoint_every must be an int >= 1; got 0"),
+        ({"every": 0}, ValueError, r"^fit: checkpoint_every must be an int >= 1; got 0\.$"),
         ({"sizes": (2, 5, 2)}, ValueError, r"model.config.sizes\[1\] is 4 in the file, 5 here"),
     ],
 )
@@ -597,7 +602,11 @@ def test_bad_resume_arguments_are_refused(tmp_path, kwargs, error, match):
 
 def test_resume_needs_a_directory():
     model = MLP([2, 2], seed=0)
-    with pytest.raises(ValueError, match="resume=True needs checkpoint_dir"):
+    with pytest.raises(
+        ValueError,
+        match=r"^fit\(resume=True\): checkpoint_dir must be the directory to resume from; "
+        r"got None\.",
+    ):
         wg.fit(
             model,
             mse,
@@ -609,7 +618,11 @@ def test_resume_needs_a_directory():
 
 
 def test_metadata_must_be_json_values(tmp_path):
-    with pytest.raises(TypeError, match=r"metadata must be JSON values .* ndarray"):
+    with pytest.raises(
+        TypeError,
+        match=r"^save: metadata must be JSON values .*; "
+        r"got a value that JSON cannot hold \(.*ndarray",
+    ):
         io.save(MLP([2, 2], seed=0), tmp_path / "m.safetensors", weights=np.ones(2))
     assert list(tmp_path.iterdir()) == []
 

@@ -347,28 +347,49 @@ def test_plateau_callback_divides_the_learning_rate():
             ValueError,
             r"Perceptron\(1\): inputs must be an array with 1 features",
         ),
-        ((X_TABLE, Y_TABLE), {"epochs": 0}, ValueError, "epochs must be an int >= 1; got 0"),
+        (
+            (X_TABLE, Y_TABLE),
+            {"epochs": 0},
+            ValueError,
+            "^fit: epochs must be an int >= 1; got 0\\.$",
+        ),
         ((X_TABLE, Y_TABLE), {"batch_size": 0}, ValueError, "batch_size"),
-        ((X_TABLE, Y_TABLE), {"tol": -1.0}, ValueError, "tol must be a float >= 0"),
-        ([X_TABLE], {}, TypeError, "data must be a DataLoader or a pair"),
-        ((X_TABLE, Y_TABLE), {"metrics": ["f1"]}, ValueError, "metrics must be 'accuracy'"),
+        (
+            (X_TABLE, Y_TABLE),
+            {"tol": -1.0},
+            ValueError,
+            r"^fit: tol must be a float >= 0 or None; got -1\.0\.$",
+        ),
+        (
+            [X_TABLE],
+            {},
+            TypeError,
+            r"^fit: data must be a DataLoader or a pair \(X, y\); got \[array\(\[\[",
+        ),
+        (
+            (X_TABLE, Y_TABLE),
+            {"metrics": ["f1"]},
+            ValueError,
+            r"^fit: metrics\[0\] must be 'accuracy' or a function \(y_hat, y\) -> float; "
+            r"got 'f1'\.$",
+        ),
         (
             (X_TABLE, Y_TABLE),
             {"on_nonfinite": "ignore"},
             ValueError,
-            "fit: on_nonfinite must be 'stop' or 'raise'; got 'ignore'",
+            "^fit: on_nonfinite must be one of 'raise', 'stop'; got 'ignore'\\.$",
         ),
         (
             (X_TABLE, Y_TABLE),
             {"clip_grad_norm": "1"},
             TypeError,
-            "fit: clip_grad_norm must be a positive number or None; got '1'",
+            "^fit: clip_grad_norm must be a float > 0 or None; got '1'\\.$",
         ),
         (
             (X_TABLE, Y_TABLE),
             {"clip_grad_norm": -1.0},
             ValueError,
-            "fit: clip_grad_norm must be a positive finite number or None; got -1.0",
+            "^fit: clip_grad_norm must be a float > 0 or None; got -1\\.0\\.$",
         ),
     ],
 )
@@ -387,7 +408,11 @@ def test_early_stopping_on_val_loss_without_val_data_is_refused_before_training(
     model = smallest_perceptron()
     model.weight.data[:] = 0.5
     opt = optim.SGD(model.parameters(), lr=0.001)
-    with pytest.raises(ValueError, match=r"needs fit\(\.\.\., val_data="):
+    with pytest.raises(
+        ValueError,
+        match=r"^EarlyStopping\(monitor='val_loss'\): fit's val_data must be a pair "
+        r"\(X_val, y_val\); got None\. Pass fit\(\.\.\., val_data=",
+    ):
         fit(
             model,
             losses.l2,
@@ -443,5 +468,9 @@ def test_clip_grad_norm_clips_between_backward_and_step():
 def test_clip_grad_norm_is_refused_for_a_line_search_optimizer():
     model = smallest_perceptron()
     opt = optim.LBFGS(model.parameters())
-    with pytest.raises(ValueError, match="clip_grad_norm does not apply to LBFGS"):
+    with pytest.raises(
+        ValueError,
+        match=r"^fit: clip_grad_norm must be None with LBFGS, whose line search chooses each "
+        r"step; got 1\.0\. Leave it None\.$",
+    ):
         fit(model, losses.l2, opt, (X_TABLE, Y_TABLE), clip_grad_norm=1.0, progress=False)

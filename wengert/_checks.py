@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
 
@@ -249,6 +250,7 @@ def check_finite(owner: str, name: str, array, fix: str = "Remove or impute them
 
 
 SEED = [Interval(Integral, 0, None), InstanceOf(np.random.Generator, "a numpy.random.Generator")]
+PATH = InstanceOf((str, os.PathLike), "a path (str or os.PathLike)")
 
 
 def as_generator(seed, owner: str = "seed", *, allow_none: bool = True) -> np.random.Generator:
@@ -264,6 +266,7 @@ def as_generator(seed, owner: str = "seed", *, allow_none: bool = True) -> np.ra
 
 
 __all__ = [
+    "PATH",
     "SEED",
     "Boolean",
     "Callable",

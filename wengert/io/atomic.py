@@ -15,6 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from wengert._checks import PATH, InstanceOf, check
+
+BYTES = InstanceOf((bytes, bytearray, memoryview), "bytes")
 _STALE_AFTER_S = 3600.0  # a temporary file this old belongs to no write still under way
 
 
@@ -24,13 +27,8 @@ def atomic_write(path, data: bytes) -> None:
     The old file (if any) stays whole until the new one is complete on disk. On any error,
     KeyboardInterrupt included, the temporary file is removed and the target is unchanged.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"atomic_write: path must be a str or os.PathLike; got {path!r}.")
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(
-            f"atomic_write: data must be bytes; got {type(data).__name__}. Encode text first, "
-            f"e.g. text.encode()."
-        )
+    check("atomic_write", "path", path, PATH)
+    check("atomic_write", "data", data, BYTES, fix="Encode text first, e.g. text.encode().")
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=directory)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
+from wengert._checks import PATH, InstanceOf, Interval, check, refusal
+from wengert.data import DataLoader
 from wengert.io.bounded_json import check_nesting
 from wengert.io.fingerprint import data_fingerprint
 from wengert.io.models import (
@@ -33,6 +36,7 @@ from wengert.io.state_checks import (
     used_tensor_names,
 )
 from wengert.nn.module import Module
+from wengert.optim.optimizer import Optimizer
 from wengert.optim.schedules import Schedule
 
 
@@ -78,8 +82,28 @@ def save_checkpoint(
     epoch, generator state). One safetensors file, written atomically; refused (nothing
     written) when something in it cannot be stored as data, e.g. a learning rate that is a
     plain function rather than a wengert.optim.schedules Schedule."""
+    owner = "save" if kind == "model" else "save_checkpoint"
+    _check_arguments(owner, path, model, optimizer, history)
+    check(owner, "epoch", epoch, COUNTER)
+    check(owner, "step", step, COUNTER)
+    check(owner, "loader", loader, InstanceOf(DataLoader, "a wengert.data.DataLoader"), None)
     loader_json = None if loader is None else _loader_json(loader)
     _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json, kind, metadata)
+
+
+COUNTER = Interval(Integral, 0, None)
+MODEL = InstanceOf(Module, "a wengert.nn.Module")
+OPTIMIZER = InstanceOf(Optimizer, "a wengert.optim optimizer")
+
+
+def _check_arguments(owner: str, path, model, optimizer, history=None) -> None:
+    """The kinds of the arguments that save, save_checkpoint and load_checkpoint share."""
+    from wengert.train import History  # training sits below io: imported when used
+
+    check(owner, "path", path, PATH)
+    check(owner, "model", model, MODEL, *([None] if owner == "load_checkpoint" else []))
+    check(owner, "optimizer", optimizer, OPTIMIZER, None)
+    check(owner, "history", history, InstanceOf(History, "a wengert.train.History"), None)
 
 
 def _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json, kind, metadata):
@@ -97,9 +121,12 @@ def _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json,
     try:
         text = json.dumps(metadata, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as e:
-        raise TypeError(
-            f"save: metadata must be JSON values (str, finite numbers, bool, None, lists and "
-            f"dicts of them); {e}"
+        raise refusal(
+            "save",
+            "metadata",
+            "JSON values (str, finite numbers, bool, None, lists and dicts of them)",
+            f"a value that JSON cannot hold ({str(e).rstrip('.')})",
+            TypeError,
         ) from None
     meta["metadata"] = check_nesting(text, MAX_JSON_DEPTH, "metadata")
     write_safetensors(path, tensors, meta)
@@ -117,6 +144,7 @@ def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
     is changed), else rebuild the model from the file."""
     from wengert.train import History
 
+    _check_arguments("load_checkpoint", path, model, optimizer)
     tensors, meta = _read_wengert(path)
     state = meta["state"]
     check_state(state, f"{path}")
@@ -262,13 +290,14 @@ class FitCheckpoints:
     FILENAME = "checkpoint.safetensors"
 
     def __init__(self, directory, every: int, resume: bool, resume_other_data: bool = False):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"fit: checkpoint_every must be an int >= 1; got {every!r}")
+        # fit() has checked the kinds of these (its constraint table); one relation is left.
         if resume and directory is None:
-            raise ValueError("fit: resume=True needs checkpoint_dir, the directory to resume from")
-        if not isinstance(resume_other_data, bool):
-            raise TypeError(
-                f"fit: resume_other_data must be True or False; got {resume_other_data!r}."
+            raise refusal(
+                "fit(resume=True)",
+                "checkpoint_dir",
+                "the directory to resume from",
+                "None",
+                fix="Pass checkpoint_dir=DIR, where an earlier fit wrote its checkpoints.",
             )
         self.path = Path(directory) / self.FILENAME
         self.every, self.resume = every, bool(resume)

@@ -6,6 +6,7 @@ import itertools
 import math
 from pathlib import Path
 
+from wengert._checks import PATH, check, refusal
 from wengert.io.bounded_json import loads
 from wengert.io.safetensors import ModelFileError, read_safetensors
 from wengert.nn.activations import Activation
@@ -30,9 +31,15 @@ def describe(model: Module) -> dict:
     for module in model.modules():  # a Sequential's layers too
         name = type(module).__name__
         if MODULES.get(name) is not type(module):
-            raise TypeError(
-                f"save: cannot save a {name}; model files hold {sorted(MODULES)} (and "
-                f"Sequentials of them)"
+            *names, last = sorted(MODULES)
+            inside = "" if module is model else f" inside a {type(model).__name__}"
+            raise refusal(
+                "save",
+                "model",
+                f"built of {', '.join(names)} and {last} modules",
+                f"a {name}{inside}",
+                TypeError,
+                fix="A model file stores modules by name, never code.",
             )
     return {"class": type(model).__name__, "config": model.config()}
 
@@ -107,11 +114,13 @@ def _check_dtype_name(config: dict, owner: str, where: str) -> None:
 
 def load(path) -> Module:
     """The model saved at `path` by `save` (or `save_checkpoint`), rebuilt with its weights."""
+    check("load", "path", path, PATH)
     return _model_from(*_read_wengert(path), path)
 
 
 def load_metadata(path) -> dict:
     """The user metadata saved with the file at `path`."""
+    check("load_metadata", "path", path, PATH)
     return _read_wengert(path)[1]["metadata"]
 
 

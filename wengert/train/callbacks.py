@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 
+from wengert._checks import Boolean, Interval, Options, check_params, refusal
 from wengert.train.state import Run
 
 
@@ -20,6 +22,14 @@ class Callback:
     def on_train_end(self, run: Run) -> None: ...
 
 
+EARLY_STOPPING = {
+    "patience": [Interval(Integral, 1, None)],
+    "min_delta": [Interval(Real, 0, None)],
+    "monitor": [Options(["val_loss", "loss"])],
+    "restore_best": [Boolean()],
+}
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` ("val_loss", or "loss" for the training loss) has not improved by
     more than `min_delta` for `patience` epochs; restore the weights of the best epoch."""
@@ -31,21 +41,26 @@ class EarlyStopping(Callback):
         monitor: str = "val_loss",
         restore_best: bool = True,
     ) -> None:
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 1; got {patience!r}")
-        if monitor not in ("val_loss", "loss"):
-            raise ValueError(
-                f"EarlyStopping: monitor must be 'val_loss' or 'loss'; got {monitor!r}"
-            )
+        values = {
+            "patience": patience,
+            "min_delta": min_delta,
+            "monitor": monitor,
+            "restore_best": restore_best,
+        }
+        check_params("EarlyStopping", values, EARLY_STOPPING)
         self.patience, self.min_delta = patience, float(min_delta)
         self.monitor, self.restore_best = monitor, restore_best
         self.best, self.best_state, self.wait = math.inf, None, 0
 
     def on_train_begin(self, run: Run) -> None:
         if self.monitor == "val_loss" and run.val_data is None:
-            raise ValueError(
-                "EarlyStopping(monitor='val_loss') needs fit(..., val_data=(X_val, y_val)); "
-                "or monitor the training loss with monitor='loss'"
+            raise refusal(
+                "EarlyStopping(monitor='val_loss')",
+                "fit's val_data",
+                "a pair (X_val, y_val)",
+                "None",
+                fix="Pass fit(..., val_data=(X_val, y_val)), or monitor the training loss with "
+                "monitor='loss'.",
             )
         self.best, self.best_state, self.wait = math.inf, None, 0
 

@@ -17,9 +17,21 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from numbers import Integral, Real
 
 import numpy as np
 
+from wengert import _checks
+from wengert._checks import (
+    PATH,
+    Boolean,
+    InstanceOf,
+    Interval,
+    Options,
+    check_params,
+    refusal,
+    what_came,
+)
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.tensor import Tensor
 from wengert.data import DataLoader
@@ -87,11 +99,11 @@ def fit(
     clip_grad_norm: rescale the gradients to this total 2-norm at most before each update
     (wengert.nn.utils.clip_grad_norm_); None: no clipping.
     """
-    _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change)
-    _check_guard_arguments(optimizer, on_nonfinite, clip_grad_norm)
+    # Here, before any other name is bound, locals() holds exactly fit's arguments.
+    _check_fit_arguments(locals(), optimizer)
     loader = _as_loader(data, model, batch_size, shuffle, seed)
     val = None if val_data is None else _as_arrays(val_data, model, "val_data")
-    metric_fns = {metric_name(m): metric_fn(m, loss, loader) for m in metrics}
+    metric_fns = {metric_name(m): metric_fn(m, loss, loader, i) for i, m in enumerate(metrics)}
     history = History(metrics={k: [] for k in metric_keys(metric_fns, val)})
     run = Run(model, optimizer, history, val_data=val)
     step = Step(model, loss, optimizer, clip_grad_norm)
@@ -257,36 +269,32 @@ class _Plateau:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _check_fit_arguments(model, loss, epochs, tol, n_iter_no_change) -> None:
-    if not isinstance(model, Module):
-        raise TypeError(f"fit: model must be a wengert.nn.Module; got {type(model).__name__}")
-    if not callable(loss):
-        raise TypeError(f"fit: loss must be a function (y_hat, y) -> scalar Tensor; got {loss!r}")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"fit: epochs must be an int >= 1; got {epochs!r}")
-    if tol is not None and not (isinstance(tol, (int, float)) and tol >= 0):
-        raise ValueError(f"fit: tol must be a float >= 0 or None; got {tol!r}")
-    if not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
-        raise ValueError(f"fit: n_iter_no_change must be an int >= 1; got {n_iter_no_change!r}")
+FIT_CONSTRAINTS = {
+    "model": [InstanceOf(Module, "a wengert.nn.Module")],
+    "loss": [_checks.Callable("a function (y_hat, y) -> scalar Tensor")],
+    "epochs": [Interval(Integral, 1, None)],
+    "tol": [Interval(Real, 0, None), None],
+    "n_iter_no_change": [Interval(Integral, 1, None)],
+    "on_nonfinite": [Options(["stop", "raise"])],
+    "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+    "progress": [Boolean()],
+    "checkpoint_dir": [PATH, None],
+    "checkpoint_every": [Interval(Integral, 1, None)],
+    "resume": [Boolean()],
+    "resume_other_data": [Boolean()],
+}
 
 
-def _check_guard_arguments(optimizer, on_nonfinite, clip_grad_norm) -> None:
-    if on_nonfinite not in ("stop", "raise"):
-        raise ValueError(f"fit: on_nonfinite must be 'stop' or 'raise'; got {on_nonfinite!r}")
-    if clip_grad_norm is None:
-        return
-    if isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float)):
-        raise TypeError(
-            f"fit: clip_grad_norm must be a positive number or None; got {clip_grad_norm!r}"
-        )
-    if not (math.isfinite(clip_grad_norm) and clip_grad_norm > 0):
-        raise ValueError(
-            f"fit: clip_grad_norm must be a positive finite number or None; got {clip_grad_norm!r}"
-        )
-    if getattr(optimizer, "needs_closure", False):
-        raise ValueError(
-            f"fit: clip_grad_norm does not apply to {type(optimizer).__name__}, whose line "
-            f"search chooses each step; got clip_grad_norm={clip_grad_norm!r}. Leave it None"
+def _check_fit_arguments(values: dict, optimizer) -> None:
+    check_params("fit", values, FIT_CONSTRAINTS)
+    clip = values["clip_grad_norm"]
+    if clip is not None and getattr(optimizer, "needs_closure", False):
+        raise refusal(
+            "fit",
+            "clip_grad_norm",
+            f"None with {type(optimizer).__name__}, whose line search chooses each step",
+            repr(clip),
+            fix="Leave it None.",
         )
 
 
@@ -299,9 +307,8 @@ def _as_loader(data, model, batch_size, shuffle, seed) -> DataLoader:
 
 def _as_arrays(data, model, name: str):
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise TypeError(
-            f"fit: {name} must be a DataLoader or a pair (X, y); got {type(data).__name__}"
-        )
+        expected = "a DataLoader or a pair (X, y)" if name == "data" else "a pair (X, y)"
+        raise refusal("fit", name, expected, what_came(data), TypeError)
     X, y = (d.data if isinstance(d, Tensor) else d for d in data)
     x_name = "X" if name == "data" else f"{name} X"
     return check_X_y(X, y, owner="fit", dtype=model.dtype, x_name=x_name)

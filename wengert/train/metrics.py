@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from wengert import _checks
+from wengert._checks import Options, check
 from wengert.losses import logistic
 
 
@@ -18,13 +20,14 @@ def metric_keys(metric_fns, val) -> list[str]:
     return keys + ([f"val_{k}" for k in keys] if val is not None else [])
 
 
-def metric_fn(metric, loss, loader) -> Callable:
+METRIC = [Options(["accuracy"]), _checks.Callable("a function (y_hat, y) -> float")]
+
+
+def metric_fn(metric, loss, loader, index: int = 0) -> Callable:
+    """The function that computes `metric` (the `index`-th of fit's metrics) per batch."""
+    check("fit", f"metrics[{index}]", metric, *METRIC)
     if callable(metric):
         return metric
-    if metric != "accuracy":
-        raise ValueError(
-            f"fit: metrics must be 'accuracy' or functions (y_hat, y) -> float; got {metric!r}"
-        )
     labels = np.unique(loader.y) if loader.y is not None else None
     return lambda scores, y: accuracy(scores, y, labels=labels, logits=loss is logistic)
 
