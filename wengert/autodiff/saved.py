@@ -75,14 +75,24 @@ def hold(saves, raw, out, params) -> Hold | None:
             a = raw[key] if key < len(raw) else (out if saves is None else None)
         else:
             a = out if key == "ans" else params.get(key)
-        if a.__class__ is np.ndarray:
-            _lock(a, owners, views)
-        elif isinstance(a, (np.ndarray, tuple)):  # a subclass (memmap); an index's arrays
+        if a.__class__ is np.ndarray and a.base is None:
+            # The usual case, an array that owns its memory, written out: this runs per node.
+            count = _COUNT.get(id(a))
+            if count is None:
+                if not a.flags.writeable:
+                    continue  # read-only by its owner's choice: nothing writes it
+                a.setflags(False)
+                _COUNT[id(a)] = 1
+            else:
+                _COUNT[id(a)] = count + 1
+            owners.append(a)
+        elif isinstance(a, (np.ndarray, tuple)):  # a view, a subclass; an index's arrays
             for item in a if type(a) is tuple else (a,):
                 if isinstance(item, np.ndarray):
                     _lock(item, owners, views)
     if owners:
-        return Hold((raw, out, owners, views))
+        # Tuples of arrays, which the cyclic collector need not follow: a deep graph makes many.
+        return Hold((raw, out, tuple(owners), tuple(views)))
     return None
 
 
@@ -105,7 +115,7 @@ def _lock(a: np.ndarray, owners: list, views: list) -> None:
         views.append(a)
 
 
-def _release(owners: list, views: list) -> None:
+def _release(owners: tuple, views: tuple) -> None:
     for owner in owners:
         key = id(owner)
         count = _COUNT[key] - 1
@@ -116,7 +126,7 @@ def _release(owners: list, views: list) -> None:
         owner.setflags(True)
         for view in _PENDING.pop(key, ()):
             view.setflags(True)
-    for view in views:
+    for view in views:  # usually none
         owner = view.base
         while owner.base is not None and isinstance(owner.base, np.ndarray):
             owner = owner.base
