@@ -742,3 +742,16 @@ def test_a_second_order_sweep_through_a_changed_parameter_names_the_primitive():
     # A second-order one runs the rules on the Tensors, which no longer match: refused.
     with pytest.raises(RuntimeError, match="argument 1 of the primitive 'mul' was changed"):
         g.sum().backward(create_graph=True)
+
+
+def test_a_deep_copy_of_a_graph_node_holds_nothing_and_the_original_still_works():
+    import copy
+
+    w = leaf([1.0, 2.0])
+    y = wg.exp(w)
+    twin = copy.deepcopy(y)
+    twin.numpy()[...] = 0.0  # the copy's array is its own
+    with pytest.raises(ValueError, match=READ_ONLY):
+        y.numpy()[...] = 0.0
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad, np.exp([1.0, 2.0]), rtol=1e-15)

@@ -58,6 +58,10 @@ class Hold(tuple):
     def out(self) -> np.ndarray:
         return self[1]
 
+    def __deepcopy__(self, memo) -> None:
+        # A copied node holds nothing: its copied arrays are its own, and no count knows them.
+        return None
+
     def __del__(self) -> None:
         try:  # noqa: SIM105 - contextlib may be gone as well at interpreter exit
             _release(self[2], self[3])
