@@ -2,6 +2,7 @@
 header, class names as labels, metadata checked on load; `wengert train`'s refusals of CSV
 values too large and of models too large for memory."""
 
+import importlib
 import os
 import re
 import subprocess
@@ -236,10 +237,38 @@ def test_train_refuses_an_mlp_too_large_for_memory(tmp_path, monkeypatch):
     assert not out.exists()
 
 
-def test_memory_cap_is_this_machines_memory():
+def test_memory_cap_is_the_least_of_the_known_limits():
     cap, what = runs.memory_cap()
-    assert cap == os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert what == "this machine's memory (os.sysconf)"
+    assert 0 < cap <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert (cap, what) == min(runs._memory_limits())
+
+
+def test_memory_cap_follows_an_address_space_limit():
+    # In a child process: the limit cannot be raised again once lowered.
+    code = (
+        "import resource; from wengert.cli import runs; "
+        "resource.setrlimit(resource.RLIMIT_AS, (2**31, 2**31)); print(runs.memory_cap())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == (
+        '(2147483648, "this process\'s address-space limit (ulimit -v)")'
+    ), done.stderr
+
+
+def test_running_out_of_memory_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    train_command = importlib.import_module("wengert.cli.train")  # the module, not the command
+
+    def fit(*args, **kwargs):
+        raise MemoryError("Unable to allocate 763. MiB for an array with shape (100000000, 1)")
+
+    monkeypatch.setattr(train_command, "fit", fit)
+    out = tmp_path / "out"
+    result = run("train", "--data", "xor", "--hidden", "4", "--out", out)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == (
+        "wengert train: error: out of memory: Unable to allocate 763. MiB for an array with "
+        "shape (100000000, 1)\n"
+    )
 
 
 @pytest.mark.skipif(not os.path.exists(WENGERT), reason="the console script is not installed")

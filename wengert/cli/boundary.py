@@ -33,6 +33,8 @@ def boundary(command: str):
                 return fn(*args, **kwargs)
             except (ValueError, TypeError, KeyError, ImportError, OSError) as exc:
                 raise UserError(command, _message(exc)) from exc
+            except MemoryError as exc:  # a size the estimates let through, on a busy machine
+                raise UserError(command, f"out of memory: {exc}".rstrip(": ")) from exc
 
         return wrapped
 

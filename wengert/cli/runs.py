@@ -7,6 +7,7 @@ the config.json of the first.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -180,8 +181,7 @@ def check_memory(hidden: str, sizes: list[int], rows: int) -> None:
     The estimate, in float64 (8 bytes): each parameter 4 times (the weight, its gradient and
     two moments of optimizer state, as Adam keeps), and for each layer 3 arrays of `rows`
     rows (its output, its activation and a gradient), `rows` being a batch or the validation
-    set, whichever is larger. The cap is this machine's memory (os.sysconf), or a fixed 4 GiB
-    where the system does not say.
+    set, whichever is larger. The cap is memory_cap()'s.
     """
     parameters = sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
     need = 8 * (4 * parameters + 3 * rows * sum(sizes[1:]))
@@ -196,14 +196,29 @@ def check_memory(hidden: str, sizes: list[int], rows: int) -> None:
 
 
 def memory_cap() -> tuple[int, str]:
-    """(bytes, where that number comes from): the memory a training run may use."""
-    try:
+    """(bytes, where that number comes from): the memory a training run may use, the least of
+    the memory available now (Linux's MemAvailable), the machine's memory and this process's
+    address-space limit (RLIMIT_AS), where each is known; a fixed 4 GiB where none is."""
+    caps = [(limit, what) for limit, what in _memory_limits() if limit > 0]
+    return min(caps) if caps else (4 * 2**30, "a fixed cap (this system does not say)")
+
+
+def _memory_limits() -> list[tuple[int, str]]:
+    limits = []
+    with contextlib.suppress(AttributeError, ValueError, OSError):
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        total = -1
-    if total > 0:
-        return total, "this machine's memory (os.sysconf)"
-    return 4 * 2**30, "a fixed cap (this system does not report its memory)"
+        limits.append((total, "this machine's memory"))
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo") as file:
+        for line in file:
+            if line.startswith("MemAvailable:"):
+                limits.append((int(line.split()[1]) * 1024, "the memory available now"))
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append((soft, "this process's address-space limit (ulimit -v)"))
+    return limits
 
 
 def _default_loss(model: str, classes) -> str:

@@ -88,7 +88,7 @@ def train(out: str, force: bool, **config) -> None:
     created = not os.path.exists(out)
     try:
         history = _train(run, config, out, _Start(out, config, fresh=True))
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, MemoryError):
         if created and os.path.isdir(out):  # fit refused the data: leave nothing behind
             shutil.rmtree(out)
         raise
