@@ -124,6 +124,20 @@ TABLE = [
      "EarlyStopping: monitor must be one of 'loss', 'val_loss'; got 'val_acc'."),
     (lambda: EarlyStopping(restore_best=1), TypeError,
      "EarlyStopping: restore_best must be a bool (True or False); got 1. Pass True (a bool)."),
+    # derivatives
+    (lambda: wg.derivatives.numerical_grad(np.sum, np.ones(2), eps="1e-6"), TypeError,
+     "numerical_grad: eps must be a float > 0 or None; got '1e-6'. eps is the step h; None "
+     "gives a step scaled to the dtype and |x|."),
+    (lambda: wg.derivatives.gradcheck(np.sum, np.ones(2), order=3), ValueError,
+     "gradcheck: order must be one of 1, 2; got 3."),
+    (lambda: wg.derivatives.compare_derivatives(np.sum, 1.0, repeats=2.0), TypeError,
+     "compare_derivatives: repeats must be an int >= 1; got 2.0. Pass 2 (an int)."),
+    (lambda: wg.derivatives.symbolic_grad(np.sum, "x", max_ops=0), ValueError,
+     "symbolic_grad: max_ops must be an int >= 1; got 0."),
+    (lambda: wg.derivatives.step_size_sweep(np.exp, 1.0, points=0), ValueError,
+     "step_size_sweep: points must be an int >= 1; got 0."),
+    (lambda: wg.derivatives.depth_sweep(max_depth=31), ValueError,
+     "depth_sweep: max_depth must be an int in [1, 30]; got 31."),
     # model files: the arguments (a malformed file is a ModelFileError, tested in test_io)
     (lambda: wg.io.save("net", "m.safetensors"), TypeError,
      "save: model must be a wengert.nn.Module; got 'net'."),

@@ -128,13 +128,21 @@ def test_given_reference():
 
 BAD = [
     (lambda x: x * 2, (np.array([1.0, 2.0]),), {}, ValueError,
-     r"needs a scalar f .* returned shape \(2,\)\. Reduce it"),
-    (two_layers, POINT, {"reference": "exact"}, ValueError, r"reference must be one of \["),
+     r"^compare_derivatives: f's value must be a scalar \(one output, so that the gradient "
+     r"is a vector\); got shape \(2,\) from <lambda>\. Reduce it"),
+    (two_layers, POINT, {"reference": "exact"}, ValueError,
+     r"^compare_derivatives: reference must be one of 'forward', 'central', .*'reverse-mode' "
+     r"or the gradient itself; got 'exact'\.$"),
     (two_layers, POINT, {"reference": np.ones(4)}, ValueError,
-     r"reference must hold the 5 partial derivatives of f; got 4 values"),
-    (two_layers, POINT, {"repeats": 0}, ValueError, r"repeats must be a positive int; got 0"),
-    (two_layers, (), {}, TypeError, r"needs at least one argument"),
-    (two_layers, (0.5, np.inf, 1.5, 0.1, 0.3), {}, ValueError, r"argument 1 must be finite"),
+     r"^compare_derivatives: reference must be the 5 partial derivatives of f; got 4 values\.$"),
+    (two_layers, POINT, {"repeats": 0}, ValueError,
+     r"^compare_derivatives: repeats must be an int >= 1; got 0\.$"),
+    (two_layers, POINT, {"symbolic_limit": 1.5}, TypeError,
+     r"^compare_derivatives: symbolic_limit must be an int >= 1 or None; got 1\.5\.$"),
+    (two_layers, (), {}, TypeError,
+     r"^compare_derivatives: args must be one or more values to differentiate f at; got none\.$"),
+    (two_layers, (0.5, np.inf, 1.5, 0.1, 0.3), {}, ValueError,
+     r"^compare_derivatives: argument 1 must be finite; got 1 NaN or infinite value\(s\)\."),
 ]  # fmt: skip
 
 
@@ -170,7 +178,9 @@ def test_depth_sweep_sizes_grow_while_autodiff_stays_a_constant_multiple():
 
 
 def test_depth_sweep_refuses_a_bad_depth():
-    with pytest.raises(ValueError, match=r"max_depth must be in \[1, 30\]; got 0"):
+    with pytest.raises(
+        ValueError, match=r"^depth_sweep: max_depth must be an int in \[1, 30\]; got 0\.$"
+    ):
         depth_sweep(max_depth=0)
 
 
@@ -203,5 +213,9 @@ def test_step_size_sweep_truncation_orders():
 
 
 def test_step_size_sweep_refuses_bad_steps():
-    with pytest.raises(ValueError, match=r"steps must be a 1-D array of positive finite steps"):
+    with pytest.raises(
+        ValueError,
+        match=r"^step_size_sweep: steps must be a 1-D array of positive finite steps; "
+        r"got \[0\.001, -1\.0\]\.$",
+    ):
         step_size_sweep(wg.exp, 1.0, steps=[1e-3, -1.0])

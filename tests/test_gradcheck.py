@@ -156,30 +156,67 @@ def test_projection_is_fixed_by_the_seed():
 # ----------------------------------------------------------------------------- refused inputs
 def test_float32_is_refused_with_the_reason_and_the_fix():
     message = (
-        r"argument 0 \(x\) is float32; gradcheck needs float64, because central differences "
-        r"in float32 have errors around 1e-3 that swamp the comparison\. Convert it to "
-        r"float64, e\.g\. x\.astype\(np\.float64\) or wg\.tensor\(x, dtype='float64'\)"
+        r"^gradcheck: argument 0 \(x\) must be float64, because central differences in lower "
+        r"precision have errors around 1e-3 that swamp the comparison; got float32\. Convert "
+        r"it, e\.g\. x\.astype\(np\.float64\) or wg\.tensor\(x, dtype='float64'\)\.$"
     )
     with pytest.raises(TypeError, match=message):
         gradcheck(tanh_times, X.astype(np.float32), Y)
-    with pytest.raises(TypeError, match=r"argument 1 \(y\) is float16"):
+    with pytest.raises(TypeError, match=r"argument 1 \(y\) must be float64, .*; got float16\."):
         gradcheck(tanh_times, X, wg.tensor(Y, dtype="float16"))
 
 
 BAD_INPUTS = [
     ("nan", (tanh_times, np.array([np.nan, 1.0]), 1.0), {}, ValueError, r"argument 0 \(x\) .*NaN"),
-    ("inf", (tanh_times, 1.0, np.inf), {}, ValueError, r"argument 1 \(y\) holds NaN or infinite"),
-    ("no float", (lambda n: n * 2, 3), {}, ValueError, "at least one floating-point argument"),
-    ("order", (tanh_times, X, Y), {"order": 3}, ValueError, "order must be 1 or 2; got order=3"),
-    ("atol", (tanh_times, X, Y), {"atol": -1.0}, ValueError, "atol must be a finite float >= 0"),
-    ("rtol", (tanh_times, X, Y), {"rtol": np.nan}, ValueError, "rtol must be a finite float >= 0"),
-    ("eps", (tanh_times, X, Y), {"eps": 0}, ValueError, "gradcheck: eps must be a positive"),
+    (
+        "inf",
+        (tanh_times, 1.0, np.inf),
+        {},
+        ValueError,
+        r"^gradcheck: argument 1 \(y\) must be finite; got 1 NaN",
+    ),
+    (
+        "no float",
+        (lambda n: n * 2, 3),
+        {},
+        TypeError,
+        r"^gradcheck: one of args must be floating-point \(to be differentiated\); got int\.$",
+    ),
+    (
+        "order",
+        (tanh_times, X, Y),
+        {"order": 3},
+        ValueError,
+        r"^gradcheck: order must be one of 1, 2; got 3\.$",
+    ),
+    (
+        "atol",
+        (tanh_times, X, Y),
+        {"atol": -1.0},
+        ValueError,
+        r"^gradcheck: atol must be a float >= 0; got -1\.0\.$",
+    ),
+    (
+        "rtol",
+        (tanh_times, X, Y),
+        {"rtol": np.nan},
+        ValueError,
+        r"^gradcheck: rtol must be a float >= 0; got nan\.$",
+    ),
+    (
+        "eps",
+        (tanh_times, X, Y),
+        {"eps": 0},
+        ValueError,
+        r"^gradcheck: eps must be a float > 0 or None; got 0\.",
+    ),
     (
         "float32 output",
         (lambda x: wg.sum(x.astype(np.float32)), X),
         {},
         TypeError,
-        "f returned float32 for float64 arguments",
+        r"^gradcheck: f's value must be float64 for float64 arguments; got float32, so its "
+        r"derivatives carry float32 round-off\. Compute f in float64",
     ),
 ]
 

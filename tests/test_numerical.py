@@ -196,31 +196,33 @@ BAD_INPUTS = [
         "unknown method",
         lambda: numerical_grad(square_sum, np.ones(2), method="centered"),
         ValueError,
-        r"method must be one of 'forward', 'backward', 'central', 'richardson'; got 'centered'",
+        r"^numerical_grad: method must be one of 'backward', 'central', 'forward', 'richardson'; "
+        r"got 'centered'\.$",
     ),
     (
         "eps zero",
         lambda: numerical_grad(square_sum, np.ones(2), eps=0.0),
         ValueError,
-        r"eps must be a positive finite float .* got eps=0\.0",
+        r"^numerical_grad: eps must be a float > 0 or None; got 0\.0\. eps is the step h",
     ),
     (
         "eps negative",
         lambda: numerical_grad(square_sum, np.ones(2), eps=-1e-6),
         ValueError,
-        r"eps must be a positive finite float .* got eps=-1e-06",
+        r"^numerical_grad: eps must be a float > 0 or None; got -1e-06\. eps is the step h",
     ),
     (
         "eps nan",
         lambda: numerical_grad(square_sum, np.ones(2), eps=float("nan")),
         ValueError,
-        r"eps must be a positive finite float .* got eps=nan",
+        r"^numerical_grad: eps must be a float > 0 or None; got nan\. eps is the step h",
     ),
     (
         "non-scalar f",
         lambda: numerical_grad(lambda x: x * 2, np.ones((2, 3))),
         ValueError,
-        r"numerical_grad needs a scalar function: .* shape \(2, 3\)",
+        r"^numerical_grad: f's value must be a scalar \(one element\); got an array of shape "
+        r"\(2, 3\) from <lambda>\. Reduce it",
     ),
     (
         "argnums out of range",
@@ -244,7 +246,8 @@ BAD_INPUTS = [
         "step lost in rounding",
         lambda: numerical_grad(square_sum, np.array([1e10]), eps=1e-10),
         ValueError,
-        r"the step eps=1e-10 is lost in rounding at x = 10000000000\.0",
+        r"^numerical_grad: eps must be large enough not to be lost in rounding at "
+        r"x = 10000000000\.0 \(float64\); got 1e-10\. Pass a larger eps",
     ),
 ]
 

@@ -36,9 +36,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
+from wengert._checks import Interval, check, check_finite, refusal
 from wengert.autodiff.functional import grad
 from wengert.autodiff.mode import recording
 from wengert.autodiff.tensor import Tensor, as_array
@@ -47,6 +49,8 @@ from wengert.derivatives.numerical import numerical_grad
 from wengert.derivatives.program import short
 from wengert.derivatives.symbolic import SymbolicError, symbolic_grad
 
+OWNER = "compare_derivatives"
+COUNT = Interval(Integral, 1, None)
 LABELS = {
     "forward": "forward difference",
     "central": "central difference",
@@ -139,14 +143,16 @@ def compare_derivatives(
     >>> print(compare_derivatives(lambda w, x, b: wg.log(1 + wg.exp(w * x + b)), 0.5, 1.5, -0.3))
     """
     point = _check_args(args)
-    if not isinstance(repeats, (int, np.integer)) or isinstance(repeats, bool) or repeats < 1:
-        raise ValueError(f"compare_derivatives: repeats must be a positive int; got {repeats!r}")
+    check(OWNER, "repeats", repeats, COUNT)
+    check(OWNER, "symbolic_limit", symbolic_limit, COUNT, None)
     recorded = trace(f, *point)
     if recorded.output.size != 1:
-        raise ValueError(
-            f"compare_derivatives needs a scalar f (one output, so that the gradient is a "
-            f"vector); {_name(f)} returned shape {recorded.output.shape}. Reduce it, e.g. with "
-            f".sum(), or compare one output at a time"
+        raise refusal(
+            OWNER,
+            "f's value",
+            "a scalar (one output, so that the gradient is a vector)",
+            f"shape {recorded.output.shape} from {_name(f)}",
+            fix="Reduce it, e.g. with .sum(), or compare one output at a time.",
         )
     names = tuple(recorded.name_of(t) for t in recorded.inputs)
     n = sum(int(np.size(p)) for p in point)
@@ -295,12 +301,11 @@ def _reverse_mode_row(f, point, repeats) -> dict:
 # ----------------------------------------------------------------------------- helpers
 def _check_args(args) -> tuple:
     if not args:
-        raise TypeError("compare_derivatives needs at least one argument to differentiate f at")
+        raise refusal(OWNER, "args", "one or more values to differentiate f at", "none", TypeError)
     point = []
     for i, a in enumerate(args):
-        data = np.asarray(as_array(a, name=f"compare_derivatives: argument {i}"), dtype=float)
-        if not np.all(np.isfinite(data)):
-            raise ValueError(f"compare_derivatives: argument {i} must be finite; got {a!r}")
+        data = np.asarray(as_array(a, name=f"{OWNER}: argument {i}"), dtype=float)
+        check_finite(OWNER, f"argument {i}", data, fix="Pass a point where f is defined.")
         point.append(float(data) if data.ndim == 0 else data)
     return tuple(point)
 
@@ -312,20 +317,15 @@ def _reference(reference, rows, point, n) -> tuple[str, np.ndarray]:
     if isinstance(reference, str):
         if reference not in by_method or by_method[reference]["gradient"] is None:
             present = [m for m, r in by_method.items() if r["gradient"] is not None]
-            raise ValueError(
-                f"compare_derivatives: reference must be one of {present} (or the gradient "
-                f"itself); got {reference!r}"
-            )
+            expected = f"one of {', '.join(map(repr, present))} or the gradient itself"
+            raise refusal(OWNER, "reference", expected, repr(reference))
         by_method[reference]["note"] = ("reference; " + by_method[reference]["note"]).rstrip("; ")
         return reference, by_method[reference]["gradient"]
     parts = reference if isinstance(reference, (tuple, list)) and len(point) > 1 else [reference]
     arrays = [np.asarray(as_array(p, name="reference"), dtype=float) for p in parts]
     ref = np.concatenate([np.ravel(a) for a in arrays])
     if ref.shape != (n,):
-        raise ValueError(
-            f"compare_derivatives: reference must hold the {n} partial derivatives of f; got "
-            f"{ref.size} values"
-        )
+        raise refusal(OWNER, "reference", f"the {n} partial derivatives of f", f"{ref.size} values")
     return "given", ref
 
 

@@ -19,12 +19,20 @@ numerical side takes central differences of h, each evaluation of h being a reve
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
+from wengert._checks import (
+    Interval,
+    Options,
+    as_generator,
+    check_finite,
+    check_params,
+    refusal,
+)
 from wengert.autodiff import ops
 from wengert.autodiff.functional import grad
 from wengert.autodiff.mode import no_grad
@@ -132,11 +140,11 @@ def gradcheck(
     for some element, raises GradcheckError naming the argument, the order, the element, both
     values and the tolerances; with raise_on_fail=False the report says passed=False instead.
     """
-    _check_options(atol, rtol, order)
+    check_params("gradcheck", {"atol": atol, "rtol": rtol, "order": order}, OPTIONS)
     _check_eps(eps, "gradcheck")
     names = _parameter_names(f, len(args))
     call_args, nums = _prepare(args, names)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed, "gradcheck")
     scalar_f = _scalarize(f, call_args, rng)
     checks = _compare(scalar_f, call_args, nums, names, 1, (atol, rtol, eps))
     if order == 2:
@@ -191,13 +199,15 @@ def _scalarize(f, call_args, rng) -> Callable:
         out = f(*call_args)
     data = out.data if isinstance(out, Tensor) else np.asarray(out)
     if data.dtype.kind == "f" and data.dtype != np.float64:
-        raise TypeError(
-            f"gradcheck: f returned {data.dtype} for float64 arguments, so its derivatives carry "
-            f"{data.dtype} round-off; compute f in float64 (convert its parameters, e.g. "
-            f"w.astype(np.float64))"
+        raise refusal(
+            "gradcheck",
+            "f's value",
+            "float64 for float64 arguments",
+            f"{data.dtype}, so its derivatives carry {data.dtype} round-off",
+            TypeError,
+            fix="Compute f in float64 (convert its parameters, e.g. w.astype(np.float64)).",
         )
-    if not np.all(np.isfinite(data)):
-        raise ValueError("gradcheck: f returned NaN or infinite values at these arguments")
+    check_finite("gradcheck", "f's value", data, fix="Check f at a point inside its domain.")
     if data.size == 1:
         return f
     u = rng.standard_normal(data.shape)
@@ -238,9 +248,12 @@ def _prepare(args, names) -> tuple[list, tuple[int, ...]]:
         call_args[n] = tensor(data)
         nums.append(n)
     if not nums:
-        raise ValueError(
-            "gradcheck needs at least one floating-point argument to differentiate; got "
-            + (", ".join(type(a).__name__ for a in args) or "no arguments")
+        raise refusal(
+            "gradcheck",
+            "one of args",
+            "floating-point (to be differentiated)",
+            ", ".join(type(a).__name__ for a in args) or "no arguments",
+            TypeError,
         )
     return call_args, tuple(nums)
 
@@ -249,17 +262,16 @@ def _check_float64(data: np.ndarray, n: int, name: str | None) -> None:
     label = _label(n, name)
     if data.dtype != np.float64:
         var = name or "x"
-        raise TypeError(
-            f"gradcheck: {label} is {data.dtype}; gradcheck needs float64, because central "
-            f"differences in {data.dtype} have errors around 1e-3 that swamp the comparison. "
-            f"Convert it to float64, e.g. {var}.astype(np.float64) or "
-            f"wg.tensor({var}, dtype='float64')"
+        raise refusal(
+            "gradcheck",
+            label,
+            "float64, because central differences in lower precision have errors around 1e-3 "
+            "that swamp the comparison",
+            str(data.dtype),
+            TypeError,
+            fix=f"Convert it, e.g. {var}.astype(np.float64) or wg.tensor({var}, dtype='float64').",
         )
-    if not np.all(np.isfinite(data)):
-        raise ValueError(
-            f"gradcheck: {label} holds NaN or infinite values; derivatives there cannot be "
-            f"checked. Pass a finite point"
-        )
+    check_finite("gradcheck", label, data, fix="Derivatives there cannot be checked.")
 
 
 def _parameter_names(f, nargs: int) -> list[str | None]:
@@ -283,15 +295,11 @@ def _label(n: int, name: str | None) -> str:
     return f"argument {n}" + (f" ({name})" if name else "")
 
 
-def _check_options(atol, rtol, order) -> None:
-    for key, value in (("atol", atol), ("rtol", rtol)):
-        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, bool
-        )
-        if not ok or not math.isfinite(value) or value < 0:
-            raise ValueError(f"gradcheck: {key} must be a finite float >= 0; got {key}={value!r}")
-    if order not in (1, 2) or isinstance(order, bool):
-        raise ValueError(f"gradcheck: order must be 1 or 2; got order={order!r}")
+OPTIONS = {
+    "atol": [Interval(Real, 0, None)],
+    "rtol": [Interval(Real, 0, None)],
+    "order": [Options([1, 2])],
+}
 
 
 def _failure_message(report: GradcheckReport) -> str:

@@ -16,10 +16,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
+from wengert._checks import Interval, as_generator, check, refusal, what_came
 from wengert.autodiff.functional import grad
 from wengert.autodiff.ops import exp, log
 from wengert.autodiff.tensor import as_array
@@ -176,11 +178,8 @@ def depth_sweep(max_depth: int = 12, seed=0) -> DepthSweep:
 
     The parameters are drawn once from a normal of standard deviation 1/2 (`seed`), x = 1.
     """
-    if not isinstance(max_depth, (int, np.integer)) or isinstance(max_depth, bool):
-        raise TypeError(f"depth_sweep: max_depth must be an int; got {max_depth!r}")
-    if not 1 <= max_depth <= 30:
-        raise ValueError(f"depth_sweep: max_depth must be in [1, 30]; got {max_depth}")
-    params = np.random.default_rng(seed).normal(0.0, 0.5, 2 * max_depth)
+    check("depth_sweep", "max_depth", max_depth, Interval(Integral, 1, 30, closed="both"))
+    params = as_generator(seed, "depth_sweep").normal(0.0, 0.5, 2 * max_depth)
     rows = []
     for d in range(1, max_depth + 1):
         names = ["x"] + [f"{p}{k}" for k in range(1, d + 1) for p in ("w", "b")]
@@ -238,6 +237,17 @@ class StepSizeSweep:
         return "\n".join(lines)
 
 
+def _check_steps(steps) -> np.ndarray:
+    expected = "a 1-D array of positive finite steps"
+    try:
+        array = np.asarray(steps, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise refusal("step_size_sweep", "steps", expected, what_came(steps), TypeError) from None
+    if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array) & (array > 0)):
+        raise refusal("step_size_sweep", "steps", expected, what_came(array.tolist()))
+    return array
+
+
 def step_size_sweep(f, x, steps=None, points: int = 5) -> StepSizeSweep:
     """The V-shaped error of finite differences of scalar f at x over `steps` (absolute h).
 
@@ -246,13 +256,8 @@ def step_size_sweep(f, x, steps=None, points: int = 5) -> StepSizeSweep:
     over `points` points near x, x + j 1e-3 max(1, |x|) for j = 0, ..., points - 1: the envelope
     eps |f| / h that the theory describes. The reference is reverse mode at each point.
     """
-    steps = np.logspace(-16, 0, 33) if steps is None else np.asarray(steps, dtype=np.float64)
-    if steps.ndim != 1 or steps.size == 0 or not np.all(np.isfinite(steps) & (steps > 0)):
-        raise ValueError(
-            f"step_size_sweep: steps must be a 1-D array of positive finite steps; got {steps!r}"
-        )
-    if not isinstance(points, (int, np.integer)) or isinstance(points, bool) or points < 1:
-        raise ValueError(f"step_size_sweep: points must be a positive int; got {points!r}")
+    steps = np.logspace(-16, 0, 33) if steps is None else _check_steps(steps)
+    check("step_size_sweep", "points", points, Interval(Integral, 1, None))
     x = np.asarray(as_array(x, name="step_size_sweep: x"), dtype=np.float64)
     scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
     errors = {m: np.zeros(steps.size) for m in ("forward", "central")}

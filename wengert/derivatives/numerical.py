@@ -28,11 +28,12 @@ A user's `eps` replaces the default: it is the absolute step h (as PyTorch's `ep
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
+from numbers import Real
 
 import numpy as np
 
+from wengert._checks import Interval, Options, check, refusal
 from wengert.autodiff.functional import _check_argnums
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.tensor import Tensor, as_array, tensor
@@ -65,17 +66,21 @@ def numerical_grad(f: Callable, *args, argnums=0, method: str = "central", eps=N
     nums = _check_argnums(argnums, len(args), "numerical_grad")
     points = list(args)
     for n in nums:
-        points[n] = _as_point(args[n], n)
+        points[n] = _as_point(args[n], n, "numerical_grad")
     f0 = _evaluate(f, points, None, None)
     if f0.size != 1:
-        raise ValueError(
-            f"numerical_grad needs a scalar function: {_name(f)} returned an array of shape "
-            f"{f0.shape}. Reduce it (e.g. .sum()) or use numerical_jacobian"
+        raise refusal(
+            "numerical_grad",
+            "f's value",
+            "a scalar (one element)",
+            f"an array of shape {f0.shape} from {_name(f)}",
+            fix="Reduce it (e.g. .sum()) or use numerical_jacobian.",
         )
     f0 = f0.reshape(())
     grads = []
     for n in nums:
         x = points[n].data
+        _check_step_taken(x, method, eps, "numerical_grad")
         partials = _differentiate(lambda xn, n=n: _evaluate(f, points, n, xn), x, f0, method, eps)
         partials = partials.astype(x.dtype)
         grads.append(float(partials) if partials.ndim == 0 else partials)
@@ -91,9 +96,10 @@ def numerical_jacobian(f: Callable, x, method: str = "central", eps=None):
     """
     _check_method(method, "numerical_jacobian")
     _check_eps(eps, "numerical_jacobian")
-    points = [_as_point(x, 0)]
+    points = [_as_point(x, 0, "numerical_jacobian")]
     f0 = _evaluate(f, points, None, None)
     data = points[0].data
+    _check_step_taken(data, method, eps, "numerical_jacobian")
     jac = _differentiate(lambda xn: _evaluate(f, points, 0, xn), data, f0, method, eps)
     jac = jac.astype(data.dtype)
     return float(jac) if jac.ndim == 0 else jac
@@ -149,11 +155,6 @@ def _moved(evaluate, work, flat, i, h):
         value = evaluate(work)
     finally:
         flat[i] = xi
-    if taken == 0:
-        raise ValueError(
-            f"the step eps={abs(h)!r} is lost in rounding at x = {float(xi)!r} ({flat.dtype}); "
-            f"pass a larger eps, or eps=None for a step scaled to |x|"
-        )
     return value, taken
 
 
@@ -175,15 +176,13 @@ class _Point:
         return data.copy()
 
 
-def _as_point(arg, n: int) -> _Point:
+def _as_point(arg, n: int, who: str) -> _Point:
     kind = "tensor" if isinstance(arg, Tensor) else "array"
     if isinstance(arg, (int, float)) and not isinstance(arg, bool):
         kind = "number"
     data = as_array(arg, name=f"argument {n}")
     if data.dtype.kind == "c":
-        raise TypeError(
-            f"argument {n} is complex ({data.dtype}); only real arguments are supported"
-        )
+        raise refusal(who, f"argument {n}", "real", f"dtype {data.dtype}", TypeError)
     if data.dtype.kind != "f":
         data = data.astype(np.float64)
     return _Point(data, kind)
@@ -203,19 +202,35 @@ def _evaluate(f, points, n, xn) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- checks
 def _check_method(method, who: str) -> None:
-    if method not in METHODS:
-        allowed = ", ".join(repr(m) for m in METHODS)
-        raise ValueError(f"{who}: method must be one of {allowed}; got {method!r}")
+    check(who, "method", method, Options(METHODS))
 
 
 def _check_eps(eps, who: str) -> None:
+    fix = "eps is the step h; None gives a step scaled to the dtype and |x|."
+    check(who, "eps", eps, Interval(Real, 0, None, closed="neither"), None, fix=fix)
+
+
+# The steps each method takes from x, in units of h (Richardson's also takes h/2).
+_STEPS = {"forward": (1,), "backward": (-1,), "central": (1, -1), "richardson": (1, -1, 0.5, -0.5)}
+
+
+def _check_step_taken(x: np.ndarray, method: str, eps, who: str) -> None:
+    """Refuse, before f is called, a given step h that rounds away at some x_i (x + h == x).
+    The default step, scaled to |x_i|, never does."""
     if eps is None:
         return
-    number = isinstance(eps, (int, float, np.integer, np.floating)) and not isinstance(eps, bool)
-    if not number or not math.isfinite(eps) or eps <= 0:
-        raise ValueError(
-            f"{who}: eps must be a positive finite float (the step h), or None for a step "
-            f"scaled to the dtype and |x|; got eps={eps!r}"
+    with np.errstate(over="ignore", invalid="ignore"):
+        lost = np.zeros(x.shape, dtype=bool)
+        for unit in _STEPS[method]:
+            lost |= (x + x.dtype.type(unit * eps)) == x
+    if lost.any():
+        at = float(x[np.unravel_index(np.argmax(lost), x.shape)])
+        raise refusal(
+            who,
+            "eps",
+            f"large enough not to be lost in rounding at x = {at!r} ({x.dtype})",
+            repr(eps),
+            fix="Pass a larger eps, or eps=None for a step scaled to |x|.",
         )
 
 

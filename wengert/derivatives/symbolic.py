@@ -39,15 +39,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
+from wengert._checks import Interval, as_generator, check, check_finite, refusal
 from wengert.autodiff.tensor import Tensor, as_array
 from wengert.autodiff.trace import Trace, trace
 from wengert.derivatives.program import control_flow, live_nodes, short
 from wengert.derivatives.sympy_forwards import _objects, _sympy, builders
 
+OWNER = "symbolic_grad"
 DEFAULT_MAX_OPS = 20_000
 MAX_SYMBOLS = 64
 
@@ -121,19 +124,16 @@ class SymbolicGradient:
         return sp.simplify(self.derivatives[name] - other) == 0
 
     def _flatten(self, args) -> list[float]:
+        owner = "SymbolicGradient"
         if len(args) != len(self.names):
-            raise TypeError(
-                f"this symbolic gradient takes {len(self.names)} arguments "
-                f"({', '.join(self.names)}); got {len(args)}"
-            )
+            expected = f"{len(self.names)} values, for {', '.join(self.names)}"
+            raise refusal(owner, "the arguments", expected, str(len(args)), TypeError)
         flat = []
         for name, sym, a in zip(self.names, self.symbols, args, strict=True):
             data = np.asarray(as_array(a, name=name), dtype=np.float64)
             if data.shape != np.shape(sym):
-                raise ValueError(
-                    f"argument {name} must have shape {np.shape(sym)}, as when it was "
-                    f"differentiated; got {data.shape}"
-                )
+                expected = f"of shape {np.shape(sym)}, as when it was differentiated"
+                raise refusal(owner, f"argument {name}", expected, f"shape {data.shape}")
             flat.extend(data.reshape(-1))  # float64 scalars: 1/0 is inf, as in NumPy
         return flat
 
@@ -171,9 +171,8 @@ def symbolic_grad(
     on the inputs' values, and for an expression of more than `max_ops` operations.
     """
     sp = _sympy()
-    if not isinstance(max_ops, (int, np.integer)) or isinstance(max_ops, bool) or max_ops < 1:
-        raise ValueError(f"symbolic_grad: max_ops must be a positive int; got {max_ops!r}")
-    rng = np.random.default_rng(seed)
+    check(OWNER, "max_ops", max_ops, Interval(Integral, 1, None))
+    rng = as_generator(seed, OWNER)
     labels, point = _point(args, at, rng)
     recorded = trace(f, *point)
     names = _names(labels, recorded)
@@ -237,24 +236,22 @@ def _cse_ops(sp, exprs) -> int:
 def _point(args, at, rng) -> tuple[list, tuple]:
     """(the name given for each argument or None, the values to trace at)."""
     if not args:
-        raise TypeError("symbolic_grad needs at least one argument (a name or a value) after f")
+        raise refusal(OWNER, "args", "one or more names or values after f", "none", TypeError)
     given = {} if at is None else dict(at)
     labels, values = [], []
     for i, a in enumerate(args):
         value = a
         if isinstance(a, str):
             if not a or a in labels:
-                raise ValueError(
-                    f"symbolic_grad: argument {i} must be a new, non-empty name; got {a!r}"
-                )
+                raise refusal(OWNER, f"argument {i}", "a new, non-empty name", repr(a))
             value = given.pop(a) if a in given else rng.uniform(0.5, 1.5)
         labels.append(a if isinstance(a, str) else None)
         data = np.asarray(as_array(value, name=f"argument {i}"), dtype=np.float64)
-        if not np.all(np.isfinite(data)):
-            raise ValueError(f"symbolic_grad: argument {i} must be finite; got {value!r}")
+        check_finite(OWNER, f"argument {i}", data, fix="Pass a point where f is defined.")
         values.append(float(data) if data.ndim == 0 else data)
     if given:
-        raise ValueError(f"symbolic_grad: `at` names {sorted(given)}, which are not names in args")
+        expected = "a map from names in args to values"
+        raise refusal(OWNER, "at", expected, f"the names {sorted(given)}, which args does not hold")
     total = sum(np.size(v) for v in values)
     if total > MAX_SYMBOLS:
         raise SymbolicError(
@@ -271,7 +268,9 @@ def _names(labels, recorded: Trace) -> tuple[str, ...]:
         label or recorded.name_of(t) for label, t in zip(labels, recorded.inputs, strict=True)
     )
     if len(set(names)) != len(names):
-        raise ValueError(f"symbolic_grad: the arguments' names repeat: {names}; give other names")
+        raise refusal(
+            OWNER, "the arguments' names", "distinct", str(names), fix="Give other names."
+        )
     return names
 
 
@@ -281,7 +280,7 @@ def _check_wrt(wrt, names) -> list[str]:
     chosen = [wrt] if isinstance(wrt, str) else list(wrt)
     unknown = [w for w in chosen if w not in names]
     if unknown or not chosen:
-        raise ValueError(f"symbolic_grad: wrt must name arguments among {names}; got {wrt!r}")
+        raise refusal(OWNER, "wrt", f"names of arguments among {list(names)}", repr(wrt))
     return chosen
 
 
