@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import wengert as wg
-from wengert import _checks, classic, nn, optim
+from wengert import _checks, classic, nn, optim, plot
 from wengert._checks import (
     Boolean,
     Callable,
@@ -138,6 +138,17 @@ TABLE = [
      "step_size_sweep: points must be an int >= 1; got 0."),
     (lambda: wg.derivatives.depth_sweep(max_depth=31), ValueError,
      "depth_sweep: max_depth must be an int in [1, 30]; got 31."),
+    (lambda: wg.derivatives.step_size_sweep(np.exp, 1.0, steps=["a"]), TypeError,
+     "step_size_sweep: steps must be a 1-D array of positive finite steps; got ['a']."),
+    # pictures
+    (lambda: plot.plot_descent(w0=math.inf), ValueError,
+     "plot_descent: w0 must be a float; got inf."),
+    (lambda: plot.plot_optimizer_paths(steps=True), TypeError,
+     "plot_optimizer_paths: steps must be an int >= 1; got True (bool)."),
+    (lambda: plot.plot_boundary_evolution(grid=2.0), TypeError,
+     "plot_boundary_evolution: grid must be an int >= 2; got 2.0. Pass 2 (an int)."),
+    (lambda: plot.plot_losses(save=b"x.png"), TypeError,
+     "plot_losses: save must be a path (str or os.PathLike) or None; got b'x.png' (bytes)."),
     # model files: the arguments (a malformed file is a ModelFileError, tested in test_io)
     (lambda: wg.io.save("net", "m.safetensors"), TypeError,
      "save: model must be a wengert.nn.Module; got 'net'."),

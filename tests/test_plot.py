@@ -157,40 +157,97 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
 
 
 BAD = [
-    (plot.plot_losses, {"save": "x.jpg"}, ValueError, r"plot_losses: save must end in \.png"),
-    (plot.plot_losses, {"save": 3}, TypeError, r"save must be None or a path"),
-    (plot.plot_losses, {"y_hat": [1.0, np.nan]}, ValueError, r"y_hat must be a 1-D array"),
-    (plot.plot_loss_curve, {"history": 5}, TypeError, r"must be a wengert History"),
+    (
+        plot.plot_losses,
+        {"save": "x.jpg"},
+        ValueError,
+        r"^plot_losses: save must be a path ending in \.png or \.svg \(the format follows the "
+        r"extension\); got '.*x\.jpg'\.$",
+    ),
+    (
+        plot.plot_losses,
+        {"save": 3},
+        TypeError,
+        r"^plot_losses: save must be a path \(str or os\.PathLike\) or None; got 3\.$",
+    ),
+    (
+        plot.plot_losses,
+        {"y_hat": [1.0, np.nan]},
+        ValueError,
+        r"^plot_losses: y_hat must be a 1-D array of at least 2 finite values; "
+        r"got \[1\.0, nan\]\.$",
+    ),
+    (
+        plot.plot_loss_curve,
+        {"history": 5},
+        TypeError,
+        r"^plot_loss_curve: history must be a wengert History \(or its as_dict\(\)\); "
+        r"got 5, without 'step_loss'\.$",
+    ),
     (
         plot.plot_loss_curve,
         {"history": wg.History(step_loss=[1.0], lr=[])},
         ValueError,
-        r"one loss and one lr per step; got 1 losses and 0",
+        r"^plot_loss_curve: history must be a record of one loss and one lr per step; got 1 "
+        r"losses and 0 learning rates\.$",
     ),
-    (plot.plot_descent, {"lr": "big"}, TypeError, r"plot_descent: lr must be a real number"),
-    (plot.plot_descent, {"steps": 0}, ValueError, r"steps must be a positive int; got 0"),
-    (plot.plot_learning_rates, {"lrs": (0.1, 0.2)}, ValueError, r"lrs must hold 3"),
+    (
+        plot.plot_descent,
+        {"lr": "big"},
+        TypeError,
+        r"^plot_descent: lr must be a float; got 'big'\.$",
+    ),
+    (
+        plot.plot_descent,
+        {"steps": 0},
+        ValueError,
+        r"^plot_descent: steps must be an int >= 1; got 0\.$",
+    ),
+    (
+        plot.plot_learning_rates,
+        {"lrs": (0.1, 0.2)},
+        TypeError,
+        r"^plot_learning_rates: lrs must be a tuple of 3 values, each a float; "
+        r"got \(0\.1, 0\.2\)\. Pass three",
+    ),
     (
         plot.plot_optimizer_paths,
         {"surface": "bowl"},
         ValueError,
-        r"surface must be among \['valley', 'saddle'\]; got \['bowl'\]",
+        r"^plot_optimizer_paths: surface must be one of 'saddle', 'valley'; got 'bowl'\.$",
     ),
-    (plot.plot_optimizer_paths, {"optimizers": ["Adam", "Lion"]}, ValueError, r"got \['Lion'\]"),
-    (plot.plot_margins, {"X": np.zeros((4, 2))}, ValueError, r"give both X and y"),
+    (
+        plot.plot_optimizer_paths,
+        {"optimizers": ["Adam", "Lion"]},
+        ValueError,
+        r"^plot_optimizer_paths: optimizers\[1\] must be one of .*; got 'Lion'\.$",
+    ),
+    (
+        plot.plot_margins,
+        {"X": np.zeros((4, 2))},
+        ValueError,
+        r"^plot_margins: y must be given with X \(both, or neither for the default blobs\); "
+        r"got None\.$",
+    ),
     (
         plot.plot_margins,
         {"X": np.zeros((4, 3)), "y": [0, 1, 0, 1]},
         ValueError,
-        r"X must have 2 features",
+        r"^plot_margins: X must be of 2 features, to be drawn; got shape \(4, 3\)\.$",
     ),
     (
         plot.plot_boundary_evolution,
         {"dataset": "moons"},
         ValueError,
-        r"dataset must be one of \['xor', 'circles', 'spirals'\]; got 'moons'",
+        r"^plot_boundary_evolution: dataset must be one of 'circles', 'spirals', 'xor'; "
+        r"got 'moons'\.$",
     ),
-    (plot.plot_boundary_evolution, {"frames": 1}, ValueError, r"frames must be an int >= 2"),
+    (
+        plot.plot_boundary_evolution,
+        {"frames": 1},
+        ValueError,
+        r"^plot_boundary_evolution: frames must be an int >= 2; got 1\.$",
+    ),
 ]
 
 

@@ -249,6 +249,15 @@ def check_finite(owner: str, name: str, array, fix: str = "Remove or impute them
         )
 
 
+def as_float_array(owner: str, name: str, value, expected: str) -> np.ndarray:
+    """`value` as a float64 array; a TypeError of the one shape when it does not hold numbers
+    (text, ragged lists). What the array must be beyond that is the caller's check."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise refusal(owner, name, expected, what_came(value), TypeError) from None
+
+
 SEED = [Interval(Integral, 0, None), InstanceOf(np.random.Generator, "a numpy.random.Generator")]
 PATH = InstanceOf((str, os.PathLike), "a path (str or os.PathLike)")
 
@@ -276,6 +285,7 @@ __all__ = [
     "Interval",
     "Options",
     "TupleOf",
+    "as_float_array",
     "as_generator",
     "check",
     "check_finite",

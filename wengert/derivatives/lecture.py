@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from wengert._checks import Interval, as_generator, check, refusal, what_came
+from wengert._checks import Interval, as_float_array, as_generator, check, refusal, what_came
 from wengert.autodiff.functional import grad
 from wengert.autodiff.ops import exp, log
 from wengert.autodiff.tensor import as_array
@@ -239,10 +239,7 @@ class StepSizeSweep:
 
 def _check_steps(steps) -> np.ndarray:
     expected = "a 1-D array of positive finite steps"
-    try:
-        array = np.asarray(steps, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise refusal("step_size_sweep", "steps", expected, what_came(steps), TypeError) from None
+    array = as_float_array("step_size_sweep", "steps", steps, expected)
     if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array) & (array > 0)):
         raise refusal("step_size_sweep", "steps", expected, what_came(array.tolist()))
     return array

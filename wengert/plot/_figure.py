@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pathlib
 
+from wengert._checks import PATH, check, refusal
+
 __all__ = ["check_save", "finish", "new_figure"]
 
 FORMATS = (".png", ".svg")
@@ -27,13 +29,14 @@ def check_save(save, owner: str) -> pathlib.Path | None:
     """None, or the path to write, which must end in .png or .svg; checked before any work."""
     if save is None:
         return None
-    if not isinstance(save, (str, pathlib.Path)):
-        raise TypeError(f"{owner}: save must be None or a path (str or Path); got {save!r}")
+    check(owner, "save", save, PATH, None)
     path = pathlib.Path(save)
     if path.suffix.lower() not in FORMATS:
-        raise ValueError(
-            f"{owner}: save must end in .png or .svg (the format follows the extension); "
-            f"got {str(save)!r}"
+        raise refusal(
+            owner,
+            "save",
+            "a path ending in .png or .svg (the format follows the extension)",
+            repr(str(save)),
         )
     return path
 

@@ -3,10 +3,13 @@ MLP's boundary on XOR, circles or spirals as training goes on."""
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
 import wengert as wg
 from wengert import classic, data, losses, nn, optim
+from wengert._checks import Interval, Options, check, refusal
 from wengert.plot._figure import check_save, finish, new_figure
 
 __all__ = ["DATASETS", "plot_boundary_evolution", "plot_margins"]
@@ -64,12 +67,19 @@ def plot_margins(X=None, y=None, *, seed=0, save=None):
     """
     path = check_save(save, "plot_margins")
     if (X is None) != (y is None):
-        raise ValueError("plot_margins: give both X and y, or neither (for the default blobs)")
+        missing = "X" if X is None else "y"
+        other = "y" if X is None else "X"
+        raise refusal(
+            "plot_margins",
+            missing,
+            f"given with {other} (both, or neither for the default blobs)",
+            "None",
+        )
     if X is None:
         X, y = data.blobs(n=60, spread=0.7, seed=seed)
     X, y = data.check_X_y(X, y, owner="plot_margins")
     if X.shape[1] != 2:
-        raise ValueError(f"plot_margins: X must have 2 features to draw; got shape {X.shape}")
+        raise refusal("plot_margins", "X", "of 2 features, to be drawn", f"shape {X.shape}")
     perceptron = classic.Perceptron(seed=seed).fit(X, y)
     svm = classic.LinearSVM(C=10.0, epochs=200, seed=seed).fit(X, y)
     result = {
@@ -148,15 +158,13 @@ def plot_boundary_evolution(
     """
     owner = "plot_boundary_evolution"
     path = check_save(save, owner)
-    if dataset not in DATASETS:
-        raise ValueError(f"{owner}: dataset must be one of {list(DATASETS)}; got {dataset!r}")
+    check(owner, "dataset", dataset, Options(DATASETS))
     make, default_epochs, default_hidden, default_lr = DATASETS[dataset]
     epochs = default_epochs if epochs is None else epochs
     hidden = default_hidden if hidden is None else tuple(hidden)
     lr = default_lr if lr is None else lr
     for name, value, low in (("epochs", epochs, 1), ("frames", frames, 2), ("grid", grid, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{owner}: {name} must be an int >= {low}; got {value!r}")
+        check(owner, name, value, Interval(Integral, low, None))
     X, y = make(n=200, seed=seed)
     xs, ys = _grid(X, grid)
     marks = np.unique(np.linspace(0, epochs, frames).round().astype(int))

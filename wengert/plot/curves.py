@@ -7,6 +7,7 @@ import numpy as np
 
 import wengert as wg
 from wengert import data, losses, nn, optim
+from wengert._checks import as_float_array, refusal, what_came
 from wengert.derivatives import step_size_sweep
 from wengert.plot._figure import check_save, finish, new_figure
 
@@ -22,11 +23,7 @@ def plot_losses(y_hat=None, *, save=None):
     in [-2, 3]). fig.wengert_data: {"y_hat", "y", "l1", "l2", "zero_one", "hinge"}.
     """
     path = check_save(save, "plot_losses")
-    y_hat = np.linspace(-2.0, 3.0, 601) if y_hat is None else np.asarray(y_hat, dtype=np.float64)
-    if y_hat.ndim != 1 or y_hat.size < 2 or not np.all(np.isfinite(y_hat)):
-        raise ValueError(
-            f"plot_losses: y_hat must be a 1-D array of at least 2 finite values; got {y_hat!r}"
-        )
+    y_hat = np.linspace(-2.0, 3.0, 601) if y_hat is None else _check_y_hat(y_hat)
     y = np.ones_like(y_hat)
     curves = {
         "l1": losses.l1(y_hat, y, reduction="none").data,
@@ -55,12 +52,23 @@ def plot_losses(y_hat=None, *, save=None):
     return finish(fig, {"y_hat": y_hat, "y": 1.0, **curves}, path)
 
 
+def _check_y_hat(y_hat) -> np.ndarray:
+    expected = "a 1-D array of at least 2 finite values"
+    array = as_float_array("plot_losses", "y_hat", y_hat, expected)
+    if array.ndim != 1 or array.size < 2 or not np.all(np.isfinite(array)):
+        raise refusal("plot_losses", "y_hat", expected, what_came(array.tolist()))
+    return array
+
+
 def _history_field(history, name: str) -> np.ndarray:
     value = history.get(name, []) if isinstance(history, dict) else getattr(history, name, None)
     if value is None:
-        raise TypeError(
-            f"plot_loss_curve: history must be a wengert History (or its as_dict()); "
-            f"got {type(history).__name__} without {name!r}"
+        raise refusal(
+            "plot_loss_curve",
+            "history",
+            "a wengert History (or its as_dict())",
+            f"{what_came(history)}, without {name!r}",
+            TypeError,
         )
     return np.asarray(value, dtype=np.float64)
 
@@ -92,9 +100,11 @@ def plot_loss_curve(history=None, *, title=None, save=None):
         _history_field(history, "val_loss"),
     )
     if step_loss.size == 0 or lr.size != step_loss.size:
-        raise ValueError(
-            f"plot_loss_curve: history must record one loss and one lr per step; got "
-            f"{step_loss.size} losses and {lr.size} learning rates"
+        raise refusal(
+            "plot_loss_curve",
+            "history",
+            "a record of one loss and one lr per step",
+            f"{step_loss.size} losses and {lr.size} learning rates",
         )
     steps = np.arange(1, step_loss.size + 1)
     # a run that diverged may have recorded inf or nan: only the finite part is drawn

@@ -3,9 +3,12 @@ optimizers on 2-D loss surfaces (a long narrow valley, a saddle)."""
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 
 import wengert as wg
+from wengert._checks import Interval, TupleOf, check
 from wengert.plot._figure import check_save, finish, new_figure
 
 __all__ = ["descend_1d", "parabola", "plot_descent", "plot_learning_rates"]
@@ -16,18 +19,9 @@ def parabola(w):
     return w * w
 
 
-def _check_real(value, name: str, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a real number; got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be finite; got {value!r}")
-    return float(value)
-
-
-def _check_steps(steps, owner: str) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"{owner}: steps must be a positive int; got {steps!r}")
-    return int(steps)
+# A start or a learning rate of ±inf or NaN draws nothing: Interval(Real) refuses them.
+REAL = Interval(Real)
+STEPS = Interval(Integral, 1, None)
 
 
 def descend_1d(f, w0: float, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,8 +77,10 @@ def plot_descent(f=None, w0=-4.0, lr=0.1, steps=10, *, save=None):
     """
     owner = "plot_descent"
     path = check_save(save, owner)
-    w0, lr = _check_real(w0, "w0", owner), _check_real(lr, "lr", owner)
-    steps = _check_steps(steps, owner)
+    check(owner, "w0", w0, REAL)
+    check(owner, "lr", lr, REAL)
+    check(owner, "steps", steps, STEPS)
+    w0, lr, steps = float(w0), float(lr), int(steps)
     f = parabola if f is None else f
     ws, fs = descend_1d(f, w0, lr, steps)
     fig = new_figure((6.4, 4.2))
@@ -110,12 +106,11 @@ def plot_learning_rates(f=None, w0=-4.0, lrs=(0.05, 0.4, 1.05), steps=8, *, save
     """
     owner = "plot_learning_rates"
     path = check_save(save, owner)
-    w0, steps = _check_real(w0, "w0", owner), _check_steps(steps, owner)
-    if len(lrs) != 3:
-        raise ValueError(
-            f"{owner}: lrs must hold 3 learning rates (small, right, big); got {lrs!r}"
-        )
-    lrs = [_check_real(lr, f"lrs[{i}]", owner) for i, lr in enumerate(lrs)]
+    lrs = lrs.tolist() if isinstance(lrs, np.ndarray) else lrs
+    check(owner, "w0", w0, REAL)
+    check(owner, "lrs", lrs, TupleOf(REAL, 3), fix="Pass three: too small, about right, too big.")
+    check(owner, "steps", steps, STEPS)
+    w0, lrs, steps = float(w0), [float(lr) for lr in lrs], int(steps)
     f = parabola if f is None else f
     fig = new_figure((11.5, 3.8))
     axes = fig.subplots(1, 3)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 
 import wengert as wg
 from wengert import optim
+from wengert._checks import InstanceOf, Interval, Options, check, refusal
 from wengert.plot._figure import check_save, finish, new_figure
 
 __all__ = ["OPTIMIZERS", "SURFACES", "optimizer_path", "plot_optimizer_paths"]
@@ -70,12 +73,20 @@ def optimizer_path(f, start, make_optimizer, steps: int) -> np.ndarray:
     return np.array(points)
 
 
-def _check_choice(names, allowed, name: str, owner: str) -> list[str]:
-    names = list(allowed) if names is None else [names] if isinstance(names, str) else list(names)
-    unknown = [n for n in names if n not in allowed]
-    if unknown or not names:
-        raise ValueError(f"{owner}: {name} must be among {list(allowed)}; got {unknown or names!r}")
-    return names
+NAMES = InstanceOf((list, tuple), "a name or a list of names (of OPTIMIZERS)")
+
+
+def _check_optimizers(names, owner: str) -> list[str]:
+    """The optimizers' names: all of OPTIMIZERS for None, one name, or a non-empty list."""
+    if names is None:
+        return list(OPTIMIZERS)
+    names = [names] if isinstance(names, str) else names
+    check(owner, "optimizers", names, NAMES)
+    if not names:
+        raise refusal(owner, "optimizers", "one name or more", "an empty list")
+    for i, name in enumerate(names):
+        check(owner, f"optimizers[{i}]", name, Options(OPTIMIZERS))
+    return list(names)
 
 
 def _contours(ax, f, xlim, ylim) -> None:
@@ -98,12 +109,9 @@ def plot_optimizer_paths(surface="valley", optimizers=None, steps=60, *, save=No
     """
     owner = "plot_optimizer_paths"
     path = check_save(save, owner)
-    (surface,) = _check_choice(
-        [surface] if isinstance(surface, str) else surface, SURFACES, "surface", owner
-    )[:1]
-    names = _check_choice(optimizers, OPTIMIZERS, "optimizers", owner)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"{owner}: steps must be a positive int; got {steps!r}")
+    check(owner, "surface", surface, Options(SURFACES))
+    names = _check_optimizers(optimizers, owner)
+    check(owner, "steps", steps, Interval(Integral, 1, None))
     f, start, xlim, ylim, formula = SURFACES[surface]
     paths = {}
     for name in names:
