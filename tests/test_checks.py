@@ -29,6 +29,7 @@ from wengert._checks import (
     check_finite,
     check_params,
 )
+from wengert.optim.line_search import strong_wolfe
 from wengert.train import EarlyStopping
 
 SHAPE = re.compile(r"^[\w.()=',\[\] -]+: .+ must be .+; got .+\.( .+)?$", re.DOTALL)
@@ -102,6 +103,16 @@ TABLE = [
      "minimize(method='lbfgs'): tol must be a float >= 0; got -1."),
     (lambda: optim.schedules.cosine(1.0, total_steps=0), ValueError,
      "cosine: total_steps must be an int >= 1; got 0."),
+    (lambda: optim.SGD(leaf(), lr=0.1).load_state_dict([]), TypeError,
+     "SGD.load_state_dict: state_dict must be a dict with the keys 'param_groups' and 'state' "
+     "(from state_dict()); got []."),
+    (lambda: strong_wolfe(lambda a: (1.0, 1.0), 1.0, 0.5), ValueError,
+     "strong_wolfe: dphi0 must be a float < 0; got 0.5. φ'(0) < 0: d must be a descent "
+     "direction."),
+    (lambda: strong_wolfe(lambda a: (1.0, 1.0), 1.0, -1.0, c1=0.9, c2=0.5), ValueError,
+     "strong_wolfe: c2 must be greater than c1 = 0.9 (0 < c1 < c2 < 1); got 0.5."),
+    (lambda: strong_wolfe(lambda a: (1.0, 1.0), 1.0, -1.0, max_eval=0.5), TypeError,
+     "strong_wolfe: max_eval must be an int >= 1; got 0.5."),
     (lambda: nn.Linear(2, 0), ValueError, "Linear: n_outputs must be an int >= 1; got 0."),
     (lambda: nn.MLP([2, 1], seed=1.5), TypeError,
      "MLP: seed must be an int >= 0, a numpy.random.Generator or None; got 1.5."),

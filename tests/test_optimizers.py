@@ -464,16 +464,27 @@ def _unknown_key(sd):
 
 
 LOAD_REFUSED = [
-    (_two_groups, "the state dict has 2 param groups, this SGD has 1"),
-    (_three_params, "param group 0 has 3 parameters in the state dict and 2 in this SGD"),
+    (
+        _two_groups,
+        r"^SGD\.load_state_dict: state_dict must be of 1 param group, as this SGD has; got 2\.$",
+    ),
+    (
+        _three_params,
+        r"^SGD\.load_state_dict: param group 0 of state_dict must be of 2 parameters, as in this "
+        r"SGD; got 3\.$",
+    ),
     (
         _wrong_shape,
-        r"state 'momentum_buffer' of parameter 0 has shape \(4,\) in the state dict, "
-        r"but the parameter has shape \(3,\)",
+        r"^SGD\.load_state_dict: state 'momentum_buffer' of parameter 0 must be of the "
+        r"parameter's shape \(3,\); got shape \(4,\)\.$",
     ),
     (_bad_hyper, r"SGD: momentum must be a float in \[0, 1\); got 2\.0\.$"),
     (_unknown_key, r"SGD: a param group's keys must be among \['dampening', .*; got 'betas'\.$"),
-    (lambda sd: {"state": {}}, "needs a dict with the keys 'state' and 'param_groups'"),
+    (
+        lambda sd: {"state": {}},
+        r"^SGD\.load_state_dict: state_dict must be a dict with the keys 'param_groups' and "
+        r"'state' \(from state_dict\(\)\); got the keys \['state'\]\.$",
+    ),
 ]
 
 
@@ -729,12 +740,18 @@ def test_bad_input_is_refused_with_a_message(make, error, message):
         make()
 
 
-def test_a_gradient_of_the_wrong_shape_is_refused():
-    w = leaf([1.0, 2.0])
-    opt = SGD([w], lr=0.1)
-    w.grad = np.ones(3)
-    with pytest.raises(ValueError, match=r"parameter of shape \(2,\) has a \.grad of shape \(3,\)"):
+def test_a_gradient_of_the_wrong_shape_is_refused_before_any_parameter_moves():
+    v, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    opt = SGD([v, w], lr=0.1)
+    v.grad, w.grad = np.ones(2), np.ones(3)
+    message = (
+        r"^SGD\.step: the \.grad of parameter 1 of param group 0 must be of the parameter's "
+        r"shape \(2,\); got shape \(3,\)\. Nothing was updated\.$"
+    )
+    with pytest.raises(ValueError, match=message):
         opt.step()
+    assert v.data.tolist() == [1.0, 2.0] and w.data.tolist() == [3.0, 4.0]
+    assert opt.param_groups[0]["t"] == 0
 
 
 # --------------------------------------------------------------------- the fast Adam paths

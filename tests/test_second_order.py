@@ -409,7 +409,11 @@ def test_a_state_dict_of_other_parameters_is_refused():
     opt = LBFGS([x])
     opt.step(closure_for(opt, x, quadratic_f_fg()[0]))
     other = LBFGS([wg.tensor(np.zeros(4), requires_grad=True)])
-    with pytest.raises(ValueError, match=r"'history' has shape \(2, 10, 6\), but this LBFGS's 4"):
+    with pytest.raises(
+        ValueError,
+        match=r"^LBFGS\.load_state_dict: state 'history' must be of shape \(2, 10, 4\) for this "
+        r"LBFGS's 4 parameters; got shape \(2, 10, 6\)\.$",
+    ):
         other.load_state_dict(opt.state_dict())
 
 

@@ -53,10 +53,17 @@ from typing import ClassVar
 
 import numpy as np
 
-from wengert._checks import Options
+from wengert._checks import Options, refusal
 from wengert.autodiff.mode import enable_grad
 from wengert.optim.line_search import Point, Progress, iterate
-from wengert.optim.optimizer import COUNT, NON_NEGATIVE, Optimizer, _matched, lr_at
+from wengert.optim.optimizer import (
+    COUNT,
+    NON_NEGATIVE,
+    Optimizer,
+    _matched,
+    check_state_dict_kind,
+    lr_at,
+)
 
 CURVATURE_EPS = float(np.finfo(np.float64).eps)
 LINE_SEARCHES = ("strong_wolfe", None)
@@ -224,24 +231,27 @@ class ClosureOptimizer(Optimizer):
     def load_state_dict(self, state_dict: dict) -> None:
         """Take the hyperparameters and state of `state_dict` (from `state_dict()`); refused,
         with nothing changed, when a state array does not fit these parameters."""
-        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            _matched(self, state_dict)  # refuses it with the base class's message
+        name = type(self).__name__
+        owner = f"{name}.load_state_dict"
+        check_state_dict_kind(state_dict, owner)
         groups, _ = _matched(self, {"state": {}, "param_groups": state_dict["param_groups"]})
-        owner = type(self).__name__
         n = FlatParams(p for g in groups for p in g["params"]).n
         shapes = self._state_shapes(n, groups[0])
         entries = {}
-        for name, value in dict(state_dict["state"].get(0, {})).items():
-            if name not in shapes and name not in _SCALARS:
-                raise ValueError(f"load_state_dict: {owner} keeps no state {name!r}")
+        for key, value in dict(state_dict["state"].get(0, {})).items():
+            if key not in shapes and key not in _SCALARS:
+                kept = sorted({*shapes, *_SCALARS})
+                raise refusal(owner, "each state name", f"one of {kept}", repr(key))
             if isinstance(value, np.ndarray):
-                if value.shape != shapes.get(name):
-                    raise ValueError(
-                        f"load_state_dict: state {name!r} has shape {value.shape}, but this "
-                        f"{owner}'s {n} parameters need {shapes.get(name, 'a number')}"
+                if value.shape != shapes.get(key):
+                    expected = (
+                        f"of shape {shapes[key]} for this {name}'s {n} parameters"
+                        if key in shapes
+                        else "a number"
                     )
+                    raise refusal(owner, f"state {key!r}", expected, f"shape {value.shape}")
                 value = value.astype(np.float64, copy=True)
-            entries[name] = value
+            entries[key] = value
         self.param_groups = groups
         self.state = {groups[0]["params"][0]: entries} if entries else {}
 

@@ -47,8 +47,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
+
+from wengert._checks import Interval, check, refusal
 
 C1 = 1e-4  # sufficient decrease (N&W section 3.1: "c₁ = 10⁻⁴")
 C2 = 0.9  # curvature, for Newton and quasi-Newton directions (N&W section 3.1)
@@ -103,6 +106,22 @@ class _Search:
         return LineSearchResult(t.alpha, t.phi, t.dphi, self.n_eval, success, message)
 
 
+UNIT = Interval(Real, 0, 1, closed="neither")
+
+
+def _check_arguments(phi0, dphi0, alpha, c1, c2, max_eval) -> None:
+    owner = "strong_wolfe"
+    check(owner, "phi0", phi0, Interval(Real))
+    descent = "φ'(0) < 0: d must be a descent direction."
+    check(owner, "dphi0", dphi0, Interval(Real, None, 0, closed="neither"), fix=descent)
+    check(owner, "alpha", alpha, Interval(Real, 0, None, closed="neither"))
+    check(owner, "c1", c1, UNIT)
+    check(owner, "c2", c2, UNIT)
+    if not c1 < c2:
+        raise refusal(owner, "c2", f"greater than c1 = {c1!r} (0 < c1 < c2 < 1)", repr(c2))
+    check(owner, "max_eval", max_eval, Interval(Integral, 1, None))
+
+
 def strong_wolfe(
     phi: Callable[[float], tuple[float, float]],
     phi0: float,
@@ -118,15 +137,7 @@ def strong_wolfe(
     phi(α) returns (φ(α), φ'(α)); phi0 = φ(0), dphi0 = φ'(0) < 0 (a descent direction);
     `alpha` is the first trial step (1 for Newton and quasi-Newton directions).
     """
-    if not (0 < c1 < c2 < 1):
-        raise ValueError(f"strong_wolfe needs 0 < c1 < c2 < 1; got c1={c1!r}, c2={c2!r}")
-    if not (math.isfinite(phi0) and dphi0 < 0):
-        raise ValueError(
-            f"strong_wolfe needs a finite φ(0) and a descent direction, φ'(0) < 0; got "
-            f"φ(0) = {phi0!r}, φ'(0) = {dphi0!r}"
-        )
-    if not (alpha > 0 and math.isfinite(alpha)):
-        raise ValueError(f"strong_wolfe: the first step must be > 0 and finite; got {alpha!r}")
+    _check_arguments(phi0, dphi0, alpha, c1, c2, max_eval)
     search = _Search(phi, float(phi0), float(dphi0), c1, c2, max_eval)
     prev = _Trial(0.0, float(phi0), float(dphi0))
     while search.n_eval < max_eval:

@@ -179,10 +179,8 @@ def _objective(f, shape: tuple, method: str, state: dict):
         out = f(x)
         data = np.asarray(getattr(out, "data", out))
         if data.size != 1:
-            raise ValueError(
-                f"minimize: f's value must be a scalar (a one-element Tensor); got shape "
-                f"{data.shape} at iteration {state['n_iter']}."
-            )
+            got = f"shape {data.shape} at iteration {state['n_iter']}"
+            raise refusal("minimize", "f's value", "a scalar (a one-element Tensor)", got)
         return out
 
     if method != "newton-cg":

@@ -29,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 
 from wengert import _checks as checks
-from wengert._checks import Boolean, Interval, check, check_params
+from wengert._checks import Boolean, Interval, check, check_params, refusal
 from wengert.autodiff.mode import enable_grad
 
 # Group keys that are bookkeeping, not hyperparameters.
@@ -56,11 +56,10 @@ def lr_at(lr: float | Callable[[int], float], t: int, group_index: int, owner: s
 
 
 def _grad_array(p, theta: np.ndarray) -> np.ndarray:
+    """p.grad as an ndarray in theta's dtype; its shape was checked by _check_grad_shapes."""
     g = p.grad
     if not isinstance(g, np.ndarray):
         g = np.asarray(getattr(g, "data", g))  # a Tensor after backward(create_graph=True)
-    if g.shape != theta.shape:
-        raise ValueError(f"a parameter of shape {theta.shape} has a .grad of shape {g.shape}")
     # The state follows the parameter's dtype, so a float64 gradient of a float32 parameter is
     # cast once here rather than promoting every state array.
     return g if g.dtype == theta.dtype else g.astype(theta.dtype)
@@ -152,6 +151,7 @@ class Optimizer:
                 loss = closure()
         owner = type(self).__name__
         lrs = [lr_at(g["lr"], g["t"] + 1, i, owner) for i, g in enumerate(self.param_groups)]
+        self._check_grad_shapes(owner)
         for group, lr in zip(self.param_groups, lrs, strict=True):
             group["t"] += 1
             hyper = {k: v for k, v in group.items() if k not in ("params", "t", "lr")}
@@ -162,6 +162,20 @@ class Optimizer:
                 state = self.state.setdefault(p, {})
                 self._update(theta, _grad_array(p, theta), state, lr, hyper)
         return loss
+
+    def _check_grad_shapes(self, owner: str) -> None:
+        """Refuse a .grad of another shape than its parameter before any parameter moves."""
+        for i, group in enumerate(self.param_groups):
+            for j, p in enumerate(group["params"]):
+                shape = np.shape(getattr(p.grad, "data", p.grad))
+                if p.grad is not None and shape != p.data.shape:
+                    raise refusal(
+                        f"{owner}.step",
+                        f"the .grad of parameter {j} of param group {i}",
+                        f"of the parameter's shape {p.data.shape}",
+                        f"shape {shape}",
+                        fix="Nothing was updated.",
+                    )
 
     def _update(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
         """Run the pure rule; write the new value into `theta`, the new state into `state`."""
@@ -237,25 +251,31 @@ def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
+def check_state_dict_kind(state_dict, owner: str) -> None:
+    """Refuse anything but a dict with exactly the keys 'state' and 'param_groups'."""
+    expected = "a dict with the keys 'param_groups' and 'state' (from state_dict())"
+    if not isinstance(state_dict, dict):
+        raise refusal(owner, "state_dict", expected, checks.what_came(state_dict), TypeError)
+    if set(state_dict) != {"state", "param_groups"}:
+        raise refusal(owner, "state_dict", expected, f"the keys {sorted(map(str, state_dict))}")
+
+
 def _matched(opt: Optimizer, state_dict: dict) -> tuple[list[dict], dict]:
     """The groups and state that `state_dict` gives `opt`, or an error naming what differs."""
-    if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-        raise ValueError(
-            "load_state_dict needs a dict with the keys 'state' and 'param_groups' (from "
-            "state_dict())"
-        )
+    name = type(opt).__name__
+    owner = f"{name}.load_state_dict"
+    check_state_dict_kind(state_dict, owner)
     saved = state_dict["param_groups"]
     if len(saved) != len(opt.param_groups):
-        raise ValueError(
-            f"load_state_dict: the state dict has {len(saved)} param groups, this "
-            f"{type(opt).__name__} has {len(opt.param_groups)}"
-        )
+        count = len(opt.param_groups)
+        expected = f"of {count} param group{'s' if count != 1 else ''}, as this {name} has"
+        raise refusal(owner, "state_dict", expected, str(len(saved)))
     params, groups = {}, []
     for i, (old, new) in enumerate(zip(saved, opt.param_groups, strict=True)):
         if len(old["params"]) != len(new["params"]):
-            raise ValueError(
-                f"load_state_dict: param group {i} has {len(old['params'])} parameters in the "
-                f"state dict and {len(new['params'])} in this {type(opt).__name__}"
+            expected = f"of {len(new['params'])} parameters, as in this {name}"
+            raise refusal(
+                owner, f"param group {i} of state_dict", expected, str(len(old["params"]))
             )
         params.update(zip(old["params"], new["params"], strict=True))
         _check_keys(old, opt.defaults, type(opt).__name__)
@@ -265,20 +285,19 @@ def _matched(opt: Optimizer, state_dict: dict) -> tuple[list[dict], dict]:
     state = {}
     for key, entries in state_dict["state"].items():
         if key not in params:
-            raise ValueError(f"load_state_dict: state for parameter {key!r}, which no group holds")
+            expected = f"indices of parameters that a group holds, {sorted(params)}"
+            raise refusal(owner, "the keys of state_dict['state']", expected, repr(key))
         p = params[key]
-        state[p] = {name: _state_value(value, p.data, key, name) for name, value in entries.items()}
+        state[p] = {k: _state_value(v, p.data, key, k, owner) for k, v in entries.items()}
     return groups, state
 
 
-def _state_value(value, theta: np.ndarray, key, name: str):
+def _state_value(value, theta: np.ndarray, key, name: str, owner: str):
     if not isinstance(value, np.ndarray):
         return value
     if value.shape != theta.shape:
-        raise ValueError(
-            f"load_state_dict: state {name!r} of parameter {key} has shape {value.shape} in "
-            f"the state dict, but the parameter has shape {theta.shape}"
-        )
+        expected = f"of the parameter's shape {theta.shape}"
+        raise refusal(owner, f"state {name!r} of parameter {key}", expected, f"shape {value.shape}")
     return value.astype(theta.dtype, copy=True)
 
 
