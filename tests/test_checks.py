@@ -44,6 +44,7 @@ def leaf():
 
 
 XY = (np.array([[0.0], [1.0]]), np.array([0.0, 1.0]))
+X3 = [[0.0], [1.0], [3.0]]
 
 
 def model():
@@ -120,6 +121,13 @@ TABLE = [
      "clip_grad_norm_: max_norm must be a float in [0, inf]; got -1.0."),
     (lambda: classic.Perceptron(seed=-1).fit([[0.0], [1.0]], [0, 1]), ValueError,
      "Perceptron: seed must be an int >= 0, a numpy.random.Generator or None; got -1."),
+    (lambda: classic.Perceptron().fit(X3, [[1], [2, 3], [1]]), ValueError,
+     "Perceptron.fit: y must be 1-D, of shape (n_samples,); got a ragged sequence."),
+    (lambda: classic.Perceptron().fit(X3, [None, "a", "b"]), TypeError,
+     "Perceptron.fit: y must be labels of one kind (all numbers or all strings); got a mix of "
+     "NoneType, str."),
+    (lambda: classic.LMS().fit(X3, ["a", "b", "a"]), TypeError,
+     "LMS.fit: y must be real numbers; got an array of dtype <U1."),
     # training
     (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, epochs=2.0), TypeError,
      "fit: epochs must be an int >= 1; got 2.0. Pass 2 (an int)."),
@@ -258,6 +266,12 @@ def test_as_generator_uses_a_generator_as_it_is_and_seeds_reproducibly():
     assert as_generator(5).integers(1000) == np.random.default_rng(5).integers(1000)
     assert as_generator(np.int64(5)).integers(1000) == np.random.default_rng(5).integers(1000)
     assert isinstance(as_generator(None), np.random.Generator)
+
+
+def test_classifier_labels_may_be_text_and_regression_targets_may_not():
+    perceptron = classic.Perceptron(seed=0).fit(X3, np.array(["no", "no", "yes"], dtype=object))
+    assert perceptron.classes_.tolist() == ["no", "yes"]
+    assert perceptron.predict(X3).tolist() == ["no", "no", "yes"]
 
 
 def test_one_convergence_warning_for_train_classic_and_minimize():

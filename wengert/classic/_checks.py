@@ -46,9 +46,12 @@ def check_X(X, who: str, n_features: int | None = None) -> np.ndarray:
 
 
 def check_y(y, n_samples: int, who: str, numeric: bool) -> np.ndarray:
-    """y as a 1-D array with one entry per row of X (float64 and finite when `numeric`; any
-    labels, text included, otherwise)."""
-    y = np.asarray(y)
+    """y as a 1-D array with one entry per row of X (float64 and finite when `numeric`;
+    otherwise labels of one kind that sort: numbers, or text)."""
+    try:
+        y = np.asarray(y)
+    except ValueError:  # NumPy's word for a ragged list
+        raise refusal(who, "y", "1-D, of shape (n_samples,)", "a ragged sequence") from None
     if numeric:
         if y.dtype.kind not in "biuf":
             raise refusal(who, "y", "real numbers", f"an array of dtype {y.dtype}", TypeError)
@@ -61,7 +64,19 @@ def check_y(y, n_samples: int, who: str, numeric: bool) -> np.ndarray:
             who, "y", f"an array with one entry per row of X ({n_samples})", f"{y.shape[0]} entries"
         )
     check_finite(who, "y", y)
+    if y.dtype == object:
+        _check_sortable(y, who)
     return y
+
+
+def _check_sortable(y: np.ndarray, who: str) -> None:
+    """Labels held as Python objects must compare with each other (classes_ is sorted)."""
+    try:
+        np.unique(y)
+    except TypeError:
+        kinds = ", ".join(sorted({type(v).__name__ for v in y}))
+        expected = "labels of one kind (all numbers or all strings)"
+        raise refusal(who, "y", expected, f"a mix of {kinds}", TypeError) from None
 
 
 def encode_binary(y: np.ndarray, who: str) -> tuple[np.ndarray, np.ndarray]:
