@@ -51,6 +51,13 @@ def model():
     return nn.Perceptron(1, dtype=np.float64)
 
 
+def deep_list(depth):
+    nested = []
+    for _ in range(depth - 1):
+        nested = [nested]
+    return nested
+
+
 def sgd():
     return optim.SGD(leaf(), lr=0.1)
 
@@ -171,6 +178,9 @@ TABLE = [
     # model files: the arguments (a malformed file is a ModelFileError, tested in test_io)
     (lambda: wg.io.save("net", "m.safetensors"), TypeError,
      "save: model must be a wengert.nn.Module; got 'net'."),
+    (lambda: wg.io.save(model(), "m.safetensors", deep=deep_list(300)), ValueError,
+     "save: metadata must be nested at most 200 levels of lists and dicts deep; got deeper "
+     "nesting. Flatten it."),
     (lambda: wg.io.load(3), TypeError, "load: path must be a path (str or os.PathLike); got 3."),
     (lambda: wg.io.save_checkpoint("c.safetensors", model(), step=-1), ValueError,
      "save_checkpoint: step must be an int >= 0; got -1."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from wengert._checks import refusal
 from wengert.io.errors import ModelFileError
 
 # One token: a whole JSON string (escapes included), a run of text without quotes or brackets,
@@ -59,10 +60,8 @@ def check_nesting(text: str, limit: int, what: str) -> str:
     """`text` itself, refused with ValueError when it nests deeper than `limit`: a file that
     could not be read back is never written."""
     if nesting_depth(text, limit) > limit:
-        raise ValueError(
-            f"save: {what} must nest at most {limit} levels of lists and dicts; got deeper. "
-            f"Flatten it."
-        )
+        expected = f"nested at most {limit} levels of lists and dicts deep"
+        raise refusal("save", what, expected, "deeper nesting", fix="Flatten it.")
     return text
 
 

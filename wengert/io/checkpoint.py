@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wengert._checks import PATH, InstanceOf, Interval, check, refusal
+from wengert._checks import PATH, InstanceOf, Interval, check, refusal, what_came
 from wengert.data import DataLoader
 from wengert.io.bounded_json import check_nesting
 from wengert.io.fingerprint import data_fingerprint
@@ -185,9 +185,12 @@ def _hyper_json(value, where: str):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(
-        f"save_checkpoint: {where} is {value!r}, which a checkpoint cannot store (it stores "
-        f"data, never code); use a number or a wengert.optim.schedules schedule"
+    raise refusal(
+        "save_checkpoint",
+        where,
+        "a number or a wengert.optim.schedules schedule (a checkpoint stores data, never code)",
+        what_came(value),
+        TypeError,
     )
 
 
@@ -338,11 +341,14 @@ class FitCheckpoints:
         if saved is None or self.resume_other_data:
             return  # a checkpoint from before fingerprints, or other data on purpose
         if saved != self.fingerprint(loader):
-            raise ValueError(
-                f"fit: the training data differs from the data that {self.path} was trained "
-                f"on (same shape, other values: fingerprint {self.fingerprint(loader)[:19]}... "
-                f"here, {saved[:19]}... in the checkpoint). Resume with the same X and y, or "
-                f"pass resume_other_data=True to continue on this data anyway"
+            raise refusal(
+                "fit(resume=True)",
+                "the training data",
+                f"the data that {self.path} was trained on",
+                f"other values of the same shape (fingerprint {self.fingerprint(loader)[:19]}... "
+                f"here, {saved[:19]}... in the checkpoint)",
+                fix="Resume with the same X and y, or pass resume_other_data=True to continue "
+                "on this data anyway.",
             )
 
     def after_epoch(self, run, loader, last: bool) -> None:

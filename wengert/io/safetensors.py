@@ -28,6 +28,7 @@ import struct
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.io.atomic import atomic_write
 from wengert.io.bounded_json import loads
 from wengert.io.errors import ModelFileError
@@ -52,7 +53,14 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
         array = np.asarray(array)  # (np.ascontiguousarray would make a 0-d array 1-d)
         code = _CODES.get(array.dtype.newbyteorder("<").str)
         if code is None:
-            raise TypeError(f"save: tensor {name!r} has dtype {array.dtype}, not storable")
+            stored = ", ".join(sorted(np.dtype(v).name for v in _DTYPES.values()))
+            raise refusal(
+                "save",
+                f"tensor {name!r}",
+                f"of one of the dtypes {stored}",
+                str(array.dtype),
+                TypeError,
+            )
         blob = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes(order="C")
         header[name] = {"dtype": code, "shape": list(array.shape)}
         header[name]["data_offsets"] = [offset, offset + len(blob)]
