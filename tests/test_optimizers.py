@@ -703,10 +703,10 @@ BAD_INPUT = [
      "Adam: amsgrad must be a bool (True or False); got 1. Pass True (a bool)."),
     (lambda: Adam(one_param(), fused="yes"), TypeError,
      "Adam: fused must be a bool (True or False) or None; got 'yes'."),
-    (lambda: SGD([], lr=0.1), ValueError, "SGD: params must hold at least one Tensor; got none."),
-    (lambda: Adam(iter([])), ValueError, "Adam: params must hold at least one Tensor; got none."),
+    (lambda: SGD([], lr=0.1), ValueError, "SGD: params must be one Tensor or more; got none."),
+    (lambda: Adam(iter([])), ValueError, "Adam: params must be one Tensor or more; got none."),
     (lambda: SGD([{"params": []}], lr=0.1), ValueError,
-     "SGD: params must hold at least one Tensor; got none."),
+     "SGD: params must be one Tensor or more; got none."),
     (lambda: SGD(leaf([1.0]), lr=0.1), TypeError,
      "SGD: params must be an iterable of Tensors or of dicts (parameter groups); got a single "
      "Tensor. Wrap it in a list: SGD([w], ...)."),
@@ -729,7 +729,7 @@ BAD_INPUT = [
     (lambda: SGD([{"params": one_param(), "t": -1}], lr=0.1), ValueError,
      "SGD: t must be an int >= 0; got -1."),
     (lambda: SGD((lambda w: [w, w])(leaf([1.0])), lr=0.1), ValueError,
-     "SGD: each parameter must appear once, in one group; got parameter 1 of param group 0 a "
+     "SGD: each parameter must be in one group, once; got parameter 1 of param group 0 a "
      "second time."),
 ]  # fmt: skip
 

@@ -102,10 +102,13 @@ def loss_value(loss, owner: str, iteration: int) -> float:
     than one."""
     data = np.asarray(getattr(loss, "data", loss))
     if data.size != 1 or data.dtype.kind not in "fiu":
-        raise (ValueError if data.dtype.kind in "fiu" else TypeError)(
-            f"{owner}: the closure's return value must be the loss, a one-element Tensor or a "
-            f"number; got a {type(loss).__name__} of shape {data.shape} and dtype "
-            f"{data.dtype} at iteration {iteration}."
+        raise refusal(
+            owner,
+            "the closure's return value",
+            "the loss, a one-element Tensor or a number",
+            f"a {type(loss).__name__} of shape {data.shape} and dtype {data.dtype} at "
+            f"iteration {iteration}",
+            ValueError if data.dtype.kind in "fiu" else TypeError,
         )
     return float(data.reshape(()))
 
@@ -164,10 +167,14 @@ class ClosureOptimizer(Optimizer):
         """Up to max_iter iterations; returns the loss of the first closure call."""
         owner = type(self).__name__
         if closure is None:
-            raise TypeError(
-                f"{owner}.step: closure must be a callable that re-evaluates the loss; got None. "
-                f"E.g. def closure(): opt.zero_grad(); loss = loss_fn(model(X), y); "
-                f"loss.backward(); return loss"
+            raise refusal(
+                f"{owner}.step",
+                "closure",
+                "a callable that re-evaluates the loss",
+                "None",
+                TypeError,
+                fix="E.g. def closure(): opt.zero_grad(); loss = loss_fn(model(X), y); "
+                "loss.backward(); return loss",
             )
         group = self.param_groups[0]
         hyper = {k: group[k] for k in self.defaults}

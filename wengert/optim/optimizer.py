@@ -83,14 +83,17 @@ class Optimizer:
         self.param_groups: list[dict] = []
         owner = type(self).__name__
         if hasattr(params, "data") or isinstance(params, dict):
-            raise TypeError(
-                f"{owner}: params must be an iterable of Tensors or of dicts (parameter "
-                f"groups); got a single {type(params).__name__}. Wrap it in a list: "
-                f"{owner}([w], ...)."
+            raise refusal(
+                owner,
+                "params",
+                "an iterable of Tensors or of dicts (parameter groups)",
+                f"a single {type(params).__name__}",
+                TypeError,
+                fix=f"Wrap it in a list: {owner}([w], ...).",
             )
         groups = list(params)
         if not groups:
-            raise ValueError(f"{owner}: params must hold at least one Tensor; got none.")
+            raise refusal(owner, "params", "one Tensor or more", "none")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -101,24 +104,21 @@ class Optimizer:
         """Add a group `{"params": [...], **overrides}`; missing hyperparameters take defaults."""
         owner = type(self).__name__
         if not isinstance(group, dict):
-            raise TypeError(
-                f"{owner}: params must be all Tensors or all dicts (parameter groups); got a "
-                f"{type(group).__name__} among dicts."
-            )
+            expected = "all Tensors or all dicts (parameter groups)"
+            got = f"a {type(group).__name__} among dicts"
+            raise refusal(owner, "params", expected, got, TypeError)
         _check_keys(group, self.defaults, owner)
         params = group.get("params")
         params = [params] if hasattr(params, "data") else list(params or [])
         if not params:
-            raise ValueError(f"{owner}: params must hold at least one Tensor; got none.")
+            raise refusal(owner, "params", "one Tensor or more", "none")
         index = len(self.param_groups)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             _check_param(p, i, index, owner)
             if id(p) in seen:
-                raise ValueError(
-                    f"{owner}: each parameter must appear once, in one group; got parameter {i} "
-                    f"of param group {index} a second time."
-                )
+                got = f"parameter {i} of param group {index} a second time"
+                raise refusal(owner, "each parameter", "in one group, once", got)
             seen.add(id(p))
         full = {**self.defaults, **group, "params": params}
         full.setdefault("t", 0)
@@ -227,24 +227,22 @@ class Optimizer:
 def _check_keys(group: dict, defaults: dict, owner: str) -> None:
     unknown = sorted(set(group) - set(defaults) - set(_GROUP_KEYS))
     if unknown:
-        raise ValueError(
-            f"{owner}: a param group's keys must be among {sorted(defaults)}; got {unknown[0]!r}."
-        )
+        expected = f"among {sorted(defaults)}"
+        raise refusal(owner, "a param group's keys", expected, repr(unknown[0]))
 
 
 def _check_param(p, i: int, group_index: int, owner: str) -> None:
     data = getattr(p, "data", None)
     if not isinstance(data, np.ndarray) or not hasattr(p, "grad"):
-        raise TypeError(
-            f"{owner}: params must be Tensors (objects with an ndarray .data and a .grad) or "
-            f"dicts of parameter groups; got a {type(p).__name__} as parameter {i} of param "
-            f"group {group_index}."
+        expected = (
+            "Tensors (objects with an ndarray .data and a .grad) or dicts of parameter groups"
         )
+        got = f"a {type(p).__name__} as parameter {i} of param group {group_index}"
+        raise refusal(owner, "params", expected, got, TypeError)
     if data.dtype.kind != "f":
-        raise TypeError(
-            f"{owner}: params must be floating-point; got dtype {data.dtype} in parameter {i} "
-            f"of param group {group_index}. Make it with dtype=np.float32 or np.float64."
-        )
+        got = f"dtype {data.dtype} in parameter {i} of param group {group_index}"
+        fix = "Make it with dtype=np.float32 or np.float64."
+        raise refusal(owner, "params", "floating-point", got, TypeError, fix=fix)
 
 
 def _copy(value):
