@@ -58,6 +58,19 @@ def deep_list(depth):
     return nested
 
 
+def newton_cg_without_graph():
+    (x,) = leaf()
+    opt = optim.NewtonCG([x])
+
+    def closure():
+        opt.zero_grad()
+        loss = wg.sum(x * x)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+
+
 def sgd():
     return optim.SGD(leaf(), lr=0.1)
 
@@ -121,6 +134,10 @@ TABLE = [
      "strong_wolfe: c2 must be greater than c1 = 0.9 (0 < c1 < c2 < 1); got 0.5."),
     (lambda: strong_wolfe(lambda a: (1.0, 1.0), 1.0, -1.0, max_eval=0.5), TypeError,
      "strong_wolfe: max_eval must be an int >= 1; got 0.5."),
+    (lambda: newton_cg_without_graph(), ValueError,
+     "NewtonCG: the closure's gradients must be Tensors that carry their graph (for "
+     "Hessian-vector products); got plain arrays in .grad. Call "
+     "loss.backward(create_graph=True) in the closure."),
     (lambda: nn.Linear(2, 0), ValueError, "Linear: n_outputs must be an int >= 1; got 0."),
     (lambda: nn.MLP([2, 1], seed=1.5), TypeError,
      "MLP: seed must be an int >= 0, a numpy.random.Generator or None; got 1.5."),

@@ -424,7 +424,7 @@ def leaf(*values):
 
 BAD_OPTIMIZERS = [
     (lambda: BFGS([wg.tensor(np.zeros(5_001), requires_grad=True)]), ValueError,
-     "BFGS: params must have at most 5,000 elements in all (BFGS keeps an n×n matrix, 8·n² "
+     "BFGS: params must be at most 5,000 elements in all (BFGS keeps an n×n matrix, 8·n² "
      "bytes); got n = 5,001 (200 MB). Use LBFGS."),
     (lambda: LBFGS([leaf()], history_size=0), ValueError,
      "LBFGS: history_size must be an int >= 1; got 0."),
@@ -441,8 +441,8 @@ BAD_OPTIMIZERS = [
     (lambda: NewtonCG([leaf()], max_cg_iter=0), ValueError,
      "NewtonCG: max_cg_iter must be an int >= 1 or None; got 0."),
     (lambda: LBFGS([{"params": [leaf()]}, {"params": [leaf(3.0)], "lr": 0.5}]), ValueError,
-     "LBFGS: every param group must have the same hyperparameters (all parameters become one "
-     "vector); got lr=0.5 in group 1 where group 0 has 1."),
+     "LBFGS: lr of param group 1 must be group 0's, 1 (all parameters become one vector); "
+     "got 0.5."),
 ]  # fmt: skip
 
 

@@ -143,11 +143,12 @@ class ClosureOptimizer(Optimizer):
         differ = [k for k in self.defaults if new[k] is not first[k] and new[k] != first[k]]
         if differ:
             self.param_groups.pop()
-            raise ValueError(
-                f"{type(self).__name__}: every param group must have the same "
-                f"hyperparameters (all parameters become one vector); got {differ[0]}="
-                f"{new[differ[0]]!r} in group {len(self.param_groups)} where group 0 has "
-                f"{first[differ[0]]!r}."
+            key = differ[0]
+            raise refusal(
+                type(self).__name__,
+                f"{key} of param group {len(self.param_groups)}",
+                f"group 0's, {first[key]!r} (all parameters become one vector)",
+                repr(new[key]),
             )
 
     @property

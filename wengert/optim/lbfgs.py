@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.optim.closure import ClosureOptimizer, curvature_pair
 from wengert.optim.line_search import Point
 from wengert.optim.optimizer import COUNT
@@ -196,10 +197,13 @@ class BFGS(ClosureOptimizer):
         n = sum(p.data.size for g in self.param_groups for p in g["params"])
         if n > self.MAX_PARAMS:
             self.param_groups.pop()
-            raise ValueError(
-                f"BFGS: params must have at most {self.MAX_PARAMS:,} elements in all (BFGS "
-                f"keeps an n×n matrix, 8·n² bytes); got n = {n:,} ({8 * n * n / 1e6:,.0f} MB). "
-                f"Use LBFGS."
+            raise refusal(
+                "BFGS",
+                "params",
+                f"at most {self.MAX_PARAMS:,} elements in all (BFGS keeps an n×n matrix, "
+                f"8·n² bytes)",
+                f"n = {n:,} ({8 * n * n / 1e6:,.0f} MB)",
+                fix="Use LBFGS.",
             )
 
     def direction(self, point: Point, state: dict) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.mode import enable_grad
 from wengert.autodiff.tensor import Tensor
 from wengert.optim.closure import ClosureOptimizer, FlatParams
@@ -70,10 +71,12 @@ def graph_hvp(flat: FlatParams, owner: str):
     `.grad` (left by backward(create_graph=True)): one more reverse sweep per product."""
     grads = [p.grad for p in flat.params]
     if not all(g is None or isinstance(g, Tensor) for g in grads):
-        raise ValueError(
-            f"{owner}: the closure's gradients must carry their graph (for Hessian-vector "
-            f"products); got plain arrays in .grad. Call loss.backward(create_graph=True) in "
-            f"the closure."
+        raise refusal(
+            owner,
+            "the closure's gradients",
+            "Tensors that carry their graph (for Hessian-vector products)",
+            "plain arrays in .grad",
+            fix="Call loss.backward(create_graph=True) in the closure.",
         )
 
     def product(v: np.ndarray) -> np.ndarray:
