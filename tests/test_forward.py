@@ -175,46 +175,64 @@ def _square(x):
     return x * x
 
 
+STRING_FIX = "Convert it first, e.g. np.asarray(x, dtype=float)."
+FLOAT_FIX = "Pass float data, e.g. 2.0 rather than 2, or np.asarray(x, dtype=float)."
+FLOAT_X = (
+    "jvp: x must be floating-point (a tangent is a direction in a real space); got dtype int64."
+)
+STACK_FIX = (
+    "For several outputs return one Tensor, e.g. wg.stack([a, b]) or wg.concatenate([a, b])."
+)
+# (jvp's arguments, exception type, the exact message)
 BAD_INPUTS = [
-    (
-        (_square, np.zeros(3), np.zeros(2)),
-        ValueError,
-        r"v must have the shape of x, \(3,\); got \(2,\)",
-    ),
-    (
-        (_square, np.arange(3), np.ones(3)),
-        TypeError,
-        r"x must hold floating-point.*got dtype int64",
-    ),
-    ((_square, 2, 1.0), TypeError, r"x must hold floating-point.*2\.0 rather than 2"),
-    ((_square, "abc", 1.0), TypeError, r"jvp: x must hold numbers"),
-    ((_square, 1.0, "abc"), TypeError, r"jvp: v must hold numbers"),
-    ((lambda x: None, 1.0, 1.0), TypeError, r"must return a Tensor.*it returned NoneType"),
-    ((lambda x: [x, x], 1.0, 1.0), TypeError, r"returned list.*wg\.stack\(\[a, b\]\)"),
-    ((_square, np.zeros(2), (1.0, 2.0)), TypeError, r"x is one argument.*got a tuple of 2"),
-    ((_square, (1.0, 2.0), np.zeros(2)), TypeError, r"x is a tuple of 2.*got ndarray"),
-    ((_square, (1.0, 2.0), (1.0,)), TypeError, r"v must be a tuple of 2 tangents.*a tuple of 1"),
-    ((_square, (), ()), ValueError, r"x is an empty tuple"),
-    (
-        (_square, (1.0, np.ones(2)), (1.0, np.ones(3))),
-        ValueError,
-        r"v\[1\] must have the shape of x\[1\]",
-    ),
-]
+    ((_square, np.zeros(3), np.zeros(2)), ValueError,
+     "jvp: v must be of the shape of x, (3,); got shape (2,)."),
+    ((_square, np.arange(3), np.ones(3)), TypeError, f"{FLOAT_X} {FLOAT_FIX}"),
+    ((_square, 2, 1.0), TypeError, f"{FLOAT_X} {FLOAT_FIX}"),
+    ((_square, "abc", 1.0), TypeError,
+     f"jvp: x must be numbers; got an array of dtype <U3 (string). {STRING_FIX}"),
+    ((_square, 1.0, "abc"), TypeError,
+     f"jvp: v must be numbers; got an array of dtype <U3 (string). {STRING_FIX}"),
+    ((lambda x: None, 1.0, 1.0), TypeError,
+     "jvp: the result of f (<lambda>) must be a Tensor, an array or a number; got None. "
+     + STACK_FIX),
+    ((lambda x: [x, x], 1.0, 1.0), TypeError,
+     "jvp: the result of f (<lambda>) must be a Tensor, an array or a number; got a list. "
+     + STACK_FIX),
+    ((_square, np.zeros(2), (1.0, 2.0)), TypeError,
+     "jvp: v must be one array of x's shape (x is one argument); got a tuple of 2. For several "
+     "arguments make x a tuple too: jvp(f, (x1, x2), (v1, v2))."),
+    ((_square, (1.0, 2.0), np.zeros(2)), TypeError,
+     "jvp: v must be a tuple of 2 tangents, one per argument (x is a tuple of 2); got an array "
+     "of shape (2,) and dtype float64."),
+    ((_square, (1.0, 2.0), (1.0,)), TypeError,
+     "jvp: v must be a tuple of 2 tangents, one per argument (x is a tuple of 2); got a tuple "
+     "of 1."),
+    ((_square, (), ()), ValueError,
+     "jvp: x must be an argument or a non-empty tuple of them; got (). Pass at least one "
+     "argument to differentiate."),
+    ((_square, (1.0, np.ones(2)), (1.0, np.ones(3))), ValueError,
+     "jvp: v[1] must be of the shape of x[1], (2,); got shape (3,)."),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS)
 def test_bad_inputs_are_refused_with_a_message(call, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error) as caught:
         wg.jvp(*call)
+    assert type(caught.value) is error
+    assert str(caught.value) == message
     assert MODE.forward is None  # the tangent tables are gone, also after an error
 
 
 def test_jacfwd_bad_argnums():
-    with pytest.raises(TypeError, match=r"jacfwd: argnums must be an int; got \(0, 1\)"):
+    with pytest.raises(TypeError) as caught:
         wg.jacfwd(_square, (0, 1))(1.0, 2.0)
-    with pytest.raises(ValueError, match=r"jacfwd: argnums=2 is out of range"):
+    assert str(caught.value) == "jacfwd: argnums must be an int; got (0, 1)."
+    with pytest.raises(ValueError) as caught:
         wg.jacfwd(_square, 2)(1.0)
+    expected = "jacfwd: argnums must be in [-1, 1) for a call with 1 positional argument; got 2."
+    assert str(caught.value) == expected
 
 
 def test_a_primitive_without_a_tangent_rule_is_named():

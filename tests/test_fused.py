@@ -39,22 +39,30 @@ def test_cross_entropy_is_finite_for_huge_logits():
 @pytest.mark.parametrize(
     ("labels", "error", "match"),
     [
-        (np.array([0.0, 1.0]), TypeError, "integers"),
-        (np.array([0, 3]), ValueError, r"\[0, 3\).*got 3"),
-        (np.array([0, -1]), ValueError, "got -1"),
-        (np.array([0, 1, 2]), ValueError, "do not fit logits of shape"),
+        (np.array([0.0, 1.0]), TypeError, "be integers (class indices); got dtype float64."),
+        (np.array([0, 3]), ValueError, "be in [0, 3) for 3 classes; got 3."),
+        (np.array([0, -1]), ValueError, "be in [0, 3) for 3 classes; got -1."),
+        (np.array([0, 1, 2]), ValueError, "be of shape (2,), to fit logits of shape (2, 3); got "
+         "shape (3,)."),
     ],
-)
+)  # fmt: skip
 def test_cross_entropy_refuses_bad_labels(labels, error, match):
-    with pytest.raises(error, match=match):
+    with pytest.raises(error) as caught:
         cross_entropy(wg.tensor(np.zeros((2, 3)), requires_grad=True), labels)
+    assert str(caught.value) == "cross_entropy: labels must " + match
 
 
 def test_linear_refuses_a_bias_of_the_wrong_shape():
-    with pytest.raises(ValueError, match=r"b must have shape \(3,\)"):
+    with pytest.raises(ValueError) as caught:
         linear(np.ones((2, 4)), np.ones((4, 3)), np.ones(4))
-    with pytest.raises(ValueError, match=r"matmul shapes \(2, 5\) and \(4, 3\)"):
+    expected = "linear: b must be of shape (3,) (one bias per output); got shape (4,)."
+    assert str(caught.value) == expected
+    with pytest.raises(ValueError) as caught:
         linear(np.ones((2, 5)), np.ones((4, 3)))
+    assert str(caught.value) == (
+        "linear: the second-last axis of w must be 5, the length of the last axis of x "
+        "(shape (2, 5)); got 4 (shape (4, 3))."
+    )
 
 
 def test_cross_entropy_gradient_for_batched_and_single_logits():

@@ -252,7 +252,7 @@ BAD_ARGUMENTS = [
         r"^symbolic_grad: argument 1 must be a new, non-empty name; got ''\.$",
     ),
     ((0.5, np.nan, 1.0), {}, ValueError, r"^symbolic_grad: argument 1 must be finite; got 1 NaN"),
-    ((0.5, "text", 1.0), {"at": {"text": "a"}}, TypeError, r"argument 1 must hold numbers"),
+    ((0.5, "text", 1.0), {"at": {"text": "a"}}, TypeError, r"argument 1 must be numbers"),
 ]
 
 

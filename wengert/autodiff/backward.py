@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import astype_p, reshape_p, sum_p
 from wengert.autodiff.tensor import Tensor
@@ -193,9 +194,8 @@ def make_seed(root: Tensor, gradient) -> np.ndarray:
         return np.ones_like(root._data)
     g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if g.shape != root.shape:
-        raise ValueError(
-            f"backward(gradient): gradient must have the Tensor's shape {root.shape}; got {g.shape}"
-        )
+        expected = f"of the Tensor's shape {root.shape}"
+        raise refusal("backward", "gradient", expected, f"shape {g.shape}")
     # A copy: the seed may reach a leaf's .grad unchanged (backward._owned), and the caller's
     # array must not become it.
     return np.array(g, dtype=root.dtype, copy=True)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from wengert._checks import refusal, what_came
 from wengert.autodiff.functional import _check_argnums, _to_numpy, _transform
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import add_p, astype_p, broadcast_to_p, reshape_p, stack
@@ -177,7 +178,7 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
         (num,) = _check_argnums(argnums, len(args), "jacfwd", single=True)
         x = args[num]
         if not (isinstance(x, Tensor) and x.requires_grad):
-            x = as_array(x, name=f"jacfwd: argument {num}")
+            x = as_array(x, name=f"argument {num}", owner="jacfwd")
             x = x if x.dtype.kind == "f" else x.astype(np.float64)
 
         def f_of_x(x_k):
@@ -209,36 +210,31 @@ def _check_inputs(x, v, several: bool) -> list[tuple]:
     """[(x_i, v_i)]: each x_i a float ndarray (or a Tensor), v_i an array of its shape."""
     if not several:
         if isinstance(v, tuple):
-            raise TypeError(
-                f"jvp: x is one argument, so v must be one array of its shape; got a tuple of "
-                f"{len(v)}. For several arguments make x a tuple too: jvp(f, (x1, x2), (v1, v2))"
-            )
+            fix = "For several arguments make x a tuple too: jvp(f, (x1, x2), (v1, v2))."
+            expected = "one array of x's shape (x is one argument)"
+            raise refusal("jvp", "v", expected, f"a tuple of {len(v)}", TypeError, fix)
         return [_check_pair(x, v, "x", "v")]
     if not x:
-        raise ValueError("jvp: x is an empty tuple; pass at least one argument to differentiate")
+        fix = "Pass at least one argument to differentiate."
+        raise refusal("jvp", "x", "an argument or a non-empty tuple of them", "()", fix=fix)
     if not isinstance(v, tuple) or len(v) != len(x):
-        got = f"a tuple of {len(v)}" if isinstance(v, tuple) else type(v).__name__
-        raise TypeError(
-            f"jvp: x is a tuple of {len(x)} arguments, so v must be a tuple of {len(x)} "
-            f"tangents, one per argument; got {got}"
-        )
+        got = f"a tuple of {len(v)}" if isinstance(v, tuple) else what_came(v)
+        expected = f"a tuple of {len(x)} tangents, one per argument (x is a tuple of {len(x)})"
+        raise refusal("jvp", "v", expected, got, TypeError)
     pairs = enumerate(zip(x, v, strict=True))
     return [_check_pair(a, t, f"x[{i}]", f"v[{i}]") for i, (a, t) in pairs]
 
 
 def _check_pair(x, v, x_name: str, v_name: str) -> tuple:
-    data = x._data if isinstance(x, Tensor) else as_array(x, name=f"jvp: {x_name}")
+    data = x._data if isinstance(x, Tensor) else as_array(x, name=x_name, owner="jvp")
     if data.dtype.kind != "f":
-        raise TypeError(
-            f"jvp: {x_name} must hold floating-point numbers (a tangent is a direction in a "
-            f"real space); got dtype {data.dtype}. Pass float data, e.g. 2.0 rather than 2, "
-            f"or np.asarray({x_name}, dtype=float)"
-        )
-    tangent = v._data if isinstance(v, Tensor) else as_array(v, name=f"jvp: {v_name}")
+        expected = "floating-point (a tangent is a direction in a real space)"
+        fix = f"Pass float data, e.g. 2.0 rather than 2, or np.asarray({x_name}, dtype=float)."
+        raise refusal("jvp", x_name, expected, f"dtype {data.dtype}", TypeError, fix)
+    tangent = v._data if isinstance(v, Tensor) else as_array(v, name=v_name, owner="jvp")
     if tangent.shape != data.shape:
-        raise ValueError(
-            f"jvp: {v_name} must have the shape of {x_name}, {data.shape}; got {tangent.shape}"
-        )
+        expected = f"of the shape of {x_name}, {data.shape}"
+        raise refusal("jvp", v_name, expected, f"shape {tangent.shape}")
     if isinstance(v, Tensor):
         tangent = v if v.dtype == data.dtype else astype_p(v, dtype=data.dtype)
     else:
@@ -268,12 +264,14 @@ def _seed(level: dict, x, tangent) -> Tensor:
 def _result(out, level: dict, f, nested: bool) -> tuple:
     """f's result as a Tensor, and its tangent at this level (zeros if it does not depend on x)."""
     if not isinstance(out, (Tensor, np.ndarray, np.generic, int, float)):
-        raise TypeError(
-            f"jvp: f ({getattr(f, '__name__', 'f')}) must return a Tensor, an array or a number; "
-            f"it returned {type(out).__name__}. For several outputs return one Tensor, e.g. "
-            f"wg.stack([a, b]) or wg.concatenate([a, b])"
+        name = f"the result of f ({getattr(f, '__name__', 'f')})"
+        fix = (
+            "For several outputs return one Tensor, e.g. wg.stack([a, b]) or "
+            "wg.concatenate([a, b])."
         )
-    out = out if isinstance(out, Tensor) else Tensor(as_array(out, name="jvp: f's result"))
+        got = "None" if out is None else f"a {type(out).__name__}"
+        raise refusal("jvp", name, "a Tensor, an array or a number", got, TypeError, fix)
+    out = out if isinstance(out, Tensor) else Tensor(as_array(out, name="f's result", owner="jvp"))
     entry = level.get(id(out))
     if entry is not None:
         tangent = entry[1]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from wengert._checks import refusal, what_came
 from wengert.autodiff.backward import sweep
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import add_p, reshape_p, stack
@@ -29,7 +30,7 @@ def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
 
     With a tuple of argnums it returns a tuple of gradients, one per argument.
     """
-    value_and_grad_f = value_and_grad(f, argnums)
+    value_and_grad_f = _value_and_grad(f, argnums, "grad")
 
     def grad_f(*args, **kwargs):
         return value_and_grad_f(*args, **kwargs)[1]
@@ -41,14 +42,19 @@ def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
 
 def value_and_grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     """The function that returns (f(*args), the gradient of f with respect to `argnums`)."""
+    return _value_and_grad(f, argnums, "value_and_grad")
+
+
+def _value_and_grad(f: Callable, argnums, owner: str) -> Callable:
+    """value_and_grad, whose refusals name `owner` (the function the user called)."""
 
     def value_and_grad_f(*args, **kwargs):
-        nums = _check_argnums(argnums, len(args), "value_and_grad")
+        nums = _check_argnums(argnums, len(args), owner)
         nested = _nested(args, nums)
         with enable_grad(), _transform():
-            xs, call_args = _wrap(args, nums)
+            xs, call_args = _wrap(args, nums, owner)
             out = f(*call_args, **kwargs)
-            out = _check_scalar(out, f)
+            out = _check_scalar(out, f, owner)
             gs = _cotangents(
                 out, xs, np.ones_like(out._data) if out.requires_grad else None, create_graph=nested
             )
@@ -70,7 +76,7 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
         (num,) = _check_argnums(argnums, len(args), "jacobian", single=True)
         nested = _nested(args, (num,))
         with enable_grad(), _transform():
-            (x,), call_args = _wrap(args, (num,))
+            (x,), call_args = _wrap(args, (num,), "jacobian")
             out = f(*call_args, **kwargs)
             out = out if isinstance(out, Tensor) else Tensor(out)
             rows = []
@@ -101,9 +107,10 @@ def hvp(f: Callable, x, v, *args):
 
     `args` are passed to f after x and are not differentiated.
     """
-    v = as_array(v, name="v")
-    if np.shape(v) != np.shape(as_array(x, name="x")):
-        raise ValueError(f"hvp: v must have the shape of x {np.shape(x)}; got {np.shape(v)}")
+    v = as_array(v, name="v", owner="hvp")
+    x_shape = as_array(x, name="x", owner="hvp").shape
+    if v.shape != x_shape:
+        raise refusal("hvp", "v", f"of the shape of x, {x_shape}", f"shape {v.shape}")
     grad_f = grad(f, 0)
 
     def directional(y, *rest):
@@ -125,16 +132,17 @@ def _check_argnums(argnums, nargs: int, who: str, single: bool = False) -> tuple
         nums = tuple(int(n) for n in argnums)
     else:
         kind = "an int" if single else "an int or a non-empty tuple of ints"
-        raise TypeError(f"{who}: argnums must be {kind}; got {argnums!r}")
+        raise refusal(who, "argnums", kind, what_came(argnums), TypeError)
     for n in nums:
         if not -nargs <= n < nargs:
-            raise ValueError(
-                f"{who}: argnums={argnums!r} is out of range for a call with "
-                f"{nargs} positional argument{'s' * (nargs != 1)}"
-            )
+            count = f"{nargs} positional argument{'s' * (nargs != 1)}"
+            expected = f"in [{-nargs}, {nargs}) for a call with {count}"
+            raise refusal(who, "argnums", expected, what_came(argnums))
     nums = tuple(n % nargs for n in nums)
     if len(set(nums)) != len(nums):
-        raise ValueError(f"{who}: argnums={argnums!r} names an argument twice")
+        twice = next(n for n in nums if nums.count(n) > 1)
+        got = f"{argnums!r}, which names argument {twice} twice"
+        raise refusal(who, "argnums", "distinct arguments", got)
     return nums
 
 
@@ -154,7 +162,7 @@ def _transform():
         MODE.depth -= 1
 
 
-def _wrap(args, nums):
+def _wrap(args, nums, owner: str):
     """Fresh graph inputs for the arguments in nums; the other arguments pass through."""
     call_args = list(args)
     xs = []
@@ -163,7 +171,7 @@ def _wrap(args, nums):
         if isinstance(a, Tensor) and a.requires_grad:
             x = apply(add_p, a, 0)  # a new node above the outer variable, not the variable
         else:
-            data = as_array(a, name=f"argument {n}")
+            data = as_array(a, name=f"argument {n}", owner=owner)
             if data.dtype.kind != "f":
                 data = data.astype(np.float64)
             x = Tensor(data, requires_grad=True)
@@ -172,14 +180,12 @@ def _wrap(args, nums):
     return xs, call_args
 
 
-def _check_scalar(out, f) -> Tensor:
+def _check_scalar(out, f, owner: str) -> Tensor:
     out = out if isinstance(out, Tensor) else Tensor(out)
     if out.size != 1:
-        raise ValueError(
-            f"grad needs {getattr(f, '__name__', 'f')} to return a scalar; it "
-            f"returned shape {out.shape}. For a vector-valued function use "
-            f"wg.jacobian, or reduce the output (e.g. .sum())"
-        )
+        name = f"the result of f ({getattr(f, '__name__', 'f')})"
+        fix = "For a vector-valued function use wg.jacobian, or reduce the output (e.g. .sum())."
+        raise refusal(owner, name, "a scalar (one element)", f"shape {out.shape}", fix=fix)
     return out
 
 

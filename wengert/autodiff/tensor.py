@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.saved import hold, is_held
 
@@ -130,24 +131,32 @@ _REFUSED_KINDS = {
 }
 
 
-def as_array(data, dtype=None, name: str = "data") -> np.ndarray:
-    """`data` as an ndarray of numbers, or a TypeError that names the dtype that came."""
+def as_array(data, dtype=None, name: str = "data", owner: str = "") -> np.ndarray:
+    """`data` as an ndarray of numbers, or a TypeError of the one message shape that names
+    `owner` (left out where `name` already says who refused) and the dtype that came."""
     if isinstance(data, Tensor):
         data = data._data
     try:
         arr = np.asarray(data, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be numbers (a number, a nested list or an ndarray); "
-            f"got {type(data).__name__}: {exc}"
-        ) from None
+        got = f"{what_came(data)}, which NumPy cannot read as numbers ({str(exc).rstrip('.')})"
+        expected = "numbers (a number, a nested list or an ndarray)"
+        raise _refused(owner, name, expected, got) from None
     if arr.dtype.kind in _REFUSED_KINDS:
-        raise TypeError(
-            f"{name} must hold numbers; got an array of dtype {arr.dtype} "
-            f"({_REFUSED_KINDS[arr.dtype.kind]}). Convert it first, "
-            f"e.g. np.asarray(x, dtype=float)."
-        )
+        got = f"an array of dtype {arr.dtype} ({_REFUSED_KINDS[arr.dtype.kind]})"
+        fix = "Convert it first, e.g. np.asarray(x, dtype=float)."
+        raise _refused(owner, name, "numbers", got, fix)
     return arr
+
+
+def _refused(owner: str, name: str, expected: str, got: str, fix: str = "") -> TypeError:
+    """as_array's TypeError. Without `owner`, `name` may carry it ("jvp: x"); a caller that
+    gives neither gets the message without an owner."""
+    if not owner:
+        owner, _, name = name.rpartition(": ")
+    if owner:
+        return refusal(owner, name, expected, got, TypeError, fix)
+    return TypeError(f"{name} must be {expected}; got {got}.{' ' + fix if fix else ''}")
 
 
 class Tensor:
@@ -176,12 +185,11 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
-        arr = as_array(data, dtype)
+        arr = as_array(data, dtype, owner="Tensor")
         if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(
-                f"requires_grad=True needs floating-point data; got dtype {arr.dtype}. "
-                f"Pass float data or dtype=np.float64."
-            )
+            expected = "floating-point when requires_grad=True"
+            fix = "Pass float data or dtype=np.float64."
+            raise refusal("Tensor", "data", expected, f"dtype {arr.dtype}", TypeError, fix)
         source = data._data if isinstance(data, Tensor) else data
         if arr is source:
             arr = arr.copy()
@@ -224,7 +232,7 @@ class Tensor:
 
     @data.setter
     def data(self, value) -> None:
-        self._data = as_array(value)
+        self._data = as_array(value, name="the new value", owner="Tensor.data")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -259,9 +267,7 @@ class Tensor:
     def item(self) -> float | int | bool:
         """The value of a one-element Tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(
-                f"item() needs a Tensor with one element; this one has shape {self._data.shape}"
-            )
+            raise refusal("Tensor.item", "the Tensor", "of one element", f"shape {self.shape}")
         return self._data.item()
 
     def tolist(self):
@@ -300,15 +306,15 @@ class Tensor:
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d Tensor")
+            expected = "of at least 1 dimension"
+            raise refusal("len", "the Tensor", expected, "a 0-d Tensor", TypeError)
         return len(self._data)
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise ValueError(
-                f"the truth value of a Tensor of shape {self._data.shape} is "
-                f"ambiguous; use (t > 0).numpy().any() or .all()"
-            )
+            expected = "of one element (the truth value of more is ambiguous)"
+            fix = "Use (t > 0).numpy().any() or .all()."
+            raise refusal("bool", "the Tensor", expected, f"shape {self.shape}", fix=fix)
         return bool(self._data)
 
     def __float__(self) -> float:

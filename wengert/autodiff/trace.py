@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wengert._checks import refusal, what_came
 from wengert.autodiff import render
 from wengert.autodiff.backward import toposort, unbroadcast
 from wengert.autodiff.mode import enable_grad, recording
@@ -45,10 +46,8 @@ def trace(f, *args, **kwargs) -> Trace:
     with enable_grad(), recording(nodes):
         out, local_vars = _call_keeping_locals(f, inputs, kwargs)
     if not isinstance(out, Tensor):
-        raise TypeError(
-            f"trace: f must return a Tensor computed from its arguments; it returned "
-            f"{type(out).__name__}"
-        )
+        expected = "a Tensor computed from its arguments"
+        raise refusal("trace", "the result of f", expected, what_came(out), TypeError)
     names = _parameter_names(f, len(inputs))
     return Trace(f, inputs, names, nodes, out, local_vars)
 
@@ -140,11 +139,14 @@ class Sweep:
         self.trace = trace
         out = trace.output
         if seed is None and out.size != 1:
-            raise ValueError(
-                f"the traced function returned shape {out.shape}; pass seed= "
-                f"(the cotangent of the output) to backward()"
-            )
-        self.seed = np.ones_like(out.data) if seed is None else as_array(seed, name="seed")
+            expected = f"an array of shape {out.shape} (the cotangent of the output)"
+            fix = "It may be left out only when f returns one number."
+            raise refusal("Trace.backward", "seed", expected, "None", fix=fix)
+        self.seed = (
+            np.ones_like(out.data)
+            if seed is None
+            else as_array(seed, name="seed", owner="Trace.backward")
+        )
         self.lines: list[Adjoint] = []
         adjoints = self._run()
         self.grads = {
@@ -208,7 +210,7 @@ def _full(g: np.ndarray, indent: int) -> str:
 
 
 def _as_input(a, i: int) -> Tensor:
-    data = as_array(a, name=f"argument {i}")
+    data = as_array(a, name=f"argument {i}", owner="trace")
     if data.dtype.kind != "f":
         data = data.astype(np.float64)
     return Tensor(data, requires_grad=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wengert._checks import refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data, exp_p, where_p
 from wengert.autodiff.ops.reductions import keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.tensor import Primitive, apply
@@ -224,19 +225,23 @@ def softplus(x):
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along axis, shifted by the maximum so that it never overflows."""
-    return apply(softmax_p, x, axis=_one_axis(x, axis))
+    return apply(softmax_p, x, axis=_one_axis(x, axis, "softmax"))
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along axis, stable for inputs of any size."""
-    return apply(log_softmax_p, x, axis=_one_axis(x, axis))
+    return apply(log_softmax_p, x, axis=_one_axis(x, axis, "log_softmax"))
 
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) along axis (all axes by default), shifted by the maximum."""
-    return apply(logsumexp_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+    return apply(logsumexp_p, x, axis=normalize_axis(x, axis, "logsumexp"), keepdims=bool(keepdims))
 
 
-def _one_axis(x, axis):
-    (axis,) = normalize_axis(x, axis)
-    return axis
+def _one_axis(x, axis, owner: str):
+    axes = normalize_axis(x, axis, owner)
+    try:
+        (one,) = axes
+    except (TypeError, ValueError):  # None, or several axes
+        raise refusal(owner, "axis", "one int", what_came(axis), TypeError) from None
+    return one

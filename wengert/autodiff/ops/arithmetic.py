@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.tensor import Primitive, Tensor, apply
 
 
@@ -248,7 +249,7 @@ def minimum(a, b):
 def clip(x, lo=None, hi=None):
     """x limited to [lo, hi] (either may be None); the gradient passes where lo <= x <= hi."""
     if lo is None and hi is None:
-        raise ValueError("clip() needs lo or hi (or both); got neither")
+        raise refusal("clip", "lo or hi", "given (or both)", "neither")
     return apply(clip_p, x, lo=_data(lo), hi=_data(hi))
 
 

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.ops.activations import _logsumexp, softmax_p, underflow_ignored
 from wengert.autodiff.ops.arithmetic import _data, exp_p
 from wengert.autodiff.ops.linalg import (
@@ -115,13 +116,12 @@ cross_entropy_p = Primitive(
 def linear(x, w, b=None):
     """x @ w + b in one node (b may be None): w has shape (inputs, outputs)."""
     # matmul's shape check and message, without computing the product a second time
-    check_matmul_shapes(np.shape(_data(x)), np.shape(_data(w)))
+    check_matmul_shapes(np.shape(_data(x)), np.shape(_data(w)), "linear")
     if b is not None:
         out = np.shape(_data(w))[-1:]
         if np.shape(_data(b)) not in (out, (1,), ()):
-            raise ValueError(
-                f"linear: b must have shape {out} (one bias per output); got {np.shape(_data(b))}"
-            )
+            expected = f"of shape {out} (one bias per output)"
+            raise refusal("linear", "b", expected, f"shape {np.shape(_data(b))}")
         return apply(linear_p, x, w, b)
     return apply(linear_p, x, w)
 
@@ -135,17 +135,14 @@ def cross_entropy(logits, labels):
     labels = np.asarray(_data(labels))
     classes = np.shape(_data(logits))[-1] if np.ndim(_data(logits)) else 0
     if labels.dtype.kind not in "iu":
-        raise TypeError(
-            f"cross_entropy: labels must be integers (class indices); got dtype {labels.dtype}"
-        )
+        expected = "integers (class indices)"
+        raise refusal("cross_entropy", "labels", expected, f"dtype {labels.dtype}", TypeError)
     if labels.shape != np.shape(_data(logits))[:-1]:
-        raise ValueError(
-            f"cross_entropy: labels of shape {labels.shape} do not fit logits of "
-            f"shape {np.shape(_data(logits))}; expected {np.shape(_data(logits))[:-1]}"
-        )
+        shape = np.shape(_data(logits))
+        expected = f"of shape {shape[:-1]}, to fit logits of shape {shape}"
+        raise refusal("cross_entropy", "labels", expected, f"shape {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         bad = labels[(labels < 0) | (labels >= classes)][0]
-        raise ValueError(
-            f"cross_entropy: labels must lie in [0, {classes}) for {classes} classes; got {bad}"
-        )
+        expected = f"in [0, {classes}) for {classes} classes"
+        raise refusal("cross_entropy", "labels", expected, f"{bad}")
     return apply(cross_entropy_p, logits, labels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.ops.reductions import reshape_p
 from wengert.autodiff.ops.shapes import transpose_p
@@ -66,22 +67,27 @@ def matmul(a, b):
     return apply(matmul_p, a, b)
 
 
-def check_matmul_shapes(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
-    """Raise the ValueError of matmul when arrays of shapes sa and sb cannot be multiplied."""
+def check_matmul_shapes(sa: tuple[int, ...], sb: tuple[int, ...], owner: str = "matmul") -> None:
+    """Raise the ValueError of matmul when arrays of shapes sa and sb cannot be multiplied;
+    `owner` is the operation called ("matmul" of a and b, or "linear" of x and w)."""
     if not sa or not sb:
-        raise ValueError(f"matmul needs arrays of at least 1 dimension; got shapes {sa} and {sb}")
+        raise _misfit(owner, "arrays of at least 1 dimension", f"shapes {sa} and {sb}")
     k_a = sa[-1]
     k_b = sb[0] if len(sb) == 1 else sb[-2]
     if k_a != k_b:
-        raise ValueError(
-            f"matmul shapes {sa} and {sb} do not fit: the last axis of the first "
-            f"({k_a}) must equal the {'only' if len(sb) == 1 else 'second-last'} "
-            f"axis of the second ({k_b})"
-        )
+        a, b = ("x", "w") if owner == "linear" else ("a", "b")
+        axis = "only" if len(sb) == 1 else "second-last"
+        expected = f"{k_a}, the length of the last axis of {a} (shape {sa})"
+        raise refusal(owner, f"the {axis} axis of {b}", expected, f"{k_b} (shape {sb})")
     try:
         if len(sa) > 2 or len(sb) > 2:
             np.broadcast_shapes(sa[:-2], sb[:-2])
     except ValueError:
-        raise ValueError(
-            f"matmul shapes {sa} and {sb}: the batch axes {sa[:-2]} and {sb[:-2]} do not broadcast"
-        ) from None
+        got = f"batch axes {sa[:-2]} and {sb[:-2]} (shapes {sa} and {sb})"
+        raise _misfit(owner, "arrays whose batch axes broadcast", got) from None
+
+
+def _misfit(owner: str, expected: str, got: str) -> ValueError:
+    """A refusal that names both factors of a product."""
+    names = "x and w" if owner == "linear" else "a and b"
+    return refusal(owner, names, expected, got)

@@ -11,29 +11,43 @@ import math
 
 import numpy as np
 
+from wengert._checks import refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.tensor import Primitive, apply
 
 
-def normalize_axis(x, axis) -> tuple[int, ...] | None:
-    """axis (None, an int or a sequence of ints) as a sorted tuple of non-negative axes."""
+def normalize_axis(x, axis, owner: str) -> tuple[int, ...] | None:
+    """axis (None, an int or a sequence of ints) as a sorted tuple of non-negative axes; a
+    refusal names `owner`, the operation that was called."""
     if axis is None:
         return None
     ndim = np.ndim(_data(x))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    else:
+        try:
+            axes = tuple(axis)
+        except TypeError:
+            axes = (axis,)  # neither an int nor a sequence: refused below, by name
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -builtins.max(ndim, 1) <= a < builtins.max(
             ndim, 1
         ):
-            raise ValueError(
-                f"axis must be an int in [{-ndim}, {ndim}) for an array of shape "
-                f"{np.shape(_data(x))}; got {axis!r}"
-            )
+            raise _bad_axis(owner, x, axis, a)
         out.append(int(a) % builtins.max(ndim, 1))
     if len(set(out)) != len(out):
-        raise ValueError(f"axis repeats an axis: {axis!r}")
+        raise refusal(owner, "axis", "distinct axes", f"{axis!r}, which repeats an axis")
     return tuple(sorted(out))
+
+
+def _bad_axis(owner: str, x, axis, a) -> Exception:
+    """The refusal of an axis `a` (of `axis`) that is no int (TypeError) or out of range."""
+    shape = np.shape(_data(x))
+    ndim = len(shape)
+    expected = f"an int in [{-ndim}, {ndim}) (or a tuple of them) for an array of shape {shape}"
+    error = ValueError if isinstance(a, (int, np.integer)) else TypeError
+    return refusal(owner, "axis", expected, what_came(axis), error)
 
 
 def keepdims_shape(shape, axis) -> tuple[int, ...]:
@@ -134,26 +148,26 @@ broadcast_to_p = Primitive(
 
 def sum(x, axis=None, keepdims=False):
     """Sum over `axis` (all axes by default)."""
-    return apply(sum_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+    return apply(sum_p, x, axis=normalize_axis(x, axis, "sum"), keepdims=bool(keepdims))
 
 
 def mean(x, axis=None, keepdims=False):
     """Mean over `axis` (all axes by default): the sum divided by the count."""
     if np.size(_data(x)) == 0:
-        raise ValueError(f"mean() of an empty array has no value; got shape {np.shape(_data(x))}")
-    return apply(mean_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+        raise _empty("mean", x)
+    return apply(mean_p, x, axis=normalize_axis(x, axis, "mean"), keepdims=bool(keepdims))
 
 
 def max(x, axis=None, keepdims=False):
     """Maximum over `axis`; tied maxima share the gradient equally."""
     _check_not_empty(x, "max")
-    return apply(max_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+    return apply(max_p, x, axis=normalize_axis(x, axis, "max"), keepdims=bool(keepdims))
 
 
 def min(x, axis=None, keepdims=False):
     """Minimum over `axis`; tied minima share the gradient equally."""
     _check_not_empty(x, "min")
-    return apply(min_p, x, axis=normalize_axis(x, axis), keepdims=bool(keepdims))
+    return apply(min_p, x, axis=normalize_axis(x, axis, "min"), keepdims=bool(keepdims))
 
 
 def reshape(x, shape):
@@ -166,10 +180,11 @@ def reshape(x, shape):
         or (-1 in shape and (known == 0 or size % known))
         or (-1 not in shape and known != size)
     ):
-        raise ValueError(
-            f"cannot reshape an array of shape {np.shape(_data(x))} "
-            f"({size} elements) into shape {shape}"
+        expected = (
+            f"a shape of {size} elements, as x has shape {np.shape(_data(x))} (one "
+            f"dimension may be -1)"
         )
+        raise refusal("reshape", "shape", expected, f"{shape}")
     if -1 in shape:
         shape = tuple(size // known if n == -1 else n for n in shape)
     return apply(reshape_p, x, shape=shape)
@@ -181,10 +196,17 @@ def broadcast_to(x, shape):
     try:
         np.broadcast_shapes(np.shape(_data(x)), shape)
     except ValueError:
-        raise ValueError(f"cannot broadcast shape {np.shape(_data(x))} to {shape}") from None
+        expected = f"a shape that x's shape {np.shape(_data(x))} broadcasts to"
+        raise refusal("broadcast_to", "shape", expected, f"{shape}") from None
     return apply(broadcast_to_p, x, shape=shape)
 
 
 def _check_not_empty(x, name):
     if np.size(_data(x)) == 0:
-        raise ValueError(f"{name}() of an empty array has no value; got shape {np.shape(_data(x))}")
+        raise _empty(name, x)
+
+
+def _empty(owner: str, x) -> ValueError:
+    """The refusal of a reduction that has no value on an empty array."""
+    expected = f"non-empty (the {owner} of no values has no value)"
+    return refusal(owner, "x", expected, f"an empty array of shape {np.shape(_data(x))}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.tensor import Primitive, Tensor, Variadic, apply
 
@@ -95,10 +96,8 @@ def transpose(x, axes=None):
         axes = tuple(int(a) for a in axes)
         ndim = np.ndim(_data(x))
         if sorted(a % max(ndim, 1) for a in axes) != list(range(ndim)):
-            raise ValueError(
-                f"axes must be a permutation of 0..{ndim - 1} for an array of "
-                f"shape {np.shape(_data(x))}; got {axes}"
-            )
+            expected = f"a permutation of 0..{ndim - 1} for an array of shape {np.shape(_data(x))}"
+            raise refusal("transpose", "axes", expected, f"{axes}")
         axes = tuple(a % ndim for a in axes)
     return apply(transpose_p, x, axes=axes)
 
@@ -140,19 +139,19 @@ def concatenate(xs, axis=0):
     """The arrays of `xs` joined along an existing axis."""
     xs = tuple(xs)
     if not xs:
-        raise ValueError("concatenate() needs at least one array; got none")
+        raise refusal("concatenate", "xs", "at least one array", "an empty sequence")
     ndim = np.ndim(_data(xs[0]))
     if ndim == 0:
-        raise ValueError("concatenate() cannot join 0-d arrays; use stack()")
+        expected = "arrays of at least 1 dimension"
+        raise refusal("concatenate", "xs", expected, "0-d arrays", fix="Join them with stack().")
     axis = int(axis) % ndim
     shapes = [np.shape(_data(x)) for x in xs]
     if any(
         len(s) != ndim or s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :]
         for s in shapes
     ):
-        raise ValueError(
-            f"concatenate() along axis {axis} needs equal shapes elsewhere; got {shapes}"
-        )
+        expected = f"arrays of equal shapes but along axis {axis}"
+        raise refusal("concatenate", "xs", expected, f"shapes {shapes}")
     return apply(concatenate_p, *xs, axis=axis)
 
 
@@ -160,9 +159,9 @@ def stack(xs, axis=0):
     """The arrays of `xs`, all of one shape, joined along a new axis."""
     xs = tuple(xs)
     if not xs:
-        raise ValueError("stack() needs at least one array; got none")
+        raise refusal("stack", "xs", "at least one array", "an empty sequence")
     shapes = [np.shape(_data(x)) for x in xs]
     if any(s != shapes[0] for s in shapes):
-        raise ValueError(f"stack() needs arrays of one shape; got {shapes}")
+        raise refusal("stack", "xs", "arrays of one shape", f"shapes {shapes}")
     axis = int(axis) % (len(shapes[0]) + 1)
     return apply(stack_p, *xs, axis=axis)
