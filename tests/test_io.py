@@ -92,8 +92,11 @@ def test_the_file_is_plain_safetensors(tmp_path):
 @pytest.mark.parametrize(
     ("model", "match"),
     [
-        (MLP([2, 2], activation=lambda x: x * 2), "custom activation '<lambda>' cannot be saved"),
-        (Perceptron(2, activation=np.tanh), "custom activation 'tanh' cannot be saved"),
+        (
+            MLP([2, 2], activation=lambda x: x * 2),
+            "custom activation '<lambda>', which cannot be saved",
+        ),
+        (Perceptron(2, activation=np.tanh), "custom activation 'tanh', which cannot be saved"),
         (Sequential(Activation(abs)), "custom activation 'abs'"),
     ],
 )
@@ -119,7 +122,7 @@ def test_a_module_without_config_is_refused(tmp_path):
         io.save(Sequential(Custom()), tmp_path / "m.safetensors")
     with pytest.raises(TypeError, match="; got a MyLinear inside a Sequential\\."):
         io.save(Sequential(Linear(2, 2), MyLinear(2, 2)), tmp_path / "m.safetensors")
-    with pytest.raises(TypeError, match="Custom cannot be saved to a model file"):
+    with pytest.raises(TypeError, match=r"^Custom\.config: the module must be one that a model"):
         Custom().config()
     assert list(tmp_path.iterdir()) == []
 

@@ -395,10 +395,10 @@ BAD_INPUTS = [
     ("empty", lambda: losses.l2(np.zeros(0), np.zeros(0)), ValueError,
      "l2: y must be a non-empty array of targets; got shape (0,)."),
     ("string-targets", lambda: losses.zero_one(np.array([1, 0]), np.array(["a", "b"])), TypeError,
-     "zero_one: y must hold numbers; got an array of dtype <U1 (string). Convert it "
+     "zero_one: y must be numbers; got an array of dtype <U1 (string). Convert it "
      "first, e.g. np.asarray(x, dtype=float)."),
     ("string-predictions", lambda: losses.l1(["a", "b"], np.zeros(2)), TypeError,
-     "l1: y_hat must hold numbers; got an array of dtype <U1 (string). Convert it "
+     "l1: y_hat must be numbers; got an array of dtype <U1 (string). Convert it "
      "first, e.g. np.asarray(x, dtype=float)."),
 ]  # fmt: skip
 

@@ -69,7 +69,7 @@ def _check_scale(loss: str, name: str, value, *, allow_zero: bool) -> float:
 def _as_prediction(loss: str, y_hat, name: str = "y_hat", real: bool = True) -> Tensor:
     """y_hat as a Tensor (a node of the caller's graph stays that node); float unless real=False."""
     if not isinstance(y_hat, Tensor):
-        y_hat = Tensor(as_array(y_hat, name=f"{loss}: {name}"))
+        y_hat = Tensor(as_array(y_hat, name=name, owner=loss))
     if y_hat.dtype.kind not in "biuf":
         raise refusal(loss, name, "real numbers", f"dtype {y_hat.dtype}", TypeError)
     if real and y_hat.dtype.kind != "f":
@@ -113,20 +113,21 @@ def _check_targets(loss: str, y_hat: Tensor, y, *, pred: str = "y_hat", expected
                 "through both arguments, write the formula out with wengert's operations.",
             )  # fmt: skip
         y = y.data
-    y = as_array(y, name=f"{loss}: y")
+    y = as_array(y, name="y", owner=loss)
     if y.dtype.kind not in "biuf":
         raise refusal(loss, "y", "real numbers", f"dtype {y.dtype}", TypeError)
     expected = y_hat.shape if expected is None else expected
     if y.shape != expected:
         what = what or f"of shape {expected}, the shape of {pred}"
-        message = f"{loss}: y must be {what}; got shape {y.shape}."
+        fix = ""
         broadcast = _broadcast_shape(y.shape, expected)
         if expected == y_hat.shape and broadcast not in (None, expected):
-            message += (
-                f" NumPy would broadcast the two to {broadcast} and compare every prediction "
+            fix = (
+                f"NumPy would broadcast the two to {broadcast} and compare every prediction "
                 f"with every target."
             )
-        raise ValueError(message + _shape_hint(y.shape, expected, y_hat.shape, pred))
+        fix += _shape_hint(y.shape, expected, y_hat.shape, pred)
+        raise refusal(loss, "y", what, f"shape {y.shape}", fix=fix)
     if y.size == 0:
         raise refusal(loss, "y", "a non-empty array of targets", f"shape {y.shape}")
     # A sum is finite when every term is (a NaN or an infinity spreads): one cheap reduction

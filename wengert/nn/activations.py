@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from wengert import _checks
-from wengert._checks import Options, check
+from wengert._checks import Options, check, refusal
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.ops import leaky_relu, relu, sigmoid, sign, softplus, tanh, where
 from wengert.nn.module import Module
@@ -70,16 +70,17 @@ def activation_name(fn: Callable) -> str:
     return getattr(fn, "__name__", repr(fn))
 
 
-def saved_activation_name(fn: Callable, owner: str) -> str:
+def saved_activation_name(fn: Callable, owner: str, argument: str = "activation") -> str:
     """The registered name of `fn`, for a model file; a custom function cannot be saved."""
     for name, f in ACTIVATIONS.items():
         if f is fn:
             return name
-    allowed = ", ".join(repr(a) for a in ACTIVATIONS)
-    raise ValueError(
-        f"{owner}: the custom activation {activation_name(fn)!r} cannot be saved in a model "
-        f"file (a file stores activations by name, never code); use one of {allowed}"
+    expected = f"one of {', '.join(repr(a) for a in ACTIVATIONS)} to be saved"
+    got = (
+        f"the custom activation {activation_name(fn)!r}, which cannot be saved in a model file "
+        f"(a file stores activations by name, never code)"
     )
+    raise refusal(owner, argument, expected, got)
 
 
 class Activation(Module):

@@ -110,7 +110,9 @@ class MLP(Module):
         return {
             "sizes": [int(n) for n in self.sizes],
             "activation": saved_activation_name(self.activation, "MLP"),
-            "output_activation": saved_activation_name(self.output_activation, "MLP"),
+            "output_activation": saved_activation_name(
+                self.output_activation, "MLP", "output_activation"
+            ),
             "bias": first.bias is not None,
             "dtype": str(first.weight.dtype),
         }

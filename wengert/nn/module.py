@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from wengert._checks import refusal
 from wengert.autodiff.tensor import Tensor
 
 
@@ -108,10 +109,8 @@ class Module:
         for name, p in params.items():
             shape = np.shape(state[name])
             if shape != p.shape:
-                raise ValueError(
-                    f"load_state_dict: '{name}' has shape {p.shape} in the model; the state "
-                    f"gives {shape}"
-                )
+                expected = f"of shape {p.shape}, the shape of that parameter in the model"
+                raise refusal("load_state_dict", f"state[{name!r}]", expected, f"shape {shape}")
         for name, p in params.items():
             p.data[...] = np.asarray(state[name], dtype=p.dtype)
 
@@ -120,10 +119,11 @@ class Module:
 
         Each saveable module defines it; wengert.io.MODULES maps class names to classes.
         """
-        raise TypeError(
-            f"{type(self).__name__} cannot be saved to a model file: it defines no config() "
-            f"(saveable: Linear, Perceptron, MLP, Sequential, Activation)"
-        )
+        kind = type(self).__name__
+        expected = "one that a model file can store (Linear, Perceptron, MLP, Sequential or "
+        expected += "Activation)"
+        got = f"a {kind}, which defines no config()"
+        raise refusal(f"{kind}.config", "the module", expected, got, TypeError)
 
     def extra_repr(self) -> str:
         return ""

@@ -21,12 +21,14 @@ from numbers import Real
 
 import numpy as np
 
-from wengert._checks import Boolean, Interval, check
+from wengert._checks import Boolean, Interval, check, refusal
 from wengert.autodiff.tensor import Tensor
 
 MAX_NORM = Interval(Real, 0, math.inf, closed="both")
 NORM_TYPE = Interval(Real, 0, math.inf, closed="right")
 CLIP_VALUE = Interval(Real, 0, None)
+PARAMETERS = "a Tensor or an iterable of Tensors"
+FIX = "Pass model.parameters()."
 
 
 def _grads(parameters, owner: str) -> list[np.ndarray]:
@@ -34,17 +36,13 @@ def _grads(parameters, owner: str) -> list[np.ndarray]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     elif not isinstance(parameters, Iterable):
-        raise TypeError(
-            f"{owner}: parameters must be a Tensor or an iterable of Tensors; "
-            f"got a {type(parameters).__name__}. Pass model.parameters()."
-        )
+        got = f"a {type(parameters).__name__}"
+        raise refusal(owner, "parameters", PARAMETERS, got, TypeError, FIX)
     arrays = []
     for p in parameters:
         if not isinstance(p, Tensor):
-            raise TypeError(
-                f"{owner}: parameters must be a Tensor or an iterable of Tensors; "
-                f"got an item of type {type(p).__name__}. Pass model.parameters()."
-            )
+            got = f"an item of type {type(p).__name__}"
+            raise refusal(owner, "parameters", PARAMETERS, got, TypeError, FIX)
         g = p.grad
         if g is None:
             continue
