@@ -315,11 +315,15 @@ def test_bad_parameters_refused_at_fit(cls, params, error, message):
 
 
 BAD_DATA = [
-    ("one class", lambda c: c.fit([[0.0], [1.0]], [1, 1]),
-     r"at least 2 classes to learn from; got one class: \[1\]"),
-    ("no classes", lambda c: c.partial_fit([[0.0]], [1]), r"pass classes= .* on the first call"),
-    ("unknown label", lambda c: c.partial_fit([[0.0]], [5], classes=[0, 1]),
-     r"labels that are not in classes_ \[0, 1\]: \[5\]"),
+    ("one class", lambda c: c.fit([[0.0], [1.0]], [1, 1]), "^" + re.escape(
+        "MLPClassifier: y must be labels of at least 2 classes to learn from; got one class: "
+        "[1].") + "$"),
+    ("no classes", lambda c: c.partial_fit([[0.0]], [1]), "^" + re.escape(
+        "MLPClassifier.partial_fit: classes must be every label, e.g. np.unique(y_all), on the "
+        "first call; got None.") + "$"),
+    ("unknown label", lambda c: c.partial_fit([[0.0]], [5], classes=[0, 1]), "^" + re.escape(
+        "MLPClassifier.partial_fit: y must be labels among classes_ [0, 1]; got [5]. Pass every "
+        "label in classes= on the first call to partial_fit.") + "$"),
     ("regression target", lambda c: c.fit([[0.0], [1.0]], [0.5, 1.5]), r"Unknown label type"),
     ("1-D X", lambda c: c.fit([0.0, 1.0], [0, 1]), r"Expected 2D array"),
     ("NaN", lambda c: c.fit([[np.nan], [1.0]], [0, 1]), r"Input X contains NaN"),

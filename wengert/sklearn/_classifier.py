@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
+from wengert._checks import refusal
 from wengert.sklearn._base import WengertEstimator
 
 
@@ -29,17 +30,15 @@ class WengertClassifier(WengertEstimator):
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:
-                raise ValueError(
-                    f"{owner} needs samples of at least 2 classes to learn from; got one "
-                    f"class: {self.classes_.tolist()}"
-                )
+                expected = "labels of at least 2 classes to learn from"
+                got = f"one class: {self.classes_.tolist()}"
+                raise refusal(owner, "y" if classes is None else "classes", expected, got)
         known = np.isin(y, self.classes_)
         if not known.all():
-            raise ValueError(
-                f"{owner}: y holds labels that are not in classes_ {self.classes_.tolist()}: "
-                f"{np.unique(np.asarray(y)[~known]).tolist()}. Pass every label in classes= on "
-                f"the first call to partial_fit"
-            )
+            expected = f"labels among classes_ {self.classes_.tolist()}"
+            got = f"{np.unique(np.asarray(y)[~known]).tolist()}"
+            fix = "Pass every label in classes= on the first call to partial_fit."
+            raise refusal(f"{owner}.partial_fit", "y", expected, got, fix=fix)
         return self._targets(np.searchsorted(self.classes_, y))
 
     def _n_outputs(self) -> int:
@@ -51,10 +50,9 @@ class WengertClassifier(WengertEstimator):
         """One epoch on (X, y), continuing the model, optimizer state and shuffling of the last
         call; `classes` (every label that will ever come) is required on the first call."""
         if not hasattr(self, "model_") and classes is None:
-            raise ValueError(
-                f"{type(self).__name__}.partial_fit: pass classes= (every label, e.g. "
-                f"np.unique(y_all)) on the first call"
-            )
+            expected = "every label, e.g. np.unique(y_all), on the first call"
+            owner = f"{type(self).__name__}.partial_fit"
+            raise refusal(owner, "classes", expected, "None")
         return self._partial_fit(X, y, classes)
 
     def decision_function(self, X) -> np.ndarray:

@@ -176,10 +176,8 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         if reset:
             self.n_outputs_ = n_outputs
         elif n_outputs != self.n_outputs_:
-            raise ValueError(
-                f"{type(self).__name__}: y must have {self.n_outputs_} output column(s), as in "
-                f"the first fit; got {n_outputs}"
-            )
+            expected = f"of {self.n_outputs_} output column(s), as in the first fit"
+            raise refusal(type(self).__name__, "y", expected, f"{n_outputs} column(s)")
         return y.reshape(len(y), -1).astype(np.float64, copy=False)
 
     def _n_outputs(self) -> int:
