@@ -754,6 +754,31 @@ def test_a_gradient_of_the_wrong_shape_is_refused_before_any_parameter_moves():
     assert opt.param_groups[0]["t"] == 0
 
 
+@pytest.mark.parametrize("cls", [wg.optim.LBFGS, wg.optim.BFGS, wg.optim.NewtonCG])
+@pytest.mark.parametrize("bad_shape", [(3,), (1, 2)], ids=["other size", "same size"])
+def test_a_closure_gradient_of_the_wrong_shape_is_refused_before_any_parameter_moves(
+    cls, bad_shape
+):
+    v, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    opt = cls([v, w])
+
+    def closure():
+        opt.zero_grad()
+        loss = wg.sum(v * v) + wg.sum(w * w)
+        loss.backward(create_graph=cls.create_graph)
+        w.grad = np.ones(bad_shape)  # (1, 2) has w's size: raveled, it would pass silently
+        return loss
+
+    with pytest.raises(ValueError) as caught:
+        opt.step(closure)
+    assert str(caught.value) == (
+        f"{cls.__name__}.step: the .grad of parameter 1 must be of the parameter's shape (2,); "
+        f"got shape {bad_shape}. The parameters keep their last accepted values."
+    )
+    assert v.data.tolist() == [1.0, 2.0] and w.data.tolist() == [3.0, 4.0]
+    assert opt.n_iter == 0
+
+
 # --------------------------------------------------------------------- the fast Adam paths
 FAST_CASES = {
     "adam": (Adam, {}),

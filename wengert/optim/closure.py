@@ -72,10 +72,13 @@ _SCALARS = ("n_iter", "func_evals", "t", "gtd", "prev_loss", "n_pairs", "n_hvp")
 
 # ------------------------------------------------------------------ parameters as one vector
 class FlatParams:
-    """Parameters as one float64 vector x: read it, write it back in place, gather ∇f."""
+    """Parameters as one float64 vector x: read it, write it back in place, gather ∇f.
 
-    def __init__(self, params) -> None:
+    `owner` is who a refused `.grad` names (the optimizer's step)."""
+
+    def __init__(self, params, owner: str = "FlatParams.grad") -> None:
         self.params = list(params)
+        self.owner = owner
         sizes = [p.data.size for p in self.params]
         ends = np.cumsum(sizes)
         self.bounds = [(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True)]
@@ -89,11 +92,22 @@ class FlatParams:
             np.copyto(p.data, x[a:b].reshape(p.data.shape), casting="same_kind")
 
     def grad(self) -> np.ndarray:
-        """The flat gradient, zeros where a `.grad` is None (PyTorch's convention)."""
+        """The flat gradient, zeros where a `.grad` is None (PyTorch's convention); a `.grad`
+        of another shape than its parameter is refused (raveled, one of the same size would
+        pass silently), and step() then leaves the parameters at the last accepted iterate."""
         g = np.zeros(self.n)
-        for p, (a, b) in zip(self.params, self.bounds, strict=True):
+        for k, (p, (a, b)) in enumerate(zip(self.params, self.bounds, strict=True)):
             if p.grad is not None:
-                g[a:b] = np.ravel(getattr(p.grad, "data", p.grad))
+                grad = getattr(p.grad, "data", p.grad)
+                if np.shape(grad) != p.data.shape:
+                    raise refusal(
+                        self.owner,
+                        f"the .grad of parameter {k}",
+                        f"of the parameter's shape {p.data.shape}",
+                        f"shape {np.shape(grad)}",
+                        fix="The parameters keep their last accepted values.",
+                    )
+                g[a:b] = np.ravel(grad)
         return g
 
 
@@ -180,7 +194,7 @@ class ClosureOptimizer(Optimizer):
         group = self.param_groups[0]
         hyper = {k: group[k] for k in self.defaults}
         hyper["lr"] = lr_at(group["lr"], group["t"] + 1, 0, owner)
-        flat = FlatParams(p for g in self.param_groups for p in g["params"])
+        flat = FlatParams((p for g in self.param_groups for p in g["params"]), f"{owner}.step")
         state = self._flat_state()
         state.setdefault("n_iter", 0)
         state.setdefault("func_evals", 0)
