@@ -29,7 +29,9 @@ from wengert._checks import (
     check_finite,
     check_params,
 )
+from wengert.autodiff import ops
 from wengert.optim.line_search import strong_wolfe
+from wengert.sklearn import MLPClassifier, MLPRegressor
 from wengert.train import EarlyStopping
 
 SHAPE = re.compile(r"^[\w.()=',\[\] -]+: .+ must be .+; got .+\.( .+)?$", re.DOTALL)
@@ -73,6 +75,24 @@ def newton_cg_without_graph():
 
 def sgd():
     return optim.SGD(leaf(), lr=0.1)
+
+
+def lbfgs_with_a_misshapen_grad():
+    (x,) = leaf()
+    opt = optim.LBFGS([x])
+
+    def closure():
+        loss = wg.sum(x * x)
+        x.grad = np.ones((2, 1))
+        return loss
+
+    opt.step(closure)
+
+
+def regressor_fitted_on_one_column():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MLPRegressor(hidden_layer_sizes=(2,), max_iter=1).partial_fit([[0.0]], [1.0])
 
 
 # One row per kind of constraint and per public family: (call, exception type, message).
@@ -203,6 +223,128 @@ TABLE = [
      "save_checkpoint: step must be an int >= 0; got -1."),
     (lambda: wg.io.load_checkpoint("c.safetensors", optimizer="sgd"), TypeError,
      "load_checkpoint: optimizer must be a wengert.optim optimizer or None; got 'sgd'."),
+    # the engine: Tensors
+    (lambda: wg.tensor(["a", "b"]), TypeError,
+     "Tensor: data must be numbers; got an array of dtype <U1 (string). Convert it first, "
+     "e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.tensor([1, 2], requires_grad=True), TypeError,
+     "Tensor: data must be floating-point when requires_grad=True; got dtype int64. Pass "
+     "float data or dtype=np.float64."),
+    (lambda: setattr(wg.tensor([1.0]), "data", "abc"), TypeError,
+     "Tensor.data: the new value must be numbers; got an array of dtype <U3 (string). Convert "
+     "it first, e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.tensor([1.0, 2.0]).item(), ValueError,
+     "Tensor.item: the Tensor must be of one element; got shape (2,)."),
+    (lambda: len(wg.tensor(1.0)), TypeError,
+     "len: the Tensor must be of at least 1 dimension; got a 0-d Tensor."),
+    (lambda: bool(wg.tensor([1.0, 2.0])), ValueError,
+     "bool: the Tensor must be of one element (the truth value of more is ambiguous); got "
+     "shape (2,). Use (t > 0).numpy().any() or .all()."),
+    (lambda: (wg.tensor(np.ones((2, 3)), requires_grad=True) * 2.0).backward(np.ones(6)),
+     ValueError, "backward: gradient must be of the Tensor's shape (2, 3); got shape (6,)."),
+    # the engine: transforms
+    (lambda: wg.grad(lambda x, y: x * y, argnums=1.0)(1.0, 2.0), TypeError,
+     "grad: argnums must be an int or a non-empty tuple of ints; got 1.0."),
+    (lambda: wg.value_and_grad(lambda x, y: x * y, argnums=(0, 2))(1.0, 2.0), ValueError,
+     "value_and_grad: argnums must be in [-2, 2) for a call with 2 positional arguments; got "
+     "(0, 2)."),
+    (lambda: wg.grad(lambda x, y: x * y, argnums=(0, -2))(1.0, 2.0), ValueError,
+     "grad: argnums must be distinct arguments; got (0, -2), which names argument 0 twice."),
+    (lambda: wg.grad(lambda x: x * 2.0)(np.ones(3)), ValueError,
+     "grad: the result of f (<lambda>) must be a scalar (one element); got shape (3,). For a "
+     "vector-valued function use wg.jacobian, or reduce the output (e.g. .sum())."),
+    (lambda: wg.jacobian(lambda x: x)("a"), TypeError,
+     "jacobian: argument 0 must be numbers; got an array of dtype <U1 (string). Convert it "
+     "first, e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.hvp(lambda x: wg.sum(x * x), np.ones(2), np.ones(3)), ValueError,
+     "hvp: v must be of the shape of x, (2,); got shape (3,)."),
+    (lambda: wg.jvp(lambda x: x, np.zeros(2), np.zeros(3)), ValueError,
+     "jvp: v must be of the shape of x, (2,); got shape (3,)."),
+    (lambda: wg.jvp(lambda x: x, 2, 1.0), TypeError,
+     "jvp: x must be floating-point (a tangent is a direction in a real space); got dtype "
+     "int64. Pass float data, e.g. 2.0 rather than 2, or np.asarray(x, dtype=float)."),
+    (lambda: wg.trace(lambda x: 3, 1.0), TypeError,
+     "trace: the result of f must be a Tensor computed from its arguments; got 3."),
+    (lambda: wg.trace(lambda x: x * 2.0, np.ones(3)).backward(), ValueError,
+     "Trace.backward: seed must be an array of shape (3,) (the cotangent of the output); got "
+     "None. It may be left out only when f returns one number."),
+    # the engine: operations
+    (lambda: wg.sum(np.ones((2, 3)), axis=2), ValueError,
+     "sum: axis must be an int in [-2, 2) (or a tuple of them) for an array of shape (2, 3); "
+     "got 2."),
+    (lambda: wg.max(np.ones((2, 3)), axis=1.5), TypeError,
+     "max: axis must be an int in [-2, 2) (or a tuple of them) for an array of shape (2, 3); "
+     "got 1.5."),
+    (lambda: wg.mean(np.ones((2, 3)), axis=(0, -2)), ValueError,
+     "mean: axis must be distinct axes; got (0, -2), which repeats an axis."),
+    (lambda: wg.softmax(np.ones((2, 3)), axis=(0, 1)), TypeError,
+     "softmax: axis must be one int; got (0, 1)."),
+    (lambda: wg.mean(np.ones(0)), ValueError,
+     "mean: x must be non-empty (the mean of no values has no value); got an empty array of "
+     "shape (0,)."),
+    (lambda: wg.reshape(np.ones((2, 3)), (4, -1)), ValueError,
+     "reshape: shape must be a shape of 6 elements, as x has shape (2, 3) (one dimension may "
+     "be -1); got (4, -1)."),
+    (lambda: wg.broadcast_to(np.ones((2, 3)), (4, 3)), ValueError,
+     "broadcast_to: shape must be a shape that x's shape (2, 3) broadcasts to; got (4, 3)."),
+    (lambda: wg.clip(wg.tensor(1.0)), ValueError,
+     "clip: lo or hi must be given (or both); got neither."),
+    (lambda: wg.transpose(np.ones((2, 3)), (0, 0)), ValueError,
+     "transpose: axes must be a permutation of 0..1 for an array of shape (2, 3); got (0, 0)."),
+    (lambda: wg.concatenate([]), ValueError,
+     "concatenate: xs must be at least one array; got an empty sequence."),
+    (lambda: wg.concatenate([wg.tensor(1.0)]), ValueError,
+     "concatenate: xs must be arrays of at least 1 dimension; got 0-d arrays. Join them with "
+     "stack()."),
+    (lambda: wg.concatenate([np.ones((2, 3)), np.ones((3, 4))], axis=1), ValueError,
+     "concatenate: xs must be arrays of equal shapes but along axis 1; got shapes [(2, 3), "
+     "(3, 4)]."),
+    (lambda: wg.stack([np.ones(2), np.ones(3)]), ValueError,
+     "stack: xs must be arrays of one shape; got shapes [(2,), (3,)]."),
+    (lambda: wg.tensor(2.0) @ wg.tensor([1.0]), ValueError,
+     "matmul: a and b must be arrays of at least 1 dimension; got shapes () and (1,)."),
+    (lambda: wg.tensor(np.ones((2, 3))) @ np.ones((4, 5)), ValueError,
+     "matmul: the second-last axis of b must be 3, the length of the last axis of a (shape "
+     "(2, 3)); got 4 (shape (4, 5))."),
+    (lambda: wg.matmul(np.ones((2, 3, 4)), np.ones((5, 4, 2))), ValueError,
+     "matmul: a and b must be arrays whose batch axes broadcast; got batch axes (2,) and (5,) "
+     "(shapes (2, 3, 4) and (5, 4, 2))."),
+    (lambda: ops.linear(np.ones((2, 3)), np.ones((3, 5)), np.ones(4)), ValueError,
+     "linear: b must be of shape (5,) (one bias per output); got shape (4,)."),
+    (lambda: ops.cross_entropy(np.ones((2, 3)), np.array([0, 3])), ValueError,
+     "cross_entropy: labels must be in [0, 3) for 3 classes; got 3."),
+    # the rest: modules, losses, closure optimizers, scikit-learn
+    (lambda: model().load_state_dict({"weight": np.ones((2, 1)), "bias": np.ones(1)}),
+     ValueError, "load_state_dict: state['weight'] must be of shape (1,), the shape of that "
+     "parameter in the model; got shape (2, 1)."),
+    (lambda: nn.Module().config(), TypeError,
+     "Module.config: the module must be one that a model file can store (Linear, Perceptron, "
+     "MLP, Sequential or Activation); got a Module, which defines no config()."),
+    (lambda: nn.Perceptron(1, activation=abs).config(), ValueError,
+     "Perceptron: activation must be one of 'identity', 'sigmoid', 'tanh', 'relu', "
+     "'leaky_relu', 'softplus', 'sign', 'step' to be saved; got the custom activation 'abs', "
+     "which cannot be saved in a model file (a file stores activations by name, never code)."),
+    (lambda: nn.utils.clip_grad_value_([np.ones(2)], 1.0), TypeError,
+     "clip_grad_value_: parameters must be a Tensor or an iterable of Tensors; got an item of "
+     "type ndarray. Pass model.parameters()."),
+    (lambda: wg.losses.l2(np.zeros((5, 1)), np.zeros(5)), ValueError,
+     "l2: y must be of shape (5, 1), the shape of y_hat; got shape (5,). NumPy would broadcast "
+     "the two to (5, 5) and compare every prediction with every target. Make them agree: "
+     "y.reshape(-1, 1), or y_hat.reshape(-1)."),
+    (lambda: lbfgs_with_a_misshapen_grad(), ValueError,
+     "LBFGS.step: the .grad of parameter 0 must be of the parameter's shape (2,); got shape "
+     "(2, 1). The parameters keep their last accepted values."),
+    (lambda: MLPClassifier(max_iter=1).fit([[0.0], [1.0]], [1, 1]), ValueError,
+     "MLPClassifier: y must be labels of at least 2 classes to learn from; got one class: "
+     "[1]."),
+    (lambda: MLPClassifier().partial_fit([[0.0]], [1]), ValueError,
+     "MLPClassifier.partial_fit: classes must be every label, e.g. np.unique(y_all), on the "
+     "first call; got None."),
+    (lambda: MLPClassifier().partial_fit([[0.0]], [5], classes=[0, 1]), ValueError,
+     "MLPClassifier.partial_fit: y must be labels among classes_ [0, 1]; got [5]. Pass every "
+     "label in classes= on the first call to partial_fit."),
+    (lambda: regressor_fitted_on_one_column().partial_fit([[0.0]], [[1.0, 2.0]]), ValueError,
+     "MLPRegressor: y must be of 1 output column(s), as in the first fit; got 2 column(s)."),
 ]  # fmt: skip
 
 
