@@ -248,18 +248,85 @@ def test_trace_shows_an_infinite_derivative_with_a_note():
     )
 
 
-def test_derivatives_shows_nan_and_inf_rows_with_a_note():
-    result = run("derivatives", "sqrt(x)", "--at", "x=0", "--repeats", 1)
+@pytest.mark.parametrize(
+    ("expression", "at", "rows", "note"),
+    [
+        (  # not differentiable at the point
+            "sqrt(x)",
+            "x=0",
+            [
+                r"central difference +\[nan\]",
+                r"reverse mode \(grad\) +\[inf\]",
+                r"symbolic \(SymPy\) +\[inf\]",
+            ],
+            "central difference, Richardson, symbolic (SymPy), forward mode (jvp), reverse "
+            "mode (grad): f is not differentiable at x=0, or a finite difference stepped outside "
+            "its domain; errors measured against a non-finite number are nan.",
+        ),
+        (  # differentiable, but the finite differences step outside the domain
+            "log(x)",
+            "x=1e-10",
+            [
+                r"central difference +\[nan\] +nan +nan ",
+                r"reverse mode \(grad\) +\[1e\+10\] +0 +0 ",
+            ],
+            "central difference, Richardson: a finite difference's step leaves f's domain near "
+            "x=1e-10, where the exact methods' gradient is finite; their errors are nan.",
+        ),
+    ],
+)
+def test_derivatives_shows_nan_and_inf_rows_with_a_note(expression, at, rows, note):
+    result = run("derivatives", expression, "--at", at, "--repeats", 1)
     assert result.exit_code == 0
     out = result.stdout
-    assert re.search(r"^central difference +\[nan\]", out, re.MULTILINE)
-    assert re.search(r"^reverse mode \(grad\) +\[inf\]", out, re.MULTILINE)
-    assert re.search(r"^symbolic \(SymPy\) +\[inf\]", out, re.MULTILINE)
-    assert out.rstrip().splitlines()[-1] == (
-        "Note: nan or inf in the gradient by central difference, Richardson, symbolic (SymPy), "
-        "forward mode (jvp), reverse mode (grad): f is not differentiable at x=0, or a finite "
-        "difference stepped outside its domain; errors measured against a non-finite number "
-        "are nan."
+    for row in rows:
+        assert re.search("^" + row, out, re.MULTILINE), row
+    assert out.rstrip().splitlines()[-1] == f"Note: nan or inf in the gradient by {note}"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["log(x)", "--at", "x=1e-10"],
+            "the numerical derivative in x is not finite at x=1e-10 (nan; autodiff's is 1e+10): "
+            "a step of h=6.06e-06 in x leaves the function's domain; choose a point farther "
+            "from it",
+        ),
+        (
+            ["w * sqrt(x)", "--at", "w=3,x=4e-6", "--order", "2"],
+            "the numerical derivative in x is not finite at w=3,x=4e-06 (nan; autodiff's is "
+            "750): a step of h=6.06e-06 in x leaves the function's domain; choose a point "
+            "farther from it",
+        ),
+        (
+            ["exp(x)", "--at", "x=709.78"],
+            "the numerical derivative in x is not finite at x=709.78 (inf; autodiff's is "
+            "1.79282e+308): a step of h=0.0043 in x reaches a pole or overflows float64; choose "
+            "a point farther from it",
+        ),
+    ],
+)
+def test_gradcheck_refuses_a_step_outside_the_domain_instead_of_failing(args, line):
+    assert refused("gradcheck", *args) == f"wengert gradcheck: error: {line}"
+
+
+def test_library_warnings_are_one_line_each(monkeypatch):
+    import wengert.derivatives
+
+    real = wengert.derivatives.gradcheck
+
+    def gradcheck(*args, **kwargs):
+        warnings.warn("gradcheck: float32 input; checks assume float64", UserWarning, stacklevel=2)
+        warnings.warn("gradcheck: float32 input; checks assume float64", UserWarning, stacklevel=2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wengert.derivatives, "gradcheck", gradcheck)
+    result = run("gradcheck", "x*x", "--at", "x=3")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("gradcheck passed")
+    assert result.stderr == (
+        "wengert gradcheck: warning: gradcheck: float32 input; checks assume float64\n"
     )
 
 

@@ -1,12 +1,17 @@
-"""Where the command line meets the library: user mistakes become one line and exit status 2."""
+"""Where the command line meets the library: user mistakes become one line and exit status 2,
+and the library's warnings one line each, `wengert <command>: warning: <message>`."""
 
 from __future__ import annotations
 
 import functools
+import warnings
 
 import click
 
 __all__ = ["UserError", "boundary"]
+
+# Warnings meant for programmers, not for the person at the command line: Python's defaults.
+_QUIET = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
 class UserError(click.ClickException):
@@ -24,21 +29,38 @@ class UserError(click.ClickException):
 
 def boundary(command: str):
     """Decorate a command's function: the library's ValueError, TypeError, KeyError and
-    ImportError (its messages for bad input) become a UserError instead of a traceback."""
+    ImportError (its messages for bad input) become a UserError instead of a traceback, and
+    each different warning raised while it runs is printed once, as one line on stderr, before
+    its result or its error line."""
 
     def decorate(fn):
         @functools.wraps(fn)
         def wrapped(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except (ValueError, TypeError, KeyError, ImportError, OSError) as exc:
-                raise UserError(command, _message(exc)) from exc
-            except MemoryError as exc:  # a size the estimates let through, on a busy machine
-                raise UserError(command, f"out of memory: {exc}".rstrip(": ")) from exc
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # every one recorded; _echo removes repeats
+                for category in _QUIET:
+                    warnings.filterwarnings("ignore", category=category)
+                try:
+                    return fn(*args, **kwargs)
+                except (ValueError, TypeError, KeyError, ImportError, OSError) as exc:
+                    raise UserError(command, _message(exc)) from exc
+                except MemoryError as exc:  # a size the estimates let through, on a busy machine
+                    raise UserError(command, f"out of memory: {exc}".rstrip(": ")) from exc
+                finally:
+                    _echo(command, caught)
 
         return wrapped
 
     return decorate
+
+
+def _echo(command: str, caught: list) -> None:
+    shown = set()
+    for record in caught:
+        message = " ".join(str(record.message).split())
+        if message and message not in shown:
+            shown.add(message)
+            click.echo(f"wengert {command}: warning: {message}", err=True)
 
 
 def _message(exc: Exception) -> str:

@@ -38,6 +38,8 @@ SYMBOLIC_LIMIT = 1_000
 # repeats, operation counts), about 7 s for 20,000 operations; trace and gradcheck take up to
 # MAX_OPERATIONS.
 DERIVATIVES_LIMIT = 10_000
+# The rows of compare_derivatives that step away from the point.
+_FINITE_DIFFERENCES = ("forward", "central", "richardson")
 
 
 def _compile(expression: str, at: str, max_operations: int = MAX_OPERATIONS):
@@ -172,9 +174,37 @@ def gradcheck(expression: str, at: str, order: int) -> None:
         if problem:  # nothing to compare: refuse rather than report a failure
             raise ValueError(f"{problem}; gradcheck compares finite numbers, choose another point")
         report = check(f, *values, order=order, raise_on_fail=False)
+    problem = _numerical_not_finite(report, point)
+    if problem:  # a finite autodiff against nan: the comparison would say nothing true
+        raise ValueError(problem)
     click.echo(str(report))
     if not report.passed:
         raise SystemExit(1)
+
+
+def _numerical_not_finite(report, point: dict) -> str | None:
+    """Why the central differences of a check are not finite while autodiff's are, or None.
+
+    gradcheck's step is h = eps_mach^(1/3) max(1, |x|) (its default); f(x - h) or f(x + h) is
+    then outside f's domain (nan) or past a pole or float64's range (inf)."""
+    for checked in report.arguments:
+        numerical, autodiff = checked.numerical_grad, checked.autodiff_grad
+        if np.all(np.isfinite(numerical)) or not np.all(np.isfinite(autodiff)):
+            continue
+        name = list(point)[checked.index]
+        h = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, abs(point[name]))
+        which = "derivative" if checked.order == 1 else "second derivative"
+        leaves = (
+            "leaves the function's domain"
+            if np.isnan(numerical).any()
+            else "reaches a pole or overflows float64"
+        )
+        return (
+            f"the numerical {which} in {name} is not finite at {_where(point)} "
+            f"({checked.numerical:g}; autodiff's is {checked.autodiff:g}): a step of h={h:.3g} "
+            f"in {name} {leaves}; choose a point farther from it"
+        )
+    return None
 
 
 @click.command(
@@ -199,10 +229,18 @@ def derivatives(expression: str, at: str, repeats: int) -> None:
 
 def _note_non_finite_rows(table, point: dict) -> None:
     rows = [r for r in table.rows if r["gradient"] is not None]
-    bad = [r["label"] for r in rows if not np.all(np.isfinite(r["gradient"]))]
-    if bad:
-        click.echo(
-            f"\nNote: nan or inf in the gradient by {', '.join(bad)}: f is not differentiable "
-            f"at {_where(point)}, or a finite difference stepped outside its domain; errors "
-            f"measured against a non-finite number are nan."
+    bad = [r for r in rows if not np.all(np.isfinite(r["gradient"]))]
+    if not bad:
+        return
+    labels = ", ".join(r["label"] for r in bad)
+    if all(r["method"] in _FINITE_DIFFERENCES for r in bad):  # the exact methods are finite
+        why = (
+            f"a finite difference's step leaves f's domain near {_where(point)}, where the "
+            "exact methods' gradient is finite; their errors are nan"
         )
+    else:
+        why = (
+            f"f is not differentiable at {_where(point)}, or a finite difference stepped "
+            "outside its domain; errors measured against a non-finite number are nan"
+        )
+    click.echo(f"\nNote: nan or inf in the gradient by {labels}: {why}.")
