@@ -1,9 +1,11 @@
 """wengert train and resume: runs that diverge, runs that are refused, runs that are resumed,
 and the files of a run directory, each written atomically."""
 
+import importlib
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +14,10 @@ from click.testing import CliRunner
 from wengert import io as wio
 from wengert.cli import main
 from wengert.plot import plot_loss_curve
+from wengert.train import ConvergenceWarning
 
+# The module, not the command of its name that wengert.cli exports.
+train_module = importlib.import_module("wengert.cli.train")
 RUN_FILES = {"config.json", "metrics.json", "history.csv", "loss.png", "model.safetensors"}
 SMALL = ["--data", "moons", "--hidden", "4", "--seed", "3", "--lr", "0.05"]
 
@@ -196,3 +201,150 @@ def test_the_temporaries_of_crashed_writes_are_removed_by_the_next_save(tmp_path
         (out / name).write_bytes(b"half a file")
     assert run("resume", out, "--epochs", 1).exit_code == 0
     assert set(os.listdir(out)) == RUN_FILES | {"checkpoint.safetensors"}
+
+
+# ----------------------------------------------------------------------- warnings
+def test_library_warnings_are_one_line_each_and_shown_once(tmp_path, monkeypatch):
+    real_fit = train_module.fit
+
+    def fit(*args, **kwargs):  # a fit that warns, as fit and the optimizers may
+        for _ in range(3):
+            message = "fit: reached epochs=1 before the loss settled"
+            warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        warnings.warn("overflow encountered\n in exp", RuntimeWarning, stacklevel=2)
+        warnings.warn("an old name", DeprecationWarning, stacklevel=2)  # for programmers only
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "fit", fit)
+    result = run("train", *SMALL, "--epochs", 1, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "wengert train: warning: fit: reached epochs=1 before the loss settled",
+        "wengert train: warning: overflow encountered in exp",
+    ]
+
+
+def test_a_run_whose_weights_never_move_says_so_and_is_written(tmp_path):
+    out = tmp_path / "run"
+    result = run(
+        "train", "--data", "moons", "--optimizer", "lbfgs", "--lr", "1e300", "--epochs", 2,
+        "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "wengert train: warning: the weights did not change in 2 epochs: no step of L-BFGS's "
+        "line search lowered the loss; try a smaller --lr (this run's: 1e+300)"
+    ]
+    assert set(os.listdir(out)) == RUN_FILES | {"checkpoint.safetensors"}
+    assert read_json(out / "metrics.json")["loss"] == pytest.approx(0.881897, abs=1e-6)
+    moved = run("train", *SMALL, "--epochs", 1, "--out", tmp_path / "moved")
+    assert moved.exit_code == 0 and moved.stderr == ""
+
+
+# ----------------------------------------------------------------------- run directories
+DAMAGED_CONFIGS = [  # what config.json holds, then the error line of `wengert resume DIR`
+    (
+        lambda good: good[:25],
+        "{c} is not valid JSON (line 2, column 24): the file is damaged; restore it, or start "
+        "the run anew with wengert train ... --out {d} --force",
+    ),
+    (
+        lambda good: b"\xff\xfe" + good,
+        "{c} is not UTF-8 text: the file is damaged; restore it, or start the run anew with "
+        "wengert train ... --out {d} --force",
+    ),
+    (
+        lambda good: json.dumps({k: v for k, v in json.loads(good).items() if k != "lr"}).encode(),
+        "{c} lacks the setting lr: the file is damaged; restore it, or start the run anew with "
+        "wengert train ... --out {d} --force",
+    ),
+    (lambda good: b"[1, 2]", '{d} is not a wengert run: config.json has no "wengert_run" marker'),
+    (
+        lambda good: b'{"lr": 1}',
+        '{d} is not a wengert run: config.json has no "wengert_run" marker',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    DAMAGED_CONFIGS,
+    ids=["truncated", "not-utf8", "a-setting-missing", "a-list", "no-marker"],
+)
+def test_resume_says_what_is_wrong_with_config_json(tmp_path, damage, message):
+    out = tmp_path / "run"
+    assert run("train", *SMALL, "--epochs", 1, "--out", out).exit_code == 0
+    config = out / "config.json"
+    config.write_bytes(damage(config.read_bytes()))
+    before = snapshot(out)
+    result = run("resume", out)
+    assert result.exit_code == 2
+    assert result.stderr == f"wengert resume: error: {message.format(c=config, d=out)}\n"
+    assert snapshot(out) == before
+
+
+def test_train_names_a_damaged_config_json_in_its_refusal(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", *SMALL, "--epochs", 1, "--out", out).exit_code == 0
+    (out / "config.json").write_text('{"wengert_run": 1,')
+    result = run("train", *SMALL, "--epochs", 1, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"wengert train: error: --out: {out} exists and is not a wengert run (its config.json is "
+        "not valid JSON (line 1, column 19)); pass --force to write into it anyway\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["train", *SMALL, "--out", "{f}"],
+            "train: error: --out: {f} exists and is not a directory",
+        ),
+        (["resume", "{f}"], "resume: error: DIRECTORY: {f} is a file, not a run directory"),
+        (["resume", "{f}x"], "resume: error: DIRECTORY: no such directory: {f}x"),
+    ],
+    ids=["train-out", "resume-file", "resume-missing"],
+)
+def test_a_file_where_a_run_directory_belongs_is_one_line(tmp_path, args, line):
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    result = run(*[str(a).format(f=afile) for a in args])
+    assert result.exit_code == 2
+    assert result.stderr == "wengert " + line.format(f=afile) + "\n"
+    assert afile.read_text() == "mine\n"
+
+
+def test_resume_on_changed_data_names_other_data_and_continues_with_it(tmp_path):
+    rng = np.random.default_rng(1)
+    table = tmp_path / "points.csv"
+
+    def write(X):
+        rows = [f"{a},{b},{int(a + b > 0)}" for a, b in X.tolist()]
+        table.write_text("a,b,y\n" + "\n".join(rows) + "\n")
+
+    X = rng.normal(size=(40, 2))
+    write(X)
+    out = tmp_path / "run"
+    args = ["--data", table, "--hidden", "4", "--epochs", 1, "--out", out]
+    assert run("train", *args).exit_code == 0
+    write(X + 0.5)  # the CSV changed since the run
+    before = snapshot(out)
+    refused = run("resume", out, "--epochs", 1)
+    assert refused.exit_code == 2
+    line = refused.stderr.rstrip("\n")
+    assert line.startswith(
+        "wengert resume: error: fit(resume=True): the training data must be the data that "
+        f"{out / 'checkpoint.safetensors'} was trained on; got other values of the same shape"
+    )
+    assert line.endswith(
+        "in the checkpoint). Resume with the data the run was trained on, or pass --other-data "
+        "to continue on this data anyway"
+    )
+    assert "resume_other_data" not in line and len(refused.stderr.splitlines()) == 1
+    assert snapshot(out) == before
+    resumed = run("resume", out, "--epochs", 1, "--other-data")
+    assert resumed.exit_code == 0, resumed.output
+    assert read_json(out / "metrics.json")["epochs"] == 2
+    assert read_json(out / "config.json")["epochs"] == 2

@@ -21,10 +21,12 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 
 import click
+import numpy as np
 
 from wengert.cli.boundary import UserError, boundary
 from wengert.cli.runs import (
@@ -79,12 +81,13 @@ class Diverged(UserError):
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--val-split", type=float, default=0.2, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--out", required=True, type=click.Path(), help="Run directory.")
 @click.option("--force", is_flag=True, help="Write into --out even if it is not a wengert run.")
 @boundary("train")
 def train(out: str, force: bool, **config) -> None:
     _check_out(out, force)
     run = _prepare(config)
+    initial = run.model.state_dict()
     created = not os.path.exists(out)
     try:
         history = _train(run, config, out, _Start(out, config, fresh=True))
@@ -92,7 +95,7 @@ def train(out: str, force: bool, **config) -> None:
         if created and os.path.isdir(out):  # fit refused the data: leave nothing behind
             shutil.rmtree(out)
         raise
-    _finish("train", out, config, run, history)
+    _finish("train", out, config, run, history, initial)
 
 
 @click.command(
@@ -101,10 +104,16 @@ def train(out: str, force: bool, **config) -> None:
     help="Continue the run in DIR from its last checkpoint: to the epochs it was asked for "
     "(a run that was killed), or --epochs more than that.",
 )
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=click.Path())
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs to add to the run's own.")
+@click.option(
+    "--other-data",
+    is_flag=True,
+    help="Continue although the training data differs from the data the run was trained on "
+    "(the CSV file changed).",
+)
 @boundary("resume")
-def resume(directory: str, epochs: int | None) -> None:
+def resume(directory: str, epochs: int | None, other_data: bool) -> None:
     saved = _run_config(directory)
     config = dict(saved)
     if epochs is not None:
@@ -115,17 +124,31 @@ def resume(directory: str, epochs: int | None) -> None:
             )
         config["epochs"] = saved["epochs"] + epochs
     run = _prepare(config)
+    initial = run.model.state_dict()  # the run's first weights: its config rebuilds them
     config_path = os.path.join(directory, CONFIG_FILE)
     with open(config_path, "rb") as file:
         original = file.read()
     try:
-        history = _train(run, config, directory, _Start(directory, config, fresh=False))
-    except (ValueError, TypeError, KeyError):  # refused: the checkpoint does not fit
+        history = _train(run, config, directory, _Start(directory, config, fresh=False), other_data)
+    except (ValueError, TypeError, KeyError) as exc:  # refused: the checkpoint does not fit
         with open(config_path, "rb") as file:
             if file.read() != original:  # the new --epochs was written: put the old back
                 atomic_write(config_path, original)
+        if "resume_other_data" in str(exc):
+            raise ValueError(_other_data_hint(str(exc))) from exc
         raise
-    _finish("resume", directory, config, run, history)
+    _finish("resume", directory, config, run, history, initial)
+
+
+def _other_data_hint(message: str) -> str:
+    """fit's refusal to resume on other data, its closing hint (the argument of fit) replaced
+    by the command line's own (--other-data)."""
+    closing = re.compile(r"[^.]*\bresume_other_data\b[^.]*\.?\s*$")
+    return (
+        closing.sub("", message).rstrip()
+        + " Resume with the data the run was trained on, or pass --other-data to continue on "
+        "this data anyway"
+    )
 
 
 def _prepare(config: dict):
@@ -159,7 +182,7 @@ class _Start:
         _write_json(path, {"wengert_run": 1, **self.config})
 
 
-def _train(run, config: dict, out: str, start: _Start):
+def _train(run, config: dict, out: str, start: _Start, other_data: bool = False):
     metrics = [accuracy_metric(run.label_map)] if run.classes is not None else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonFiniteLossWarning)  # reported as one line instead
@@ -176,31 +199,93 @@ def _train(run, config: dict, out: str, start: _Start):
             callbacks=[start],
             checkpoint_dir=out,
             resume=not start.fresh,
+            resume_other_data=other_data,
         )
 
 
 def _is_run(directory: str) -> bool:
+    return _config_problem(directory) is None
+
+
+def _config_problem(directory: str) -> tuple[str, str] | None:
+    """What keeps DIR/config.json from being a run's config, as (kind, what): kind "missing",
+    "damaged" (what: how) or "foreign" (a JSON file of something else); None for a run's."""
+    path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return "missing", "no config.json"
     try:
-        return read_json(os.path.join(directory, CONFIG_FILE)).get("wengert_run") == 1
-    except (OSError, ValueError, AttributeError):
-        return False
+        config = read_json(path)
+    except json.JSONDecodeError as exc:
+        return "damaged", f"is not valid JSON (line {exc.lineno}, column {exc.colno})"
+    except UnicodeDecodeError:
+        return "damaged", "is not UTF-8 text"
+    except OSError as exc:
+        return "damaged", f"cannot be read ({exc.strerror})"
+    if not isinstance(config, dict) or config.get("wengert_run") != 1:
+        return "foreign", 'has no "wengert_run" marker'
+    # What rebuilds the run: every option of `wengert train` but where it writes.
+    settings = [p.name for p in train.params if p.name not in ("out", "force")]
+    missing = [name for name in settings if name not in config]
+    if missing:
+        return "damaged", f"lacks the setting{'s' * (len(missing) > 1)} {', '.join(missing)}"
+    return None
 
 
 def _check_out(out: str, force: bool) -> None:
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out: {out} exists and is not a directory")
-    if os.path.isdir(out) and os.listdir(out) and not _is_run(out) and not force:
+    if not os.path.isdir(out) or not os.listdir(out) or force:
+        return
+    problem = _config_problem(out)
+    if problem is not None:
+        kind, what = problem
+        why = what if kind == "missing" else f"its config.json {what}"
         raise ValueError(
-            f"--out: {out} exists and is not a wengert run (no config.json); pass --force to "
-            "write into it anyway"
+            f"--out: {out} exists and is not a wengert run ({why}); pass --force to write into "
+            "it anyway"
         )
 
 
 def _run_config(directory: str) -> dict:
-    if not _is_run(directory):
-        raise ValueError(f"{directory} is not a wengert run (no config.json from wengert train)")
+    if not os.path.exists(directory):
+        raise ValueError(f"DIRECTORY: no such directory: {directory}")
+    if not os.path.isdir(directory):
+        raise ValueError(f"DIRECTORY: {directory} is a file, not a run directory")
+    problem = _config_problem(directory)
+    if problem is not None:
+        raise ValueError(_not_a_run(directory, *problem))
     config = read_json(os.path.join(directory, CONFIG_FILE))
     return {k: v for k, v in config.items() if k != "wengert_run"}
+
+
+def _not_a_run(directory: str, kind: str, what: str) -> str:
+    if kind == "missing":
+        return f"{directory} is not a wengert run (no config.json from wengert train)"
+    if kind == "foreign":
+        return f"{directory} is not a wengert run: config.json {what}"
+    return (
+        f"{os.path.join(directory, CONFIG_FILE)} {what}: the file is damaged; restore it, or "
+        f"start the run anew with wengert train ... --out {directory} --force"
+    )
+
+
+def _check_moved(initial: dict, run, history, config: dict) -> None:
+    """Warn when training ended with every weight where it started: the loss never moved."""
+    final = run.model.state_dict()
+    if any(not np.array_equal(initial[name], final[name]) for name in initial):
+        return
+    lr = config["lr"]
+    if config["optimizer"] == "lbfgs":
+        why = (
+            "no step of L-BFGS's line search lowered the loss; try a smaller --lr (this "
+            f"run's: {lr:g})"
+        )
+    else:
+        why = (
+            "each step was too small to change them in float64, or the gradient was 0; try a "
+            f"larger --lr (this run's: {lr:g})"
+        )
+    warnings.warn(f"the weights did not change in {history.epochs} epochs: {why}", stacklevel=2)
 
 
 def _final_metrics(history) -> dict:
@@ -215,8 +300,9 @@ def _final_metrics(history) -> dict:
     return final
 
 
-def _finish(command: str, out: str, config: dict, run, history) -> None:
-    """Write the run's files; a diverged run then exits with status 3 and one line."""
+def _finish(command: str, out: str, config: dict, run, history, initial: dict) -> None:
+    """Write the run's files; a diverged run then exits with status 3 and one line, and a run
+    whose weights never moved from `initial` warns."""
     final = _final_metrics(history)
     _write_json(os.path.join(out, "metrics.json"), final)
     _write_history(os.path.join(out, "history.csv"), history)
@@ -227,6 +313,7 @@ def _finish(command: str, out: str, config: dict, run, history) -> None:
     _plot_loss(os.path.join(out, "loss.png"), history)
     if history.nonfinite is not None:
         raise Diverged(command, _diverged(history.nonfinite, out, config["lr"]))
+    _check_moved(initial, run, history, config)
     for key, value in final.items():
         click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
 
