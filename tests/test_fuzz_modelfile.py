@@ -4,9 +4,10 @@ A seeded mutator makes files from a model file and from checkpoints (Adam with a
 position; L-BFGS): truncations, appended bytes, bit flips anywhere or in the data, header length
 edits, and header edits (huge, negative and odd shapes; offsets that overlap or run past the
 end; other dtypes; JSON nested a thousand deep; huge architectures; metadata values of other
-types; any field of the architecture or of the checkpoint state replaced by an odd value). A
-header edit drops the header checksum half the time, as a hand edit or another writer would, so
-that the checks behind it are reached. Every reader runs on every file, under tracemalloc: it
+types; any field of the architecture or of the checkpoint state replaced by an odd value;
+checksums removed). A header edit drops the header checksum and the wengert version half the
+time, as in a file from before checksums or from another writer, so that the checks behind
+them are reached. Every reader runs on every file, under tracemalloc: it
 must raise ModelFileError or give the original weights (and optimizer state), take at most a
 second and grow memory by at most a few MB. 500 files in the default run, 10,000 in the slow one.
 """
@@ -134,8 +135,9 @@ def mutate(original: Original, rng: np.random.Generator) -> tuple[str, bytes]:
     header = json.loads(json.dumps(original.header))
     edit = str(rng.choice(list(_EDITS)))
     _EDITS[edit](header, rng)
-    if rng.random() < 0.5:
+    if rng.random() < 0.5:  # as an old file, which loads unchecked, or another writer's
         header["__metadata__"].pop("header_sha256", None)
+        header["__metadata__"].pop("wengert_version", None)
     text = json.dumps(header, separators=(",", ":")).replace(f'"{_DEEP_MARK}"', DEEP)
     data = raw[8 + _header(raw)[1] :]
     return f"header:{edit}", struct.pack("<Q", len(text.encode())) + text.encode() + data
@@ -230,6 +232,9 @@ _EDITS = {
     "state_field": _json_field("state"),
     "state_field_again": _json_field("state"),
     "user_metadata": _json_field("metadata"),
+    "strip_checksums": lambda h, rng: h["__metadata__"].pop(
+        _pick(rng, ["data_sha256", "header_sha256"])
+    ),
 }
 
 

@@ -217,8 +217,8 @@ def test_a_failed_atomic_write_keeps_stale_temporaries_and_the_old_file(tmp_path
 
 # ----------------------------------------------------------------------- bad files
 def _good_bytes(tmp_path) -> bytes:
-    """A model file without its header checksum, as hand-edited files or files from other
-    writers are: what the header's own checks must catch."""
+    """A model file without its header checksum and wengert version, as hand-edited files or
+    files from other writers are: what the header's own checks must catch."""
     path = tmp_path / "good.safetensors"
     io.save(MLP([2, 4, 3], seed=0), path)
     return _rewrite_header(path.read_bytes(), lambda header: None)
@@ -228,6 +228,7 @@ def _rewrite_header(raw: bytes, edit, replace=(b"", b"")) -> bytes:
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + n])
     header["__metadata__"].pop("header_sha256", None)
+    header["__metadata__"].pop("wengert_version", None)  # else the missing checksum is refused
     edit(header)
     text = json.dumps(header, separators=(",", ":")).encode()
     if replace[0]:
@@ -595,7 +596,12 @@ def test_resume_without_a_checkpoint_starts_afresh(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"seed": 6}, ValueError, "data loader.seed is 5 in the file, 6 here"),
+        (
+            {"seed": 6},
+            ValueError,
+            r"^fit\(resume=True\): the data loader's seed must be 5, as in .*checkpoint"
+            r"\.safetensors; got 6\. Pass seed=5, or seed=None to take the saved run's\.$",
+        ),
         ({"every": 0}, ValueError, r"^fit: checkpoint_every must be an int >= 1; got 0\.$"),
         ({"sizes": (2, 5, 2)}, ValueError, r"model.config.sizes\[1\] is 4 in the file, 5 here"),
     ],
@@ -904,7 +910,7 @@ def test_a_file_without_checksums_still_loads(tmp_path):
     io.save(model, path)
 
     def strip(header):
-        del header["__metadata__"]["data_sha256"], header["__metadata__"]["wengert_version"]
+        del header["__metadata__"]["data_sha256"]
 
     path.write_bytes(_rewrite_header(path.read_bytes(), strip))
     loaded = io.load(path)
@@ -914,7 +920,7 @@ def test_a_file_without_checksums_still_loads(tmp_path):
 def test_resuming_on_other_data_of_the_same_shape_is_refused(tmp_path):
     _fit(tmp_path, 2)
     before = (tmp_path / "checkpoint.safetensors").read_bytes()
-    with pytest.raises(ValueError, match="pass resume_other_data=True to continue on this data"):
+    with pytest.raises(ValueError, match="to resume anyway, pass resume_other_data=True to fit"):
         _fit(tmp_path, 3, resume=True, data_seed=1)
     assert (tmp_path / "checkpoint.safetensors").read_bytes() == before
     _, history = _fit(tmp_path, 3, resume=True, data_seed=1, resume_other_data=True)

@@ -75,8 +75,10 @@ class DataLoader:
         check(owner, "drop_last", drop_last, Boolean())
         check(owner, "batch_size", batch_size, COUNT, None)
         check(owner, "seed", seed, Interval(Integral, 0, None), None)
-        # Drawn once, so that the run can be repeated (loader.seed) and positioned (set_epoch).
-        seed = int(np.random.SeedSequence().entropy) if seed is None else int(seed)
+        # Drawn once, so that the run can be repeated (loader.seed) and positioned (set_epoch);
+        # a drawn seed is no choice of the user's: a resumed fit() takes its checkpoint's.
+        drawn = seed is None
+        seed = int(np.random.SeedSequence().entropy) if drawn else int(seed)
         X, y = check_X_y(X, y, owner=owner, dtype=check_dtype(dtype, owner=owner))
         self.X = X
         self.y = y
@@ -85,6 +87,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.seed = seed
+        self._seed_drawn = drawn
         self.epoch = 0
         self._rng = np.random.default_rng(seed)
 

@@ -17,6 +17,18 @@ renamed over the target (os.replace), so a crash leaves the old file or the new 
 of one. A file that is cut short, corrupted (its checksums do not match), not wengert's, nested
 too deeply, or whose header does not match its size or its weights raises `ModelFileError`,
 saying what is wrong, before anything is allocated for it.
+
+Checksums: files written before wengert stored them carry neither the checksums nor
+"wengert_version", and still load, unchecked. Every version that records "wengert_version"
+writes both checksums, so a file that records it and lacks either checksum is refused with
+`ModelFileError` ("its checksums were removed"). (The checksums find damage, not a forger: one
+who removes "wengert_version" too makes the file look old.)
+
+The JSON of the header and of the `__metadata__` strings is bounded before it is parsed (see
+wengert.io.bounded_json): nesting depth, the header's layout ({name: {...}}), integers of more
+digits than Python converts, and NaN, Infinity or 1e999 in the model description and the user
+metadata are refused with `ModelFileError`. The checkpoint state may hold NaN and infinities
+(a History's losses), so its fields are checked one by one (wengert.io.state_checks).
 """
 
 from wengert.io.atomic import atomic_write

@@ -27,7 +27,7 @@ from wengert.io.models import (
     _read_wengert,
     describe,
 )
-from wengert.io.safetensors import ModelFileError, write_safetensors
+from wengert.io.safetensors import VERSION_KEY, ModelFileError, write_safetensors
 from wengert.io.state_checks import (
     check_against_parameters,
     check_state,
@@ -115,7 +115,7 @@ def _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json,
         "step": int(step),
         "loader": loader_json,
     }
-    meta = {"format": FORMAT, "version": VERSION, "kind": kind, "wengert_version": _version()}
+    meta = {"format": FORMAT, "version": VERSION, "kind": kind, VERSION_KEY: _version()}
     meta["model"] = check_nesting(json.dumps(describe(model)), MAX_JSON_DEPTH, "a model")
     meta["state"] = json.dumps(state)
     try:
@@ -288,7 +288,9 @@ class FitCheckpoints:
 
     Each checkpoint records a fingerprint of the training data (data_fingerprint: the SHA-256
     of X and y, computed once per fit); resuming on other data is refused unless
-    `resume_other_data` is true."""
+    `resume_other_data` is true. A loader whose seed was drawn (seed=None) takes the saved
+    seed and generator state, so that the run continues bit for bit; a seed that was chosen
+    must be the saved one."""
 
     FILENAME = "checkpoint.safetensors"
 
@@ -325,17 +327,37 @@ class FitCheckpoints:
                 f"position) and cannot be resumed from"
             )
         saved = saved["loader"]
-        here = {k: v for k, v in _loader_json(loader).items() if k not in ("epoch", "rng")}
-        _check_same("data loader", {k: saved.get(k) for k in here}, here, self.path)
+        self._check_loader(saved, loader)
         self._check_same_data(saved.get("fingerprint"), loader)
         ckpt = load_checkpoint(self.path, run.model, run.optimizer)
         vars(run.history).update(vars(ckpt.history))
         run.epoch, run.step = ckpt.epoch, ckpt.step
-        # The saved generator state is the position itself: no permutations are replayed.
+        # The saved generator state is the position itself: no permutations are replayed. A
+        # drawn seed (seed=None) becomes the saved one, which set_epoch() would re-seed with.
+        loader.seed = saved["seed"]
         loader._rng = np.random.default_rng(loader.seed)
         loader._rng.bit_generator.state = saved["rng"]
         loader.epoch = saved["epoch"]
         return ckpt.epoch
+
+    def _check_loader(self, saved: dict, loader) -> None:
+        """The loader must batch as the saved run's did; its seed must be the saved one unless
+        it was drawn (seed=None): then the run continues from the saved generator state."""
+        here = _loader_json(loader)
+        drawn = getattr(loader, "_seed_drawn", False)
+        for key in ("shuffle", "batch_size", "n_samples", *(() if drawn else ("seed",))):
+            if saved[key] == here[key]:
+                continue
+            fix = "Resume with the settings of the saved run, or start afresh without resume."
+            if key == "seed":
+                fix = f"Pass seed={saved[key]}, or seed=None to take the saved run's."
+            raise refusal(
+                "fit(resume=True)",
+                f"the data loader's {key}",
+                f"{saved[key]!r}, as in {self.path}",
+                repr(here[key]),
+                fix=fix,
+            )
 
     def _check_same_data(self, saved: str | None, loader) -> None:
         if saved is None or self.resume_other_data:
@@ -347,8 +369,8 @@ class FitCheckpoints:
                 f"the data that {self.path} was trained on",
                 f"other values of the same shape (fingerprint {self.fingerprint(loader)[:19]}... "
                 f"here, {saved[:19]}... in the checkpoint)",
-                fix="Resume with the same X and y, or pass resume_other_data=True to continue "
-                "on this data anyway.",
+                fix="Resume on the same data; to resume anyway, pass resume_other_data=True "
+                "to fit.",
             )
 
     def after_epoch(self, run, loader, last: bool) -> None:

@@ -141,7 +141,11 @@ def _read_wengert(path):
     for key in ("model", "metadata", "state"):
         if key not in meta:
             raise ModelFileError(f"{path}: __metadata__ has no {key!r}; not a complete file")
-        decoded[key] = loads(meta[key], MAX_JSON_DEPTH, f"{path}", f"__metadata__[{key!r}]")
+        # The state may hold NaN or an infinity (a History's losses): its fields are checked
+        # one by one; the model description and the user's metadata never do.
+        finite = key != "state"
+        what = f"__metadata__[{key!r}]"
+        decoded[key] = loads(meta[key], MAX_JSON_DEPTH, f"{path}", what, finite)
     for key in ("metadata", "state"):
         if not isinstance(decoded[key], dict):
             raise ModelFileError(

@@ -10,10 +10,13 @@ Writes are atomic (wengert.io.atomic.atomic_write): a temporary file in the same
 flushed and fsynced, then renamed over the target (os.replace) and the directory fsynced. The
 writer adds to `__metadata__` "data_sha256", the SHA-256 (hex) of the data, and "header_sha256",
 that of the header in canonical JSON (sorted keys, no spaces, without "header_sha256"); a reader
-refuses a file that does not match them (files without them, written before, load unchecked).
+refuses a file that does not match them. Files written before checksums existed carry neither
+them nor "wengert_version", and load unchecked; a file that records "wengert_version" was
+written with both checksums, and is refused when either is missing (they were removed).
 
 Reading checks the whole header against the file's size before it allocates anything: the
-header's length, how deeply its JSON nests, every entry's dtype, shape and offsets, and that
+header's length, how deeply its JSON nests and that it is an object of objects (both before
+it is parsed, at C speed), every entry's dtype, shape and offsets, and that
 the tensors tile the data exactly. Whatever is wrong raises `ModelFileError`.
 """
 
@@ -35,12 +38,15 @@ from wengert.io.errors import ModelFileError
 
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
 _CODES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
+_ITEMSIZES = {k: np.dtype(v).itemsize for k, v in _DTYPES.items()}
 _MAX_HEADER = 100_000_000  # safetensors' own limit
 _MAX_HEADER_DEPTH = 8  # {tensors: {entry: [shape]}} is 3 deep
+_HEADER_LAYOUT = (b"{{[", "a JSON object of objects ({name: {dtype, shape, data_offsets}})")
 _MAX_NDIM = 32  # NumPy allows 64
 _MAX_NBYTES = 2**62  # of any tensor, counting a zero-length axis as 1
 CHECKSUM_KEY = "data_sha256"
 HEADER_CHECKSUM_KEY = "header_sha256"
+VERSION_KEY = "wengert_version"  # recorded by every version that writes the checksums
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -85,6 +91,7 @@ def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         metadata = header.get("__metadata__", {})
         if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
             raise ModelFileError(f"{where}: __metadata__ must be a map of strings to strings")
+        _check_checksums_present(where, metadata)
         _check_header_checksum(where, header)
         header.pop("__metadata__", None)
         layout = _layout(where, header, size - 8 - n)
@@ -128,7 +135,8 @@ def _parse_header(where: str, text: bytes) -> dict:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ModelFileError(f"{where}: the header is not valid JSON ({e}); corrupted file") from e
-    header = loads(decoded, _MAX_HEADER_DEPTH, where, "the header")
+    # Floats are not refused here: no field of a header holds one, and each field is checked.
+    header = loads(decoded, _MAX_HEADER_DEPTH, where, "the header", False, _HEADER_LAYOUT)
     if not isinstance(header, dict):
         raise ModelFileError(f"{where}: the header is not a JSON object; corrupted file")
     return header
@@ -139,7 +147,7 @@ def _is_int(value) -> bool:
 
 
 def _size(dtype: str) -> int:
-    return np.dtype(_DTYPES[dtype]).itemsize
+    return _ITEMSIZES[dtype]
 
 
 def _entry(where: str, name: str, entry) -> tuple:
@@ -206,6 +214,19 @@ def _expected_digest(where: str, metadata: dict, key: str) -> str | None:
     return expected  # None: written before files carried checksums
 
 
+def _check_checksums_present(where: str, metadata: dict) -> None:
+    """A file that records the wengert version was written with both checksums: refuse one
+    that lacks either (an old file has neither checksums nor the version, and loads)."""
+    missing = [k for k in (CHECKSUM_KEY, HEADER_CHECKSUM_KEY) if k not in metadata]
+    if VERSION_KEY in metadata and missing:
+        raise ModelFileError(
+            f"{where} has been tampered with or damaged: its checksums were removed (it "
+            f"records {VERSION_KEY} {metadata[VERSION_KEY][:40]!r}, whose files carry "
+            f"{CHECKSUM_KEY} and {HEADER_CHECKSUM_KEY}, but lacks {' and '.join(missing)}); "
+            f"restore the file from a copy"
+        )
+
+
 def _check_header_checksum(where: str, header: dict) -> None:
     expected = _expected_digest(where, header.get("__metadata__", {}), HEADER_CHECKSUM_KEY)
     if expected is not None and _header_digest(header) != expected:
@@ -229,6 +250,7 @@ def _check_checksum(where: str, metadata: dict, data: bytes) -> None:
 __all__ = [
     "CHECKSUM_KEY",
     "HEADER_CHECKSUM_KEY",
+    "VERSION_KEY",
     "ModelFileError",
     "read_safetensors",
     "write_safetensors",

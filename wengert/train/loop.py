@@ -86,8 +86,9 @@ def fit(
     loss or Ctrl-C, which leave the last one). resume=True with a checkpoint there restores
     into `model` and `optimizer` (built as they were saved: a difference is refused by name)
     the weights, optimizer state, History, counters and the data order (the loader needs the
-    same seed), and continues to `epochs` in total: the result is the uninterrupted run's, bit
-    for bit. Callbacks start afresh (EarlyStopping's patience counts from the resume).
+    same seed; seed=None takes the checkpoint's), and continues to `epochs` in total: the
+    result is the uninterrupted run's, bit for bit. Callbacks start afresh (EarlyStopping's
+    patience counts from the resume).
     resume_other_data=True resumes although X and y differ from the checkpoint's (by hash).
     on_nonfinite: what to do when the loss, a gradient or a weight becomes NaN or infinite;
     each step checks the loss, then every gradient before the update (a NaN gradient never
