@@ -143,9 +143,53 @@ def test_minimize_and_the_classes_stay_quiet_when_the_budget_is_not_what_stopped
         same = minimize(rosenbrock, [1.0, 1.0], "lbfgs", max_iter=1)  # converged at x0
         assert same.converged and same.n_iter == 0
         x = wg.tensor([-1.2, 1.0], requires_grad=True)
-        opt = LBFGS([x], max_iter=2)
-        opt.step(closure_for(opt, x, rosenbrock))  # a step is a slice: its budget is expected
-    assert opt.stop_reason == "max_eval = 2 evaluations done; |g|∞ = 4.95 > tolerance_grad = 1e-07"
+        opt = LBFGS([x], max_iter=1)
+        for _ in range(3):  # steps of one iteration are slices: their budget is the point
+            opt.step(closure_for(opt, x, rosenbrock))
+    assert opt.stop_reason.startswith("max_iter = 1 iterations done; |g|∞ = ")
+
+
+def test_the_classes_warn_once_when_a_steps_budget_ends_before_tolerance_grad():
+    x = wg.tensor([-1.2, 1.0], requires_grad=True)
+    opt = LBFGS([x], max_iter=2)
+    message = (
+        "LBFGS: max_eval = 2 evaluations done; |g|∞ = 4.95 > tolerance_grad = 1e-07; call step() "
+        "again to go on, or raise max_eval (said once per optimizer; stop_reason tells each "
+        "step's end)"
+    )
+    with pytest.warns(wg.train.ConvergenceWarning, match=re.escape(message)):
+        opt.step(closure_for(opt, x, rosenbrock))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step(closure_for(opt, x, rosenbrock))  # once per optimizer
+    assert opt.stop_reason.startswith("max_eval = 2 evaluations done; |g|∞ = ")
+
+
+def test_a_step_whose_line_search_cannot_move_says_so_and_keeps_the_parameters():
+    x = wg.tensor([-1.2, 1.0], requires_grad=True)
+    opt = LBFGS([x], lr=1e300, line_search="strong_wolfe")
+    with pytest.warns(RuntimeWarning, match=r"LBFGS: the line search of iteration 1 found no "):
+        opt.step(closure_for(opt, x, rosenbrock))
+    np.testing.assert_array_equal(x.data, [-1.2, 1.0])
+    assert "did not move" not in opt.stop_reason  # the warning adds what it means
+
+
+def test_fit_does_not_pass_on_a_steps_budget_warning():
+    X = np.linspace(-1, 1, 20).reshape(-1, 1)
+    model = wg.nn.Perceptron(1, dtype=np.float64)
+    opt = LBFGS(model.parameters(), max_iter=2, line_search="strong_wolfe")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wg.fit(
+            model,
+            wg.losses.l2,
+            opt,
+            (X, 3 * X[:, 0] + 1),
+            epochs=3,
+            batch_size=None,
+            progress=False,
+        )
+    assert opt.stop_reason.startswith("max_")
 
 
 # ------------------------------------------------------------- L-BFGS against the textbook
@@ -388,6 +432,7 @@ def test_cubic_interpolation_finds_the_minimizer_of_a_cubic():
 
 
 # ------------------------------------------------------------- state dicts and fit
+@pytest.mark.filterwarnings("ignore::wengert.train.ConvergenceWarning")  # slices, on purpose
 def test_a_run_resumed_from_its_state_dict_continues_exactly():
     f, _ = quadratic_f_fg()
     for cls in (LBFGS, BFGS):

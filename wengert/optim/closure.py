@@ -23,9 +23,12 @@ direction d_k. Their conventions are PyTorch's `torch.optim.LBFGS`:
   step on a loss whose minimum is 0 once f − f* ≈ 1e-12, which can be before |g|∞ ≤
   tolerance_grad (Rosenbrock from (−1.2, 1): |g|∞ ≈ 4e-6 against 1e-7). Pass
   tolerance_change=0 to run until tolerance_grad, the budget or the line search ends it, as
-  `minimize` does. A step that uses up max_iter or max_eval does not warn: a step is often
-  one slice of a longer run (fit() calls it once per batch), so the budget is expected to end
-  it; `minimize`, which is a whole run, warns.
+  `minimize` does. A step that uses up max_iter or max_eval before tolerance_grad warns with a
+  ConvergenceWarning, once per optimizer (a step is often one slice of a longer run, called
+  in a loop) and not for steps of max_iter = 1, which are slices by construction; fit(), whose
+  epochs are the budget, does not pass it on. When the line search finds no decrease at the
+  very first iteration, the parameters stay where they were and the step warns
+  (RuntimeWarning): the first trial step is likely far too long.
 - The first iteration ever tries α = min(1, 1/‖g‖₁)·lr (the first direction, −g, has no sense
   of scale); later ones α = lr (default 1: the quasi-Newton step). With line_search=None that
   α is the step, fixed; with "strong_wolfe" it is the line search's first trial.
@@ -53,7 +56,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from wengert._checks import Options, refusal
+from wengert._checks import ConvergenceWarning, Options, refusal
 from wengert.autodiff.mode import enable_grad
 from wengert.optim.line_search import Point, Progress, iterate
 from wengert.optim.optimizer import (
@@ -149,6 +152,7 @@ class ClosureOptimizer(Optimizer):
         if defaults["max_eval"] is None and isinstance(defaults["max_iter"], int):
             defaults["max_eval"] = defaults["max_iter"] * 5 // 4  # PyTorch's default
         self.stop_reason = ""
+        self._budget_warned = False
         super().__init__(params, defaults)
 
     def add_param_group(self, group: dict) -> None:
@@ -200,7 +204,8 @@ class ClosureOptimizer(Optimizer):
         state.setdefault("func_evals", 0)
         losses = []
         evaluate = self._objective(flat, closure, state, losses)
-        progress = Progress(Point(flat.read()))
+        start = flat.read()
+        progress = Progress(Point(start))
         try:
             code, message = self._run(evaluate, progress, state, hyper)
         finally:
@@ -208,9 +213,38 @@ class ClosureOptimizer(Optimizer):
         for g in self.param_groups:
             g["t"] += 1
         self.stop_reason = message
-        if code == "non_finite":
-            warnings.warn(f"{owner}: {message}", RuntimeWarning, stacklevel=2)
+        end = progress.point
+        short = end.g is not None and float(np.max(np.abs(end.g))) > hyper["tolerance_grad"]
+        # Stuck at the first iteration ever: the first trial step is likely far too long. Later,
+        # a search that finds no decrease is usually a minimum reached to rounding.
+        stuck = end.x is start and state["n_iter"] == 1
+        self._warn(code, message, stuck=stuck, short=short, hyper=hyper)
         return losses[0]
+
+    def _warn(self, code: str, message: str, stuck: bool, short: bool, hyper: dict) -> None:
+        """Say what a step's stop means when it is not what the caller hoped for: a
+        non-finite loss, a line search that could not take the first step, and (once per optimizer,
+        for steps of more than one iteration) a budget that ended before tolerance_grad."""
+        owner = type(self).__name__
+        if code == "non_finite":
+            warnings.warn(f"{owner}: {message}", RuntimeWarning, stacklevel=3)
+        elif code == "line_search" and stuck:
+            warnings.warn(
+                f"{owner}: {message}; the parameters did not move. The first trial step may be "
+                f"far too long (lr = {hyper['lr']:g}) or the gradient wrong: try a smaller lr",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        elif code in ("max_iter", "max_eval") and short and not self._budget_warned:
+            # A step of one iteration is a slice by construction: its budget is the point.
+            self._budget_warned = hyper["max_iter"] > 1
+            if self._budget_warned:
+                warnings.warn(
+                    f"{owner}: {message}; call step() again to go on, or raise "
+                    f"{code} (said once per optimizer; stop_reason tells each step's end)",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
 
     def _run(self, evaluate, progress: Progress, state: dict, hyper: dict) -> tuple[str, str]:
         x = progress.point.x

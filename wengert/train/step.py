@@ -9,8 +9,11 @@ after the update (a finite gradient times a large learning rate can still overfl
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
+
+from wengert._checks import ConvergenceWarning
 
 
 class NonFinite(Exception):  # internal: becomes NonFiniteError or a warning
@@ -93,5 +96,8 @@ class Step:
             outputs.append(out)
             return batch_loss
 
-        first_loss = self.optimizer.step(closure)
+        with warnings.catch_warnings():
+            # Each step is one slice of the run: fit's epochs are the budget, not max_iter.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            first_loss = self.optimizer.step(closure)
         return float(first_loss.data), outputs[0]
