@@ -755,3 +755,53 @@ def test_a_deep_copy_of_a_graph_node_holds_nothing_and_the_original_still_works(
         y.numpy()[...] = 0.0
     y.sum().backward()
     np.testing.assert_allclose(w.grad, np.exp([1.0, 2.0]), rtol=1e-15)
+
+
+def unlocked(what: str, prim: str, node: int) -> str:
+    return (
+        f"backward: {what} of {prim} (node {node} of the Wengert list) was made writeable and "
+        f"may have been changed after the forward pass; its gradient would be wrong. Recompute "
+        f"the forward pass."
+    )
+
+
+def test_a_saved_result_made_writeable_again_is_refused_before_its_rule_reads_it():
+    # Re-enabling writes is the one way past the lock; the rule of exp would read y = 0 and
+    # give x.grad = 0 where e^1 is right. Nothing reaches .grad.
+    x = leaf(np.ones(3))
+    y = wg.exp(x)
+    y.data.flags.writeable = True
+    y.data[:] = 0
+    with pytest.raises(RuntimeError) as caught:
+        y.sum().backward()
+    assert str(caught.value) == unlocked("the result", "exp", 1)
+    assert x.grad is None
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_saved_argument_made_writeable_is_refused_and_named_with_its_node(create_graph):
+    w = leaf([1.0, 2.0])
+    c = np.array([3.0, 4.0])
+    h = wg.tanh(wg.exp(w) * c)  # exp is node 1, mul node 2, tanh node 3
+    c.setflags(write=True)  # even unchanged: nothing can tell, so it is refused
+    with pytest.raises(RuntimeError) as caught:
+        h.sum().backward(create_graph=create_graph)
+    assert str(caught.value) == unlocked("argument 1", "mul", 2)
+    assert w.grad is None
+
+
+def test_a_trace_sweep_refuses_a_saved_value_made_writeable_naming_its_line():
+    trace = wg.trace(lambda x: wg.sum(wg.tanh(wg.exp(x))), np.ones(2))
+    trace.nodes[1].data.flags.writeable = True  # t2 = tanh(t1), which saves its result
+    with pytest.raises(RuntimeError) as caught:
+        trace.backward()
+    assert str(caught.value) == unlocked("the result", "tanh", 2)
+
+
+def test_saved_values_left_read_only_pass_the_check_with_the_right_gradient():
+    w = leaf([1.0, 2.0])
+    y = wg.exp(w)
+    y.data.flags.writeable = False  # setting it read-only again is harmless
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad, 2 * np.exp([1.0, 2.0]), rtol=1e-15)

@@ -95,6 +95,10 @@ def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_gr
         g = grads.pop(id(t))
         inputs = t._inputs
         held = t._hold
+        if held is not None:  # check_locked, written out: this runs per node
+            for owner in held[2]:
+                if owner.flags["W"]:
+                    raise unlocked_error(t, owner, order[::-1])
         if create_graph:
             ans, args = t, inputs
             if held is not None:
@@ -116,6 +120,60 @@ def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_gr
             t._inputs = None
             t._hold = None  # its saved arrays are writeable again (saved.py)
     return grads
+
+
+def check_locked(t: Tensor, nodes: list[Tensor]) -> None:
+    """Refuse node t (one of `nodes`, in the order the forward pass ran them) when memory it
+    saved was made writeable again.
+
+    One flag read per array the node locked, none for a node that saved nothing; flags["W"]
+    costs half of flags.writeable.
+    """
+    if t._hold is not None:
+        for owner in t._hold[2]:
+            if owner.flags["W"]:
+                raise unlocked_error(t, owner, nodes)
+
+
+def unlocked_error(t: Tensor, owner: np.ndarray, nodes: list[Tensor]) -> RuntimeError:
+    """The error for a node whose saved memory `owner` was made writeable again.
+
+    `apply` makes what a node saved read-only (saved.py); a write then fails at once. Only
+    `a.flags.writeable = True` (or setflags) undoes that, and after it nothing says whether the
+    values changed, so the gradient the rule would compute may be silently wrong: backward()
+    refuses. A RuntimeError, not a ValueError: no argument of backward() is at fault, but the
+    state of the graph, as when a graph was freed (GraphFreedError) or a parameter under a
+    create_graph sweep was changed. The node is numbered by its place in `nodes`, the forward
+    order: trace's t1, t2, ..., and for backward() the Wengert list it walks, which is the
+    order of recording when the program is a chain.
+    """
+    position = 1 + next(k for k, u in enumerate(nodes) if u is t)
+    what = _saved_name(t, owner)
+    return RuntimeError(
+        f"backward: {what} of {t._prim.name} (node {position} of the Wengert list) was made "
+        f"writeable and may have been changed after the forward pass; its gradient would be "
+        f"wrong. Recompute the forward pass."
+    )
+
+
+def _saved_name(t: Tensor, owner: np.ndarray) -> str:
+    """Which value of node t holds the memory `owner`: the result, an argument or a parameter."""
+    held = t._hold
+    named = [("the result", held.out)]
+    named += [(f"argument {i}", a) for i, a in enumerate(held.raw)]
+    named += [(f"the parameter {k!r}", v) for k, v in (t._params or {}).items()]
+    for name, value in named:
+        for a in value if type(value) is tuple else (value,):
+            if isinstance(a, np.ndarray) and _memory(a) is owner:
+                return name
+    return "a saved value"
+
+
+def _memory(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory of `a` (the end of its chain of .base)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def _check_unchanged(t: Tensor, held) -> None:

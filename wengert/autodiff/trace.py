@@ -21,7 +21,7 @@ import numpy as np
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff import render
-from wengert.autodiff.backward import toposort, unbroadcast
+from wengert.autodiff.backward import check_locked, toposort, unbroadcast
 from wengert.autodiff.mode import enable_grad, recording
 from wengert.autodiff.tensor import Tensor, as_array
 
@@ -158,6 +158,7 @@ class Sweep:
         order, _ = toposort(trace.output)
         adjoints = {id(trace.output): self.seed}
         for t in order:
+            check_locked(t, trace.nodes)
             bar_t = Tensor(adjoints.pop(id(t)), requires_grad=True)
             known = ChainMap({id(bar_t): names[id(t)] + BAR}, names)  # no copy per node
             source = f"{names[id(t)]} = {trace._line(t)}"
