@@ -159,6 +159,31 @@ TABLE = [
      "Hessian-vector products); got plain arrays in .grad. Call "
      "loss.backward(create_graph=True) in the closure."),
     (lambda: nn.Linear(2, 0), ValueError, "Linear: n_outputs must be an int >= 1; got 0."),
+    (lambda: nn.Linear(2, 1, bias="no"), TypeError,
+     "Linear: bias must be a bool (True or False); got 'no'."),
+    (lambda: nn.Linear(2, 1, dtype=np.int64), TypeError,
+     "Linear: dtype must be a floating dtype such as numpy.float32 or numpy.float64; got "
+     "<class 'numpy.int64'> (type), dtype int64."),
+    (lambda: nn.Perceptron(2, bias=None), TypeError,
+     "Perceptron: bias must be a bool (True or False); got None."),
+    (lambda: nn.Perceptron(2, init="glorot"), ValueError,
+     "Perceptron: init must be one of 'he_normal', 'he_uniform', 'xavier_normal', "
+     "'xavier_uniform', 'zeros'; got 'glorot'."),
+    (lambda: nn.MLP([2, 3, 1], bias=0), TypeError,
+     "MLP: bias must be a bool (True or False); got 0. Pass False (a bool)."),
+    (lambda: nn.MLP([2, 0, 1]), ValueError, "MLP: sizes[1] must be an int >= 1; got 0."),
+    (lambda: nn.MLP(3), TypeError,
+     "MLP: sizes must be a list of at least 2 layer sizes (inputs and outputs), e.g. [2, 4, 1]; "
+     "got 3."),
+    (lambda: nn.MLP([2, 1], dtype="foo"), TypeError,
+     "MLP: dtype must be a floating dtype such as numpy.float32 or numpy.float64; got 'foo'."),
+    (lambda: nn.Sequential(3), TypeError,
+     "Sequential: modules[0] must be a Module (e.g. Linear or Activation); got 3."),
+    (lambda: nn.Sequential([nn.Linear(1, 1)]), TypeError,
+     "Sequential: modules[0] must be a Module (e.g. Linear or Activation); got [Linear(1, 1, "
+     "bias=True)]. Pass the modules one by one: Sequential(*layers)."),
+    (lambda: nn.Linear(1, 1).train("no"), TypeError,
+     "Linear.train: mode must be a bool (True or False); got 'no'."),
     (lambda: nn.MLP([2, 1], seed=1.5), TypeError,
      "MLP: seed must be an int >= 0, a numpy.random.Generator or None; got 1.5."),
     (lambda: nn.utils.clip_grad_norm_(leaf(), -1.0), ValueError,
@@ -225,11 +250,26 @@ TABLE = [
      "load_checkpoint: optimizer must be a wengert.optim optimizer or None; got 'sgd'."),
     # the engine: Tensors
     (lambda: wg.tensor(["a", "b"]), TypeError,
+     "tensor: data must be numbers; got an array of dtype <U1 (string). Convert it first, "
+     "e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.Tensor(["a", "b"]), TypeError,
      "Tensor: data must be numbers; got an array of dtype <U1 (string). Convert it first, "
      "e.g. np.asarray(x, dtype=float)."),
     (lambda: wg.tensor([1, 2], requires_grad=True), TypeError,
-     "Tensor: data must be floating-point when requires_grad=True; got dtype int64. Pass "
+     "tensor: data must be floating-point when requires_grad=True; got dtype int64. Pass "
      "float data or dtype=np.float64."),
+    (lambda: wg.tensor([1.0], requires_grad=True, dtype=int), TypeError,
+     "tensor: dtype must be floating-point when requires_grad=True; got dtype int64. Pass "
+     "float data or dtype=np.float64."),
+    (lambda: wg.tensor([1.0], requires_grad="yes"), TypeError,
+     "tensor: requires_grad must be a bool (True or False); got 'yes'."),
+    (lambda: wg.Tensor([1.0], requires_grad=1), TypeError,
+     "Tensor: requires_grad must be a bool (True or False); got 1. Pass True (a bool)."),
+    (lambda: wg.tensor([1.0], dtype="foo"), TypeError,
+     "tensor: dtype must be a NumPy dtype or a name of one; got 'foo'."),
+    (lambda: wg.Tensor([1.0], dtype=str), TypeError,
+     "Tensor: dtype must be a dtype of numbers (bool, integer, floating or complex); got "
+     "<class 'str'> (type), a string dtype. Pass e.g. np.float64."),
     (lambda: setattr(wg.tensor([1.0]), "data", "abc"), TypeError,
      "Tensor.data: the new value must be numbers; got an array of dtype <U3 (string). Convert "
      "it first, e.g. np.asarray(x, dtype=float)."),
@@ -242,7 +282,20 @@ TABLE = [
      "shape (2,). Use (t > 0).numpy().any() or .all()."),
     (lambda: (wg.tensor(np.ones((2, 3)), requires_grad=True) * 2.0).backward(np.ones(6)),
      ValueError, "backward: gradient must be of the Tensor's shape (2, 3); got shape (6,)."),
+    (lambda: (wg.tensor([1.0], requires_grad=True) * 2.0).sum().backward(retain_graph="yes"),
+     TypeError, "backward: retain_graph must be a bool (True or False) or None; got 'yes'."),
+    (lambda: (wg.tensor([1.0], requires_grad=True) * 2.0).sum().backward(create_graph=1),
+     TypeError, "backward: create_graph must be a bool (True or False); got 1. Pass True (a "
+     "bool)."),
     # the engine: transforms
+    (lambda: wg.hessian(lambda x: wg.sum(x * x), argnums=5)(np.ones(2)), ValueError,
+     "hessian: argnums must be in [-1, 1) for a call with 1 positional argument; got 5."),
+    (lambda: wg.hessian(lambda x: x * x)(np.ones(2)), ValueError,
+     "hessian: the result of f (<lambda>) must be a scalar (one element); got shape (2,). For "
+     "a vector-valued function use wg.jacobian, or reduce the output (e.g. .sum())."),
+    (lambda: wg.hvp(lambda x: x * x, np.ones(2), np.ones(2)), ValueError,
+     "hvp: the result of f (<lambda>) must be a scalar (one element); got shape (2,). For a "
+     "vector-valued function use wg.jacobian, or reduce the output (e.g. .sum())."),
     (lambda: wg.grad(lambda x, y: x * y, argnums=1.0)(1.0, 2.0), TypeError,
      "grad: argnums must be an int or a non-empty tuple of ints; got 1.0."),
     (lambda: wg.value_and_grad(lambda x, y: x * y, argnums=(0, 2))(1.0, 2.0), ValueError,

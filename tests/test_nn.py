@@ -165,7 +165,7 @@ def test_sign_activation_turns_gradient_descent_into_the_perceptron_rule():
          "MLP: output_activation must be one of 'identity', 'leaky_relu', 'relu', 'sigmoid', "
          "'sign', 'softplus', 'step', 'tanh', a function or None; got 3."),
         (lambda: nn.Sequential(nn.Linear(2, 2), np.tanh), TypeError,
-         "Sequential: argument 1 must be a Module (e.g. Linear or Activation); got "
+         "Sequential: modules[1] must be a Module (e.g. Linear or Activation); got "
          "<ufunc 'tanh'> (ufunc)."),
         (lambda: nn.Linear(3, 2)(np.ones((4, 2))), ValueError,
          "Linear(3, 2): inputs must be an array with 3 features on its last axis; got shape "
@@ -181,3 +181,34 @@ def test_repr_shows_the_structure():
     text = repr(nn.MLP([2, 4, 1], activation="tanh"))
     assert "MLP([2, 4, 1], activation='tanh'" in text
     assert "(layers.0): Linear(2, 4, bias=True)" in text
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda bias: nn.Linear(2, 1, bias=bias),
+        lambda bias: nn.Perceptron(2, bias=bias),
+        lambda bias: nn.MLP([2, 3, 1], bias=bias),
+    ],
+    ids=["Linear", "Perceptron", "MLP"],
+)
+def test_bias_is_a_bool_and_false_builds_no_bias(build):
+    assert all(p.ndim == 2 or p.shape == (2,) for p in build(False).parameters())
+    assert len(build(np.bool_(False)).parameters()) == len(build(False).parameters())
+    assert len(build(True).parameters()) == 2 * len(build(False).parameters())
+    for flag in ("no", 0, None):
+        with pytest.raises(TypeError, match=r"bias must be a bool \(True or False\)"):
+            build(flag)
+
+
+def test_mlp_sizes_become_python_ints_and_dtype_may_be_named():
+    model = nn.MLP(np.array([2, 3, 1]), dtype="float64")
+    assert model.sizes == [2, 3, 1] and all(type(n) is int for n in model.sizes)
+    assert model.dtype == np.float64
+
+
+def test_train_takes_a_bool_and_changes_nothing_when_refused():
+    model = nn.MLP([2, 3, 1]).eval()
+    with pytest.raises(TypeError, match=r"^MLP.train: mode must be a bool"):
+        model.train("no")
+    assert not any(m.training for m in model.modules())

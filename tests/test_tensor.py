@@ -63,6 +63,26 @@ def test_tensor_keeps_requires_grad_and_is_a_leaf():
     assert not wg.tensor([1.0]).requires_grad
 
 
+@pytest.mark.parametrize("make", [wg.tensor, wg.Tensor])
+def test_requires_grad_takes_a_numpy_bool_and_keeps_a_python_bool(make):
+    t = make([1.0, 2.0], requires_grad=np.bool_(True))
+    assert t.requires_grad is True
+    assert make([1.0], requires_grad=np.bool_(False)).requires_grad is False
+
+
+@pytest.mark.parametrize("make", [wg.tensor, wg.Tensor])
+@pytest.mark.parametrize("flag", ["yes", 1, 0, None, 1.0])
+def test_requires_grad_that_merely_converts_to_a_bool_is_refused(make, flag):
+    with pytest.raises(TypeError, match=r"requires_grad must be a bool \(True or False\)"):
+        make([1.0], requires_grad=flag)
+
+
+@pytest.mark.parametrize(("dtype", "word"), [("foo", "a NumPy dtype"), (str, "a dtype of numbers")])
+def test_a_bad_dtype_is_blamed_not_the_data(dtype, word):
+    with pytest.raises(TypeError, match=f"^tensor: dtype must be {word}"):
+        wg.tensor([1.0], dtype=dtype)
+
+
 def test_numpy_shares_and_item_needs_one_element():
     t = wg.tensor([[1.5]])
     assert isinstance(t.numpy(), np.ndarray)

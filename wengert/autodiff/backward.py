@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wengert._checks import refusal
+from wengert._checks import Boolean, check, refusal
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import astype_p, reshape_p, sum_p
 from wengert.autodiff.tensor import Tensor
@@ -196,7 +196,15 @@ def _check_unchanged(t: Tensor, held) -> None:
 
 
 def backward(root: Tensor, gradient=None, *, retain_graph=None, create_graph=False) -> None:
-    """Tensor.backward: accumulate the gradient of root into .grad of every leaf below it."""
+    """Tensor.backward: accumulate the gradient of root into .grad of every leaf below it.
+
+    retain_graph is None or a bool, create_graph a bool: checked here, once per call, never
+    per node.
+    """
+    if not (retain_graph is None or retain_graph is True or retain_graph is False):
+        check("backward", "retain_graph", retain_graph, Boolean(), None)
+    if create_graph is not True and create_graph is not False:
+        check("backward", "create_graph", create_graph, Boolean())
     if not root.requires_grad:
         raise RuntimeError(
             "backward() needs a Tensor that requires grad; this one was made "

@@ -30,7 +30,12 @@ def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
 
     With a tuple of argnums it returns a tuple of gradients, one per argument.
     """
-    value_and_grad_f = _value_and_grad(f, argnums, "grad")
+    return _grad(f, argnums, "grad")
+
+
+def _grad(f: Callable, argnums, owner: str) -> Callable:
+    """grad, whose refusals name `owner` (the function the user called: grad, hessian, hvp)."""
+    value_and_grad_f = _value_and_grad(f, argnums, owner)
 
     def grad_f(*args, **kwargs):
         return value_and_grad_f(*args, **kwargs)[1]
@@ -71,12 +76,17 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
 
     One reverse sweep per output element (the graph is kept between them).
     """
+    return _jacobian(f, argnums, "jacobian")
+
+
+def _jacobian(f: Callable, argnums, owner: str) -> Callable:
+    """jacobian, whose refusals name `owner` (jacobian or hessian)."""
 
     def jacobian_f(*args, **kwargs):
-        (num,) = _check_argnums(argnums, len(args), "jacobian", single=True)
+        (num,) = _check_argnums(argnums, len(args), owner, single=True)
         nested = _nested(args, (num,))
         with enable_grad(), _transform():
-            (x,), call_args = _wrap(args, (num,), "jacobian")
+            (x,), call_args = _wrap(args, (num,), owner)
             out = f(*call_args, **kwargs)
             out = out if isinstance(out, Tensor) else Tensor(out)
             rows = []
@@ -99,7 +109,7 @@ def jacobian(f: Callable, argnums: int = 0) -> Callable:
 
 def hessian(f: Callable, argnums: int = 0) -> Callable:
     """The function that returns the Hessian of scalar f: the Jacobian of its gradient."""
-    return jacobian(grad(f, argnums), argnums)
+    return _jacobian(_grad(f, argnums, "hessian"), argnums, "hessian")
 
 
 def hvp(f: Callable, x, v, *args):
@@ -111,12 +121,12 @@ def hvp(f: Callable, x, v, *args):
     x_shape = as_array(x, name="x", owner="hvp").shape
     if v.shape != x_shape:
         raise refusal("hvp", "v", f"of the shape of x, {x_shape}", f"shape {v.shape}")
-    grad_f = grad(f, 0)
+    grad_f = _grad(f, 0, "hvp")
 
     def directional(y, *rest):
         return (grad_f(y, *rest) * v).sum()
 
-    return grad(directional, 0)(x, *args)
+    return _grad(directional, 0, "hvp")(x, *args)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -7,7 +7,9 @@ reuses as a buffer) would give a gradient that is silently wrong. So, as MyGrad 
 makes the arrays that a primitive declares in `Primitive.saves` read-only while the node that
 saved them lives, and gives them back writeable when backward() frees the graph or when the node
 is collected. A write in between fails at once with NumPy's "assignment destination is
-read-only", at the line that would have done the harm.
+read-only", at the line that would have done the harm. Only making an array writeable again
+(`a.flags.writeable = True`) gets past the lock; backward() reads the flag of each array a node
+locked before the node's rule runs, and refuses the node, by name, if it finds one writeable.
 
 Parameters are the exception, since optimizers update them in place, also while a graph that
 read them is alive (retain_graph=True, create_graph=True, a closure's loss): reading

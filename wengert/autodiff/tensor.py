@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from wengert._checks import refusal, what_came
+from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.saved import hold, is_held
 
@@ -185,15 +185,8 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
-        arr = as_array(data, dtype, owner="Tensor")
-        if requires_grad and arr.dtype.kind != "f":
-            expected = "floating-point when requires_grad=True"
-            fix = "Pass float data or dtype=np.float64."
-            raise refusal("Tensor", "data", expected, f"dtype {arr.dtype}", TypeError, fix)
-        source = data._data if isinstance(data, Tensor) else data
-        if arr is source:
-            arr = arr.copy()
-        self._data = arr
+        # The public constructor, checked; the engine makes its nodes with _make, unchecked.
+        self._data = leaf_data(data, requires_grad, dtype, type(self).__name__)
         self._hold = None
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -484,9 +477,42 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """A new leaf Tensor holding a copy of `data` (a number, nested lists or an ndarray).
 
     dtype follows the data by NumPy's rules unless given: Python floats give float64.
-    `requires_grad=True` needs floating-point data.
+    `requires_grad` is a bool; True needs floating-point data.
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    return Tensor._make(
+        leaf_data(data, requires_grad, dtype, "tensor"), bool(requires_grad), None, None, None
+    )
+
+
+def leaf_data(data, requires_grad, dtype, owner: str) -> np.ndarray:
+    """The array a new leaf holds: `data` checked (and copied if it is the caller's ndarray),
+    `requires_grad` a bool, `dtype` None or a dtype of numbers; refusals name `owner`."""
+    if requires_grad is not True and requires_grad is not False:  # the usual case, at once
+        check(owner, "requires_grad", requires_grad, Boolean())
+    if dtype is not None:
+        dtype = _numeric_dtype(dtype, owner)
+    arr = as_array(data, dtype, owner=owner)
+    if requires_grad and arr.dtype.kind != "f":
+        name = "data" if dtype is None else "dtype"
+        expected = "floating-point when requires_grad=True"
+        fix = "Pass float data or dtype=np.float64."
+        raise refusal(owner, name, expected, f"dtype {arr.dtype}", TypeError, fix)
+    source = data._data if isinstance(data, Tensor) else data
+    return arr.copy() if arr is source else arr
+
+
+def _numeric_dtype(dtype, owner: str) -> np.dtype:
+    """numpy.dtype(dtype), refused in the one shape when it is no dtype or not one of numbers."""
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        expected = "a NumPy dtype or a name of one"
+        raise refusal(owner, "dtype", expected, what_came(dtype), TypeError) from None
+    if resolved.kind in _REFUSED_KINDS:
+        expected = "a dtype of numbers (bool, integer, floating or complex)"
+        got = f"{what_came(dtype)}, a {_REFUSED_KINDS[resolved.kind]} dtype"
+        raise refusal(owner, "dtype", expected, got, TypeError, "Pass e.g. np.float64.")
+    return resolved
 
 
 # The operations and the sweep import this module; they are bound here, once all of it exists.

@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
-from wengert._checks import Interval, Options, as_generator, check, refusal
+from wengert._checks import Boolean, Interval, Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.tensor import Tensor, apply
 from wengert.nn.init import INITS, initial_weight
@@ -18,8 +18,8 @@ class Linear(Module):
 
     The lecture writes a = w.x + b; storing w as (inputs, outputs) makes a batch of rows x
     (N, inputs) give a (N, outputs) without a transpose (PyTorch stores (outputs, inputs)).
-    `init` is one of wengert.nn.init.INITS; the bias starts at 0. `seed` (an int or a
-    numpy Generator) makes the draw reproducible.
+    `bias` (a bool) says whether there is one; it starts at 0. `init` is one of
+    wengert.nn.init.INITS. `seed` (an int or a numpy Generator) makes the draw reproducible.
     """
 
     def __init__(
@@ -33,7 +33,9 @@ class Linear(Module):
     ) -> None:
         check_size(n_inputs, "n_inputs", "Linear")
         check_size(n_outputs, "n_outputs", "Linear")
+        check("Linear", "bias", bias, Boolean())
         check("Linear", "init", init, Options(INITS))
+        dtype = check_float_dtype(dtype, "Linear")
         self.n_inputs, self.n_outputs = int(n_inputs), int(n_outputs)
         rng = as_generator(seed, "Linear")
         self.weight = Parameter(initial_weight(init, self.n_inputs, self.n_outputs, rng), dtype)
@@ -68,6 +70,19 @@ def check_size(n, name: str, owner: str) -> None:
     check(owner, name, n, Interval(Integral, 1, None))
 
 
+def check_float_dtype(dtype, owner: str) -> np.dtype:
+    """A parameter dtype: numpy.dtype(dtype) when it is floating (None is float64, as NumPy
+    has it); anything else is refused by `owner`, before a Parameter would be."""
+    expected = "a floating dtype such as numpy.float32 or numpy.float64"
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise refusal(owner, "dtype", expected, what_came(dtype), TypeError) from None
+    if resolved.kind != "f":
+        raise refusal(owner, "dtype", expected, f"{what_came(dtype)}, dtype {resolved}", TypeError)
+    return resolved
+
+
 def check_features(x, n_inputs: int, owner: str) -> None:
     """Refuse inputs whose last axis is not n_inputs long, naming the layer and the shape."""
     features = np.shape(x.data if isinstance(x, Tensor) else x)
@@ -80,4 +95,4 @@ def check_features(x, n_inputs: int, owner: str) -> None:
         )
 
 
-__all__ = ["Linear", "check_features", "check_size"]
+__all__ = ["Linear", "check_features", "check_float_dtype", "check_size"]

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from wengert._checks import Options, as_generator, check, refusal, what_came
+from wengert._checks import Boolean, Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.tensor import apply
 from wengert.nn.activations import activation_name, get_activation, saved_activation_name
 from wengert.nn.init import INITS, initial_weight
-from wengert.nn.linear import Linear, check_features, check_size
+from wengert.nn.linear import Linear, check_features, check_float_dtype, check_size
 from wengert.nn.module import Module, Parameter
 
 
@@ -35,6 +35,9 @@ class Perceptron(Module):
         dtype=np.float32,
     ) -> None:
         check_size(n_inputs, "n_inputs", "Perceptron")
+        check("Perceptron", "bias", bias, Boolean())
+        check("Perceptron", "init", init, Options(INITS))
+        dtype = check_float_dtype(dtype, "Perceptron")
         self.n_inputs = int(n_inputs)
         self.activation = get_activation(activation, "Perceptron")
         w = initial_weight(init, self.n_inputs, 1, as_generator(seed, "Perceptron"))[:, 0]
@@ -79,13 +82,10 @@ class MLP(Module):
         seed=None,
         dtype=np.float32,
     ) -> None:
-        sizes = list(sizes)
-        if len(sizes) < 2:
-            raise refusal(
-                "MLP", "sizes", "a list of at least 2 layer sizes (inputs and outputs), e.g. "
-                "[2, 4, 1]", repr(sizes),
-            )  # fmt: skip
+        sizes = _check_sizes(sizes)
+        check("MLP", "bias", bias, Boolean())
         check("MLP", "init", init, Options(INITS), None)
+        dtype = check_float_dtype(dtype, "MLP")
         self.activation = get_activation(activation, "MLP")
         self.output_activation = get_activation(output_activation, "MLP", "output_activation")
         if init is None:
@@ -124,16 +124,30 @@ class MLP(Module):
         )
 
 
+def _check_sizes(sizes) -> list[int]:
+    """MLP's sizes as a list, each an int >= 1, refused in MLP's name."""
+    expected = "a list of at least 2 layer sizes (inputs and outputs), e.g. [2, 4, 1]"
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise refusal("MLP", "sizes", expected, what_came(sizes), TypeError) from None
+    if len(sizes) < 2:
+        raise refusal("MLP", "sizes", expected, repr(sizes))
+    for i, n in enumerate(sizes):
+        check_size(n, f"sizes[{i}]", "MLP")
+    return [int(n) for n in sizes]
+
+
 class Sequential(Module):
     """Modules applied one after the other: Sequential(Linear(2, 4), Activation("tanh"), ...)."""
 
     def __init__(self, *modules: Module) -> None:
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise refusal(
-                    "Sequential", f"argument {i}", "a Module (e.g. Linear or Activation)",
-                    what_came(m), TypeError,
-                )  # fmt: skip
+                many = isinstance(m, (list, tuple)) and len(modules) == 1
+                fix = "Pass the modules one by one: Sequential(*layers)." if many else ""
+                expected = "a Module (e.g. Linear or Activation)"
+                raise refusal("Sequential", f"modules[{i}]", expected, what_came(m), TypeError, fix)
         self.layers = list(modules)
 
     def forward(self, x):

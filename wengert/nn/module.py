@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from wengert._checks import refusal
+from wengert._checks import Boolean, check, refusal
 from wengert.autodiff.tensor import Tensor
 
 
@@ -69,7 +69,9 @@ class Module:
             yield from child.modules()
 
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (the default) on this module and every sub-module."""
+        """Set training mode (mode=True, the default) or evaluation mode (False) on this module
+        and every sub-module."""
+        check(f"{type(self).__name__}.train", "mode", mode, Boolean())
         for m in self.modules():
             m.training = bool(mode)
         return self
