@@ -152,13 +152,18 @@ def jvp(f: Callable, x, v):
     >>> wg.jvp(lambda x: x**3, 2.0, 1.0)    # (x^3, 3 x^2 v) at x = 2, v = 1
     (8.0, 12.0)
     """
+    return _jvp(f, x, v, "jvp")
+
+
+def _jvp(f: Callable, x, v, owner: str):
+    """jvp, whose refusal of f's result names `owner` (jvp or jacfwd)."""
     several = isinstance(x, tuple)
     pairs = _check_inputs(x, v, several)
     nested = _nested([a for pair in pairs for a in pair])
     level: dict = {}
     with enable_grad(), _transform() if nested else contextlib.nullcontext(), _in_flight(level):
         inputs = [_seed(level, a, t) for a, t in pairs]
-        out, tangent = _result(f(*inputs), level, f, nested)
+        out, tangent = _result(f(*inputs), level, f, nested, owner)
     if nested:
         return out, tangent
     return _to_numpy(out), _to_numpy(tangent)
@@ -186,15 +191,17 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
             call[num] = x_k
             return f(*call, **kwargs)
 
+        f_of_x.__name__ = getattr(f, "__name__", "f")  # what a refusal of its result names
+
         shape, n = tuple(x.shape), int(np.prod(x.shape))
         if n == 0:
-            out, _ = jvp(f_of_x, x, np.zeros(shape, dtype=x.dtype))
+            out, _ = _jvp(f_of_x, x, np.zeros(shape, dtype=x.dtype), "jacfwd")
             return np.zeros(np.shape(_data(out)) + shape, dtype=x.dtype)
         columns = []
         for j in range(n):
             e = np.zeros(n, dtype=x.dtype)
             e[j] = 1
-            out, column = jvp(f_of_x, x, e.reshape(shape))
+            out, column = _jvp(f_of_x, x, e.reshape(shape), "jacfwd")
             columns.append(column)
         if isinstance(columns[0], Tensor):
             return reshape_p(stack(columns, axis=-1), shape=out.shape + shape)
@@ -261,7 +268,7 @@ def _seed(level: dict, x, tangent) -> Tensor:
     return var
 
 
-def _result(out, level: dict, f, nested: bool) -> tuple:
+def _result(out, level: dict, f, nested: bool, owner: str) -> tuple:
     """f's result as a Tensor, and its tangent at this level (zeros if it does not depend on x)."""
     if not isinstance(out, (Tensor, np.ndarray, np.generic, int, float)):
         name = f"the result of f ({getattr(f, '__name__', 'f')})"
@@ -270,8 +277,8 @@ def _result(out, level: dict, f, nested: bool) -> tuple:
             "wg.concatenate([a, b])."
         )
         got = "None" if out is None else f"a {type(out).__name__}"
-        raise refusal("jvp", name, "a Tensor, an array or a number", got, TypeError, fix)
-    out = out if isinstance(out, Tensor) else Tensor(as_array(out, name="f's result", owner="jvp"))
+        raise refusal(owner, name, "a Tensor, an array or a number", got, TypeError, fix)
+    out = out if isinstance(out, Tensor) else Tensor(as_array(out, name="f's result", owner=owner))
     entry = level.get(id(out))
     if entry is not None:
         tangent = entry[1]

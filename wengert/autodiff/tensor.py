@@ -131,9 +131,9 @@ _REFUSED_KINDS = {
 }
 
 
-def as_array(data, dtype=None, name: str = "data", owner: str = "") -> np.ndarray:
+def as_array(data, dtype=None, name: str = "data", *, owner: str) -> np.ndarray:
     """`data` as an ndarray of numbers, or a TypeError of the one message shape that names
-    `owner` (left out where `name` already says who refused) and the dtype that came."""
+    `owner` (the public function or class that was called), `name` and the dtype that came."""
     if isinstance(data, Tensor):
         data = data._data
     try:
@@ -141,22 +141,12 @@ def as_array(data, dtype=None, name: str = "data", owner: str = "") -> np.ndarra
     except (TypeError, ValueError) as exc:
         got = f"{what_came(data)}, which NumPy cannot read as numbers ({str(exc).rstrip('.')})"
         expected = "numbers (a number, a nested list or an ndarray)"
-        raise _refused(owner, name, expected, got) from None
+        raise refusal(owner, name, expected, got, TypeError) from None
     if arr.dtype.kind in _REFUSED_KINDS:
         got = f"an array of dtype {arr.dtype} ({_REFUSED_KINDS[arr.dtype.kind]})"
         fix = "Convert it first, e.g. np.asarray(x, dtype=float)."
-        raise _refused(owner, name, "numbers", got, fix)
+        raise refusal(owner, name, "numbers", got, TypeError, fix)
     return arr
-
-
-def _refused(owner: str, name: str, expected: str, got: str, fix: str = "") -> TypeError:
-    """as_array's TypeError. Without `owner`, `name` may carry it ("jvp: x"); a caller that
-    gives neither gets the message without an owner."""
-    if not owner:
-        owner, _, name = name.rpartition(": ")
-    if owner:
-        return refusal(owner, name, expected, got, TypeError, fix)
-    return TypeError(f"{name} must be {expected}; got {got}.{' ' + fix if fix else ''}")
 
 
 class Tensor:

@@ -304,7 +304,7 @@ def _check_args(args) -> tuple:
         raise refusal(OWNER, "args", "one or more values to differentiate f at", "none", TypeError)
     point = []
     for i, a in enumerate(args):
-        data = np.asarray(as_array(a, name=f"{OWNER}: argument {i}"), dtype=float)
+        data = np.asarray(as_array(a, name=f"argument {i}", owner=OWNER), dtype=float)
         check_finite(OWNER, f"argument {i}", data, fix="Pass a point where f is defined.")
         point.append(float(data) if data.ndim == 0 else data)
     return tuple(point)
@@ -322,7 +322,7 @@ def _reference(reference, rows, point, n) -> tuple[str, np.ndarray]:
         by_method[reference]["note"] = ("reference; " + by_method[reference]["note"]).rstrip("; ")
         return reference, by_method[reference]["gradient"]
     parts = reference if isinstance(reference, (tuple, list)) and len(point) > 1 else [reference]
-    arrays = [np.asarray(as_array(p, name="reference"), dtype=float) for p in parts]
+    arrays = [np.asarray(as_array(p, name="reference", owner=OWNER), dtype=float) for p in parts]
     ref = np.concatenate([np.ravel(a) for a in arrays])
     if ref.shape != (n,):
         raise refusal(OWNER, "reference", f"the {n} partial derivatives of f", f"{ref.size} values")

@@ -26,6 +26,7 @@ from numbers import Real
 import numpy as np
 
 from wengert._checks import (
+    Boolean,
     Interval,
     Options,
     as_generator,
@@ -140,7 +141,8 @@ def gradcheck(
     for some element, raises GradcheckError naming the argument, the order, the element, both
     values and the tolerances; with raise_on_fail=False the report says passed=False instead.
     """
-    check_params("gradcheck", {"atol": atol, "rtol": rtol, "order": order}, OPTIONS)
+    values = {"atol": atol, "rtol": rtol, "order": order, "raise_on_fail": raise_on_fail}
+    check_params("gradcheck", values, OPTIONS)
     _check_eps(eps, "gradcheck")
     names = _parameter_names(f, len(args))
     call_args, nums = _prepare(args, names)
@@ -241,7 +243,7 @@ def _prepare(args, names) -> tuple[list, tuple[int, ...]]:
     for n, arg in enumerate(args):
         if isinstance(arg, (bool, int, np.integer)):
             continue
-        data = as_array(arg, name=_label(n, names[n]))
+        data = as_array(arg, name=_label(n, names[n]), owner="gradcheck")
         if data.dtype.kind != "f":
             continue
         _check_float64(data, n, names[n])
@@ -299,6 +301,7 @@ OPTIONS = {
     "atol": [Interval(Real, 0, None)],
     "rtol": [Interval(Real, 0, None)],
     "order": [Options([1, 2])],
+    "raise_on_fail": [Boolean()],
 }
 
 

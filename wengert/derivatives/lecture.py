@@ -255,7 +255,7 @@ def step_size_sweep(f, x, steps=None, points: int = 5) -> StepSizeSweep:
     """
     steps = np.logspace(-16, 0, 33) if steps is None else _check_steps(steps)
     check("step_size_sweep", "points", points, Interval(Integral, 1, None))
-    x = np.asarray(as_array(x, name="step_size_sweep: x"), dtype=np.float64)
+    x = np.asarray(as_array(x, name="x", owner="step_size_sweep"), dtype=np.float64)
     scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
     errors = {m: np.zeros(steps.size) for m in ("forward", "central")}
     for j in range(points):

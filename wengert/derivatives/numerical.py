@@ -180,7 +180,7 @@ def _as_point(arg, n: int, who: str) -> _Point:
     kind = "tensor" if isinstance(arg, Tensor) else "array"
     if isinstance(arg, (int, float)) and not isinstance(arg, bool):
         kind = "number"
-    data = as_array(arg, name=f"argument {n}")
+    data = as_array(arg, name=f"argument {n}", owner=who)
     if data.dtype.kind == "c":
         raise refusal(who, f"argument {n}", "real", f"dtype {data.dtype}", TypeError)
     if data.dtype.kind != "f":

@@ -130,7 +130,7 @@ class SymbolicGradient:
             raise refusal(owner, "the arguments", expected, str(len(args)), TypeError)
         flat = []
         for name, sym, a in zip(self.names, self.symbols, args, strict=True):
-            data = np.asarray(as_array(a, name=name), dtype=np.float64)
+            data = np.asarray(as_array(a, name=f"argument {name}", owner=owner), dtype=np.float64)
             if data.shape != np.shape(sym):
                 expected = f"of shape {np.shape(sym)}, as when it was differentiated"
                 raise refusal(owner, f"argument {name}", expected, f"shape {data.shape}")
@@ -246,7 +246,7 @@ def _point(args, at, rng) -> tuple[list, tuple]:
                 raise refusal(OWNER, f"argument {i}", "a new, non-empty name", repr(a))
             value = given.pop(a) if a in given else rng.uniform(0.5, 1.5)
         labels.append(a if isinstance(a, str) else None)
-        data = np.asarray(as_array(value, name=f"argument {i}"), dtype=np.float64)
+        data = np.asarray(as_array(value, name=f"argument {i}", owner=OWNER), dtype=np.float64)
         check_finite(OWNER, f"argument {i}", data, fix="Pass a point where f is defined.")
         values.append(float(data) if data.ndim == 0 else data)
     if given:

@@ -17,7 +17,7 @@ import numpy as np
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data, exp_p, where_p
-from wengert.autodiff.ops.reductions import keepdims_shape, normalize_axis, reshape_p, sum_p
+from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.tensor import Primitive, apply
 
 
@@ -235,7 +235,12 @@ def log_softmax(x, axis=-1):
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) along axis (all axes by default), shifted by the maximum."""
-    return apply(logsumexp_p, x, axis=normalize_axis(x, axis, "logsumexp"), keepdims=bool(keepdims))
+    return apply(
+        logsumexp_p,
+        x,
+        axis=normalize_axis(x, axis, "logsumexp"),
+        keepdims=flag(keepdims, "logsumexp"),
+    )
 
 
 def _one_axis(x, axis, owner: str):

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from wengert._checks import refusal, what_came
+from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.tensor import Primitive, apply
 
@@ -146,28 +146,36 @@ broadcast_to_p = Primitive(
 )
 
 
+def flag(value, owner: str, name: str = "keepdims") -> bool:
+    """A bool argument of an operation (keepdims): True or False pass at once, anything else
+    (numpy.bool_ included) goes through the one check."""
+    if value is True or value is False:
+        return value
+    return bool(check(owner, name, value, Boolean()))
+
+
 def sum(x, axis=None, keepdims=False):
     """Sum over `axis` (all axes by default)."""
-    return apply(sum_p, x, axis=normalize_axis(x, axis, "sum"), keepdims=bool(keepdims))
+    return apply(sum_p, x, axis=normalize_axis(x, axis, "sum"), keepdims=flag(keepdims, "sum"))
 
 
 def mean(x, axis=None, keepdims=False):
     """Mean over `axis` (all axes by default): the sum divided by the count."""
     if np.size(_data(x)) == 0:
         raise _empty("mean", x)
-    return apply(mean_p, x, axis=normalize_axis(x, axis, "mean"), keepdims=bool(keepdims))
+    return apply(mean_p, x, axis=normalize_axis(x, axis, "mean"), keepdims=flag(keepdims, "mean"))
 
 
 def max(x, axis=None, keepdims=False):
     """Maximum over `axis`; tied maxima share the gradient equally."""
     _check_not_empty(x, "max")
-    return apply(max_p, x, axis=normalize_axis(x, axis, "max"), keepdims=bool(keepdims))
+    return apply(max_p, x, axis=normalize_axis(x, axis, "max"), keepdims=flag(keepdims, "max"))
 
 
 def min(x, axis=None, keepdims=False):
     """Minimum over `axis`; tied minima share the gradient equally."""
     _check_not_empty(x, "min")
-    return apply(min_p, x, axis=normalize_axis(x, axis, "min"), keepdims=bool(keepdims))
+    return apply(min_p, x, axis=normalize_axis(x, axis, "min"), keepdims=flag(keepdims, "min"))
 
 
 def reshape(x, shape):
