@@ -204,6 +204,8 @@ TABLE = [
      "fit: model must be a wengert.nn.Module; got 'net'."),
     (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, metrics=[3]), TypeError,
      "fit: metrics[0] must be 'accuracy' or a function (y_hat, y) -> float; got 3."),
+    (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, batch_size=1.5), TypeError,
+     "fit: batch_size must be an int >= 1 or None; got 1.5."),
     (lambda: wg.fit(model(), wg.losses.l2, sgd(), XY, checkpoint_every=0), ValueError,
      "fit: checkpoint_every must be an int >= 1; got 0."),
     (lambda: EarlyStopping(patience=0), ValueError,
@@ -228,6 +230,23 @@ TABLE = [
      "depth_sweep: max_depth must be an int in [1, 30]; got 31."),
     (lambda: wg.derivatives.step_size_sweep(np.exp, 1.0, steps=["a"]), TypeError,
      "step_size_sweep: steps must be a 1-D array of positive finite steps; got ['a']."),
+    (lambda: wg.derivatives.numerical_grad(np.sum, "a"), TypeError,
+     "numerical_grad: argument 0 must be numbers; got an array of dtype <U1 (string). Convert "
+     "it first, e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.derivatives.gradcheck(np.sum, ["a"]), TypeError,
+     "gradcheck: argument 0 (a) must be numbers; got an array of dtype <U1 (string). Convert "
+     "it first, e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.derivatives.gradcheck(np.sum, np.ones(2), raise_on_fail=0), TypeError,
+     "gradcheck: raise_on_fail must be a bool (True or False); got 0. Pass False (a bool)."),
+    (lambda: wg.derivatives.symbolic_grad(lambda x: x * 2.0, ["a"]), TypeError,
+     "symbolic_grad: argument 0 must be numbers; got an array of dtype <U1 (string). Convert "
+     "it first, e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.derivatives.symbolic_grad(lambda x: x * 2.0, "x")(["a"]), TypeError,
+     "SymbolicGradient: argument x must be numbers; got an array of dtype <U1 (string). "
+     "Convert it first, e.g. np.asarray(x, dtype=float)."),
+    (lambda: wg.derivatives.compare_derivatives(lambda x: x * x, 1.0, reference=["a"]), TypeError,
+     "compare_derivatives: reference must be numbers; got an array of dtype <U1 (string). "
+     "Convert it first, e.g. np.asarray(x, dtype=float)."),
     # pictures
     (lambda: plot.plot_descent(w0=math.inf), ValueError,
      "plot_descent: w0 must be a float; got inf."),
@@ -316,6 +335,9 @@ TABLE = [
     (lambda: wg.jvp(lambda x: x, 2, 1.0), TypeError,
      "jvp: x must be floating-point (a tangent is a direction in a real space); got dtype "
      "int64. Pass float data, e.g. 2.0 rather than 2, or np.asarray(x, dtype=float)."),
+    (lambda: wg.jacfwd(lambda x: "a")(np.ones(2)), TypeError,
+     "jacfwd: the result of f (<lambda>) must be a Tensor, an array or a number; got a str. For "
+     "several outputs return one Tensor, e.g. wg.stack([a, b]) or wg.concatenate([a, b])."),
     (lambda: wg.trace(lambda x: 3, 1.0), TypeError,
      "trace: the result of f must be a Tensor computed from its arguments; got 3."),
     (lambda: wg.trace(lambda x: x * 2.0, np.ones(3)).backward(), ValueError,
@@ -328,6 +350,8 @@ TABLE = [
     (lambda: wg.max(np.ones((2, 3)), axis=1.5), TypeError,
      "max: axis must be an int in [-2, 2) (or a tuple of them) for an array of shape (2, 3); "
      "got 1.5."),
+    (lambda: wg.sum(np.ones(2), keepdims="no"), TypeError,
+     "sum: keepdims must be a bool (True or False); got 'no'."),
     (lambda: wg.mean(np.ones((2, 3)), axis=(0, -2)), ValueError,
      "mean: axis must be distinct axes; got (0, -2), which repeats an axis."),
     (lambda: wg.softmax(np.ones((2, 3)), axis=(0, 1)), TypeError,

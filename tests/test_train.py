@@ -391,6 +391,24 @@ def test_plateau_callback_divides_the_learning_rate():
             ValueError,
             "^fit: clip_grad_norm must be a float > 0 or None; got -1\\.0\\.$",
         ),
+        (
+            (X_TABLE, Y_TABLE),
+            {"batch_size": 1.5},
+            TypeError,
+            "^fit: batch_size must be an int >= 1 or None; got 1\\.5\\.$",
+        ),
+        (
+            (X_TABLE, Y_TABLE),
+            {"shuffle": "yes"},
+            TypeError,
+            "^fit: shuffle must be a bool \\(True or False\\); got 'yes'\\.$",
+        ),
+        (
+            (X_TABLE, Y_TABLE),
+            {"seed": -1},
+            ValueError,
+            "^fit: seed must be an int >= 0 or None; got -1\\.$",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(data_, kwargs, error, match):

@@ -274,6 +274,10 @@ FIT_CONSTRAINTS = {
     "model": [InstanceOf(Module, "a wengert.nn.Module")],
     "loss": [_checks.Callable("a function (y_hat, y) -> scalar Tensor")],
     "epochs": [Interval(Integral, 1, None)],
+    # Checked here as well as by DataLoader, so that a refusal names fit, which was called.
+    "batch_size": [Interval(Integral, 1, None), None],
+    "shuffle": [Boolean()],
+    "seed": [Interval(Integral, 0, None), None],
     "tol": [Interval(Real, 0, None), None],
     "n_iter_no_change": [Interval(Integral, 1, None)],
     "on_nonfinite": [Options(["stop", "raise"])],
