@@ -100,3 +100,13 @@ def test_read_table_detects_a_missing_header_and_keeps_the_first_row(tmp_path):
     assert names == ["a", "1"] and table.tolist() == [[2.0, 3.0]]
     with pytest.raises(TypeError, match="header must be True, False or None; got header='auto'"):
         read_table(path, header="auto")
+
+
+def test_a_quoted_cell_over_several_lines_is_named_by_the_line_it_starts_on(tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text('a,b,y\n1,2,0\n"3\n4",5,1\n6,7,0\n')
+    with pytest.raises(ValueError, match=r"multi\.csv line 3, column 1 \('a'\): '3\\n4' is not"):
+        read_table(str(path))
+    path.write_text('a,b\n"1\n\n",2\n3,x\n')  # the rows after it keep their own lines
+    with pytest.raises(ValueError, match=r"multi\.csv line 5, column 2 \('b'\): 'x' is not"):
+        read_table(str(path))

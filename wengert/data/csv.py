@@ -135,14 +135,15 @@ def _read_rows(name: str, delimiter: str, owner: str) -> list[tuple[int, list[st
     except UnicodeDecodeError as exc:
         raise ValueError(_not_utf8(raw, exc.start, name, delimiter, owner)) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
+    rows, start = [], 1
     try:
         for row in reader:
             if any(cell.strip() for cell in row):
-                rows.append((reader.line_num, row))
+                rows.append((start, row))  # where the row begins: a quoted cell may span lines
+            start = reader.line_num + 1
     except csv.Error as exc:
         fix = "; no number is that long" if "field limit" in str(exc) else ""
-        raise ValueError(f"{owner}: {name} line {reader.line_num}: {exc}{fix}") from None
+        raise ValueError(f"{owner}: {name} line {start}: {exc}{fix}") from None
     return rows
 
 
