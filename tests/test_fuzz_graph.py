@@ -210,13 +210,11 @@ class GraphMachine(RuleBasedStateMachine):
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=f"leaf {k}")
 
     def _has_views(self, t: wg.Tensor) -> bool:
-        """Whether a recorded node shares t's memory: x[0], x.T and x.reshape(-1) are NumPy
-        views, which an in-place step of t changes too (as NumPy and PyTorch views are), while
-        the reference holds each node at the value it had when it was made."""
-        return any(
-            n is not t and n.requires_grad and not n.is_leaf and np.shares_memory(n.data, t.data)
-            for n in self.keep
-        )
+        """Whether another recorded Tensor shares t's memory: x.detach(), x[0], x.T and
+        x.reshape(-1) are NumPy views, which an in-place step of t changes too (as NumPy and
+        PyTorch views are), while the reference holds a node made from one afterwards at the
+        value the view had when the reference read it."""
+        return any(n is not t and np.shares_memory(n.data, t.data) for n in self.keep)
 
     @precondition(lambda self: self.leaves)
     @rule(data=st.data())
