@@ -18,6 +18,7 @@ import json
 import struct
 import time
 import tracemalloc
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ from wengert import io
 from wengert.losses import mse
 from wengert.nn import MLP, Activation, Linear, Perceptron, Sequential
 from wengert.optim import LBFGS, Adam
+from wengert.train import ConvergenceWarning
 
 DEEP = "[" * 1000 + "]" * 1000
 _DEEP_MARK = "@@deep@@"
@@ -116,8 +118,10 @@ def _train(model, opt, X) -> None:
         loss.backward()
         return loss
 
-    for _ in range(2):
-        opt.step(closure)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # two steps: state to save, no more
+        for _ in range(2):
+            opt.step(closure)
 
 
 def _header(raw: bytes) -> tuple[dict, int]:
