@@ -167,13 +167,16 @@ class Optimizer:
         """Refuse a .grad of another shape than its parameter before any parameter moves."""
         for i, group in enumerate(self.param_groups):
             for j, p in enumerate(group["params"]):
-                shape = np.shape(getattr(p.grad, "data", p.grad))
-                if p.grad is not None and shape != p.data.shape:
+                # .grad: an ndarray, a Tensor (create_graph=True), or a list set by hand, whose
+                # shape only np.shape knows; the common case stops at the first comparison.
+                grad = p.grad
+                shape = p.data.shape
+                if grad is not None and getattr(grad, "shape", ()) != shape != np.shape(grad):
                     raise refusal(
                         f"{owner}.step",
                         f"the .grad of parameter {j} of param group {i}",
-                        f"of the parameter's shape {p.data.shape}",
-                        f"shape {shape}",
+                        f"of the parameter's shape {shape}",
+                        f"shape {np.shape(grad)}",
                         fix="Nothing was updated.",
                     )
 
