@@ -57,6 +57,8 @@ _NO_GRADIENT = (
 
 # ------------------------------------------------------------------------------ the checkers
 def _check_reduction(loss: str, reduction) -> None:
+    if reduction.__class__ is str and reduction in REDUCTIONS:
+        return  # the usual case, per call of a loss: no constraint object is built
     check(loss, "reduction", reduction, Options(REDUCTIONS))
 
 
