@@ -12,6 +12,7 @@ import numpy as np
 from wengert._checks import Boolean, check, refusal
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import astype_p, reshape_p, sum_p
+from wengert.autodiff.saved import EXPOSED, changed
 from wengert.autodiff.tensor import Tensor
 
 
@@ -99,12 +100,14 @@ def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_gr
             for owner in held[2]:
                 if owner.flags["W"]:
                     raise unlocked_error(t, owner, order[::-1])
+            if EXPOSED and held[4]:
+                check_locked(t, order[::-1])
         if create_graph:
             ans, args = t, inputs
             if held is not None:
                 _check_unchanged(t, held)
         elif held is not None:  # the arrays the forward used, as it used them (saved.py)
-            ans, args = held.out, held.raw
+            ans, args = held[1], held[0]
         else:
             ans = t._data
             args = [a._data if isinstance(a, Tensor) else a for a in inputs]
@@ -124,19 +127,27 @@ def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_gr
 
 def check_locked(t: Tensor, nodes: list[Tensor]) -> None:
     """Refuse node t (one of `nodes`, in the order the forward pass ran them) when memory it
-    saved was made writeable again.
+    locked was made writeable again, or memory it saved fresh was changed since (saved.py).
 
-    One flag read per array the node locked, none for a node that saved nothing; flags["W"]
-    costs half of flags.writeable.
+    One flag read per array the node locked, none for a node that saved nothing; a comparison
+    of bytes only for fresh memory that was handed out.
     """
-    if t._hold is not None:
-        for owner in t._hold[2]:
+    held = t._hold
+    if held is not None:
+        for owner in held[2]:
             if owner.flags["W"]:
                 raise unlocked_error(t, owner, nodes)
+        if EXPOSED and held[4]:
+            a = changed(held[4])
+            if a is not None:
+                raise unlocked_error(t, a, nodes, "was changed in place")
 
 
-def unlocked_error(t: Tensor, owner: np.ndarray, nodes: list[Tensor]) -> RuntimeError:
-    """The error for a node whose saved memory `owner` was made writeable again.
+def unlocked_error(
+    t: Tensor, owner: np.ndarray, nodes: list[Tensor], how: str = ""
+) -> RuntimeError:
+    """The error for a node whose saved memory `owner` was made writeable again (or, with
+    `how`, was changed: a result's memory, which code outside the engine got and wrote).
 
     `apply` makes what a node saved read-only (saved.py); a write then fails at once. Only
     `a.flags.writeable = True` (or setflags) undoes that, and after it nothing says whether the
@@ -149,18 +160,18 @@ def unlocked_error(t: Tensor, owner: np.ndarray, nodes: list[Tensor]) -> Runtime
     """
     position = 1 + next(k for k, u in enumerate(nodes) if u is t)
     what = _saved_name(t, owner)
+    how = how or "was made writeable and may have been changed"
     return RuntimeError(
-        f"backward: {what} of {t._prim.name} (node {position} of the Wengert list) was made "
-        f"writeable and may have been changed after the forward pass; its gradient would be "
-        f"wrong. Recompute the forward pass."
+        f"backward: {what} of {t._prim.name} (node {position} of the Wengert list) {how} "
+        f"after the forward pass; its gradient would be wrong. Recompute the forward pass."
     )
 
 
 def _saved_name(t: Tensor, owner: np.ndarray) -> str:
     """Which value of node t holds the memory `owner`: the result, an argument or a parameter."""
     held = t._hold
-    named = [("the result", held.out)]
-    named += [(f"argument {i}", a) for i, a in enumerate(held.raw)]
+    named = [("the result", held[1])]
+    named += [(f"argument {i}", a) for i, a in enumerate(held[0])]
     named += [(f"the parameter {k!r}", v) for k, v in (t._params or {}).items()]
     for name, value in named:
         for a in value if type(value) is tuple else (value,):
@@ -177,17 +188,15 @@ def _memory(a: np.ndarray) -> np.ndarray:
 
 
 def _check_unchanged(t: Tensor, held) -> None:
-    """Refuse a second-order sweep through a node whose parameter was changed since its forward.
+    """Refuse a second-order sweep through a node whose argument was changed since its forward.
 
     The rules then run on the Tensors themselves (they must, to record the graph), so they
     would read the new values; the first-order sweep reads the saved arrays and needs no check.
     """
     for i, a in enumerate(t._inputs):
-        if (
-            isinstance(a, Tensor)
-            and a._data is not held.raw[i]
-            and not np.array_equal(a._data, held.raw[i])
-        ):
+        data = a._data if isinstance(a, Tensor) else a
+        saved = held[0][i]  # a small array the caller may hold is saved as a copy (saved.py)
+        if data is not saved and isinstance(data, np.ndarray) and not np.array_equal(data, saved):
             raise RuntimeError(
                 f"backward(create_graph=True): argument {i} of the primitive {t._prim.name!r} "
                 f"was changed in place after the forward pass (an optimizer step?), so its "

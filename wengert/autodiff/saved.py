@@ -1,15 +1,25 @@
-"""The arrays a graph saved for backward stay read-only while it can still read them.
+"""No in-place change can make a gradient silently wrong: what a node saved for backward is guarded.
 
 A rule reads the arrays of its node when backward() runs, not when the forward ran: the result
 (`ans`, for exp, sigmoid, tanh), the arguments (mul, matmul), an index (getitem). An array
 changed in place between the two (`y.numpy()[0] = 0`, a NumPy array the caller passed in and
-reuses as a buffer) would give a gradient that is silently wrong. So, as MyGrad does, `apply`
-makes the arrays that a primitive declares in `Primitive.saves` read-only while the node that
-saved them lives, and gives them back writeable when backward() frees the graph or when the node
-is collected. A write in between fails at once with NumPy's "assignment destination is
-read-only", at the line that would have done the harm. Only making an array writeable again
-(`a.flags.writeable = True`) gets past the lock; backward() reads the flag of each array a node
-locked before the node's rule runs, and refuses the node, by name, if it finds one writeable.
+reuses as a buffer) would give a gradient that is silently wrong. `apply` guards the arrays that
+a primitive declares in `Primitive.saves` in one of two ways, by who can reach them.
+
+Arrays the caller may hold already, a NumPy argument or the data of a leaf Tensor (and views of
+anything), are locked: made read-only while the node that saved them lives, as MyGrad does, and
+given back writeable when backward() frees the graph or the node is collected. A write in between
+fails at once with NumPy's "assignment destination is read-only", at the line that would have
+done the harm. Only making an array writeable again (`a.flags.writeable = True`) gets past the
+lock; backward() reads the flag of each array a node locked before the node's rule runs, and
+refuses the node, by name, if it finds one writeable.
+
+Arrays that an operation made, its result and the data of non-leaf Tensors, are fresh: no code
+outside the engine can reach them until it reads `Tensor.data` or `numpy()` (or `detach()`s the
+Tensor). They cost nothing when saved. The first read hands the memory out and records a copy of
+its bytes (`expose`); backward() compares the arrays a node saved fresh with that copy before the
+node's rule runs, and refuses the node, by name, if they differ. Once handed out, an array is
+saved by locking, like any other the caller holds.
 
 Parameters are the exception, since optimizers update them in place, also while a graph that
 read them is alive (retain_graph=True, create_graph=True, a closure's loss): reading
@@ -25,12 +35,15 @@ NumPy cannot find the other views of an owner, so a view made before the forward
 `X` when `X[:32]` was saved, both views of one buffer) stays writeable: write through it only
 after backward().
 
-The cost is paid per recorded node that saves something (a Hold, and a flag set and cleared per
-array); add, sum, reshape and the other primitives whose rules read no values save nothing and
-pay nothing.
+A node that locks something pays a Hold, and a flag set and cleared per array; a node that saves
+only fresh arrays pays a tuple. Add, sum, reshape and the other primitives whose rules read no
+values save nothing and pay nothing.
 """
 
 from __future__ import annotations
+
+import weakref
+from functools import partial
 
 import numpy as np
 
@@ -39,15 +52,20 @@ import numpy as np
 _COUNT: dict[int, int] = {}
 # id(owner) -> views locked with it whose node went first; unlocked with the owner.
 _PENDING: dict[int, list] = {}
+# id(owner) -> (a weak reference to it, its bytes when first handed out): fresh memory that code
+# outside the engine can reach. The entry goes with the owner (the weak reference's callback).
+EXPOSED: dict[int, tuple[weakref.ref, bytes]] = {}
 
 
 class Hold(tuple):
-    """(raw, out, owners, views): what one node saved, and the memory it holds read-only.
+    """(raw, out, owners, views, fresh): what one node saved, and the memory it holds read-only.
 
     `raw` (the arguments, as the forward got them) and `out` (the result) are what the
     first-order sweep hands to the rules: a parameter's Tensor may have moved to a copy since
-    (`Tensor.data`), the graph's values have not. The memory is given back when this object
-    goes: when backward() frees the node, or when the node is collected.
+    (`Tensor.data`), the graph's values have not. `fresh` are the saved arrays that only the
+    engine could reach when they were saved. The memory is given back when this object goes:
+    when backward() frees the node, or when the node is collected. A node that saved only fresh
+    arrays keeps a plain tuple of the same shape instead, which gives nothing back.
     """
 
     __slots__ = ()
@@ -71,54 +89,121 @@ class Hold(tuple):
             pass
 
 
-def hold(saves, raw, out, params) -> Hold | None:
-    """Make the arrays a node saved read-only; the Hold to keep on the node, or None."""
-    owners: list = []
-    views: list = []
-    keys = range(len(raw) + 1) if saves is None else saves  # None: every argument and the result
-    for key in keys:
+# A saved array of at most this many elements that the caller may hold is copied, not locked: a
+# copy of a few hundred numbers costs less than a lock and its release, and needs no Hold.
+COPY_LIMIT = 512
+
+
+def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
+    """Guard the arrays a node saved; the Hold (or tuple) to keep on the node.
+
+    `args` are the arguments as `apply` got them (Tensors or not), `raw` their arrays, `out`
+    the result (not an argument: apply makes sure). A small array the caller may hold is
+    replaced, in `raw`, `out` or `params`, by a copy.
+    """
+    fresh = []
+    owners = None
+    for key in (*range(len(raw)), "ans") if saves is None else saves:
         if key.__class__ is int:
-            a = raw[key] if key < len(raw) else (out if saves is None else None)
-        else:
-            a = out if key == "ans" else params.get(key)
-        if a.__class__ is np.ndarray and a.base is None:
-            # The usual case, an array that owns its memory, written out: this runs per node.
-            count = _COUNT.get(id(a))
-            if count is None:
-                if not a.flags.writeable:
-                    continue  # read-only by its owner's choice: nothing writes it
-                a.setflags(False)
-                _COUNT[id(a)] = 1
+            a = raw[key]
+            t = args[key]
+            if t is not a:  # the data of a Tensor
+                if t._prim is not None and a.base is None and (not EXPOSED or id(a) not in EXPOSED):
+                    fresh.append(a)  # a non-leaf's data that was never handed out
+                    continue
+            elif a.__class__ is not np.ndarray and not isinstance(a, np.ndarray):
+                continue  # a number: nothing can change it
+            if a.size <= COPY_LIMIT:
+                raw[key] = np.array(a) if a.__class__ is np.ndarray else a.copy()
             else:
-                _COUNT[id(a)] = count + 1
-            owners.append(a)
-        elif isinstance(a, (np.ndarray, tuple)):  # a view, a subclass; an index's arrays
-            for item in a if type(a) is tuple else (a,):
-                if isinstance(item, np.ndarray):
-                    _lock(item, owners, views)
-    if owners:
-        # Tuples of arrays, which the cyclic collector need not follow: a deep graph makes many.
-        return Hold((raw, out, tuple(owners), tuple(views)))
+                owners = _lock(a, owners)
+        elif key == "ans":
+            if out.base is None and (not EXPOSED or id(out) not in EXPOSED):
+                fresh.append(out)
+            elif out.size <= COPY_LIMIT:
+                out = out.copy()
+            else:
+                owners = _lock(out, owners)
+        else:
+            value = params.get(key)
+            if value is not None and not isinstance(value, (int, float)):
+                params[key], owners = _guard_param(value, owners)
+    if owners is None:
+        return (raw, out, (), (), fresh)
+    # Tuples of arrays, which the cyclic collector need not follow: a deep graph makes many.
+    return Hold((raw, out, tuple(owners[0]), tuple(owners[1]), fresh))
+
+
+def _guard_param(value, owners):
+    """A keyword parameter (an index, a bound), its arrays copied when small, else locked;
+    and the locks so far (see `_lock`)."""
+    if isinstance(value, tuple):
+        items = []
+        for item in value:
+            item, owners = _guard_param(item, owners)
+            items.append(item)
+        return tuple(items), owners
+    if not isinstance(value, np.ndarray):
+        return value, owners
+    if value.size <= COPY_LIMIT:
+        return value.copy(), owners
+    return value, _lock(value, owners)
+
+
+def expose(a: np.ndarray) -> None:
+    """Record the bytes of the memory of `a` as code outside the engine first gets it.
+
+    A node that saved that memory fresh (before this) compares it with these bytes in
+    backward(); a node that saves it from now on locks it.
+    """
+    owner = a
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    key = id(owner)
+    if key not in EXPOSED:
+        EXPOSED[key] = (weakref.ref(owner, partial(_forget, key)), owner.tobytes())
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    entry = EXPOSED.get(key)
+    if entry is not None and entry[0] is ref:
+        del EXPOSED[key]
+
+
+def changed(fresh) -> np.ndarray | None:
+    """The first of the arrays a node saved fresh that was handed out and changed since, or None."""
+    for a in fresh:
+        entry = EXPOSED.get(id(a))
+        if entry is not None and entry[1] != a.tobytes():
+            return a
     return None
 
 
-def _lock(a: np.ndarray, owners: list, views: list) -> None:
+def _lock(a: np.ndarray, owners: tuple[list, list] | None) -> tuple[list, list] | None:
+    """Make the memory of `a` read-only for one more node, unless it was read-only already.
+
+    `owners` is None or (the owners locked so far, the views locked with them); the same,
+    with what this locked added, is returned.
+    """
     owner = a
-    while owner.base is not None and isinstance(owner.base, np.ndarray):
+    while isinstance(owner.base, np.ndarray):
         owner = owner.base
     key = id(owner)
     count = _COUNT.get(key)
     if count is None:
         if not owner.flags.writeable:
-            return  # read-only by its owner's choice: nothing writes it
+            return owners  # read-only by its owner's choice: nothing writes it
         owner.setflags(False)
         _COUNT[key] = 1
     else:
         _COUNT[key] = count + 1
-    owners.append(owner)
+    if owners is None:
+        owners = ([], [])
+    owners[0].append(owner)
     if owner is not a and a.flags.writeable:
         a.setflags(False)
-        views.append(a)
+        owners[1].append(a)
+    return owners
 
 
 def _release(owners: tuple, views: tuple) -> None:
@@ -150,4 +235,4 @@ def is_held(a: np.ndarray) -> bool:
     return id(owner) in _COUNT
 
 
-__all__ = ["Hold", "hold", "is_held"]
+__all__ = ["EXPOSED", "Hold", "changed", "expose", "hold", "is_held"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.mode import MODE
-from wengert.autodiff.saved import hold, is_held
+from wengert.autodiff.saved import expose, hold, is_held
 
 # A rule is rule(g, ans, *args, **params) -> the cotangent of one argument. In the plain first-order
 # sweep g, ans and args are ndarrays, so a rule runs on NumPy alone; with create_graph=True they are
@@ -55,10 +55,10 @@ class Primitive:
     primitive the Jacobian is diagonal, so one rule, g * f'(x), serves both directions.
 
     `saves` says which values the rules read when backward() runs: argument positions, "ans"
-    for the result, and names of array parameters (an index). `apply` holds those arrays
-    read-only while the node lives (`saved.py`), so that an in-place change cannot make the
-    gradient silently wrong. None (the default) holds every argument and the result; `()` says
-    the rules read shapes only (add, sum, reshape), and then nothing is held.
+    for the result, and names of array parameters (an index). `apply` guards those arrays while
+    the node lives (`saved.py`: checked, copied or held read-only), so that an in-place change
+    cannot make the gradient silently wrong. None (the default) guards every argument and the
+    result; `()` says the rules read shapes only (add, sum, reshape), and then nothing is held.
 
     `template` and `precedence` say how a Wengert list prints the operation: "{0} * {1}" gives
     `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
@@ -81,6 +81,8 @@ class Primitive:
         if self.name in REGISTRY:
             raise ValueError(f"primitive {self.name!r} is defined twice")
         REGISTRY[self.name] = self
+        # apply's shortcut for exp, tanh, sigmoid and the like: a fresh result needs no work.
+        object.__setattr__(self, "saves_result", self.saves == ("ans",))
 
     def __call__(self, *args, **params):
         for a in args:
@@ -109,9 +111,20 @@ def apply(prim: Primitive, *args, **params) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and MODE.enabled:
+        if out.base is None:
+            for a in raw:
+                if a is out:  # the forward handed back an argument, which the caller may hold
+                    out = out.view()
+                    break
         node = Tensor._make(out, True, prim, args, params)
-        if prim.saves != ():
-            node._hold = hold(prim.saves, raw, out, params)
+        if prim.saves_result:  # the result alone, which only this node can reach yet
+            node._hold = (
+                (raw, out, (), (), (out,))
+                if out.base is None
+                else hold(("ans",), raw, out, args, params)
+            )
+        elif prim.saves != ():
+            node._hold = hold(prim.saves, raw, out, args, params)
         if MODE.recorder is not None:
             MODE.recorder.append(node)
     else:
@@ -135,6 +148,8 @@ def as_array(data, dtype=None, name: str = "data", *, owner: str) -> np.ndarray:
     """`data` as an ndarray of numbers, or a TypeError of the one message shape that names
     `owner` (the public function or class that was called), `name` and the dtype that came."""
     if isinstance(data, Tensor):
+        if data._prim is not None:
+            expose(data._data)  # code outside the engine now holds a result's memory
         data = data._data
     try:
         arr = np.asarray(data, dtype=dtype)
@@ -154,12 +169,12 @@ class Tensor:
 
     `data` is the ndarray; `grad` is filled by `backward()` on leaves that require grad (an
     ndarray, or a Tensor after `backward(create_graph=True)`) and accumulates like PyTorch's.
-    An array that a recorded operation saved for its backward rule is read-only until
-    backward() frees the graph (see `numpy()`).
+    An in-place change of an array that a recorded operation saved for its backward rule never
+    makes a gradient silently wrong (see `numpy()`).
     """
 
-    # _hold: the arrays the node's rules will read, held read-only until the graph is freed
-    # (saved.py); set only on recorded nodes whose primitive saves something.
+    # _hold: the arrays the node's rules will read, as the forward pass used them, guarded until
+    # the graph is freed (saved.py); set only on recorded nodes whose primitive saves something.
     __slots__ = (
         "__weakref__",
         "_data",
@@ -201,21 +216,27 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The ndarray this Tensor holds.
 
-        Arrays that a recorded operation saved for its backward rule are read-only while the
-        graph lives (`saved.py`): writing the result of an operation, or an input that is not a
-        parameter, fails at once rather than make a gradient wrong. A parameter (a leaf that
-        requires grad) is different, since optimizers update it in place: reading its data
-        while a graph holds it gives the parameter a writeable copy, and the graph keeps the
-        values its forward pass used, so its gradient is still the one of the loss it computed.
+        Arrays that a recorded operation saved for its backward rule are guarded while the
+        graph lives (`saved.py`): writing the result of an operation makes backward() refuse
+        the node that saved it, by name; a small input the graph keeps as a copy, a large one
+        is read-only, so that writing it fails at once. A parameter (a leaf that requires grad)
+        that a graph holds read-only moves to a writeable copy when its data is read, since
+        optimizers update it in place; either way the graph keeps the values its forward pass
+        used, so its gradient is still the one of the loss it computed.
         """
         a = self._data
-        if not a.flags.writeable and self._prim is None and self.requires_grad and is_held(a):
+        if self._prim is not None:
+            expose(a)  # a result's memory, which nodes may have saved without locking it
+        elif not a.flags.writeable and self.requires_grad and is_held(a):
             a = self._data = a.copy()
         return a
 
     @data.setter
     def data(self, value) -> None:
-        self._data = as_array(value, name="the new value", owner="Tensor.data")
+        a = as_array(value, name="the new value", owner="Tensor.data")
+        if self._prim is not None:
+            expose(a)  # the caller holds it: a node that saves it from now on locks it
+        self._data = a
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -241,9 +262,9 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied).
 
-        While a graph that will read this data in backward() is alive, the array is read-only
-        (writing it would make that gradient wrong); it is writeable again once backward() has
-        freed the graph, or the graph is gone.
+        While a graph that will read this data in backward() is alive, writing it is refused,
+        at the write (a large input, held read-only) or by backward() (a result); it is free
+        again once backward() has freed the graph, or the graph is gone (see `data`).
         """
         return self.data  # the property: a parameter's array may be unshared first
 
@@ -258,6 +279,8 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data as a new leaf that does not require grad (the data is shared)."""
+        if self._prim is not None:
+            expose(self._data)  # a leaf's data is the caller's: it reaches the result's memory
         return Tensor._make(self._data, False, None, None, None)
 
     def astype(self, dtype) -> Tensor:
@@ -481,13 +504,13 @@ def leaf_data(data, requires_grad, dtype, owner: str) -> np.ndarray:
         check(owner, "requires_grad", requires_grad, Boolean())
     if dtype is not None:
         dtype = _numeric_dtype(dtype, owner)
-    arr = as_array(data, dtype, owner=owner)
+    source = data._data if isinstance(data, Tensor) else data
+    arr = as_array(source, dtype, owner=owner)
     if requires_grad and arr.dtype.kind != "f":
         name = "data" if dtype is None else "dtype"
         expected = "floating-point when requires_grad=True"
         fix = "Pass float data or dtype=np.float64."
         raise refusal(owner, name, expected, f"dtype {arr.dtype}", TypeError, fix)
-    source = data._data if isinstance(data, Tensor) else data
     return arr.copy() if arr is source else arr
 
 
