@@ -632,6 +632,28 @@ def test_a_view_of_a_saved_result_written_in_place_names_the_node_that_saved_it(
     assert str(caught.value) == changed("the result", "exp", 1)
 
 
+def test_an_intermediate_that_relu_saved_and_that_was_written_is_refused_naming_relu():
+    x = leaf([1.0, -2.0])
+    h = x * 3.0  # mul is node 1
+    y = wg.relu(h)  # node 2, which saved h
+    h.numpy()[1] = 5.0
+    with pytest.raises(RuntimeError) as caught:
+        y.sum().backward()
+    assert str(caught.value) == changed("argument 0", "relu", 2)
+    assert x.grad is None
+
+
+def test_an_intermediate_handed_out_before_relu_saved_it_keeps_the_forwards_gradient():
+    # relu saved h = (3, -6) as a copy, since its array was handed out: d/dx = 3 (3 > 0, -6 < 0).
+    x = leaf([1.0, -2.0])
+    h = x * 3.0
+    held = h.numpy()
+    y = wg.relu(h)
+    held[1] = 5.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 0.0])
+
+
 def test_a_result_written_after_it_was_handed_out_and_before_use_is_just_its_value():
     # d/dw sum(y * w) = y: the y that the product read, after the write.
     x = leaf([1.0, 2.0])

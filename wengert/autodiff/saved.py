@@ -92,6 +92,7 @@ class Hold(tuple):
 # A saved array of at most this many elements that the caller may hold is copied, not locked: a
 # copy of a few hundred numbers costs less than a lock and its release, and needs no Hold.
 COPY_LIMIT = 512
+ndarray = np.ndarray  # one name to look up, not two, in the loop that runs per node
 
 
 def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
@@ -101,7 +102,7 @@ def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
     the result (not an argument: apply makes sure). A small array the caller may hold is
     replaced, in `raw`, `out` or `params`, by a copy.
     """
-    fresh = []
+    fresh = ()
     owners = None
     for key in (*range(len(raw)), "ans") if saves is None else saves:
         if key.__class__ is int:
@@ -109,24 +110,29 @@ def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
             t = args[key]
             if t is not a:  # the data of a Tensor
                 if t._prim is not None and a.base is None and (not EXPOSED or id(a) not in EXPOSED):
-                    fresh.append(a)  # a non-leaf's data that was never handed out
+                    fresh += (a,)  # a non-leaf's data that was never handed out
                     continue
-            elif a.__class__ is not np.ndarray and not isinstance(a, np.ndarray):
+            elif a.__class__ is not ndarray and not isinstance(a, ndarray):
                 continue  # a number: nothing can change it
             if a.size <= COPY_LIMIT:
-                raw[key] = np.array(a) if a.__class__ is np.ndarray else a.copy()
+                raw[key] = a.copy()
             else:
                 owners = _lock(a, owners)
         elif key == "ans":
             if out.base is None and (not EXPOSED or id(out) not in EXPOSED):
-                fresh.append(out)
+                fresh += (out,)
             elif out.size <= COPY_LIMIT:
                 out = out.copy()
             else:
                 owners = _lock(out, owners)
         else:
             value = params.get(key)
-            if value is not None and not isinstance(value, (int, float)):
+            if value.__class__ is tuple:  # an index: usually ints and slices alone
+                for item in value:
+                    if isinstance(item, np.ndarray):
+                        params[key], owners = _guard_param(value, owners)
+                        break
+            elif isinstance(value, np.ndarray):
                 params[key], owners = _guard_param(value, owners)
     if owners is None:
         return (raw, out, (), (), fresh)

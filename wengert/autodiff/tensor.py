@@ -16,7 +16,7 @@ import numpy as np
 
 from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.mode import MODE
-from wengert.autodiff.saved import expose, hold, is_held
+from wengert.autodiff.saved import EXPOSED, expose, hold, is_held
 
 # A rule is rule(g, ans, *args, **params) -> the cotangent of one argument. In the plain first-order
 # sweep g, ans and args are ndarrays, so a rule runs on NumPy alone; with create_graph=True they are
@@ -24,6 +24,8 @@ from wengert.autodiff.saved import expose, hold, is_held
 Rule = Callable[..., Any]
 
 REGISTRY: dict[str, Primitive] = {}
+# Primitive.guard: what apply does with the values a node saves (see Primitive.saves).
+_NOTHING, _RESULT, _FIRST, _HOLD = 0, 1, 2, 3
 
 
 class Variadic:
@@ -81,8 +83,11 @@ class Primitive:
         if self.name in REGISTRY:
             raise ValueError(f"primitive {self.name!r} is defined twice")
         REGISTRY[self.name] = self
-        # apply's shortcut for exp, tanh, sigmoid and the like: a fresh result needs no work.
-        object.__setattr__(self, "saves_result", self.saves == ("ans",))
+        # What apply does after the forward, read as one attribute: nothing to guard (add, sum),
+        # the result alone (exp, tanh, sigmoid: a new array needs no work), the first argument
+        # alone (relu, softplus: no work when it is an intermediate result), or saved.hold.
+        guard = {(): _NOTHING, ("ans",): _RESULT, (0,): _FIRST}.get(self.saves, _HOLD)
+        object.__setattr__(self, "guard", guard)
 
     def __call__(self, *args, **params):
         for a in args:
@@ -111,19 +116,21 @@ def apply(prim: Primitive, *args, **params) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if record and MODE.enabled:
-        if out.base is None:
-            for a in raw:
-                if a is out:  # the forward handed back an argument, which the caller may hold
-                    out = out.view()
-                    break
+        if out is raw[0]:  # astype to its own dtype hands back its argument: the caller's array
+            out = out.view()
         node = Tensor._make(out, True, prim, args, params)
-        if prim.saves_result:  # the result alone, which only this node can reach yet
-            node._hold = (
-                (raw, out, (), (), (out,))
-                if out.base is None
-                else hold(("ans",), raw, out, args, params)
-            )
-        elif prim.saves != ():
+        guard = prim.guard
+        if guard == _RESULT and out.base is None:  # a new array, which only this node can reach
+            node._hold = (raw, out, (), (), (out,))
+        elif (  # the first argument alone: free when it is a non-leaf's data, never handed out
+            guard == _FIRST
+            and (a := raw[0]) is not args[0]
+            and args[0]._prim is not None
+            and a.base is None
+            and (not EXPOSED or id(a) not in EXPOSED)
+        ):
+            node._hold = (raw, out, (), (), (a,))
+        elif guard != _NOTHING:
             node._hold = hold(prim.saves, raw, out, args, params)
         if MODE.recorder is not None:
             MODE.recorder.append(node)
