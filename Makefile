@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
+	@echo "The wengert command is $(VENV)/bin/wengert (try $(VENV)/bin/wengert --help);"
+	@echo "to type wengert alone, activate the environment first: . $(VENV)/bin/activate"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
