@@ -78,6 +78,11 @@ def fit(
     whole set: full-batch gradient descent; 1 with shuffle: the lecture's per-sample SGD),
     `shuffle` and `seed`. X is converted to the model's dtype. val_data: (X, y) evaluated after
     each epoch. loss(y_hat, y) returns a scalar Tensor, e.g. wengert.losses.cross_entropy.
+    seed: a non-negative int or None, the seed of the order in which (X, y) is shuffled into
+    batches (unused when data is a DataLoader, which has its own). A fixed seed makes the run
+    reproducible: the same seed, data, model (seeded, e.g. nn.MLP(..., seed=0)) and optimizer
+    give the same History on every run. None, the default, draws a seed from the operating
+    system's entropy, so each run sees its batches in a new order and ends at different numbers.
     metrics: "accuracy" or functions (y_hat, y) -> float of NumPy arrays.
     tol: stop when the training loss has not improved by tol for n_iter_no_change epochs
     (scikit-learn's rule); with tol set, running out of epochs first warns.
