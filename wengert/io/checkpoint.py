@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from numbers import Integral
-from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +37,8 @@ from wengert.io.state_checks import (
 from wengert.nn.module import Module
 from wengert.optim.optimizer import Optimizer
 from wengert.optim.schedules import Schedule
+from wengert.train.checkpoints import FitCheckpoints, loader_state, use_checkpoint_files
+from wengert.train.state import History
 
 
 def save(model: Module, path, optimizer=None, history=None, **metadata) -> None:
@@ -87,7 +88,7 @@ def save_checkpoint(
     check(owner, "epoch", epoch, COUNTER)
     check(owner, "step", step, COUNTER)
     check(owner, "loader", loader, InstanceOf(DataLoader, "a wengert.data.DataLoader"), None)
-    loader_json = None if loader is None else _loader_json(loader)
+    loader_json = None if loader is None else loader_state(loader)
     _write_checkpoint(path, model, optimizer, history, epoch, step, loader_json, kind, metadata)
 
 
@@ -98,8 +99,6 @@ OPTIMIZER = InstanceOf(Optimizer, "a wengert.optim optimizer")
 
 def _check_arguments(owner: str, path, model, optimizer, history=None) -> None:
     """The kinds of the arguments that save, save_checkpoint and load_checkpoint share."""
-    from wengert.train import History  # training sits below io: imported when used
-
     check(owner, "path", path, PATH)
     check(owner, "model", model, MODEL, *([None] if owner == "load_checkpoint" else []))
     check(owner, "optimizer", optimizer, OPTIMIZER, None)
@@ -142,8 +141,6 @@ def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
     """Read a checkpoint; restore into `model` and `optimizer` when given (they must have the
     saved architecture and hyperparameters: an error names the first difference, and nothing
     is changed), else rebuild the model from the file."""
-    from wengert.train import History
-
     _check_arguments("load_checkpoint", path, model, optimizer)
     tensors, meta = _read_wengert(path)
     state = meta["state"]
@@ -163,7 +160,7 @@ def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
         _load_weights(model, tensors, path)
     if optimizer is not None:
         _restore_optimizer(optimizer, saved_optimizer, opt_state, path)
-    history = None if state["history"] is None else History(**state["history"])
+    history = None if state["history"] is None else History.from_dict(state["history"])
     return Checkpoint(
         model,
         history,
@@ -242,17 +239,6 @@ def _settings(opt_json: dict) -> dict:
     return {"class": opt_json["class"], "param_groups": groups}
 
 
-def _loader_json(loader) -> dict:
-    return {
-        "seed": loader.seed,
-        "epoch": loader.epoch,
-        "shuffle": bool(loader.shuffle),
-        "batch_size": loader.batch_size,
-        "n_samples": loader.n_samples,
-        "rng": loader._rng.bit_generator.state,
-    }
-
-
 def _check_same(what: str, saved, here, path) -> None:
     difference = _difference(json.loads(json.dumps(saved)), json.loads(json.dumps(here)), what)
     if difference:
@@ -281,113 +267,34 @@ def _difference(a, b, where: str) -> str:
     return "" if a == b else f"{where} is {a!r} in the file, {b!r} here"
 
 
-# ----------------------------------------------------------------------- fit()'s checkpoints
-class FitCheckpoints:
-    """fit()'s checkpointing: DIR/checkpoint.safetensors every `every` epochs and at the end;
-    with resume, restore a run from it (weights, optimizer, History, counters, data order).
+# ------------------------------------------------------------- the files of fit()'s checkpoints
+class _FitCheckpointFiles:
+    """What fit()'s checkpoints (wengert.train.checkpoints) read and write: this format."""
 
-    Each checkpoint records a fingerprint of the training data (data_fingerprint: the SHA-256
-    of X and y, computed once per fit); resuming on other data is refused unless
-    `resume_other_data` is true. A loader whose seed was drawn (seed=None) takes the saved
-    seed and generator state, so that the run continues bit for bit; a seed that was chosen
-    must be the saved one."""
+    load = staticmethod(load_checkpoint)
 
-    FILENAME = "checkpoint.safetensors"
+    @staticmethod
+    def fingerprint(X, y) -> str:
+        return data_fingerprint(X, y)
 
-    def __init__(self, directory, every: int, resume: bool, resume_other_data: bool = False):
-        # fit() has checked the kinds of these (its constraint table); one relation is left.
-        if resume and directory is None:
-            raise refusal(
-                "fit(resume=True)",
-                "checkpoint_dir",
-                "the directory to resume from",
-                "None",
-                fix="Pass checkpoint_dir=DIR, where an earlier fit wrote its checkpoints.",
-            )
-        self.path = Path(directory) / self.FILENAME
-        self.every, self.resume = every, bool(resume)
-        self.resume_other_data = resume_other_data
-        self._fingerprints: dict[int, str] = {}
-
-    def fingerprint(self, loader) -> str:
-        """The fingerprint of `loader`'s X and y, computed once for this fit."""
-        if id(loader) not in self._fingerprints:
-            self._fingerprints[id(loader)] = data_fingerprint(loader.X, loader.y)
-        return self._fingerprints[id(loader)]
-
-    def restore(self, run, loader) -> int:
-        """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
-        if not (self.resume and self.path.is_file()):
-            return 0
-        saved = _read_wengert(self.path)[1]["state"]
-        check_state(saved, f"{self.path}")
-        if saved["history"] is None or saved["loader"] is None:
+    @staticmethod
+    def read_fit_state(path) -> dict:
+        state = _read_wengert(path)[1]["state"]
+        check_state(state, f"{path}")
+        if state["history"] is None or state["loader"] is None:
             raise ModelFileError(
-                f"{self.path} is not a fit() checkpoint (it has no History or data loader "
+                f"{path} is not a fit() checkpoint (it has no History or data loader "
                 f"position) and cannot be resumed from"
             )
-        saved = saved["loader"]
-        self._check_loader(saved, loader)
-        self._check_same_data(saved.get("fingerprint"), loader)
-        ckpt = load_checkpoint(self.path, run.model, run.optimizer)
-        vars(run.history).update(vars(ckpt.history))
-        run.epoch, run.step = ckpt.epoch, ckpt.step
-        # The saved generator state is the position itself: no permutations are replayed. A
-        # drawn seed (seed=None) becomes the saved one, which set_epoch() would re-seed with.
-        loader.seed = saved["seed"]
-        loader._rng = np.random.default_rng(loader.seed)
-        loader._rng.bit_generator.state = saved["rng"]
-        loader.epoch = saved["epoch"]
-        return ckpt.epoch
+        return state
 
-    def _check_loader(self, saved: dict, loader) -> None:
-        """The loader must batch as the saved run's did; its seed must be the saved one unless
-        it was drawn (seed=None): then the run continues from the saved generator state."""
-        here = _loader_json(loader)
-        drawn = getattr(loader, "_seed_drawn", False)
-        for key in ("shuffle", "batch_size", "n_samples", *(() if drawn else ("seed",))):
-            if saved[key] == here[key]:
-                continue
-            fix = "Resume with the settings of the saved run, or start afresh without resume."
-            if key == "seed":
-                fix = f"Pass seed={saved[key]}, or seed=None to take the saved run's."
-            raise refusal(
-                "fit(resume=True)",
-                f"the data loader's {key}",
-                f"{saved[key]!r}, as in {self.path}",
-                repr(here[key]),
-                fix=fix,
-            )
+    @staticmethod
+    def write(path, run, loader_json) -> None:
+        model, optimizer, history = run.model, run.optimizer, run.history
+        args = (run.epoch, run.step, loader_json, "checkpoint", {})
+        _write_checkpoint(path, model, optimizer, history, *args)
 
-    def _check_same_data(self, saved: str | None, loader) -> None:
-        if saved is None or self.resume_other_data:
-            return  # a checkpoint from before fingerprints, or other data on purpose
-        if saved != self.fingerprint(loader):
-            raise refusal(
-                "fit(resume=True)",
-                "the training data",
-                f"the data that {self.path} was trained on",
-                f"other values of the same shape (fingerprint {self.fingerprint(loader)[:19]}... "
-                f"here, {saved[:19]}... in the checkpoint)",
-                fix="Resume on the same data; to resume anyway, pass resume_other_data=True "
-                "to fit.",
-            )
 
-    def after_epoch(self, run, loader, last: bool) -> None:
-        if last or run.epoch % self.every == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            loader_json = {**_loader_json(loader), "fingerprint": self.fingerprint(loader)}
-            _write_checkpoint(
-                self.path,
-                run.model,
-                run.optimizer,
-                run.history,
-                run.epoch,
-                run.step,
-                loader_json,
-                "checkpoint",
-                {},
-            )
-
+use_checkpoint_files(_FitCheckpointFiles())
 
 __all__ = ["Checkpoint", "FitCheckpoints", "load_checkpoint", "save", "save_checkpoint"]

@@ -38,6 +38,7 @@ from wengert.data import DataLoader
 from wengert.data.validation import check_X_y
 from wengert.nn.module import Module
 from wengert.train.callbacks import Callback, call_hook
+from wengert.train.checkpoints import FitCheckpoints
 from wengert.train.metrics import metric_fn, metric_keys, metric_name
 from wengert.train.state import (
     ConvergenceWarning,
@@ -115,8 +116,6 @@ def fit(
     step = Step(model, loss, optimizer, clip_grad_norm)
     checkpoints = None
     if checkpoint_dir is not None or resume:
-        from wengert.io import FitCheckpoints  # io sits above training: imported when used
-
         checkpoints = FitCheckpoints(checkpoint_dir, checkpoint_every, resume, resume_other_data)
     callbacks = list(callbacks)
     call_hook(callbacks, "on_train_begin", run)  # a callback may still refuse: nothing has changed

@@ -67,6 +67,11 @@ class History:
             "best_epoch": self.best_epoch,
         }
 
+    @classmethod
+    def from_dict(cls, saved: dict) -> History:
+        """The History that `as_dict()` gave `saved` (as a checkpoint stores it)."""
+        return cls(**saved)
+
     def __repr__(self) -> str:
         last = f", loss {self.epoch_loss[-1]:.6g}" if self.epoch_loss else ""
         reason = f", stopped: {self.stop_reason}" if self.stop_reason else ""

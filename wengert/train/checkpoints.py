@@ -1,0 +1,137 @@
+"""fit()'s checkpoints: write one every few epochs and at the end, and resume a run from it.
+
+The training layer decides when to write and what a resumed run must match (the data loader's
+settings, the training data's fingerprint); the file format is the integrations' (wengert.io),
+which installs its reader and writer here with `use_checkpoint_files` when it is imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from wengert._checks import refusal
+
+_FILES = []  # the one installed CheckpointFiles: wengert.io's
+
+
+def use_checkpoint_files(files) -> None:
+    """Install what reads and writes checkpoint files: an object with `fingerprint(X, y)`,
+    `read_fit_state(path)` (the saved state, refused unless it is a fit() checkpoint),
+    `load(path, model, optimizer)` (a wengert.io.Checkpoint) and `write(path, run, loader)`."""
+    _FILES[:] = [files]
+
+
+def checkpoint_files():
+    """The installed checkpoint reader and writer (wengert.io's, installed on import)."""
+    if not _FILES:
+        import_hint = "import wengert.io (import wengert does) before fit(checkpoint_dir=...)"
+        raise RuntimeError(f"fit: no checkpoint file format is installed; {import_hint}.")
+    return _FILES[0]
+
+
+def loader_state(loader) -> dict:
+    """A DataLoader's position as JSON data: seed, epoch, settings and generator state."""
+    return {
+        "seed": loader.seed,
+        "epoch": loader.epoch,
+        "shuffle": bool(loader.shuffle),
+        "batch_size": loader.batch_size,
+        "n_samples": loader.n_samples,
+        "rng": loader._rng.bit_generator.state,
+    }
+
+
+class FitCheckpoints:
+    """fit()'s checkpointing: DIR/checkpoint.safetensors every `every` epochs and at the end;
+    with resume, restore a run from it (weights, optimizer, History, counters, data order).
+
+    Each checkpoint records a fingerprint of the training data (data_fingerprint: the SHA-256
+    of X and y, computed once per fit); resuming on other data is refused unless
+    `resume_other_data` is true. A loader whose seed was drawn (seed=None) takes the saved
+    seed and generator state, so that the run continues bit for bit; a seed that was chosen
+    must be the saved one."""
+
+    FILENAME = "checkpoint.safetensors"
+
+    def __init__(
+        self, directory, every: int, resume: bool, resume_other_data: bool = False, files=None
+    ):
+        # fit() has checked the kinds of these (its constraint table); one relation is left.
+        if resume and directory is None:
+            raise refusal(
+                "fit(resume=True)",
+                "checkpoint_dir",
+                "the directory to resume from",
+                "None",
+                fix="Pass checkpoint_dir=DIR, where an earlier fit wrote its checkpoints.",
+            )
+        self.path = Path(directory) / self.FILENAME
+        self.every, self.resume = every, bool(resume)
+        self.resume_other_data = resume_other_data
+        self._fingerprints: dict[int, str] = {}
+        self.files = checkpoint_files() if files is None else files
+
+    def fingerprint(self, loader) -> str:
+        """The fingerprint of `loader`'s X and y, computed once for this fit."""
+        if id(loader) not in self._fingerprints:
+            self._fingerprints[id(loader)] = self.files.fingerprint(loader.X, loader.y)
+        return self._fingerprints[id(loader)]
+
+    def restore(self, run, loader) -> int:
+        """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
+        if not (self.resume and self.path.is_file()):
+            return 0
+        saved = self.files.read_fit_state(self.path)["loader"]
+        self._check_loader(saved, loader)
+        self._check_same_data(saved.get("fingerprint"), loader)
+        ckpt = self.files.load(self.path, run.model, run.optimizer)
+        vars(run.history).update(vars(ckpt.history))
+        run.epoch, run.step = ckpt.epoch, ckpt.step
+        # The saved generator state is the position itself: no permutations are replayed. A
+        # drawn seed (seed=None) becomes the saved one, which set_epoch() would re-seed with.
+        loader.seed = saved["seed"]
+        loader._rng = np.random.default_rng(loader.seed)
+        loader._rng.bit_generator.state = saved["rng"]
+        loader.epoch = saved["epoch"]
+        return ckpt.epoch
+
+    def _check_loader(self, saved: dict, loader) -> None:
+        """The loader must batch as the saved run's did; its seed must be the saved one unless
+        it was drawn (seed=None): then the run continues from the saved generator state."""
+        here = loader_state(loader)
+        drawn = getattr(loader, "_seed_drawn", False)
+        for key in ("shuffle", "batch_size", "n_samples", *(() if drawn else ("seed",))):
+            if saved[key] == here[key]:
+                continue
+            fix = "Resume with the settings of the saved run, or start afresh without resume."
+            if key == "seed":
+                fix = f"Pass seed={saved[key]}, or seed=None to take the saved run's."
+            raise refusal(
+                "fit(resume=True)",
+                f"the data loader's {key}",
+                f"{saved[key]!r}, as in {self.path}",
+                repr(here[key]),
+                fix=fix,
+            )
+
+    def _check_same_data(self, saved: str | None, loader) -> None:
+        if saved is None or self.resume_other_data:
+            return  # a checkpoint from before fingerprints, or other data on purpose
+        if saved != self.fingerprint(loader):
+            raise refusal(
+                "fit(resume=True)",
+                "the training data",
+                f"the data that {self.path} was trained on",
+                f"other values of the same shape (fingerprint {self.fingerprint(loader)[:19]}... "
+                f"here, {saved[:19]}... in the checkpoint)",
+                fix="Resume on the same data; to resume anyway, pass resume_other_data=True "
+                "to fit.",
+            )
+
+    def after_epoch(self, run, loader, last: bool) -> None:
+        if last or run.epoch % self.every == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            loader_json = {**loader_state(loader), "fingerprint": self.fingerprint(loader)}
+            self.files.write(self.path, run, loader_json)
