@@ -28,7 +28,7 @@ from timing import Stats, compare, loop, timed_part  # bench/timing.py
 
 import wengert as wg
 from wengert.autodiff.mode import recording
-from wengert.autodiff.tensor import Primitive
+from wengert.autodiff.primitive import Primitive
 
 LEARNING_RATE = 1e-3
 CHAIN_FACTOR = 1.0000001

@@ -13,7 +13,7 @@ import pytest
 
 import wengert as wg
 from wengert.autodiff.mode import MODE
-from wengert.autodiff.tensor import REGISTRY, Primitive, apply
+from wengert.autodiff.primitive import REGISTRY, Primitive, apply
 
 RNG = np.random.default_rng(7)
 A = RNG.normal(size=(3, 4))

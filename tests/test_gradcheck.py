@@ -8,7 +8,7 @@ import pytest
 
 import wengert as wg
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.tensor import REGISTRY, Primitive, apply
+from wengert.autodiff.primitive import REGISTRY, Primitive, apply
 from wengert.derivatives import GradcheckError, GradcheckReport, gradcheck
 
 RNG = np.random.default_rng(42)

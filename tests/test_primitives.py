@@ -18,7 +18,7 @@ import pytest
 import wengert as wg
 from wengert.autodiff.mode import recording
 from wengert.autodiff.ops import cross_entropy, linear, scatter_add_p
-from wengert.autodiff.tensor import REGISTRY, Variadic, apply
+from wengert.autodiff.primitive import REGISTRY, Variadic, apply
 from wengert.derivatives import gradcheck
 from wengert.losses import zero_one
 

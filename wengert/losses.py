@@ -30,7 +30,8 @@ import numpy as np
 
 from wengert._checks import Interval, Options, check, refusal
 from wengert.autodiff import ops
-from wengert.autodiff.tensor import Primitive, Tensor, apply, as_array
+from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.tensor import Tensor, as_array
 
 __all__ = [
     "REDUCTIONS",

@@ -5,7 +5,8 @@ from wengert.autodiff.backward import GraphFreedError
 from wengert.autodiff.forward import jacfwd, jvp
 from wengert.autodiff.functional import grad, hessian, hvp, jacobian, value_and_grad
 from wengert.autodiff.mode import enable_grad, is_grad_enabled, no_grad
-from wengert.autodiff.tensor import REGISTRY, Primitive, Tensor, tensor
+from wengert.autodiff.primitive import REGISTRY, Primitive
+from wengert.autodiff.tensor import Tensor, tensor
 
 __all__ = [
     "REGISTRY",

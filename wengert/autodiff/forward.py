@@ -32,7 +32,8 @@ from wengert.autodiff.functional import _check_argnums, _to_numpy, _transform
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import add_p, astype_p, broadcast_to_p, reshape_p, stack
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.tensor import Tensor, apply, as_array
+from wengert.autodiff.primitive import apply
+from wengert.autodiff.tensor import Tensor, as_array
 
 
 class Levels:

@@ -19,7 +19,8 @@ from wengert._checks import refusal, what_came
 from wengert.autodiff.backward import sweep
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import add_p, reshape_p, stack
-from wengert.autodiff.tensor import Tensor, apply, as_array
+from wengert.autodiff.primitive import apply
+from wengert.autodiff.tensor import Tensor, as_array
 
 
 def grad(f: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:

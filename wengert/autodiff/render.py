@@ -6,7 +6,8 @@ import unicodedata
 
 import numpy as np
 
-from wengert.autodiff.tensor import Primitive, Tensor
+from wengert.autodiff.primitive import Primitive
+from wengert.autodiff.tensor import Tensor
 
 ATOM = 100  # the precedence of a name, a number or a call: never parenthesised
 

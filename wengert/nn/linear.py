@@ -8,7 +8,8 @@ import numpy as np
 
 from wengert._checks import Boolean, Interval, Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
-from wengert.autodiff.tensor import Tensor, apply
+from wengert.autodiff.primitive import apply
+from wengert.autodiff.tensor import Tensor
 from wengert.nn.init import INITS, initial_weight
 from wengert.nn.module import Module, Parameter
 

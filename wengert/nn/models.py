@@ -9,7 +9,7 @@ import numpy as np
 
 from wengert._checks import Boolean, Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
-from wengert.autodiff.tensor import apply
+from wengert.autodiff.primitive import apply
 from wengert.nn.activations import activation_name, get_activation, saved_activation_name
 from wengert.nn.init import INITS, initial_weight
 from wengert.nn.linear import Linear, check_features, check_float_dtype, check_size

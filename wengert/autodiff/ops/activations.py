@@ -18,7 +18,7 @@ import numpy as np
 from wengert._checks import refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data, exp_p, where_p
 from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
-from wengert.autodiff.tensor import Primitive, apply
+from wengert.autodiff.primitive import Primitive, apply
 
 
 def underflow_ignored(f, *args, **params):

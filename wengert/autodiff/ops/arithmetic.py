@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from wengert._checks import refusal
-from wengert.autodiff.tensor import Primitive, Tensor, apply
+from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.tensor import Tensor
 
 
 def _data(x):

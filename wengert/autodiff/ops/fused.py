@@ -26,7 +26,8 @@ from wengert.autodiff.ops.linalg import (
 )
 from wengert.autodiff.ops.reductions import reshape_p, sum_p
 from wengert.autodiff.ops.shapes import getitem_p
-from wengert.autodiff.tensor import Primitive, Tensor, apply
+from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.tensor import Tensor
 
 
 def _linear(x, w, b=None):

@@ -8,7 +8,7 @@ from wengert._checks import refusal
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.ops.reductions import reshape_p
 from wengert.autodiff.ops.shapes import transpose_p
-from wengert.autodiff.tensor import Primitive, apply
+from wengert.autodiff.primitive import Primitive, apply
 
 
 def _mT(x):

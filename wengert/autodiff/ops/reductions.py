@@ -13,7 +13,7 @@ import numpy as np
 
 from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.tensor import Primitive, apply
+from wengert.autodiff.primitive import Primitive, apply
 
 
 def normalize_axis(x, axis, owner: str) -> tuple[int, ...] | None:

@@ -6,7 +6,8 @@ import numpy as np
 
 from wengert._checks import refusal
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.tensor import Primitive, Tensor, Variadic, apply
+from wengert.autodiff.primitive import Primitive, Variadic, apply
+from wengert.autodiff.tensor import Tensor
 
 
 def _transpose_rule(g, ans, x, axes=None):

@@ -1,0 +1,145 @@
+"""Primitives: the record of one operation (NumPy forward, derivative rules, how it prints), the
+registry of them all, and `apply`, which runs a primitive and records the node.
+
+When an operation reads a Tensor that requires grad, its result remembers the primitive, the
+inputs and the keyword parameters: that triple is one line of the Wengert list, and the reverse
+sweep (`backward.py`) reads nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from wengert.autodiff.mode import MODE
+from wengert.autodiff.saved import EXPOSED, hold
+
+# A rule is rule(g, ans, *args, **params) -> the cotangent of one argument. In the plain first-order
+# sweep g, ans and args are ndarrays, so a rule runs on NumPy alone; with create_graph=True they are
+# Tensors and the same rule records a graph of its own, which is what makes Hessians work.
+Rule = Callable[..., Any]
+
+REGISTRY: dict[str, Primitive] = {}
+# Primitive.guard: what apply does with the values a node saves (see Primitive.saves).
+_NOTHING, _RESULT, _FIRST, _HOLD = 0, 1, 2, 3
+
+
+class Variadic:
+    """The per-argument rules of a primitive that takes any number of arrays (concatenate, stack).
+
+    `rule(i, g, ans, *args, **params)` gives the cotangent of argument i (or, among `jvps`, the
+    tangent contributed by argument i); indexing this object gives the rule of one argument, so
+    the sweep and forward mode treat every primitive alike.
+    """
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Rule:
+        return partial(self.rule, i)
+
+
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    """One primitive operation: its NumPy forward and its derivative rules, one per argument.
+
+    This record is the only place that knows an operation's derivative: `vjps` holds the reverse
+    rules, `jvps` the forward-mode (tangent) rules, one per argument, `None` for an argument that
+    is not differentiable (integer labels, a mask). A tangent rule is
+    `rule(t, ans, *args, **params)`: the tangent of the result contributed by argument i, whose
+    tangent is t; forward mode sums the contributions (`forward.py`). For an elementwise
+    primitive the Jacobian is diagonal, so one rule, g * f'(x), serves both directions.
+
+    `saves` says which values the rules read when backward() runs: argument positions, "ans"
+    for the result, and names of array parameters (an index). `apply` guards those arrays while
+    the node lives (`saved.py`: checked, copied or held read-only), so that an in-place change
+    cannot make the gradient silently wrong. None (the default) guards every argument and the
+    result; `()` says the rules read shapes only (add, sum, reshape), and then nothing is held.
+
+    `template` and `precedence` say how a Wengert list prints the operation: "{0} * {1}" gives
+    `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
+    keyword parameters); without a template it prints as a call, `t4 = exp(t3)`.
+
+    Calling a primitive directly runs NumPy alone when no argument is a Tensor: rules are written
+    with such calls, so the first-order sweep never builds a graph, and a sweep with
+    create_graph=True, which hands the rules Tensors, records one.
+    """
+
+    name: str
+    forward: Callable[..., np.ndarray]
+    vjps: Sequence[Rule | None] | Variadic
+    jvps: Sequence[Rule | None] | Variadic | None = None
+    template: str | None = None
+    precedence: int = 100
+    saves: tuple[int | str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.name in REGISTRY:
+            raise ValueError(f"primitive {self.name!r} is defined twice")
+        REGISTRY[self.name] = self
+        # What apply does after the forward, read as one attribute: nothing to guard (add, sum),
+        # the result alone (exp, tanh, sigmoid: a new array needs no work), the first argument
+        # alone (relu, softplus: no work when it is an intermediate result), or saved.hold.
+        guard = {(): _NOTHING, ("ans",): _RESULT, (0,): _FIRST}.get(self.saves, _HOLD)
+        object.__setattr__(self, "guard", guard)
+
+    def __call__(self, *args, **params):
+        for a in args:
+            if isinstance(a, Tensor):
+                return apply(self, *args, **params)
+        return self.forward(*args, **params)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def apply(prim: Primitive, *args, **params) -> Tensor:
+    """Run `prim` on the data of `args`; record a node when an argument requires grad.
+
+    While a `jvp` is in flight the result also gets its tangent, from the primitive's `jvps`.
+    """
+    raw = []
+    record = False
+    for a in args:
+        if isinstance(a, Tensor):
+            raw.append(a._data)
+            record = record or a.requires_grad
+        else:
+            raw.append(a)
+    out = prim.forward(*raw, **params)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if record and MODE.enabled:
+        if out is raw[0]:  # astype to its own dtype hands back its argument: the caller's array
+            out = out.view()
+        node = Tensor._make(out, True, prim, args, params)
+        guard = prim.guard
+        if guard == _RESULT and out.base is None:  # a new array, which only this node can reach
+            node._hold = (raw, out, (), (), (out,))
+        elif (  # the first argument alone: free when it is a non-leaf's data, never handed out
+            guard == _FIRST
+            and (a := raw[0]) is not args[0]
+            and args[0]._prim is not None
+            and a.base is None
+            and (not EXPOSED or id(a) not in EXPOSED)
+        ):
+            node._hold = (raw, out, (), (), (a,))
+        elif guard != _NOTHING:
+            node._hold = hold(prim.saves, raw, out, args, params)
+        if MODE.recorder is not None:
+            MODE.recorder.append(node)
+    else:
+        node = Tensor._make(out, False, None, None, None)
+    if MODE.forward is not None:  # the one check that forward mode adds to every operation
+        MODE.forward.push(node, prim, args, params)
+    return node
+
+
+# Tensor imports this module; it is bound here, once all of this module exists.
+from wengert.autodiff.tensor import Tensor  # noqa: E402
