@@ -6,6 +6,10 @@
 >>> loss.backward()
 >>> w.grad                      # 2 (2w - 1.5) 2 at w = 0.5
 array(-2.)
+
+The layers, each importing only from those before it: _checks, autodiff, derivatives,
+nn, losses, optim, data, train, classic, then io, sklearn and plot, then cli; this package
+may import them all (tests/test_layers.py walks the imports).
 """
 
 from wengert import classic, data, derivatives, io, losses, nn, optim

@@ -1,4 +1,7 @@
-"""The engine: Tensor, the primitives, reverse and forward mode, the functional API, the trace."""
+"""The engine: Tensor, the primitives, reverse and forward mode, the functional API, the trace.
+
+Layer: the engine, the second row of the layers; it imports only wengert._checks.
+"""
 
 from wengert.autodiff.anomaly import detect_anomaly
 from wengert.autodiff.backward import GraphFreedError

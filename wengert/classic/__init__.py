@@ -19,6 +19,9 @@ written out. wengert.nn and wengert.fit train the same models by backpropagation
 1.004690831556503
 >>> round(float(LMS(lr=0.01, epochs=30, schedule="inverse_sqrt").fit(x, y).w_[0]), 4)
 1.0047
+
+Layer: classic, below training; it imports only the layers above it (checks through
+training).
 """
 
 from wengert._checks import ConvergenceWarning

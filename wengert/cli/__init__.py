@@ -10,6 +10,8 @@
 
 Results go to stdout, progress to stderr. A mistake in the input exits with status 2 and one
 line, `wengert <command>: error: <what was wrong>`, and writes nothing.
+
+Layer: interfaces, the last row of the layers; it may import every other layer.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@
 
 Everything here needs NumPy alone, except the four real sets, which load scikit-learn's bundled
 copies (pip install 'wengert[datasets]').
+
+Layer: data, below the optimizers; it imports only the layers above it (checks through
+optimizers).
 """
 
 from wengert.data import datasets

@@ -7,6 +7,8 @@ central differences in float64 and raises `GradcheckError` where they disagree.
 (SymPy is imported when it runs, never by `import wengert`); `compare_derivatives` puts every
 method side by side, with its error and its cost. `lecture_examples`, `depth_sweep` and
 `step_size_sweep` show the lecture's claims about them in numbers.
+
+Layer: derivatives, below the engine; it imports only the engine and wengert._checks.
 """
 
 from wengert.derivatives.compare import Comparison, compare_derivatives, reverse_mode_cost

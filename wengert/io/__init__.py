@@ -29,6 +29,9 @@ wengert.io.bounded_json): nesting depth, the header's layout ({name: {...}}), in
 digits than Python converts, and NaN, Infinity or 1e999 in the model description and the user
 metadata are refused with `ModelFileError`. The checkpoint state may hold NaN and infinities
 (a History's losses), so its fields are checked one by one (wengert.io.state_checks).
+
+Layer: integrations, with sklearn and plot; it imports the layers above it (checks through
+classic) and the other integrations, never the interfaces (wengert.cli).
 """
 
 from wengert.io.atomic import atomic_write

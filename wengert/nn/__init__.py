@@ -1,5 +1,9 @@
 """Models: Module, Parameter, Linear, Perceptron, MLP, Sequential, activations, initialisers,
-gradient clipping (`wengert.nn.utils`)."""
+gradient clipping (`wengert.nn.utils`).
+
+Layer: models, below derivatives; it imports only the layers above it (checks, engine,
+derivatives).
+"""
 
 from wengert.nn import utils
 from wengert.nn.activations import (

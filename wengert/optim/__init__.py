@@ -12,6 +12,9 @@ Tensor([0., 0.], grad=[ 2., -4.])
 
 Each optimizer's maths is a pure function (`sgd_rule`, `adam_rule`, ...) whose docstring gives
 the rule in the lecture's notation and every convention where libraries differ.
+
+Layer: optimizers, below losses; it imports only the layers above it (checks, engine,
+derivatives, models, losses).
 """
 
 from wengert.optim import schedules

@@ -17,6 +17,9 @@ matplotlib is imported when a picture is drawn, never by `import wengert.plot`.
     plot_step_size_error     the V of finite-difference error against the step h
 
 PICTURES maps a short name to a function callable with no arguments (for `wengert plot NAME`).
+
+Layer: integrations, with io and sklearn; it imports the layers above it (checks through
+classic) and the other integrations, never the interfaces (wengert.cli).
 """
 
 from wengert.plot.boundaries import DATASETS, plot_boundary_evolution, plot_margins

@@ -10,6 +10,9 @@ failures), so they work in Pipeline, GridSearchCV and cross_val_score. Needs sci
 >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
 >>> clf.fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]).predict([[0.2], [2.8]]).tolist()
 [0, 1]
+
+Layer: integrations, with io and plot; it imports the layers above it (checks through
+classic) and the other integrations, never the interfaces (wengert.cli).
 """
 
 try:

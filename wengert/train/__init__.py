@@ -3,6 +3,10 @@
 The loop is in `loop.py` (fit), one checked step in `step.py`, what a run records and what
 callbacks see in `state.py` (History, Run, NonFiniteError), the callbacks in `callbacks.py`
 (Callback, EarlyStopping), the per-epoch metrics in `metrics.py` (accuracy).
+
+Layer: training, below data; it imports only the layers above it (checks through data),
+never classic, the integrations or the interfaces. The model-file format (wengert.io) installs
+its checkpoint reader and writer here, in `checkpoints.py`, when it is imported.
 """
 
 from wengert.train.callbacks import Callback, EarlyStopping
