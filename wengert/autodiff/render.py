@@ -87,10 +87,10 @@ def operation(prim: Primitive, args: list[str], params: dict, precs: list[int]) 
 
 
 def operand(x, names: dict[int, str]) -> tuple[str, int]:
-    """A leaf of an expression: a named Tensor, or a constant written by value."""
+    """A leaf of an expression: a named Tensor or array, or a constant written by value."""
+    if id(x) in names:
+        return names[id(x)], ATOM
     if isinstance(x, Tensor):
-        if id(x) in names:
-            return names[id(x)], ATOM
         x = x.data
     text = value(x)
     return text, (ATOM if not text.startswith("-") else 0)

@@ -22,17 +22,20 @@ import numpy as np
 from wengert._checks import refusal, what_came
 from wengert.autodiff import render
 from wengert.autodiff.backward import check_locked, toposort, unbroadcast
+from wengert.autodiff.functional import _check_argnums
 from wengert.autodiff.mode import enable_grad, recording
 from wengert.autodiff.tensor import Tensor, as_array
 
 BAR = "\u0304"  # combining overline: z̄ is the adjoint of z
 
 
-def trace(f, *args, **kwargs) -> Trace:
+def trace(f, *args, argnums=None, **kwargs) -> Trace:
     """Run f(*args, **kwargs) once and return its Wengert list.
 
-    Positional arguments become float Tensors that require grad, named after f's parameters;
-    keyword arguments are passed through as constants.
+    The positional arguments in `argnums` (all of them when it is None; an int or a tuple of
+    ints, as for `wg.grad`) become float Tensors that require grad; the others, such as the
+    data X and the targets y of a loss, are passed as they are and listed as constants. All are
+    named after f's parameters; keyword arguments are passed through as constants.
 
     >>> def f(w, x, b, t):
     ...     z = w * x + b
@@ -40,16 +43,20 @@ def trace(f, *args, **kwargs) -> Trace:
     ...     L = (y - t) ** 2 / 2
     ...     return L
     >>> print(wg.trace(f, 0.5, 2.0, 0.1, 1.0))
+    >>> print(wg.trace(loss, W1, W2, X, y, argnums=(0, 1)))    # dL/dW1, dL/dW2 only
     """
-    inputs = [_as_input(a, i) for i, a in enumerate(args)]
+    nums = range(len(args)) if argnums is None else _check_argnums(argnums, len(args), "trace")
+    call_args = [a.detach() if isinstance(a, Tensor) and a.requires_grad else a for a in args]
+    for n in nums:
+        call_args[n] = _as_input(args[n], n)
     nodes: list[Tensor] = []
     with enable_grad(), recording(nodes):
-        out, local_vars = _call_keeping_locals(f, inputs, kwargs)
+        out, local_vars = _call_keeping_locals(f, call_args, kwargs)
     if not isinstance(out, Tensor):
         expected = "a Tensor computed from its arguments"
         raise refusal("trace", "the result of f", expected, what_came(out), TypeError)
-    names = _parameter_names(f, len(inputs))
-    return Trace(f, inputs, names, nodes, out, local_vars)
+    names = _parameter_names(f, len(args))
+    return Trace(f, call_args, names, nodes, out, local_vars, argnums=sorted(nums))
 
 
 @dataclass
@@ -76,25 +83,32 @@ class Adjoint:
 class Trace:
     """The primitives a program executed, in order, with named temporaries."""
 
-    def __init__(self, f, inputs, input_names, nodes, output, local_vars) -> None:
+    def __init__(self, f, arguments, arg_names, nodes, output, local_vars, argnums=None) -> None:
         self.function = f
-        self.inputs = inputs
+        self.arguments = arguments  # as f received them: Tensors at argnums, the rest as given
+        self.argnums = tuple(range(len(arguments)) if argnums is None else argnums)
+        self.inputs = [arguments[n] for n in self.argnums]  # the differentiated arguments
         self.nodes = nodes
         self.output = output
         self.names: dict[int, str] = {}
         self._taken: set[str] = set()  # the names' values, kept so that naming stays O(1)
-        for t, name in zip(inputs, input_names, strict=True):
-            self._name(t, name)
+        self.argument_names = [
+            self._name(a, name) for a, name in zip(arguments, arg_names, strict=True)
+        ]
         named = {id(v): k for k, v in local_vars.items() if isinstance(v, Tensor)}
         for k, t in enumerate(nodes, start=1):
             self._name(t, named.get(id(t), f"t{k}"))
         self.steps = [Step(self.names[id(t)], t._prim.name, self._line(t), t.data) for t in nodes]
 
-    def _name(self, t: Tensor, name: str) -> None:
+    def _name(self, t, name: str) -> str:
         while name in self._taken:
             name += "'"
-        self.names[id(t)] = name
         self._taken.add(name)
+        # A constant is named where it reappears as itself: an array or a Tensor, not a number
+        # (the interpreter shares equal numbers, so 1 in f could be taken for the argument).
+        if isinstance(t, (Tensor, np.ndarray)):
+            self.names.setdefault(id(t), name)
+        return name
 
     def _line(self, t: Tensor) -> str:
         parts = [render.operand(a, self.names) for a in t._inputs]
@@ -109,9 +123,13 @@ class Trace:
 
     def __str__(self) -> str:
         fname = getattr(self.function, "__name__", "f")
-        args = ", ".join(self.names[id(t)] for t in self.inputs)
+        args = ", ".join(self.argument_names)
         head = [f"Wengert list of {fname}({args}): {len(self.steps)} primitives"]
-        head += [f"  input  {self.names[id(t)]} = {render.value(t)}" for t in self.inputs]
+        for n, (a, name) in enumerate(zip(self.arguments, self.argument_names, strict=True)):
+            if n in self.argnums:
+                head.append(f"  input  {name} = {render.value(a)}")
+            else:
+                head.append(f"  const  {name} = {_shown(a)}   # not differentiated")
         w_name = max([render.width(s.name) for s in self.steps] + [1])
         w_expr = max([render.width(s.expression) for s in self.steps] + [1])
         body = [
@@ -208,6 +226,12 @@ def _full(g: np.ndarray, indent: int) -> str:
     if g.size > 24:
         return render.value(g)
     return np.array2string(g, precision=6, separator=", ", prefix=" " * indent)
+
+
+def _shown(a) -> str:
+    """A constant argument's value, or its type when it is not numbers (a model, a string)."""
+    kind = a.dtype.kind if isinstance(a, Tensor) else np.asarray(a).dtype.kind
+    return render.value(a) if kind in "biuf" else type(a).__name__
 
 
 def _as_input(a, i: int) -> Tensor:
