@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 import pytest
-from backward_helpers import leaf
+from tensor_helpers import leaf
 
 import wengert as wg
 

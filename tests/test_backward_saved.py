@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from backward_helpers import leaf
+from tensor_helpers import leaf
 
 import wengert as wg
 from wengert.autodiff.saved import COPY_LIMIT

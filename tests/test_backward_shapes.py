@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from backward_helpers import leaf
+from tensor_helpers import leaf
 
 import wengert as wg
 from wengert.autodiff.backward import toposort

@@ -1,4 +1,4 @@
-"""Helpers shared by the Tensor.backward() test files."""
+"""Helpers shared by the Tensor and Tensor.backward() test files."""
 
 import numpy as np
 
