@@ -67,7 +67,7 @@ from wengert.autodiff.ops import (
     where,
 )
 from wengert.autodiff.trace import Trace, trace
-from wengert.io import load, save
+from wengert.io import load, load_state_dict, save, save_state_dict
 from wengert.train import History, NonFiniteError, fit
 
 __version__ = "0.1.0"
@@ -102,6 +102,7 @@ __all__ = [
     "jvp",
     "leaky_relu",
     "load",
+    "load_state_dict",
     "log",
     "log_softmax",
     "logsumexp",
@@ -121,6 +122,7 @@ __all__ = [
     "relu",
     "reshape",
     "save",
+    "save_state_dict",
     "sigmoid",
     "sign",
     "softmax",

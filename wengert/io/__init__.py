@@ -18,6 +18,9 @@ of one. A file that is cut short, corrupted (its checksums do not match), not we
 too deeply, or whose header does not match its size or its weights raises `ModelFileError`,
 saying what is wrong, before anything is allocated for it.
 
+A Module of the user's own class has no architecture a file can name: `save_state_dict` writes
+its `state_dict()` alone ("kind": "state_dict", same checksums), `load_state_dict` reads it back.
+
 Checksums: files written before wengert stored them carry neither the checksums nor
 "wengert_version", and still load, unchecked. Every version that records "wengert_version"
 writes both checksums, so a file that records it and lacks either checksum is refused with
@@ -44,6 +47,7 @@ from wengert.io.checkpoint import (
 )
 from wengert.io.models import MODULES, build, describe, load, load_metadata
 from wengert.io.safetensors import ModelFileError, read_safetensors, write_safetensors
+from wengert.io.state_dict import load_state_dict, save_state_dict
 
 __all__ = [
     "MODULES",
@@ -56,8 +60,10 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_metadata",
+    "load_state_dict",
     "read_safetensors",
     "save",
     "save_checkpoint",
+    "save_state_dict",
     "write_safetensors",
 ]

@@ -39,7 +39,11 @@ def describe(model: Module) -> dict:
                 f"built of {', '.join(names)} and {last} modules",
                 f"a {name}{inside}",
                 TypeError,
-                fix="A model file stores modules by name, never code.",
+                fix=(
+                    "A model file stores modules by name, never code; save its weights with "
+                    "wg.io.save_state_dict(model.state_dict(), path) and restore them with "
+                    "model.load_state_dict(wg.io.load_state_dict(path))."
+                ),
             )
     return {"class": type(model).__name__, "config": model.config()}
 
@@ -136,6 +140,11 @@ def _read_wengert(path):
     if meta.get("version") != VERSION:
         raise ModelFileError(
             f"{path}: format version {meta.get('version')!r}; this reads {VERSION!r}"
+        )
+    if meta.get("kind") == "state_dict":
+        raise ModelFileError(
+            f"{path} is a state-dict file (weights without an architecture); read it with "
+            f"wengert.io.load_state_dict() into a model built first"
         )
     decoded = {}
     for key in ("model", "metadata", "state"):

@@ -1,0 +1,80 @@
+"""State dicts in files: any Module's weights, by name, without its architecture.
+
+`save_state_dict(model.state_dict(), path)` writes the arrays of a state dict to a safetensors
+file, atomically, with the checksums and version metadata of a model file ("kind" is
+"state_dict"); `load_state_dict(path)` reads them back, every field checked by the same reader,
+so that `model.load_state_dict(load_state_dict(path))` restores a Module of the user's own class,
+which `save` cannot describe. A file that does not pass raises `ModelFileError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from wengert._checks import PATH, InstanceOf, check, refusal, what_came
+from wengert.autodiff import Tensor
+from wengert.io.checkpoint import _version
+from wengert.io.models import FORMAT, VERSION
+from wengert.io.safetensors import VERSION_KEY, ModelFileError, read_safetensors, write_safetensors
+
+KIND = "state_dict"
+_STORED = ("float16", "float32", "float64", "int32", "int64", "uint8")
+_ARRAY = f"a NumPy array or Tensor of dtype {', '.join(_STORED[:-1])} or {_STORED[-1]}"
+_RESERVED = "__metadata__"  # the safetensors header's own key
+
+
+def save_state_dict(state, path) -> None:
+    """Write `state` (a dict name -> array, as `Module.state_dict()` returns) to `path`, a
+    safetensors file, atomically; refused, with nothing written, when a name is not a str or a
+    value is not an array of a stored dtype."""
+    check("save_state_dict", "state", state, InstanceOf(Mapping, "a mapping of str to arrays"))
+    check("save_state_dict", "path", path, PATH)
+    tensors = {name: _array_of(name, value) for name, value in state.items()}
+    meta = {"format": FORMAT, "version": VERSION, "kind": KIND, VERSION_KEY: _version()}
+    write_safetensors(path, tensors, meta)
+
+
+def _array_of(name, value) -> np.ndarray:
+    if not isinstance(name, str):
+        raise refusal(
+            "save_state_dict", "state's keys", "str", f"{name!r} ({type(name).__name__})", TypeError
+        )
+    if name == _RESERVED:
+        raise refusal(
+            "save_state_dict", "state's keys", f"names other than {_RESERVED!r}", repr(name)
+        )
+    array = value.data if isinstance(value, Tensor) else value
+    if not isinstance(array, np.ndarray) or array.dtype.name not in _STORED:
+        raise refusal("save_state_dict", f"state[{name!r}]", _ARRAY, what_came(value), TypeError)
+    return array
+
+
+def load_state_dict(path) -> dict[str, np.ndarray]:
+    """The arrays, by name, of the file at `path` written by `save_state_dict`; a file that
+    is not one, or is damaged, raises `ModelFileError`."""
+    check("load_state_dict", "path", path, PATH)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"load_state_dict: no such state-dict file: {path}")
+    tensors, meta = read_safetensors(path)
+    if meta.get("format") != FORMAT or meta.get("kind") != KIND:
+        raise ModelFileError(
+            f"{path} is not a wengert state-dict file (its __metadata__ has format="
+            f"{meta.get('format')!r} and kind={meta.get('kind')!r}, not {FORMAT!r} and "
+            f"{KIND!r}); a model file loads with wengert.load()"
+        )
+    if meta.get("version") != VERSION:
+        raise ModelFileError(
+            f"{path}: format version {meta.get('version')!r}; this reads {VERSION!r}"
+        )
+    if VERSION_KEY not in meta:  # every state-dict file records it, and so carries checksums
+        raise ModelFileError(
+            f"{path} has been tampered with or damaged: its {VERSION_KEY} and checksums were "
+            f"removed; restore the file from a copy"
+        )
+    return tensors
+
+
+__all__ = ["load_state_dict", "save_state_dict"]
