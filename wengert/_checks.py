@@ -258,6 +258,9 @@ def as_float_array(owner: str, name: str, value, expected: str) -> np.ndarray:
         raise refusal(owner, name, expected, what_came(value), TypeError) from None
 
 
+POSITIVE = Interval(Real, 0, None, closed="neither")  # a learning rate, a tolerance > 0
+NON_NEGATIVE = Interval(Real, 0, None)  # a penalty, a tolerance
+COUNT = Interval(Integral, 1, None)  # epochs, steps, evaluations
 SEED = [Interval(Integral, 0, None), InstanceOf(np.random.Generator, "a numpy.random.Generator")]
 PATH = InstanceOf((str, os.PathLike), "a path (str or os.PathLike)")
 
@@ -275,7 +278,10 @@ def as_generator(seed, owner: str = "seed", *, allow_none: bool = True) -> np.ra
 
 
 __all__ = [
+    "COUNT",
+    "NON_NEGATIVE",
     "PATH",
+    "POSITIVE",
     "SEED",
     "Boolean",
     "Callable",

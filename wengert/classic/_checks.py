@@ -7,11 +7,9 @@ the estimator before the checks pass, so a refused call leaves it as it was.
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 
-from wengert._checks import Boolean, Interval, check_finite, refusal
+from wengert._checks import Boolean, check_finite, refusal
 from wengert.data.validation import check_X_y
 
 
@@ -33,8 +31,6 @@ class DivergenceWarning(RuntimeWarning):
 
 
 # ----------------------------------------------------------------------------- hyperparameters
-POSITIVE = Interval(Real, 0, None, closed="neither")  # a learning rate, C
-COUNT = Interval(Integral, 1, None)  # epochs
 FLAG = Boolean()
 
 

@@ -7,12 +7,10 @@ import warnings
 
 import numpy as np
 
-from wengert._checks import Options, as_generator, check
+from wengert._checks import COUNT, POSITIVE, Options, as_generator, check
 from wengert.classic._base import LinearModel
 from wengert.classic._checks import (
-    COUNT,
     FLAG,
-    POSITIVE,
     DivergenceWarning,
     check_X,
     check_y,

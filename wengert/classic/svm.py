@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from wengert._checks import as_generator, check
+from wengert._checks import COUNT, POSITIVE, as_generator, check
 from wengert.classic._base import LinearClassifier
-from wengert.classic._checks import COUNT, FLAG, POSITIVE
+from wengert.classic._checks import FLAG
 
 
 class LinearSVM(LinearClassifier):

@@ -36,11 +36,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 
-from wengert._checks import Interval, check, check_finite, refusal
+from wengert._checks import COUNT, check, check_finite, refusal
 from wengert.autodiff.functional import grad
 from wengert.autodiff.mode import recording
 from wengert.autodiff.tensor import Tensor, as_array
@@ -50,7 +49,6 @@ from wengert.derivatives.program import short
 from wengert.derivatives.symbolic import SymbolicError, symbolic_grad
 
 OWNER = "compare_derivatives"
-COUNT = Interval(Integral, 1, None)
 LABELS = {
     "forward": "forward difference",
     "central": "central difference",

@@ -21,13 +21,12 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from numbers import Real
 
 import numpy as np
 
 from wengert._checks import (
+    NON_NEGATIVE,
     Boolean,
-    Interval,
     Options,
     as_generator,
     check_finite,
@@ -298,8 +297,8 @@ def _label(n: int, name: str | None) -> str:
 
 
 OPTIONS = {
-    "atol": [Interval(Real, 0, None)],
-    "rtol": [Interval(Real, 0, None)],
+    "atol": [NON_NEGATIVE],
+    "rtol": [NON_NEGATIVE],
     "order": [Options([1, 2])],
     "raise_on_fail": [Boolean()],
 }

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from wengert._checks import Interval, as_float_array, as_generator, check, refusal, what_came
+from wengert._checks import COUNT, Interval, as_float_array, as_generator, check, refusal, what_came
 from wengert.autodiff.functional import grad
 from wengert.autodiff.ops import exp, log
 from wengert.autodiff.tensor import as_array
@@ -254,7 +254,7 @@ def step_size_sweep(f, x, steps=None, points: int = 5) -> StepSizeSweep:
     eps |f| / h that the theory describes. The reference is reverse mode at each point.
     """
     steps = np.logspace(-16, 0, 33) if steps is None else _check_steps(steps)
-    check("step_size_sweep", "points", points, Interval(Integral, 1, None))
+    check("step_size_sweep", "points", points, COUNT)
     x = np.asarray(as_array(x, name="x", owner="step_size_sweep"), dtype=np.float64)
     scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
     errors = {m: np.zeros(steps.size) for m in ("forward", "central")}

@@ -29,11 +29,10 @@ A user's `eps` replaces the default: it is the absolute step h (as PyTorch's `ep
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Real
 
 import numpy as np
 
-from wengert._checks import Interval, Options, check, refusal
+from wengert._checks import POSITIVE, Options, check, refusal
 from wengert.autodiff.functional import _check_argnums
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.tensor import Tensor, as_array, tensor
@@ -207,7 +206,7 @@ def _check_method(method, who: str) -> None:
 
 def _check_eps(eps, who: str) -> None:
     fix = "eps is the step h; None gives a step scaled to the dtype and |x|."
-    check(who, "eps", eps, Interval(Real, 0, None, closed="neither"), None, fix=fix)
+    check(who, "eps", eps, POSITIVE, None, fix=fix)
 
 
 # The steps each method takes from x, in units of h (Richardson's also takes h/2).

@@ -39,12 +39,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from wengert._checks import Interval, as_generator, check, check_finite, refusal
+from wengert._checks import COUNT, as_generator, check, check_finite, refusal
 from wengert.autodiff.tensor import Tensor, as_array
 from wengert.autodiff.trace import Trace, trace
 from wengert.derivatives.program import control_flow, live_nodes, short
@@ -171,7 +170,7 @@ def symbolic_grad(
     on the inputs' values, and for an expression of more than `max_ops` operations.
     """
     sp = _sympy()
-    check(OWNER, "max_ops", max_ops, Interval(Integral, 1, None))
+    check(OWNER, "max_ops", max_ops, COUNT)
     rng = as_generator(seed, OWNER)
     labels, point = _point(args, at, rng)
     recorded = trace(f, *point)

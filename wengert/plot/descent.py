@@ -3,12 +3,12 @@ optimizers on 2-D loss surfaces (a long narrow valley, a saddle)."""
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 import wengert as wg
-from wengert._checks import Interval, TupleOf, check
+from wengert._checks import COUNT, Interval, TupleOf, check
 from wengert.plot._figure import check_save, finish, new_figure
 
 __all__ = ["descend_1d", "parabola", "plot_descent", "plot_learning_rates"]
@@ -21,7 +21,6 @@ def parabola(w):
 
 # A start or a learning rate of ±inf or NaN draws nothing: Interval(Real) refuses them.
 REAL = Interval(Real)
-STEPS = Interval(Integral, 1, None)
 
 
 def descend_1d(f, w0: float, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +78,7 @@ def plot_descent(f=None, w0=-4.0, lr=0.1, steps=10, *, save=None):
     path = check_save(save, owner)
     check(owner, "w0", w0, REAL)
     check(owner, "lr", lr, REAL)
-    check(owner, "steps", steps, STEPS)
+    check(owner, "steps", steps, COUNT)
     w0, lr, steps = float(w0), float(lr), int(steps)
     f = parabola if f is None else f
     ws, fs = descend_1d(f, w0, lr, steps)
@@ -109,7 +108,7 @@ def plot_learning_rates(f=None, w0=-4.0, lrs=(0.05, 0.4, 1.05), steps=8, *, save
     lrs = lrs.tolist() if isinstance(lrs, np.ndarray) else lrs
     check(owner, "w0", w0, REAL)
     check(owner, "lrs", lrs, TupleOf(REAL, 3), fix="Pass three: too small, about right, too big.")
-    check(owner, "steps", steps, STEPS)
+    check(owner, "steps", steps, COUNT)
     w0, lrs, steps = float(w0), [float(lr) for lr in lrs], int(steps)
     f = parabola if f is None else f
     fig = new_figure((11.5, 3.8))

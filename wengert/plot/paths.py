@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 
 import wengert as wg
 from wengert import optim
-from wengert._checks import InstanceOf, Interval, Options, check, refusal
+from wengert._checks import COUNT, InstanceOf, Options, check, refusal
 from wengert.plot._figure import check_save, finish, new_figure
 
 __all__ = ["OPTIMIZERS", "SURFACES", "optimizer_path", "plot_optimizer_paths"]
@@ -111,7 +109,7 @@ def plot_optimizer_paths(surface="valley", optimizers=None, steps=60, *, save=No
     path = check_save(save, owner)
     check(owner, "surface", surface, Options(SURFACES))
     names = _check_optimizers(optimizers, owner)
-    check(owner, "steps", steps, Interval(Integral, 1, None))
+    check(owner, "steps", steps, COUNT)
     f, start, xlim, ylim, formula = SURFACES[surface]
     paths = {}
     for name in names:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -20,7 +20,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from wengert._checks import Boolean, Constraint, Interval, Options, check_params
+from wengert._checks import (
+    COUNT,
+    NON_NEGATIVE,
+    POSITIVE,
+    Boolean,
+    Constraint,
+    Interval,
+    Options,
+    check_params,
+)
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.ops import sum as wg_sum
 from wengert.optim import LBFGS, SGD, Adam
@@ -47,14 +56,12 @@ class FloatDtype(Constraint):
             return False
 
 
-COUNT = Interval(Integral, 1, None)
-NON_NEGATIVE = Interval(Real, 0, None)
 # The hyperparameters every estimator here shares; each is checked at fit, never in __init__.
 CONSTRAINTS = {
     "solver": [Options(SOLVERS)],
     "alpha": [NON_NEGATIVE],
     "batch_size": [Options(["auto"]), COUNT],
-    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate_init": [POSITIVE],
     "max_iter": [COUNT],
     "tol": [NON_NEGATIVE],
     "n_iter_no_change": [COUNT],

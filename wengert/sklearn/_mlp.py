@@ -6,10 +6,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
-from wengert._checks import Options, check, refusal, what_came
+from wengert._checks import COUNT, Options, check, refusal, what_came
 from wengert.losses import cross_entropy, l2, logistic
 from wengert.nn import MLP
-from wengert.sklearn._base import COUNT, WengertEstimator, _is_int
+from wengert.sklearn._base import WengertEstimator, _is_int
 from wengert.sklearn._classifier import WengertClassifier, _stochastic
 
 # scikit-learn's names for the activations; "logistic" is wengert's "sigmoid".
