@@ -88,6 +88,17 @@ CSV_BAD_FILES = [
         {"y_dtype": int},
         "data.csv line 2, column 2 \\('b'\\): 2.5 is not a whole number, as y_dtype=int64 needs",
     ),
+    (
+        "a,b\n1,2\n2,-1\n",
+        {"y_dtype": np.uint8},
+        "data.csv line 3, column 2 \\('b'\\): -1 is outside 0 .. 255, the range of y_dtype=uint8",
+    ),
+    (
+        "a,b\n1,9223372036854775808\n",
+        {"y_dtype": np.int64},
+        "data.csv line 2, column 2 \\('b'\\): 9.22337e\\+18 is outside -9223372036854775808 .. "
+        "9223372036854775807",
+    ),
     ("a,b\n1,2\n", {"y_dtype": str}, "y_dtype must be a numeric dtype.*got y_dtype=<class 'str'>"),
     ("a,b\n1,2\n", {"delimiter": ", "}, "delimiter must be one character; got delimiter=', '"),
     ("a,b\n1,2\n", {"header": "yes"}, "header must be True or False; got header='yes'"),

@@ -289,6 +289,15 @@ def _target_values(values: np.ndarray, data, column: str, y_dtype, name: str) ->
             f"from_csv: {name} line {data[i][0]}, {column}: {float(values[i])!r} is not a "
             f"whole number, as y_dtype={y_dtype} needs; pass y_dtype=float for real targets"
         )
+    bounds = np.iinfo(y_dtype)
+    outside = np.flatnonzero((values < bounds.min) | (values >= bounds.max + 1))
+    if outside.size:
+        i = outside[0]
+        raise ValueError(
+            f"from_csv: {name} line {data[i][0]}, {column}: {values[i]:g} is outside "
+            f"{bounds.min} .. {bounds.max}, the range of y_dtype={y_dtype}; pass a wider "
+            "integer dtype, or y_dtype=float"
+        )
     return values.astype(y_dtype)
 
 
