@@ -294,3 +294,21 @@ def test_the_refusal_to_resume_on_other_data_names_the_fit_argument_last(tmp_pat
         "in the checkpoint). Resume on the same data; to resume anyway, pass "
         "resume_other_data=True to fit."
     )
+
+
+def test_a_parameter_index_of_unicode_digits_is_a_model_file_error(tmp_path):
+    path = tmp_path / "c.safetensors"
+    io.save_checkpoint(path, MLP([2, 1], seed=0), SGD(MLP([2, 1], seed=0).parameters(), lr=0.1))
+    raw = path.read_bytes()
+    header = _header_of(raw)[0]
+    state = json.loads(header["__metadata__"]["state"])
+    state["optimizer"]["state"] = {"²": {"dict": {}}}  # str.isdigit() says yes, int() says no
+    header["__metadata__"]["state"] = json.dumps(state)
+    header["__metadata__"]["header_sha256"] = _header_digest(header)
+    path.write_bytes(_with_header(raw, json.dumps(header, separators=(",", ":"))))
+    with pytest.raises(io.ModelFileError) as caught:
+        io.load_checkpoint(path)
+    assert str(caught.value) == (
+        f"{path}: state.optimizer.state must be an object keyed by parameter index; "
+        "got {'²': {'dict': {}}}. Corrupted file"
+    )

@@ -109,7 +109,9 @@ def check_optimizer_json(saved, where: str) -> None:
         if not _is_int(group.get("t")):
             raise _bad(where, f"state.optimizer.param_groups[{i}].t", "an int >= 0", group.get("t"))
     state = saved["state"]
-    if not isinstance(state, dict) or not all(k.isdigit() and len(k) < 10 for k in state):
+    if not isinstance(state, dict) or not all(
+        k.isascii() and k.isdigit() and len(k) < 10 for k in state
+    ):
         raise _bad(where, "state.optimizer.state", "an object keyed by parameter index", state)
 
 
