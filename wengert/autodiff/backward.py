@@ -7,6 +7,8 @@ looks at which primitive it runs: everything it needs is in the primitive's reco
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from wengert._checks import Boolean, check, refusal
@@ -96,12 +98,10 @@ def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_gr
         g = grads.pop(id(t))
         inputs = t._inputs
         held = t._hold
-        if held is not None:  # check_locked, written out: this runs per node
-            for owner in held[2]:
-                if owner.flags["W"]:
-                    raise unlocked_error(t, owner, order[::-1])
-            if EXPOSED and held[4]:
-                check_locked(t, order[::-1])
+        # Only a node that locked memory, or saved fresh memory while some was handed out, has
+        # anything to check; `order` reversed is the forward order, which numbers the node.
+        if held is not None and (held[2] or (EXPOSED and held[4])):
+            check_locked(t, reversed(order))
         if create_graph:
             ans, args = t, inputs
             if held is not None:
@@ -125,7 +125,7 @@ def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_gr
     return grads
 
 
-def check_locked(t: Tensor, nodes: list[Tensor]) -> None:
+def check_locked(t: Tensor, nodes: Iterable[Tensor]) -> None:
     """Refuse node t (one of `nodes`, in the order the forward pass ran them) when memory it
     locked was made writeable again, or memory it saved fresh was changed since (saved.py).
 
@@ -144,7 +144,7 @@ def check_locked(t: Tensor, nodes: list[Tensor]) -> None:
 
 
 def unlocked_error(
-    t: Tensor, owner: np.ndarray, nodes: list[Tensor], how: str = ""
+    t: Tensor, owner: np.ndarray, nodes: Iterable[Tensor], how: str = ""
 ) -> RuntimeError:
     """The error for a node whose saved memory `owner` was made writeable again (or, with
     `how`, was changed: a result's memory, which code outside the engine got and wrote).
