@@ -150,13 +150,15 @@ def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
     if saved_optimizer is not None:
         opt_state = decode_optimizer_state(saved_optimizer, tensors, f"{path}")
         check_tensor_names(tensors, used_tensor_names(saved_optimizer), f"{path}")
+    # Every check comes before any write: a refused checkpoint changes nothing.
+    if model is not None:
+        _check_same("model", meta["model"], describe(model), path)
+    if optimizer is not None:
+        _check_optimizer(optimizer, saved_optimizer, path)
+        check_against_parameters(opt_state, optimizer, f"{path}")
     if model is None:
         model = _model_from(tensors, meta, path)
-    else:  # every check comes before any write: a refused checkpoint changes nothing
-        _check_same("model", meta["model"], describe(model), path)
-        if optimizer is not None:
-            _check_optimizer(optimizer, saved_optimizer, path)
-            check_against_parameters(opt_state, optimizer, f"{path}")
+    else:
         _load_weights(model, tensors, path)
     if optimizer is not None:
         _restore_optimizer(optimizer, saved_optimizer, opt_state, path)
@@ -221,8 +223,7 @@ def _check_optimizer(optimizer, saved, path) -> None:
 
 
 def _restore_optimizer(optimizer, saved, opt_state, path) -> None:
-    _check_optimizer(optimizer, saved, path)
-    check_against_parameters(opt_state, optimizer, f"{path}")
+    """Put the checked `opt_state` and each group's step count t into `optimizer`."""
     sd = optimizer.state_dict()
     for group, saved_group in zip(sd["param_groups"], saved["param_groups"], strict=True):
         group["t"] = saved_group["t"]
