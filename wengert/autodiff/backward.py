@@ -14,7 +14,7 @@ import numpy as np
 from wengert._checks import Boolean, check, refusal
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import astype_p, reshape_p, sum_p
-from wengert.autodiff.saved import EXPOSED, changed
+from wengert.autodiff.saved import EXPOSED, changed, memory
 from wengert.autodiff.tensor import Tensor
 
 
@@ -175,16 +175,9 @@ def _saved_name(t: Tensor, owner: np.ndarray) -> str:
     named += [(f"the parameter {k!r}", v) for k, v in (t._params or {}).items()]
     for name, value in named:
         for a in value if type(value) is tuple else (value,):
-            if isinstance(a, np.ndarray) and _memory(a) is owner:
+            if isinstance(a, np.ndarray) and memory(a) is owner:
                 return name
     return "a saved value"
-
-
-def _memory(a: np.ndarray) -> np.ndarray:
-    """The array that owns the memory of `a` (the end of its chain of .base)."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
 
 
 def _check_unchanged(t: Tensor, held) -> None:

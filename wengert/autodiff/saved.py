@@ -162,9 +162,7 @@ def expose(a: np.ndarray) -> None:
     A node that saved that memory fresh (before this) compares it with these bytes in
     backward(); a node that saves it from now on locks it.
     """
-    owner = a
-    while isinstance(owner.base, np.ndarray):
-        owner = owner.base
+    owner = memory(a)
     key = id(owner)
     if key not in EXPOSED:
         EXPOSED[key] = (weakref.ref(owner, partial(_forget, key)), owner.tobytes())
@@ -191,9 +189,7 @@ def _lock(a: np.ndarray, owners: tuple[list, list] | None) -> tuple[list, list] 
     `owners` is None or (the owners locked so far, the views locked with them); the same,
     with what this locked added, is returned.
     """
-    owner = a
-    while isinstance(owner.base, np.ndarray):
-        owner = owner.base
+    owner = memory(a)
     key = id(owner)
     count = _COUNT.get(key)
     if count is None:
@@ -224,9 +220,7 @@ def _release(owners: tuple, views: tuple) -> None:
         for view in _PENDING.pop(key, ()):
             view.setflags(True)
     for view in views:  # usually none
-        owner = view.base
-        while owner.base is not None and isinstance(owner.base, np.ndarray):
-            owner = owner.base
+        owner = memory(view)
         if id(owner) in _COUNT:  # another node still holds the memory: the view waits for it
             _PENDING.setdefault(id(owner), []).append(view)
         else:
@@ -235,10 +229,14 @@ def _release(owners: tuple, views: tuple) -> None:
 
 def is_held(a: np.ndarray) -> bool:
     """True while a recorded node holds the memory of `a` read-only for its backward rule."""
-    owner = a
-    while owner.base is not None and isinstance(owner.base, np.ndarray):
-        owner = owner.base
-    return id(owner) in _COUNT
+    return id(memory(a)) in _COUNT
 
 
-__all__ = ["EXPOSED", "Hold", "changed", "expose", "hold", "is_held"]
+def memory(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory of `a`: the end of its chain of `.base`."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+__all__ = ["EXPOSED", "Hold", "changed", "expose", "hold", "is_held", "memory"]
