@@ -69,7 +69,6 @@ from wengert.optim.optimizer import (
 )
 
 CURVATURE_EPS = float(np.finfo(np.float64).eps)
-LINE_SEARCHES = ("strong_wolfe", None)
 _SCALARS = ("n_iter", "func_evals", "t", "gtd", "prev_loss", "n_pairs", "n_hvp")
 
 
@@ -329,7 +328,6 @@ def curvature_pair(point: Point, state: dict):
 
 __all__ = [
     "CURVATURE_EPS",
-    "LINE_SEARCHES",
     "ClosureOptimizer",
     "FlatParams",
     "curvature_pair",
