@@ -102,6 +102,26 @@ def test_read_table_detects_a_missing_header_and_keeps_the_first_row(tmp_path):
         read_table(path, header="auto")
 
 
+def test_read_table_takes_a_first_row_of_numbers_naming_every_usecol_as_the_header(tmp_path):
+    path = _write(tmp_path, "2, 1\n5,6\n")
+    names, table = read_table(path, header=None, usecols=["1", "2"])
+    assert names == ["2", "1"]
+    np.testing.assert_array_equal(table, [[6, 5]])
+    names, table = read_table(path, header=None, usecols=["1", "4"])  # not every one named
+    assert names is None
+    np.testing.assert_array_equal(table, [[2, 1], [5, 6]])
+    names, table = read_table(path, header=None)
+    assert names is None and table.shape == (2, 2)
+
+
+@pytest.mark.parametrize("usecols", ["area", 3, ["area", 1]])
+def test_read_table_refuses_usecols_that_are_not_a_list_of_names(tmp_path, usecols):
+    path = _write(tmp_path, "area,rooms\n1,2\n")
+    message = f"^read_table: usecols must be a list of column names; got {usecols!r}$"
+    with pytest.raises(TypeError, match=message.replace("[", "\\[").replace("]", "\\]")):
+        read_table(path, usecols=usecols)
+
+
 def test_a_quoted_cell_over_several_lines_is_named_by_the_line_it_starts_on(tmp_path):
     path = tmp_path / "multi.csv"
     path.write_text('a,b,y\n1,2,0\n"3\n4",5,1\n6,7,0\n')

@@ -91,18 +91,24 @@ def read_table(path, delimiter: str = ",", header: bool | None = True, usecols=N
 
     For data without a target column, such as the inputs of a trained model.
     header: True, False, or None to decide from the file: the first row is a header unless
-    every cell of it is a number. usecols: names of the columns to read, in the order wanted
+    every cell of it is a number and it does not name every column of usecols (a header of
+    numbers, such as 1,2, is one when it names them). usecols: names of the columns to read,
+    in the order wanted
     (the array's columns follow it); the other columns are not parsed, so they may hold
     anything. A name the header lacks, or holds twice, is refused. Without a header the file
     must have exactly len(usecols) columns, taken to be those, in that order.
     """
     owner = "read_table"
     _check_format(delimiter, header, owner, allow_none=True)
+    if usecols is not None and (
+        not isinstance(usecols, (list, tuple)) or not all(isinstance(c, str) for c in usecols)
+    ):
+        raise TypeError(f"read_table: usecols must be a list of column names; got {usecols!r}")
     name = os.fspath(path)
+    lines = _read_rows(name, delimiter, owner)
     if header is None:
-        lines = _read_rows(name, delimiter, owner)
-        header = bool(lines) and not all(_is_number(cell) for cell in lines[0][1])
-    names, data, n_columns = _table_rows(name, delimiter, header, owner)
+        header = bool(lines) and _is_header([cell.strip() for cell in lines[0][1]], usecols)
+    names, data, n_columns = _split(lines, name, header, owner)
     columns = range(n_columns) if usecols is None else _select(usecols, names, n_columns, name)
     return names, _parse(data, names, n_columns, name, columns, owner)
 
@@ -115,9 +121,19 @@ def _check_format(delimiter, header, owner: str, allow_none: bool = False) -> No
         raise TypeError(f"{owner}: header must be {expected}; got header={header!r}")
 
 
+def _is_header(first: list[str], usecols) -> bool:
+    """Whether the first row `first` (cells stripped) names columns rather than holds data."""
+    named = usecols is not None and set(usecols) <= set(first)
+    return named or not all(_is_number(cell) for cell in first)
+
+
 def _table_rows(name: str, delimiter: str, header: bool, owner: str):
     """(column names or None, the data rows with their line numbers, the column count)."""
-    lines = _read_rows(name, delimiter, owner)
+    return _split(_read_rows(name, delimiter, owner), name, header, owner)
+
+
+def _split(lines, name: str, header: bool, owner: str):
+    """The rows `lines` as (column names or None, the data rows, the column count)."""
     if not lines:
         raise ValueError(f"{owner}: {name} is empty; expected rows of comma-separated numbers")
     names = [cell.strip() for cell in lines[0][1]] if header else None
@@ -195,9 +211,7 @@ def _target_of(target, names: list[str] | None, n_columns: int, name: str, owner
 
 
 def _select(usecols, names: list[str] | None, n_columns: int, name: str) -> list[int]:
-    """The indexes of the columns `usecols` names, in its order."""
-    if isinstance(usecols, str) or not all(isinstance(c, str) for c in usecols):
-        raise TypeError(f"read_table: usecols must be a list of column names; got {usecols!r}")
+    """The indexes of the columns `usecols` (a list of str) names, in its order."""
     wanted = ", ".join(repr(c) for c in usecols)
     if names is None:
         if n_columns != len(usecols):
