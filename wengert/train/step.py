@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from wengert._checks import ConvergenceWarning
+from wengert.nn.utils import clip_grad_norm_
 
 
 class NonFinite(Exception):  # internal: becomes NonFiniteError or a warning
@@ -55,8 +56,6 @@ class Step:
             out = self.model(xb)
             value = self._checked_loss(self.loss(out, yb))
             if self.clip is not None:
-                from wengert.nn.utils import clip_grad_norm_
-
                 clip_grad_norm_(self.params, self.clip)
             self.optimizer.step()
         self._check("parameter", "data")
