@@ -312,3 +312,14 @@ def test_a_parameter_index_of_unicode_digits_is_a_model_file_error(tmp_path):
         f"{path}: state.optimizer.state must be an object keyed by parameter index; "
         "got {'²': {'dict': {}}}. Corrupted file"
     )
+
+
+@pytest.mark.parametrize("name", [["MLP"], {"MLP": 1}, "Conv2d", None])
+def test_build_refuses_a_class_that_is_not_a_module_name(name):
+    spec = {"class": name, "config": {}}
+    with pytest.raises(io.ModelFileError) as caught:
+        io.build(spec, "f.safetensors")
+    assert str(caught.value) == (
+        f"f.safetensors: the model description {spec!r} is not {{'class': one of "
+        "['Activation', 'Linear', 'MLP', 'Perceptron', 'Sequential'], 'config': {...}}"
+    )

@@ -50,14 +50,8 @@ def describe(model: Module) -> dict:
 
 def build(spec, where: str = "model file") -> Module:
     """The module that `spec` (from `describe`) describes, with freshly initialised weights."""
-    ok = isinstance(spec, dict) and set(spec) == {"class", "config"}
-    cls = MODULES.get(spec.get("class")) if ok else None
-    if cls is None or not isinstance(spec["config"], dict):
-        raise ModelFileError(
-            f"{where}: the model description {spec!r} is not {{'class': one of "
-            f"{sorted(MODULES)}, 'config': {{...}}}}"
-        )
-    config = dict(spec["config"])
+    name, config = _class_and_config(spec, where)
+    cls, config = MODULES[name], dict(config)
     try:
         if cls is Sequential:
             return Sequential(*(build(s, where) for s in config.pop("layers")))
@@ -71,14 +65,7 @@ def build(spec, where: str = "model file") -> Module:
 def parameter_count(spec, where: str = "model file") -> int:
     """How many weights the module that `spec` describes holds, computed from the description
     alone (nothing is allocated); ModelFileError when a size is not an int >= 1."""
-    ok = isinstance(spec, dict) and set(spec) == {"class", "config"}
-    name = spec.get("class") if ok else None
-    config = spec.get("config") if ok else None
-    if not isinstance(name, str) or name not in MODULES or not isinstance(config, dict):
-        raise ModelFileError(
-            f"{where}: the model description {spec!r} is not {{'class': one of "
-            f"{sorted(MODULES)}, 'config': {{...}}}}"
-        )
+    name, config = _class_and_config(spec, where)
     _check_dtype_name(config, name, where)
     bias = config.get("bias", True)
     if not isinstance(bias, bool):
@@ -100,6 +87,18 @@ def parameter_count(spec, where: str = "model file") -> int:
         sizes = [_size_of(n, "sizes", name, where) for n in sizes]
         return sum(a * b + bias * b for a, b in itertools.pairwise(sizes))
     return 0  # an Activation
+
+
+def _class_and_config(spec, where: str) -> tuple[str, dict]:
+    """The class name (one of MODULES) and config of a model description, or ModelFileError."""
+    ok = isinstance(spec, dict) and set(spec) == {"class", "config"}
+    name, config = (spec["class"], spec["config"]) if ok else (None, None)
+    if not isinstance(name, str) or name not in MODULES or not isinstance(config, dict):
+        raise ModelFileError(
+            f"{where}: the model description {spec!r} is not {{'class': one of "
+            f"{sorted(MODULES)}, 'config': {{...}}}}"
+        )
+    return name, config
 
 
 def _size_of(value, key: str, owner: str, where: str) -> int:
