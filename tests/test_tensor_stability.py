@@ -186,6 +186,20 @@ def test_harmless_underflow_does_not_raise_under_errstate_all_raise(name):
         np.testing.assert_array_equal(value.numpy()[at], expected_value[at])
 
 
+def test_tanh_rule_does_not_raise_on_underflow_under_errstate_all_raise():
+    # tanh(1e-200) is 1e-200, whose square underflows to 0 in the rule 1 - tanh^2.
+    x0 = np.array([1e-200, -1000.0, 0.5])
+    w = np.array([2.0, -1.0, 0.75])
+    x = leaf(x0)
+    with np.errstate(all="raise"):
+        wg.tanh(x).backward(w)
+        _, tangent = wg.jvp(wg.tanh, (x0,), (w,))
+    sech2 = [1 / mpmath.cosh(mpmath.mpf(v)) ** 2 for v in x0.tolist()]
+    expected = _floats(d * wi for d, wi in zip(sech2, w.tolist(), strict=True))
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(tangent, expected, rtol=1e-15, atol=1e-300)
+
+
 def test_cross_entropy_does_not_raise_on_underflow_under_errstate_all_raise():
     labels = np.array([0, 3])
     w = np.array([2.0, -0.5])

@@ -50,6 +50,14 @@ def _sigmoid_rule(g, ans, x):
         return underflow_ignored(_sigmoid_rule, g, ans, x)
 
 
+def _tanh_rule(g, ans, x):
+    # Reverse and tangent rule alike (elementwise): g (1 - tanh^2); tanh(1e-200)^2 underflows.
+    try:
+        return g * (1 - ans * ans)
+    except FloatingPointError:
+        return underflow_ignored(_tanh_rule, g, ans, x)
+
+
 def _leaky_relu(x, negative_slope=0.01):
     return np.where(x > 0, x, x * negative_slope)
 
@@ -161,13 +169,7 @@ def _logsumexp_tangent(t, ans, x, axis=None, keepdims=False):
 
 # Elementwise (sigmoid to softplus): the tangent rule is the reverse rule with t for g.
 sigmoid_p = Primitive("sigmoid", _sigmoid, (_sigmoid_rule,), (_sigmoid_rule,), saves=("ans",))
-tanh_p = Primitive(
-    "tanh",
-    np.tanh,
-    (lambda g, ans, x: g * (1 - ans * ans),),
-    (lambda t, ans, x: t * (1 - ans * ans),),
-    saves=("ans",),
-)
+tanh_p = Primitive("tanh", np.tanh, (_tanh_rule,), (_tanh_rule,), saves=("ans",))
 # relu'(0) is taken as 0 (PyTorch and JAX agree); any value in [0, 1] is a valid subgradient.
 # The rule multiplies by the mask rather than selecting with where: np.where branches on every
 # element, and on a layer's mask (about half the units live, at random) it runs ~10x slower
