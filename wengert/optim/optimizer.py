@@ -22,6 +22,7 @@ were taken).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from numbers import Integral, Real
 from typing import ClassVar
@@ -50,6 +51,8 @@ def lr_at(lr: float | Callable[[int], float], t: int, group_index: int, owner: s
     if not callable(lr):
         return lr
     value = lr(t)
+    if isinstance(value, float) and 0.0 < value < math.inf:  # the common case, checked cheaply
+        return float(value)
     name = f"the lr that param group {group_index}'s schedule gave at step t={t}"
     check(owner, name, value, POSITIVE, fix="Nothing was updated.")
     return float(value)
