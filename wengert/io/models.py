@@ -8,7 +8,7 @@ from pathlib import Path
 
 from wengert._checks import PATH, check, refusal
 from wengert.io.bounded_json import loads
-from wengert.io.safetensors import ModelFileError, read_safetensors
+from wengert.io.safetensors import STORED_DTYPES, ModelFileError, read_safetensors
 from wengert.nn.activations import Activation
 from wengert.nn.linear import Linear
 from wengert.nn.models import MLP, Perceptron, Sequential
@@ -16,7 +16,6 @@ from wengert.nn.module import Module
 
 FORMAT, VERSION = "wengert", "1"
 MAX_JSON_DEPTH = 200  # of the JSON in each __metadata__ string: 60 nested Sequentials and more
-_DTYPE_NAMES = ("float64", "float32", "float16", "int64", "int32", "uint8")
 MODULES: dict[str, type[Module]] = {
     "Activation": Activation,
     "Linear": Linear,
@@ -109,9 +108,9 @@ def _size_of(value, key: str, owner: str, where: str) -> int:
 
 def _check_dtype_name(config: dict, owner: str, where: str) -> None:
     dtype = config.get("dtype", "float32")
-    if dtype not in _DTYPE_NAMES:
+    if dtype not in STORED_DTYPES:
         raise ModelFileError(
-            f"{where}: {owner}'s dtype must be one of {list(_DTYPE_NAMES)}; got {dtype!r}"
+            f"{where}: {owner}'s dtype must be one of {list(STORED_DTYPES)}; got {dtype!r}"
         )
 
 

@@ -39,6 +39,7 @@ from wengert.io.errors import ModelFileError
 _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1"}
 _CODES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
 _ITEMSIZES = {k: np.dtype(v).itemsize for k, v in _DTYPES.items()}
+STORED_DTYPES = tuple(np.dtype(v).name for v in _DTYPES.values())  # float64 ... uint8
 _MAX_HEADER = 100_000_000  # safetensors' own limit
 _MAX_HEADER_DEPTH = 8  # {tensors: {entry: [shape]}} is 3 deep
 _HEADER_LAYOUT = (b"{{[", "a JSON object of objects ({name: {dtype, shape, data_offsets}})")
@@ -59,7 +60,7 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
         array = np.asarray(array)  # (np.ascontiguousarray would make a 0-d array 1-d)
         code = _CODES.get(array.dtype.newbyteorder("<").str)
         if code is None:
-            stored = ", ".join(sorted(np.dtype(v).name for v in _DTYPES.values()))
+            stored = ", ".join(sorted(STORED_DTYPES))
             raise refusal(
                 "save",
                 f"tensor {name!r}",
@@ -250,6 +251,7 @@ def _check_checksum(where: str, metadata: dict, data: bytes) -> None:
 __all__ = [
     "CHECKSUM_KEY",
     "HEADER_CHECKSUM_KEY",
+    "STORED_DTYPES",
     "VERSION_KEY",
     "ModelFileError",
     "read_safetensors",

@@ -18,10 +18,16 @@ from wengert._checks import PATH, InstanceOf, check, refusal, what_came
 from wengert.autodiff import Tensor
 from wengert.io.checkpoint import _version
 from wengert.io.models import FORMAT, VERSION
-from wengert.io.safetensors import VERSION_KEY, ModelFileError, read_safetensors, write_safetensors
+from wengert.io.safetensors import (
+    STORED_DTYPES,
+    VERSION_KEY,
+    ModelFileError,
+    read_safetensors,
+    write_safetensors,
+)
 
 KIND = "state_dict"
-_STORED = ("float16", "float32", "float64", "int32", "int64", "uint8")
+_STORED = sorted(STORED_DTYPES)
 _ARRAY = f"a NumPy array or Tensor of dtype {', '.join(_STORED[:-1])} or {_STORED[-1]}"
 _RESERVED = "__metadata__"  # the safetensors header's own key
 
