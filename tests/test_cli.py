@@ -206,6 +206,7 @@ def csvs(tmp_path):
         "text.csv": "a,b,y\n1,2,0\n3,x,1\n",
         "empty.csv": "a,b,y\n1,,0\n3,4,1\n",
         "nan.csv": "a,b,y\n1,2,0\n3,nan,1\n5,inf,0\n",
+        "numbered.csv": "1,2,y\n1,2,0\n3,4,1\n",
         "three.csv": "a,y\n" + "".join(f"{i},{i % 3}\n" for i in range(12)),
     }
     for name, text in files.items():
@@ -219,6 +220,12 @@ BAD_TRAIN = [
     (["--data", "nope"], "--data: unknown dataset 'nope'; give a CSV file or one of: seed_table"),
     (["--data", "{d}/missing.csv"], "--data: no such file: .*missing.csv"),
     (["--data", "{d}/ok.csv", "--target", "z"], "has no column named 'z'; the columns are 'a'"),
+    (["--data", "{d}/ok.csv", "--target", "--5"], "has no column named '--5'; the columns are"),
+    (
+        ["--data", "{d}/numbered.csv", "--target", "1"],
+        "--target 1: .*numbered.csv has a column named '1', and column 1 \\(counting from 0\\) "
+        "is '2'; give the index of the one you mean: 0 or 1",
+    ),
     (["--data", "{d}/text.csv"], r"text.csv line 3, column 2 \('b'\): 'x' is not a number"),
     (["--data", "{d}/empty.csv"], r"line 2, column 2 \('b'\): an empty cell is not a number"),
     (["--data", "{d}/nan.csv"], r"line 3, column 2 \('b'\): 'nan' is not a finite number"),

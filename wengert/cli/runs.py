@@ -92,7 +92,8 @@ def _choice(value: str, known, what: str) -> str:
 
 def load_data(spec: str, target: str | None):
     """X, y, the feature names and the target's name, from a bundled dataset's name or a CSV
-    file's path (the target column: by name or index, or the last one).
+    file's path (the target column: by name or index, or the last one; a whole number that is
+    also another column's name is refused as ambiguous).
 
     A CSV file's features are its header's names, which must differ from each other (predict
     matches columns by name); its target may hold numbers or class names. A bundled dataset's
@@ -109,8 +110,16 @@ def load_data(spec: str, target: str | None):
         )
     if not os.path.isfile(spec):
         raise ValueError(f"--data: no such file: {spec}")
-    column = -1 if target is None else (int(target) if target.lstrip("-").isdigit() else target)
+    column = _target_column(target)
     X, y, names, target_name = labelled_table(spec, target=column)
+    if isinstance(column, int) and target in names:  # "1": a column's index and another's name
+        header = names.copy()
+        header.insert(column % (len(names) + 1), target_name)
+        raise ValueError(
+            f"--target {target}: {spec} has a column named {target!r}, and column {target} "
+            f"(counting from 0) is {target_name!r}; give the index of the one you mean: "
+            f"{header.index(target)} or {header.index(target_name)}"
+        )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ValueError(
@@ -119,6 +128,17 @@ def load_data(spec: str, target: str | None):
             "each its own"
         )
     return X, y, names, target_name
+
+
+def _target_column(target: str | None) -> int | str:
+    """--target as labelled_table takes it: an index if it reads as a whole number, else a
+    column's name; the last column when it is not given."""
+    if target is None:
+        return -1
+    try:
+        return int(target)
+    except ValueError:
+        return target
 
 
 def _as_classes(y: np.ndarray, target_name: str):
