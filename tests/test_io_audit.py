@@ -323,3 +323,19 @@ def test_build_refuses_a_class_that_is_not_a_module_name(name):
         f"f.safetensors: the model description {spec!r} is not {{'class': one of "
         "['Activation', 'Linear', 'MLP', 'Perceptron', 'Sequential'], 'config': {...}}"
     )
+
+
+@pytest.mark.parametrize(
+    ("read", "noun"),
+    [
+        (io.load, "model"),
+        (io.load_checkpoint, "model"),
+        (io.load_metadata, "model"),
+        (io.load_state_dict, "state-dict"),
+    ],
+)
+def test_a_missing_file_is_named_by_the_function_that_wanted_it(tmp_path, read, noun):
+    path = tmp_path / "absent.safetensors"
+    with pytest.raises(FileNotFoundError) as caught:
+        read(path)
+    assert str(caught.value) == f"{read.__name__}: no such {noun} file: {path}"

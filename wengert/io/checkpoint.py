@@ -142,7 +142,7 @@ def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
     saved architecture and hyperparameters: an error names the first difference, and nothing
     is changed), else rebuild the model from the file."""
     _check_arguments("load_checkpoint", path, model, optimizer)
-    tensors, meta = _read_wengert(path)
+    tensors, meta = _read_wengert(path, "load_checkpoint")
     state = meta["state"]
     check_state(state, f"{path}")
     saved_optimizer = state["optimizer"]

@@ -123,22 +123,29 @@ def load(path) -> Module:
 def load_metadata(path) -> dict:
     """The user metadata saved with the file at `path`."""
     check("load_metadata", "path", path, PATH)
-    return _read_wengert(path)[1]["metadata"]
+    return _read_wengert(path, "load_metadata")[1]["metadata"]
 
 
-def _read_wengert(path):
+def read_wengert_file(path, owner: str, noun: str) -> tuple[dict, dict]:
+    """The tensors and `__metadata__` of the wengert file at `path`, its format and version
+    checked; FileNotFoundError names `owner` and the `noun` of file it wanted."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"load: no such model file: {path}")
+        raise FileNotFoundError(f"{owner}: no such {noun} file: {path}")
     tensors, meta = read_safetensors(path)
     if meta.get("format") != FORMAT:
         raise ModelFileError(
-            f"{path} is a safetensors file but not a wengert model file (its __metadata__ "
+            f"{path} is a safetensors file but not a wengert {noun} file (its __metadata__ "
             f"has format={meta.get('format')!r}, not {FORMAT!r})"
         )
     if meta.get("version") != VERSION:
         raise ModelFileError(
             f"{path}: format version {meta.get('version')!r}; this reads {VERSION!r}"
         )
+    return tensors, meta
+
+
+def _read_wengert(path, owner: str = "load"):
+    tensors, meta = read_wengert_file(path, owner, "model")
     if meta.get("kind") == "state_dict":
         raise ModelFileError(
             f"{path} is a state-dict file (weights without an architecture); read it with "
@@ -209,4 +216,5 @@ __all__ = [
     "load",
     "load_metadata",
     "parameter_count",
+    "read_wengert_file",
 ]

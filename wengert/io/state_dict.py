@@ -10,19 +10,17 @@ which `save` cannot describe. A file that does not pass raises `ModelFileError`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 
 from wengert._checks import PATH, InstanceOf, check, refusal, what_came
 from wengert.autodiff import Tensor
 from wengert.io.checkpoint import _version
-from wengert.io.models import FORMAT, VERSION
+from wengert.io.models import FORMAT, VERSION, read_wengert_file
 from wengert.io.safetensors import (
     STORED_DTYPES,
     VERSION_KEY,
     ModelFileError,
-    read_safetensors,
     write_safetensors,
 )
 
@@ -62,18 +60,11 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
     """The arrays, by name, of the file at `path` written by `save_state_dict`; a file that
     is not one, or is damaged, raises `ModelFileError`."""
     check("load_state_dict", "path", path, PATH)
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"load_state_dict: no such state-dict file: {path}")
-    tensors, meta = read_safetensors(path)
-    if meta.get("format") != FORMAT or meta.get("kind") != KIND:
+    tensors, meta = read_wengert_file(path, "load_state_dict", "state-dict")
+    if meta.get("kind") != KIND:
         raise ModelFileError(
-            f"{path} is not a wengert state-dict file (its __metadata__ has format="
-            f"{meta.get('format')!r} and kind={meta.get('kind')!r}, not {FORMAT!r} and "
-            f"{KIND!r}); a model file loads with wengert.load()"
-        )
-    if meta.get("version") != VERSION:
-        raise ModelFileError(
-            f"{path}: format version {meta.get('version')!r}; this reads {VERSION!r}"
+            f"{path} is not a wengert state-dict file (its __metadata__ has kind="
+            f"{meta.get('kind')!r}, not {KIND!r}); a model file loads with wengert.load()"
         )
     if VERSION_KEY not in meta:  # every state-dict file records it, and so carries checksums
         raise ModelFileError(
