@@ -20,12 +20,12 @@ import sys
 import click
 import numpy as np
 
-from wengert.cli.boundary import UserError, boundary
-from wengert.cli.runs import predictions
+from wengert import io
+from wengert.cli.boundary import boundary
+from wengert.cli.runs import MODEL_FILE, predictions
 
 __all__ = ["LABEL_MAPS", "check_info", "predict"]
 
-MODEL_FILE = "model.safetensors"
 LABEL_MAPS = ("argmax", "logit", "sign", "value")
 
 
@@ -40,7 +40,6 @@ LABEL_MAPS = ("argmax", "logit", "sign", "value")
 @click.option("--data", required=True, help="A CSV file of feature columns (with a header).")
 @boundary("predict")
 def predict(model_path: str, data: str) -> None:
-    io = _io("predict")
     if os.path.isdir(model_path):
         model_path = os.path.join(model_path, MODEL_FILE)
     if not os.path.isfile(model_path):
@@ -106,13 +105,12 @@ def check_info(info: dict, model, path) -> None:
     """Refuse predict metadata that cannot be used as it is, with `wengert.io.ModelFileError`
     naming the file and the field: features, mean, std, label_map, classes, target_name, and
     the model's input and output widths against them."""
-    from wengert.io import ModelFileError
 
-    def refuse(field: str, expected: str) -> ModelFileError:
+    def refuse(field: str, expected: str) -> io.ModelFileError:
         got = repr(info[field]) if field in info else "nothing (the field is missing)"
         if len(got) > 80:
             got = got[:80] + "..."
-        return ModelFileError(
+        return io.ModelFileError(
             f"{path}: the field {field!r} must be {expected}; got {got}. Train the model "
             "again with `wengert train`"
         )
@@ -171,11 +169,3 @@ def _is_list(value, kind, length=None, ok=None) -> bool:
         return False
     fits = all(isinstance(v, kind) and not isinstance(v, bool) for v in value)
     return fits and (ok is None or all(ok(v) for v in value))
-
-
-def _io(command: str):
-    try:
-        from wengert import io
-    except ImportError:
-        raise UserError(command, "model files (wengert.io) are not available yet") from None
-    return io

@@ -25,6 +25,7 @@ __all__ = [
     "DATASETS",
     "LOSSES",
     "MODELS",
+    "MODEL_FILE",
     "OPTIMIZERS",
     "SCHEDULES",
     "Run",
@@ -60,6 +61,8 @@ OPTIMIZERS = {
     "adamw": optim.AdamW,
     "lbfgs": optim.LBFGS,
 }
+# The trained model's file in a run directory: written by train, read by predict.
+MODEL_FILE = "model.safetensors"
 SCHEDULES = ("constant", "inverse_sqrt", "inverse_scaling", "cosine")
 # Most distinct whole-number targets a CSV may have to be read as class labels.
 MAX_CLASSES = 50

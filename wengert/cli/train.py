@@ -32,6 +32,7 @@ from wengert.cli.boundary import UserError, boundary
 from wengert.cli.runs import (
     DATASETS,
     LOSSES,
+    MODEL_FILE,
     MODELS,
     OPTIMIZERS,
     SCHEDULES,
@@ -45,7 +46,6 @@ from wengert.train import NonFiniteLossWarning, fit
 
 __all__ = ["resume", "train"]
 
-MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CONFIG_FILE = "config.json"
 # What a run writes besides its config: removed when `train` starts a run afresh in DIR.
