@@ -343,3 +343,23 @@ def test_check_X_y_refuses_bad_input(kwargs, error, message):
     args = {"X": np.zeros((2, 2)), "owner": "fit"} | kwargs
     with pytest.raises(error, match="^" + re.escape(f"fit: {message}")):
         check_X_y(**args)
+
+
+@pytest.mark.parametrize(
+    ("y", "got"),
+    [
+        (np.array([0, 2**63], dtype=np.uint64), "9223372036854775808"),
+        (np.array([0.0, 2.0**63]), "9.223372036854776e+18"),
+        (np.array([1.0, -1e300]), "-1e+300"),
+    ],
+)
+def test_labels_beyond_int64_are_refused_not_wrapped(y, got):
+    message = (
+        "check_X_y: y must be class labels within int64's range [-2**63, 2**63 - 1]; "
+        f"got {got} at row 1."
+    )
+    with pytest.raises(ValueError, match=re.escape(message) + "$"):
+        check_X_y(np.ones((2, 1)), y, y_kind="labels")
+    # the edges of the range itself pass, exactly
+    edge = check_X_y(np.ones((2, 1)), np.array([-(2**63), 2**63 - 1]), y_kind="labels")[1]
+    assert edge.tolist() == [-(2**63), 2**63 - 1]

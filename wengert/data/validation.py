@@ -147,6 +147,7 @@ def _convert_y(y: np.ndarray, float_dtype, owner: str, y_kind: str) -> np.ndarra
     if y_kind == "float":
         return y.astype(float_dtype, copy=False)
     if y.dtype.kind in "biu":
+        _check_int64_range(y, owner)
         return y.astype(np.int64, copy=False)
     if y_kind == "any":
         return y.astype(float_dtype, copy=False)
@@ -154,7 +155,22 @@ def _convert_y(y: np.ndarray, float_dtype, owner: str, y_kind: str) -> np.ndarra
     if fractional.size:
         i = fractional[0]
         raise refusal(owner, "y", "class labels (whole numbers)", f"{float(y[i])!r} at row {i}")
+    _check_int64_range(y, owner)
     return y.astype(np.int64)
+
+
+def _check_int64_range(y: np.ndarray, owner: str) -> None:
+    """Labels become int64: one outside its range would wrap around silently."""
+    if y.dtype == np.uint64:
+        outside = np.flatnonzero(y > np.iinfo(np.int64).max)
+    elif y.dtype.kind == "f":
+        outside = np.flatnonzero((y >= 2.0**63) | (y < -(2.0**63)))
+    else:
+        return
+    if outside.size:
+        i = outside[0]
+        expected = "class labels within int64's range [-2**63, 2**63 - 1]"
+        raise refusal(owner, "y", expected, f"{y[i].item()!r} at row {i}")
 
 
 def _float_dtype(X: np.ndarray):
