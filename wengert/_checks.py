@@ -258,6 +258,64 @@ def as_float_array(owner: str, name: str, value, expected: str) -> np.ndarray:
         raise refusal(owner, name, expected, what_came(value), TypeError) from None
 
 
+# The dtype kinds that hold no numbers, each with the word a message uses for it.
+_NOT_NUMBERS = {
+    "O": "object",
+    "U": "string",
+    "S": "bytes",
+    "V": "void",
+    "M": "datetime",
+    "m": "timedelta",
+}
+
+
+def numeric_array(data, dtype=None, name: str = "data", *, owner: str) -> np.ndarray:
+    """`data` as an ndarray of numbers (``np.asarray(data, dtype)``), or a TypeError of the one
+    message shape that names `owner`, `name` and what came (text, ragged lists, objects)."""
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        got = f"{what_came(data)}, which NumPy cannot read as numbers ({str(exc).rstrip('.')})"
+        expected = "numbers (a number, a nested list or an ndarray)"
+        raise refusal(owner, name, expected, got, TypeError) from None
+    if arr.dtype.kind in _NOT_NUMBERS:
+        got = f"an array of dtype {arr.dtype} ({_NOT_NUMBERS[arr.dtype.kind]})"
+        fix = "Convert it first, e.g. np.asarray(x, dtype=float)."
+        raise refusal(owner, name, "numbers", got, TypeError, fix)
+    return arr
+
+
+def numeric_dtype(dtype, owner: str) -> np.dtype:
+    """numpy.dtype(dtype), refused in the one shape when it is no dtype or not one of numbers."""
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        expected = "a NumPy dtype or a name of one"
+        raise refusal(owner, "dtype", expected, what_came(dtype), TypeError) from None
+    if resolved.kind in _NOT_NUMBERS:
+        expected = "a dtype of numbers (bool, integer, floating or complex)"
+        got = f"{what_came(dtype)}, a {_NOT_NUMBERS[resolved.kind]} dtype"
+        raise refusal(owner, "dtype", expected, got, TypeError, "Pass e.g. np.float64.")
+    return resolved
+
+
+def leaf_array(data, requires_grad: object, dtype, owner: str) -> np.ndarray:
+    """`data` as the array of a new leaf: `requires_grad` a bool, `dtype` None or a dtype of
+    numbers, the data numbers, and floating-point when it requires grad; refusals name `owner`.
+    The array may be `data` itself: the caller copies what it must not share."""
+    if requires_grad is not True and requires_grad is not False:  # the usual case, at once
+        check(owner, "requires_grad", requires_grad, Boolean())
+    if dtype is not None:
+        dtype = numeric_dtype(dtype, owner)
+    arr = numeric_array(data, dtype, owner=owner)
+    if requires_grad and arr.dtype.kind != "f":
+        name = "data" if dtype is None else "dtype"
+        expected = "floating-point when requires_grad=True"
+        fix = "Pass float data or dtype=np.float64."
+        raise refusal(owner, name, expected, f"dtype {arr.dtype}", TypeError, fix)
+    return arr
+
+
 POSITIVE = Interval(Real, 0, None, closed="neither")  # a learning rate, a tolerance > 0
 NON_NEGATIVE = Interval(Real, 0, None)  # a penalty, a tolerance
 COUNT = Interval(Integral, 1, None)  # epochs, steps, evaluations
@@ -296,6 +354,9 @@ __all__ = [
     "check",
     "check_finite",
     "check_params",
+    "leaf_array",
+    "numeric_array",
+    "numeric_dtype",
     "refusal",
     "what_came",
 ]

@@ -5,39 +5,23 @@ record of an operation and `apply`, which runs one and makes the node).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
-from wengert._checks import Boolean, check, refusal, what_came
+from wengert._checks import leaf_array, numeric_array, refusal
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.saved import expose, is_held
 
-_REFUSED_KINDS = {
-    "O": "object",
-    "U": "string",
-    "S": "bytes",
-    "V": "void",
-    "M": "datetime",
-    "m": "timedelta",
-}
 
-
-def as_array(data, dtype=None, name: str = "data", *, owner: str) -> np.ndarray:
+def as_array(
+    data: ArrayLike | Tensor, dtype: DTypeLike = None, name: str = "data", *, owner: str
+) -> np.ndarray:
     """`data` as an ndarray of numbers, or a TypeError of the one message shape that names
     `owner` (the public function or class that was called), `name` and the dtype that came."""
     if isinstance(data, Tensor):
         if data._prim is not None:
             expose(data._data)  # code outside the engine now holds a result's memory
         data = data._data
-    try:
-        arr = np.asarray(data, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        got = f"{what_came(data)}, which NumPy cannot read as numbers ({str(exc).rstrip('.')})"
-        expected = "numbers (a number, a nested list or an ndarray)"
-        raise refusal(owner, name, expected, got, TypeError) from None
-    if arr.dtype.kind in _REFUSED_KINDS:
-        got = f"an array of dtype {arr.dtype} ({_REFUSED_KINDS[arr.dtype.kind]})"
-        fix = "Convert it first, e.g. np.asarray(x, dtype=float)."
-        raise refusal(owner, name, "numbers", got, TypeError, fix)
-    return arr
+    return numeric_array(data, dtype, name, owner=owner)
 
 
 class Tensor:
@@ -65,15 +49,13 @@ class Tensor:
     # NumPy defers to Tensor's reflected operators: ndarray * Tensor is Tensor.__rmul__.
     __array_ufunc__ = None
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
+    def __init__(
+        self, data: ArrayLike | Tensor, requires_grad: bool = False, dtype: DTypeLike = None
+    ) -> None:
         # The public constructor, checked; the engine makes its nodes with _make, unchecked.
         self._data = leaf_data(data, requires_grad, dtype, type(self).__name__)
-        self._hold = None
-        self.grad = None
         self.requires_grad = bool(requires_grad)
-        self._prim = None
-        self._inputs = None
-        self._params = None
+        self._hold = self.grad = self._prim = self._inputs = self._params = None
 
     @classmethod
     def _make(cls, data, requires_grad, prim, inputs, params) -> Tensor:
@@ -108,7 +90,7 @@ class Tensor:
         return a
 
     @data.setter
-    def data(self, value) -> None:
+    def data(self, value: ArrayLike | Tensor) -> None:
         a = as_array(value, name="the new value", owner="Tensor.data")
         if self._prim is not None:
             expose(a)  # the caller holds it: a node that saves it from now on locks it
@@ -116,18 +98,22 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of the data."""
         return self._data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions of the data."""
         return self._data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements of the data."""
         return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype of the data."""
         return self._data.dtype
 
     @property
@@ -150,7 +136,8 @@ class Tensor:
             raise refusal("Tensor.item", "the Tensor", "of one element", f"shape {self.shape}")
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> object:
+        """The data as nested Python lists of numbers (a number for a 0-d Tensor)."""
         return self._data.tolist()
 
     def detach(self) -> Tensor:
@@ -159,11 +146,15 @@ class Tensor:
             expose(self._data)  # a leaf's data is the caller's: it reaches the result's memory
         return Tensor._make(self._data, False, None, None, None)
 
-    def astype(self, dtype) -> Tensor:
+    def astype(self, dtype: DTypeLike) -> Tensor:
+        """This Tensor cast to `dtype`, recorded: the gradient is cast back."""
         return ops.astype(self, dtype)
 
     def backward(
-        self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        gradient: ArrayLike | Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
     ) -> None:
         """Accumulate d(self)/d(leaf) into `leaf.grad` for every leaf that requires grad.
 
@@ -208,55 +199,55 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ----------------------------------------------------------------- arithmetic
-    def __add__(self, other):
+    def __add__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.add_p, self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.add_p, other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.sub_p, self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.sub_p, other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.mul_p, self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.mul_p, other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.div_p, self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.div_p, other, self)
 
-    def __pow__(self, other):
+    def __pow__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.pow_p, self, other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: ArrayLike | Tensor) -> Tensor:
         return apply(ops.pow_p, other, self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: ArrayLike | Tensor) -> Tensor:
         return ops.matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: ArrayLike | Tensor) -> Tensor:
         return ops.matmul(other, self)
 
     # In-place updates change the data itself and record nothing: the optimizer's step,
     # `w -= eta * w.grad`, under no_grad(). With recording on, a Tensor that requires grad
     # refuses them (its graph would silently stop matching its value), as PyTorch's leaves do.
-    def __iadd__(self, other):
+    def __iadd__(self, other: ArrayLike | Tensor) -> Tensor:
         return self._update(np.add, other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: ArrayLike | Tensor) -> Tensor:
         return self._update(np.subtract, other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: ArrayLike | Tensor) -> Tensor:
         return self._update(np.multiply, other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: ArrayLike | Tensor) -> Tensor:
         return self._update(np.divide, other)
 
     def _update(self, ufunc, other) -> Tensor:
@@ -276,83 +267,97 @@ class Tensor:
         ufunc(data, other._data if isinstance(other, Tensor) else other, out=data)
         return self
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return apply(ops.neg_p, self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return apply(ops.abs_p, self)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: object) -> Tensor:
         return ops.getitem(self, index)
 
     # Comparisons give boolean Tensors that carry no gradient (as PyTorch's do).
-    def __lt__(self, other):
+    def __lt__(self, other: ArrayLike | Tensor) -> Tensor:
         return _compare(np.less, self, other)
 
-    def __le__(self, other):
+    def __le__(self, other: ArrayLike | Tensor) -> Tensor:
         return _compare(np.less_equal, self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: ArrayLike | Tensor) -> Tensor:
         return _compare(np.greater, self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: ArrayLike | Tensor) -> Tensor:
         return _compare(np.greater_equal, self, other)
 
-    def __eq__(self, other):  # type: ignore[override]
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.equal, self, other)
 
-    def __ne__(self, other):  # type: ignore[override]
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
     # ----------------------------------------------------------------- methods
     @property
     def T(self) -> Tensor:
+        """The transpose (the axes reversed), recorded."""
         return ops.transpose(self)
 
-    def transpose(self, *axes) -> Tensor:
+    def transpose(self, *axes: int | tuple[int, ...] | list[int]) -> Tensor:
+        """The axes permuted as `axes` say (reversed when none are given), recorded."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return ops.transpose(self, axes or None)
 
-    def reshape(self, *shape) -> Tensor:
+    def reshape(self, *shape: int | tuple[int, ...] | list[int]) -> Tensor:
+        """The data in a new shape (given as ints or one tuple), recorded."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
 
-    def sum(self, axis=None, keepdims=False) -> Tensor:
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The sum over `axis` (all axes when None), recorded; see `wengert.sum`."""
         return ops.sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False) -> Tensor:
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The mean over `axis` (all axes when None), recorded; see `wengert.mean`."""
         return ops.mean(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False) -> Tensor:
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The largest element over `axis` (all axes when None), recorded; see `wengert.max`."""
         return ops.max(self, axis, keepdims)
 
-    def min(self, axis=None, keepdims=False) -> Tensor:
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The smallest element over `axis` (all axes when None), recorded; see `wengert.min`."""
         return ops.min(self, axis, keepdims)
 
     def exp(self) -> Tensor:
+        """e to the power of each element, recorded."""
         return apply(ops.exp_p, self)
 
     def log(self) -> Tensor:
+        """The natural logarithm of each element, recorded."""
         return apply(ops.log_p, self)
 
     def sqrt(self) -> Tensor:
+        """The square root of each element, recorded."""
         return apply(ops.sqrt_p, self)
 
     def abs(self) -> Tensor:
+        """The absolute value of each element, recorded."""
         return apply(ops.abs_p, self)
 
     def sigmoid(self) -> Tensor:
+        """The logistic sigmoid 1 / (1 + exp(-x)) of each element, recorded."""
         return apply(ops.sigmoid_p, self)
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent of each element, recorded."""
         return apply(ops.tanh_p, self)
 
     def relu(self) -> Tensor:
+        """Max(x, 0) of each element, recorded."""
         return apply(ops.relu_p, self)
 
 
@@ -362,7 +367,9 @@ def _compare(ufunc, a, b) -> Tensor:
     return Tensor._make(np.asarray(ufunc(a, b)), False, None, None, None)
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(
+    data: ArrayLike | Tensor, requires_grad: bool = False, dtype: DTypeLike = None
+) -> Tensor:
     """A new leaf Tensor holding a copy of `data` (a number, nested lists or an ndarray).
 
     dtype follows the data by NumPy's rules unless given: Python floats give float64.
@@ -373,35 +380,14 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     )
 
 
-def leaf_data(data, requires_grad, dtype, owner: str) -> np.ndarray:
-    """The array a new leaf holds: `data` checked (and copied if it is the caller's ndarray),
-    `requires_grad` a bool, `dtype` None or a dtype of numbers; refusals name `owner`."""
-    if requires_grad is not True and requires_grad is not False:  # the usual case, at once
-        check(owner, "requires_grad", requires_grad, Boolean())
-    if dtype is not None:
-        dtype = _numeric_dtype(dtype, owner)
+def leaf_data(
+    data: ArrayLike | Tensor, requires_grad: object, dtype: DTypeLike, owner: str
+) -> np.ndarray:
+    """The array a new leaf holds: `data` checked by `leaf_array` (refusals name `owner`), and
+    copied if it is the caller's ndarray."""
     source = data._data if isinstance(data, Tensor) else data
-    arr = as_array(source, dtype, owner=owner)
-    if requires_grad and arr.dtype.kind != "f":
-        name = "data" if dtype is None else "dtype"
-        expected = "floating-point when requires_grad=True"
-        fix = "Pass float data or dtype=np.float64."
-        raise refusal(owner, name, expected, f"dtype {arr.dtype}", TypeError, fix)
+    arr = leaf_array(source, requires_grad, dtype, owner)
     return arr.copy() if arr is source else arr
-
-
-def _numeric_dtype(dtype, owner: str) -> np.dtype:
-    """numpy.dtype(dtype), refused in the one shape when it is no dtype or not one of numbers."""
-    try:
-        resolved = np.dtype(dtype)
-    except (TypeError, ValueError):
-        expected = "a NumPy dtype or a name of one"
-        raise refusal(owner, "dtype", expected, what_came(dtype), TypeError) from None
-    if resolved.kind in _REFUSED_KINDS:
-        expected = "a dtype of numbers (bool, integer, floating or complex)"
-        got = f"{what_came(dtype)}, a {_REFUSED_KINDS[resolved.kind]} dtype"
-        raise refusal(owner, "dtype", expected, got, TypeError, "Pass e.g. np.float64.")
-    return resolved
 
 
 # The operations and the sweep import this module; they are bound here, once all of it exists.
