@@ -3,14 +3,22 @@ MLP's boundary on XOR, circles or spirals as training goes on."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import wengert as wg
 from wengert import classic, data, losses, nn, optim
 from wengert._checks import Interval, Options, check, refusal
 from wengert.plot._figure import check_save, finish, new_figure
+
+if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["DATASETS", "plot_boundary_evolution", "plot_margins"]
 
@@ -28,7 +36,7 @@ def _grid(X: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n))
 
 
-def _scatter(ax, X: np.ndarray, y: np.ndarray) -> None:
+def _scatter(ax: Axes, X: np.ndarray, y: np.ndarray) -> None:
     for label, colour, marker in ((0, "C0", "o"), (1, "C3", "^")):
         rows = y == label
         ax.scatter(
@@ -43,7 +51,12 @@ def _scatter(ax, X: np.ndarray, y: np.ndarray) -> None:
         )
 
 
-def _draw_lines(ax, grid, perceptron, svm) -> None:
+def _draw_lines(
+    ax: Axes,
+    grid: tuple[np.ndarray, np.ndarray],
+    perceptron: classic.Perceptron,
+    svm: classic.LinearSVM,
+) -> None:
     """The boundaries a = w·x + b = 0 of both models, and a = ±1 of the SVM, as contours of a."""
     xs, ys = grid
     points = np.column_stack([xs.ravel(), ys.ravel()])
@@ -56,7 +69,13 @@ def _draw_lines(ax, grid, perceptron, svm) -> None:
             ax.plot([], [], "k--", lw=1, label="SVM margin  w·x + b = ±1")
 
 
-def plot_margins(X=None, y=None, *, seed=0, save=None):
+def plot_margins(
+    X: ArrayLike | None = None,
+    y: ArrayLike | None = None,
+    *,
+    seed: int | np.random.Generator = 0,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """A perceptron's and a linear SVM's decision boundaries on the same data, with the SVM's
     margin lines w·x + b = ±1; the title gives both geometric margins 2 min_i y_i a_i / ‖w‖.
 
@@ -66,20 +85,7 @@ def plot_margins(X=None, y=None, *, seed=0, save=None):
     "margin", "margin_"}} where "margin" is each one's geometric_margin(X, y).
     """
     path = check_save(save, "plot_margins")
-    if (X is None) != (y is None):
-        missing = "X" if X is None else "y"
-        other = "y" if X is None else "X"
-        raise refusal(
-            "plot_margins",
-            missing,
-            f"given with {other} (both, or neither for the default blobs)",
-            "None",
-        )
-    if X is None:
-        X, y = data.blobs(n=60, spread=0.7, seed=seed)
-    X, y = data.check_X_y(X, y, owner="plot_margins")
-    if X.shape[1] != 2:
-        raise refusal("plot_margins", "X", "of 2 features, to be drawn", f"shape {X.shape}")
+    X, y = _margin_data(X, y, seed)
     perceptron = classic.Perceptron(seed=seed).fit(X, y)
     svm = classic.LinearSVM(C=10.0, epochs=200, seed=seed).fit(X, y)
     result = {
@@ -99,15 +105,27 @@ def plot_margins(X=None, y=None, *, seed=0, save=None):
     ax = fig.add_subplot()
     _scatter(ax, X, y)
     _draw_lines(ax, _grid(X, 300), perceptron, svm)
-    ax.set(
-        xlabel="x₁",
-        ylabel="x₂",
-        aspect="equal",
-        title=f"Geometric margin: perceptron {result['perceptron']['margin']:.2f}, "
-        f"SVM {result['svm']['margin']:.2f}",
-    )
+    margins = f"perceptron {result['perceptron']['margin']:.2f}, SVM {result['svm']['margin']:.2f}"
+    ax.set(xlabel="x₁", ylabel="x₂", aspect="equal", title=f"Geometric margin: {margins}")
     ax.legend(fontsize="small", loc="lower right")
     return finish(fig, result, path)
+
+
+def _margin_data(
+    X: ArrayLike | None, y: ArrayLike | None, seed: int | np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """plot_margins' data: X and y checked (both given, X of 2 features), or default blobs."""
+    if (X is None) != (y is None):
+        missing = "X" if X is None else "y"
+        other = "y" if X is None else "X"
+        expected = f"given with {other} (both, or neither for the default blobs)"
+        raise refusal("plot_margins", missing, expected, "None")
+    if X is None:
+        X, y = data.blobs(n=60, spread=0.7, seed=seed)
+    X, y = data.check_X_y(X, y, owner="plot_margins")
+    if X.shape[1] != 2:
+        raise refusal("plot_margins", "X", "of 2 features, to be drawn", f"shape {X.shape}")
+    return X, y
 
 
 def _snapshot(model, X, y, points, shape):
@@ -146,8 +164,16 @@ def _train_snapshots(X, y, hidden, lr, seed, marks, grid):
 
 
 def plot_boundary_evolution(
-    dataset="xor", *, epochs=None, frames=5, hidden=None, lr=None, seed=0, grid=120, save=None
-):
+    dataset: str = "xor",
+    *,
+    epochs: int | None = None,
+    frames: int = 5,
+    hidden: Sequence[int] | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    grid: int = 120,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """An MLP's decision boundary on a 2-D toy set as it trains: a strip of `frames` snapshots.
 
     A tanh MLP [2, *hidden, 2] (seed) trained by wengert.fit with full-batch Adam (lr) on

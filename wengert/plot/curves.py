@@ -3,7 +3,12 @@ error of finite differences against the step."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 import wengert as wg
 from wengert import data, losses, nn, optim
@@ -11,10 +16,17 @@ from wengert._checks import as_float_array, refusal, what_came
 from wengert.derivatives import step_size_sweep
 from wengert.plot._figure import check_save, finish, new_figure
 
+if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from wengert.autodiff.tensor import Tensor
+    from wengert.train import History
+
 __all__ = ["plot_loss_curve", "plot_losses", "plot_step_size_error"]
 
 
-def plot_losses(y_hat=None, *, save=None):
+def plot_losses(y_hat: ArrayLike | None = None, *, save: str | os.PathLike | None = None) -> Figure:
     """The lecture's four losses against the prediction ŷ, for the target y = 1.
 
     L1 |ŷ - y|, L2 ½ (ŷ - y)² (wengert's l2 keeps the ½ that makes its gradient ŷ - y),
@@ -52,7 +64,7 @@ def plot_losses(y_hat=None, *, save=None):
     return finish(fig, {"y_hat": y_hat, "y": 1.0, **curves}, path)
 
 
-def _check_y_hat(y_hat) -> np.ndarray:
+def _check_y_hat(y_hat: ArrayLike) -> np.ndarray:
     expected = "a 1-D array of at least 2 finite values"
     array = as_float_array("plot_losses", "y_hat", y_hat, expected)
     if array.ndim != 1 or array.size < 2 or not np.all(np.isfinite(array)):
@@ -60,7 +72,7 @@ def _check_y_hat(y_hat) -> np.ndarray:
     return array
 
 
-def _history_field(history, name: str) -> np.ndarray:
+def _history_field(history: History | dict, name: str) -> np.ndarray:
     value = history.get(name, []) if isinstance(history, dict) else getattr(history, name, None)
     if value is None:
         raise refusal(
@@ -73,7 +85,7 @@ def _history_field(history, name: str) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def example_history():
+def example_history() -> History:
     """A short run to draw when no history is given: a 2-8-2 MLP on blobs, SGD with momentum
     and a step-decay learning rate (halved every 10 steps), 10 epochs of 4 batches."""
     X, y = data.blobs(n=200, spread=1.2, seed=0)
@@ -84,7 +96,12 @@ def example_history():
     )
 
 
-def plot_loss_curve(history=None, *, title=None, save=None):
+def plot_loss_curve(
+    history: History | dict | None = None,
+    *,
+    title: str | None = None,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """A training run's loss per step (and per epoch), with the learning rate of each step below.
 
     history: a wengert History (or its as_dict()) with step_loss and lr recorded; None trains
@@ -93,55 +110,68 @@ def plot_loss_curve(history=None, *, title=None, save=None):
     "step_loss", "lr", "epoch_end", "epoch_loss", "val_loss"} (steps count from 1).
     """
     path = check_save(save, "plot_loss_curve")
-    history = example_history() if history is None else history
+    record = _loss_record(example_history() if history is None else history)
+    fig = new_figure((6.4, 4.8))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.3))
+    _draw_losses(top, record, title or "Loss curve")
+    steps, lr = record["steps"], record["lr"]
+    bottom.plot(steps, lr, color="C3", lw=2, drawstyle="steps-post")
+    bottom.set(xlabel="step", ylabel="learning rate η")
+    bottom.set_ylim(0, float(np.max(lr)) * 1.15 if np.max(lr) > 0 else 1.0)
+    bottom.grid(alpha=0.3)
+    return finish(fig, record, path)
+
+
+def _loss_record(history: History | dict) -> dict[str, np.ndarray]:
+    """The arrays plot_loss_curve draws, read from `history` and checked; inf and NaN (a run
+    that diverged) become NaN, so that only the finite part is drawn."""
     step_loss, lr = _history_field(history, "step_loss"), _history_field(history, "lr")
-    epoch_loss, val_loss = (
-        _history_field(history, "epoch_loss"),
-        _history_field(history, "val_loss"),
-    )
+    epoch_loss = _history_field(history, "epoch_loss")
+    val_loss = _history_field(history, "val_loss")
     if step_loss.size == 0 or lr.size != step_loss.size:
-        raise refusal(
-            "plot_loss_curve",
-            "history",
-            "a record of one loss and one lr per step",
-            f"{step_loss.size} losses and {lr.size} learning rates",
-        )
+        expected = "a record of one loss and one lr per step"
+        got = f"{step_loss.size} losses and {lr.size} learning rates"
+        raise refusal("plot_loss_curve", "history", expected, got)
     steps = np.arange(1, step_loss.size + 1)
-    # a run that diverged may have recorded inf or nan: only the finite part is drawn
     step_loss, epoch_loss, val_loss = (
         np.where(np.isfinite(v), v, np.nan) for v in (step_loss, epoch_loss, val_loss)
     )
     epoch_end = np.round(
         np.arange(1, epoch_loss.size + 1) * step_loss.size / max(epoch_loss.size, 1)
     )
-    fig = new_figure((6.4, 4.8))
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.3))
+    result = {"steps": steps, "step_loss": step_loss, "lr": lr, "epoch_end": epoch_end}
+    return result | {"epoch_loss": epoch_loss, "val_loss": val_loss}
+
+
+def _draw_losses(ax: Axes, record: dict[str, np.ndarray], title: str) -> None:
+    """Draw the step, epoch and validation losses of `record` on `ax`."""
+    steps, step_loss, epoch_end = record["steps"], record["step_loss"], record["epoch_end"]
+    epoch_loss, val_loss = record["epoch_loss"], record["val_loss"]
     few = epoch_loss.size <= 40  # markers for each epoch only while they stay apart
     if step_loss.size > epoch_loss.size:  # full batch: the step losses are the epoch losses
-        top.plot(steps, step_loss, lw=1, alpha=0.6, label="batch loss (each step)")
+        ax.plot(steps, step_loss, lw=1, alpha=0.6, label="batch loss (each step)")
     if epoch_loss.size:
-        top.plot(
-            epoch_end, epoch_loss, "o-" if few else "-", lw=2, label="training loss (epoch mean)"
-        )
+        style = "o-" if few else "-"
+        ax.plot(epoch_end, epoch_loss, style, lw=2, label="training loss (epoch mean)")
     if val_loss.size == epoch_loss.size and val_loss.size:
-        top.plot(epoch_end, val_loss, "s--" if few else "--", lw=2, label="validation loss")
+        ax.plot(epoch_end, val_loss, "s--" if few else "--", lw=2, label="validation loss")
     finite = step_loss[np.isfinite(step_loss)]
     # matplotlib's log ticks step past the largest float above about 1e250 (OverflowError): a
     # diverging run's curve is drawn on a linear axis there
     if finite.size and np.all(finite > 0) and finite.max() < 1e250:
-        top.set_yscale("log")
-    top.set(ylabel="loss", title=title or "Loss curve")
-    top.grid(alpha=0.3, which="both")
-    top.legend()
-    bottom.plot(steps, lr, color="C3", lw=2, drawstyle="steps-post")
-    bottom.set(xlabel="step", ylabel="learning rate η")
-    bottom.set_ylim(0, float(np.max(lr)) * 1.15 if np.max(lr) > 0 else 1.0)
-    bottom.grid(alpha=0.3)
-    result = {"steps": steps, "step_loss": step_loss, "lr": lr, "epoch_end": epoch_end}
-    return finish(fig, result | {"epoch_loss": epoch_loss, "val_loss": val_loss}, path)
+        ax.set_yscale("log")
+    ax.set(ylabel="loss", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
 
 
-def plot_step_size_error(f=None, x=1.0, *, steps=None, save=None):
+def plot_step_size_error(
+    f: Callable[[Tensor], Tensor] | None = None,
+    x: ArrayLike = 1.0,
+    *,
+    steps: ArrayLike | None = None,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """The V of finite differences: error against the step h, log-log, best steps marked.
 
     From wengert.derivatives.step_size_sweep(f, x, steps) (default f = exp at x = 1): forward

@@ -3,18 +3,29 @@ optimizers on 2-D loss surfaces (a long narrow valley, a saddle)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import wengert as wg
 from wengert._checks import COUNT, Interval, TupleOf, check
+from wengert.autodiff.tensor import Tensor
 from wengert.plot._figure import check_save, finish, new_figure
+
+if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# A 1-D loss: a function of one scalar Tensor w that returns a scalar Tensor.
+Loss1D = Callable[[Tensor], Tensor]
 
 __all__ = ["descend_1d", "parabola", "plot_descent", "plot_learning_rates"]
 
 
-def parabola(w):
+def parabola(w: Tensor) -> Tensor:
     """The default 1-D loss, f(w) = w²: gradient descent multiplies w by (1 - 2η) each step."""
     return w * w
 
@@ -23,7 +34,7 @@ def parabola(w):
 REAL = Interval(Real)
 
 
-def descend_1d(f, w0: float, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def descend_1d(f: Loss1D, w0: float, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Plain gradient descent w ← w − η f'(w) from w0, the gradient by wengert's reverse mode.
 
     Returns (w, f(w)) for t = 0..steps; stops early (shorter arrays) once w is not finite.
@@ -42,7 +53,7 @@ def descend_1d(f, w0: float, lr: float, steps: int) -> tuple[np.ndarray, np.ndar
     return np.array(ws), np.array(fs)
 
 
-def _curve(ax, f, ws: np.ndarray) -> None:
+def _curve(ax: Axes, f: Loss1D, ws: np.ndarray) -> None:
     """f over the span of the path, widened a little, in grey."""
     reach = max(float(np.max(np.abs(ws))), 1.0) * 1.15
     grid = (
@@ -55,7 +66,7 @@ def _curve(ax, f, ws: np.ndarray) -> None:
     ax.plot(grid, values, color="0.55", lw=2, zorder=1)
 
 
-def _draw_steps(ax, ws: np.ndarray, fs: np.ndarray, colour: str) -> None:
+def _draw_steps(ax: Axes, ws: np.ndarray, fs: np.ndarray, colour: str) -> None:
     for t in range(len(ws) - 1):
         ax.annotate(
             "",
@@ -67,7 +78,14 @@ def _draw_steps(ax, ws: np.ndarray, fs: np.ndarray, colour: str) -> None:
     ax.scatter(ws[:1], fs[:1], color="k", s=40, zorder=4, label="start")
 
 
-def plot_descent(f=None, w0=-4.0, lr=0.1, steps=10, *, save=None):
+def plot_descent(
+    f: Loss1D | None = None,
+    w0: float = -4.0,
+    lr: float = 0.1,
+    steps: int = 10,
+    *,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """Gradient descent on a 1-D function, each step drawn as an arrow along the curve.
 
     f maps a wengert Tensor to a scalar Tensor (default f(w) = w²), w0 the start, lr the
@@ -96,7 +114,14 @@ def plot_descent(f=None, w0=-4.0, lr=0.1, steps=10, *, save=None):
     return finish(fig, {"w": ws, "loss": fs, "lr": lr}, path)
 
 
-def plot_learning_rates(f=None, w0=-4.0, lrs=(0.05, 0.4, 1.05), steps=8, *, save=None):
+def plot_learning_rates(
+    f: Loss1D | None = None,
+    w0: float = -4.0,
+    lrs: tuple[float, ...] = (0.05, 0.4, 1.05),
+    steps: int = 8,
+    *,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """ "Learning rate too small / right / too big" side by side, on the same 1-D function.
 
     The lecture's slide: too small converges slowly, too big misses the minimum (on f = w²,
