@@ -131,7 +131,7 @@ def hvp(f: Callable, x, v, *args):
 
 
 # ----------------------------------------------------------------------------- helpers
-def _check_argnums(argnums, nargs: int, who: str, single: bool = False) -> tuple[int, ...]:
+def _check_argnums(argnums, nargs: int, owner: str, single: bool = False) -> tuple[int, ...]:
     if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
         nums = (int(argnums),)
     elif (
@@ -143,17 +143,17 @@ def _check_argnums(argnums, nargs: int, who: str, single: bool = False) -> tuple
         nums = tuple(int(n) for n in argnums)
     else:
         kind = "an int" if single else "an int or a non-empty tuple of ints"
-        raise refusal(who, "argnums", kind, what_came(argnums), TypeError)
+        raise refusal(owner, "argnums", kind, what_came(argnums), TypeError)
     for n in nums:
         if not -nargs <= n < nargs:
             count = f"{nargs} positional argument{'s' * (nargs != 1)}"
             expected = f"in [{-nargs}, {nargs}) for a call with {count}"
-            raise refusal(who, "argnums", expected, what_came(argnums))
+            raise refusal(owner, "argnums", expected, what_came(argnums))
     nums = tuple(n % nargs for n in nums)
     if len(set(nums)) != len(nums):
         twice = next(n for n in nums if nums.count(n) > 1)
         got = f"{argnums!r}, which names argument {twice} twice"
-        raise refusal(who, "argnums", "distinct arguments", got)
+        raise refusal(owner, "argnums", "distinct arguments", got)
     return nums
 
 

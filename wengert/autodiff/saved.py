@@ -72,13 +72,15 @@ class Hold(tuple):
 
     @property
     def raw(self) -> list:
+        """The arguments' arrays as the forward pass got them."""
         return self[0]
 
     @property
     def out(self) -> np.ndarray:
+        """The result of the forward pass."""
         return self[1]
 
-    def __deepcopy__(self, memo) -> None:
+    def __deepcopy__(self, memo: dict) -> None:
         # A copied node holds nothing: its copied arrays are its own, and no count knows them.
         return None
 
@@ -95,7 +97,13 @@ COPY_LIMIT = 512
 ndarray = np.ndarray  # one name to look up, not two, in the loop that runs per node
 
 
-def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
+def hold(
+    saves: tuple[int | str, ...] | None,
+    raw: list,
+    out: np.ndarray,
+    args: tuple | list,
+    params: dict,
+) -> tuple:
     """Guard the arrays a node saved; the Hold (or tuple) to keep on the node.
 
     `args` are the arguments as `apply` got them (Tensors or not), `raw` their arrays, `out`
@@ -127,12 +135,7 @@ def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
                 owners = _lock(out, owners)
         else:
             value = params.get(key)
-            if value.__class__ is tuple:  # an index: usually ints and slices alone
-                for item in value:
-                    if isinstance(item, np.ndarray):
-                        params[key], owners = _guard_param(value, owners)
-                        break
-            elif isinstance(value, np.ndarray):
+            if _has_array(value):
                 params[key], owners = _guard_param(value, owners)
     if owners is None:
         return (raw, out, (), (), fresh)
@@ -140,7 +143,15 @@ def hold(saves, raw: list, out: np.ndarray, args, params: dict) -> tuple:
     return Hold((raw, out, tuple(owners[0]), tuple(owners[1]), fresh))
 
 
-def _guard_param(value, owners):
+def _has_array(value: object) -> bool:
+    """Whether a keyword parameter is an array, or an index (a tuple, usually of ints and
+    slices alone) that holds one."""
+    if value.__class__ is tuple:
+        return any(isinstance(item, np.ndarray) for item in value)
+    return isinstance(value, np.ndarray)
+
+
+def _guard_param(value: object, owners: tuple[list, list] | None) -> tuple[object, tuple | None]:
     """A keyword parameter (an index, a bound), its arrays copied when small, else locked;
     and the locks so far (see `_lock`)."""
     if isinstance(value, tuple):
@@ -174,7 +185,7 @@ def _forget(key: int, ref: weakref.ref) -> None:
         del EXPOSED[key]
 
 
-def changed(fresh) -> np.ndarray | None:
+def changed(fresh: tuple[np.ndarray, ...]) -> np.ndarray | None:
     """The first of the arrays a node saved fresh that was handed out and changed since, or None."""
     for a in fresh:
         entry = EXPOSED.get(id(a))

@@ -68,9 +68,9 @@ class LinearClassifier(LinearModel):
 
     def _fit_data(self, X, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Checked X (float64), the classes and y as ±1 (classes_[0] -> -1, classes_[1] -> +1)."""
-        who = f"{type(self).__name__}.fit"
-        X = check_X(X, who)
-        y = check_y(y, X.shape[0], who, numeric=False)
+        owner = f"{type(self).__name__}.fit"
+        X = check_X(X, owner)
+        y = check_y(y, X.shape[0], owner, numeric=False)
         classes, y_pm = encode_binary(y, type(self).__name__)
         return X, classes, y_pm
 

@@ -34,100 +34,29 @@ size of its derivatives, `sympy.count_ops`, without and with common-subexpressio
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import COUNT, check, check_finite, refusal
 from wengert.autodiff.functional import grad
 from wengert.autodiff.mode import recording
 from wengert.autodiff.tensor import Tensor, as_array
 from wengert.autodiff.trace import trace
+from wengert.derivatives.comparison import KEYS, LABELS, Comparison, format_seconds, plural
 from wengert.derivatives.numerical import numerical_grad
-from wengert.derivatives.program import short
 from wengert.derivatives.symbolic import SymbolicError, symbolic_grad
 
 OWNER = "compare_derivatives"
-LABELS = {
-    "forward": "forward difference",
-    "central": "central difference",
-    "richardson": "Richardson",
-    "symbolic": "symbolic (SymPy)",
-    "forward-mode": "forward mode (jvp)",
-    "reverse-mode": "reverse mode (grad)",
-}
-KEYS = (
-    "method",
-    "label",
-    "gradient",
-    "max_abs_error",
-    "max_rel_error",
-    "evaluations",
-    "primitive_ops",
-    "time_s",
-    "setup_s",
-    "expression_ops",
-    "expression_ops_cse",
-    "note",
-)
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One row per method (`rows`, dicts with the keys in KEYS), printable as a table.
-
-    `names` are f's arguments, `point` where it was differentiated, `n` the number of scalar
-    inputs, `primitives` the length P of f's Wengert list, `reference` the method (or "given")
-    the errors are measured against.
-    """
-
-    function: str
-    names: tuple[str, ...]
-    point: tuple
-    n: int
-    primitives: int
-    reference: str
-    rows: list[dict]
-
-    def row(self, method: str) -> dict:
-        """The row of one method ("forward", "central", ..., "reverse-mode")."""
-        for r in self.rows:
-            if r["method"] == method:
-                return r
-        raise KeyError(f"no row {method!r}; the rows are {[r['method'] for r in self.rows]}")
-
-    def to_dicts(self) -> list[dict]:
-        """The rows as plain Python values (the gradient as a list of floats), e.g. for JSON."""
-        out = []
-        for r in self.rows:
-            d = dict(r)
-            d["gradient"] = None if r["gradient"] is None else r["gradient"].tolist()
-            out.append(d)
-        return out
-
-    def __str__(self) -> str:
-        point = ", ".join(f"{n} = {short(v)}" for n, v in zip(self.names, self.point, strict=True))
-        head = (
-            f"Gradient of {self.function}({', '.join(self.names)}) at {point}: n = "
-            f"{_plural(self.n, 'input')}; one evaluation of f = "
-            f"{_plural(self.primitives, 'primitive')}"
-        )
-        columns = ["method", "gradient", "max error", "rel. error", "f evals", "prim. ops", "time"]
-        columns.append("expr. ops / CSE")
-        table = [columns] + [_cells(r) for r in self.rows]
-        widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-        lines = [head, ""]
-        for line in table:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        lines.append("")
-        lines.append(f"Errors against {LABELS.get(self.reference, self.reference)}, in float64.")
-        lines += [f"  {r['label']}: {r['note']}" for r in self.rows if r["note"]]
-        return "\n".join(lines)
 
 
 def compare_derivatives(
-    f: Callable, *args, reference=None, repeats: int = 5, symbolic_limit: int | None = None
+    f: Callable[..., Tensor],
+    *args: ArrayLike,
+    reference: str | ArrayLike | Sequence[ArrayLike] | None = None,
+    repeats: int = 5,
+    symbolic_limit: int | None = None,
 ) -> Comparison:
     """The gradient of scalar f at args by six methods, with their errors and costs.
 
@@ -145,24 +74,14 @@ def compare_derivatives(
     check(OWNER, "symbolic_limit", symbolic_limit, COUNT, None)
     recorded = trace(f, *point)
     if recorded.output.size != 1:
-        raise refusal(
-            OWNER,
-            "f's value",
-            "a scalar (one output, so that the gradient is a vector)",
-            f"shape {recorded.output.shape} from {_name(f)}",
-            fix="Reduce it, e.g. with .sum(), or compare one output at a time.",
-        )
+        expected = "a scalar (one output, so that the gradient is a vector)"
+        got = f"shape {recorded.output.shape} from {_name(f)}"
+        fix = "Reduce it, e.g. with .sum(), or compare one output at a time."
+        raise refusal(OWNER, "f's value", expected, got, fix=fix)
     names = tuple(recorded.name_of(t) for t in recorded.inputs)
     n = sum(int(np.size(p)) for p in point)
     prims = len(recorded)
-    rows = [_finite_row(f, point, m, prims, repeats) for m in ("forward", "central", "richardson")]
-    if symbolic_limit is not None and prims > symbolic_limit:
-        note = f"skipped: f has {prims} primitives, over the limit of {symbolic_limit}"
-        rows.append(_row("symbolic", note=note))
-    else:
-        rows.append(_symbolic_row(f, point, repeats))
-    rows.append(_forward_mode_row(f, point, n, repeats))
-    rows.append(_reverse_mode_row(f, point, repeats))
+    rows = _rows(f, point, n, prims, repeats, symbolic_limit)
     ref_name, ref = _reference(reference, rows, point, n)
     for r in rows:
         if r["gradient"] is not None:
@@ -171,7 +90,22 @@ def compare_derivatives(
     return Comparison(_name(f), names, point, n, prims, ref_name, rows)
 
 
-def reverse_mode_cost(f: Callable, *args) -> tuple[int, int]:
+def _rows(
+    f: Callable, point: list, n: int, prims: int, repeats: int, symbolic_limit: int | None
+) -> list[dict]:
+    """One row per method, in the table's order; the symbolic one is skipped past the limit."""
+    rows = [_finite_row(f, point, m, prims, repeats) for m in ("forward", "central", "richardson")]
+    if symbolic_limit is not None and prims > symbolic_limit:
+        note = f"skipped: f has {prims} primitives, over the limit of {symbolic_limit}"
+        rows.append(_row("symbolic", note=note))
+    else:
+        rows.append(_symbolic_row(f, point, repeats))
+    rows.append(_forward_mode_row(f, point, n, repeats))
+    rows.append(_reverse_mode_row(f, point, repeats))
+    return rows
+
+
+def reverse_mode_cost(f: Callable[..., Tensor], *args: ArrayLike) -> tuple[int, int]:
     """(forward, backward): primitive operations of f at args and of its reverse sweep.
 
     forward is P, the length of f's Wengert list; backward the operations of the
@@ -205,7 +139,7 @@ def _finite_row(f, point, method, prims, repeats) -> dict:
         evaluations=evaluations,
         primitive_ops=evaluations * prims,
         time_s=seconds,
-        note=f"{_plural(evaluations, 'evaluation')} x {_plural(prims, 'primitive')}",
+        note=f"{plural(evaluations, 'evaluation')} x {plural(prims, 'primitive')}",
     )
 
 
@@ -228,7 +162,7 @@ def _symbolic_row(f, point, repeats) -> dict:
         expression_ops=sg.gradient_ops,
         expression_ops_cse=sg.gradient_ops_cse,
         note=(
-            f"derived and compiled in {_seconds(setup)}; one call evaluates the "
+            f"derived and compiled in {format_seconds(setup)}; one call evaluates the "
             f"{sg.gradient_ops_cse} operations left after CSE (of {sg.gradient_ops})"
         ),
     )
@@ -253,7 +187,7 @@ def _forward_mode_row(f, point, n, repeats) -> dict:
         primitive_ops=evaluations * per_pass,
         time_s=seconds,
         note=(
-            f"{_plural(evaluations, 'jvp pass', 'jvp passes')} x {per_pass} operations "
+            f"{plural(evaluations, 'jvp pass', 'jvp passes')} x {per_pass} operations "
             f"(f and its tangent rules)"
         ),
     )
@@ -352,49 +286,8 @@ def _flat(g) -> np.ndarray:
     return np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts])
 
 
-def _plural(k: int, word: str, words: str | None = None) -> str:
-    return f"{k} {word if k == 1 else (words or word + 's')}"
-
-
 def _name(f) -> str:
     return getattr(f, "__name__", "f")
-
-
-def _cells(r: dict) -> list[str]:
-    g = r["gradient"]
-    size = ""
-    if r["expression_ops"] is not None:
-        size = f"{r['expression_ops']} / {r['expression_ops_cse']}"
-    return [
-        r["label"],
-        "—" if g is None else _compact(g),
-        _number(r["max_abs_error"]),
-        _number(r["max_rel_error"]),
-        _number(r["evaluations"]),
-        _number(r["primitive_ops"]),
-        "—" if r["time_s"] is None else _seconds(r["time_s"]),
-        size,
-    ]
-
-
-def _compact(g: np.ndarray, shown: int = 3) -> str:
-    text = ", ".join(f"{v:.6g}" for v in g[:shown])
-    return f"[{text}, … ({g.size})]" if g.size > shown else f"[{text}]"
-
-
-def _number(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    return "0" if v == 0 else f"{v:.1e}"
-
-
-def _seconds(s: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale or unit == "µs":
-            return f"{s / scale:.3g} {unit}"
-    return f"{s:.3g} s"
 
 
 __all__ = ["KEYS", "LABELS", "Comparison", "compare_derivatives", "reverse_mode_cost"]

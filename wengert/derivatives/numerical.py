@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import POSITIVE, Options, check, refusal
 from wengert.autodiff.functional import _check_argnums
@@ -43,7 +44,13 @@ METHODS = ("forward", "backward", "central", "richardson")
 _STEP_ROOT = {"forward": 2, "backward": 2, "central": 3, "richardson": 5}
 
 
-def numerical_grad(f: Callable, *args, argnums=0, method: str = "central", eps=None):
+def numerical_grad(
+    f: Callable[..., object],
+    *args: ArrayLike | Tensor,
+    argnums: int | tuple[int, ...] = 0,
+    method: str = "central",
+    eps: float | None = None,
+) -> float | np.ndarray | tuple[float | np.ndarray, ...]:
     """The gradient of scalar f with respect to args[argnums], by finite differences.
 
     f returns a scalar: a one-element Tensor or ndarray, a NumPy scalar or a Python number.
@@ -68,25 +75,35 @@ def numerical_grad(f: Callable, *args, argnums=0, method: str = "central", eps=N
         points[n] = _as_point(args[n], n, "numerical_grad")
     f0 = _evaluate(f, points, None, None)
     if f0.size != 1:
-        raise refusal(
-            "numerical_grad",
-            "f's value",
-            "a scalar (one element)",
-            f"an array of shape {f0.shape} from {_name(f)}",
-            fix="Reduce it (e.g. .sum()) or use numerical_jacobian.",
-        )
-    f0 = f0.reshape(())
-    grads = []
-    for n in nums:
-        x = points[n].data
-        _check_step_taken(x, method, eps, "numerical_grad")
-        partials = _differentiate(lambda xn, n=n: _evaluate(f, points, n, xn), x, f0, method, eps)
-        partials = partials.astype(x.dtype)
-        grads.append(float(partials) if partials.ndim == 0 else partials)
+        got = f"an array of shape {f0.shape} from {_name(f)}"
+        fix = "Reduce it (e.g. .sum()) or use numerical_jacobian."
+        raise refusal("numerical_grad", "f's value", "a scalar (one element)", got, fix=fix)
+    grads = [_gradient_of(f, points, n, f0.reshape(()), method, eps) for n in nums]
     return grads[0] if isinstance(argnums, (int, np.integer)) else tuple(grads)
 
 
-def numerical_jacobian(f: Callable, x, method: str = "central", eps=None):
+def _gradient_of(
+    f: Callable[..., object],
+    points: list,
+    n: int,
+    f0: np.ndarray,
+    method: str,
+    eps: float | None,
+) -> float | np.ndarray:
+    """numerical_grad's result for argument n: in its dtype, a float for a 0-d argument."""
+    x = points[n].data
+    _check_step_taken(x, method, eps, "numerical_grad")
+    partials = _differentiate(lambda xn: _evaluate(f, points, n, xn), x, f0, method, eps)
+    partials = partials.astype(x.dtype)
+    return float(partials) if partials.ndim == 0 else partials
+
+
+def numerical_jacobian(
+    f: Callable[..., object],
+    x: ArrayLike | Tensor,
+    method: str = "central",
+    eps: float | None = None,
+) -> float | np.ndarray:
     """The Jacobian of f at x by finite differences: shape f(x).shape + x.shape.
 
     Column j is the derivative of every output with respect to x.flat[j], by `method` with the
@@ -175,13 +192,13 @@ class _Point:
         return data.copy()
 
 
-def _as_point(arg, n: int, who: str) -> _Point:
+def _as_point(arg, n: int, owner: str) -> _Point:
     kind = "tensor" if isinstance(arg, Tensor) else "array"
     if isinstance(arg, (int, float)) and not isinstance(arg, bool):
         kind = "number"
-    data = as_array(arg, name=f"argument {n}", owner=who)
+    data = as_array(arg, name=f"argument {n}", owner=owner)
     if data.dtype.kind == "c":
-        raise refusal(who, f"argument {n}", "real", f"dtype {data.dtype}", TypeError)
+        raise refusal(owner, f"argument {n}", "real", f"dtype {data.dtype}", TypeError)
     if data.dtype.kind != "f":
         data = data.astype(np.float64)
     return _Point(data, kind)
@@ -200,20 +217,20 @@ def _evaluate(f, points, n, xn) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_method(method, who: str) -> None:
-    check(who, "method", method, Options(METHODS))
+def _check_method(method, owner: str) -> None:
+    check(owner, "method", method, Options(METHODS))
 
 
-def _check_eps(eps, who: str) -> None:
+def _check_eps(eps, owner: str) -> None:
     fix = "eps is the step h; None gives a step scaled to the dtype and |x|."
-    check(who, "eps", eps, POSITIVE, None, fix=fix)
+    check(owner, "eps", eps, POSITIVE, None, fix=fix)
 
 
 # The steps each method takes from x, in units of h (Richardson's also takes h/2).
 _STEPS = {"forward": (1,), "backward": (-1,), "central": (1, -1), "richardson": (1, -1, 0.5, -0.5)}
 
 
-def _check_step_taken(x: np.ndarray, method: str, eps, who: str) -> None:
+def _check_step_taken(x: np.ndarray, method: str, eps, owner: str) -> None:
     """Refuse, before f is called, a given step h that rounds away at some x_i (x + h == x).
     The default step, scaled to |x_i|, never does."""
     if eps is None:
@@ -225,7 +242,7 @@ def _check_step_taken(x: np.ndarray, method: str, eps, who: str) -> None:
     if lost.any():
         at = float(x[np.unravel_index(np.argmax(lost), x.shape)])
         raise refusal(
-            who,
+            owner,
             "eps",
             f"large enough not to be lost in rounding at x = {at!r} ({x.dtype})",
             repr(eps),
