@@ -1,19 +1,17 @@
-"""The fast Adam paths (in place and numexpr) against the plain rule, and the path chosen for
-each array.
-"""
+"""Adam's in-place path against its rule, bit for bit, and the path taken for each array."""
 
 import numpy as np
 import pytest
-from optimizer_helpers import leaf, one_param
+from optimizer_helpers import leaf
 
-from wengert.optim import Adam, AdamW, fused
+from wengert.optim import Adam, AdamW, adam
+from wengert.optim.adam import INPLACE_MIN_SIZE
 
-# --------------------------------------------------------------------- the fast Adam paths
 FAST_CASES = {
     "adam": (Adam, {}),
     "adam_l2_amsgrad": (Adam, {"weight_decay": 0.1, "amsgrad": True}),
     "adamw": (AdamW, {"weight_decay": 0.1}),
-    "adamw_amsgrad": (AdamW, {"amsgrad": True, "betas": (0.5, 0.9)}),
+    "adamw_amsgrad_maximize": (AdamW, {"amsgrad": True, "betas": (0.5, 0.9), "maximize": True}),
 }
 
 
@@ -36,45 +34,34 @@ def fast_vs_plain(cls, kwargs, dtype, fused_flag, steps=6, size=5000):
 
 @pytest.mark.parametrize("case", FAST_CASES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_in_place_path_equals_the_plain_rule_bit_for_bit(case, dtype):
+@pytest.mark.parametrize("fused", [None, True])
+def test_in_place_path_equals_the_rule_bit_for_bit(case, dtype, fused):
     cls, kwargs = FAST_CASES[case]
-    assert fused.INPLACE_MIN_SIZE <= 5000  # fused=None takes the in-place path here
-    (plain, plain_state), (fast, fast_state) = fast_vs_plain(cls, kwargs, dtype, None)
+    assert INPLACE_MIN_SIZE <= 5000  # fused=None takes the in-place path here
+    (plain, plain_state), (fast, fast_state) = fast_vs_plain(cls, kwargs, dtype, fused)
+    assert fast.dtype == dtype
     np.testing.assert_array_equal(fast, plain)
+    assert fast_state.keys() == plain_state.keys()
     for name, value in plain_state.items():
         np.testing.assert_array_equal(fast_state[name], value, err_msg=name)
+    assert fast_state["step"] == 6
 
 
-@pytest.mark.parametrize("case", FAST_CASES)
-@pytest.mark.parametrize(("dtype", "rtol"), [(np.float32, 1e-6), (np.float64, 1e-12)])
-def test_numexpr_path_equals_the_plain_rule(case, dtype, rtol):
-    pytest.importorskip("numexpr")
-    cls, kwargs = FAST_CASES[case]
-    (plain, plain_state), (fast, fast_state) = fast_vs_plain(cls, kwargs, dtype, True)
-    assert fast.dtype == dtype
-    np.testing.assert_allclose(fast, plain, rtol=rtol)
-    for name in ("exp_avg", "exp_avg_sq"):
-        np.testing.assert_allclose(fast_state[name], plain_state[name], rtol=rtol, err_msg=name)
-    assert fast_state["step"] == plain_state["step"] == 6
-
-
-def test_the_path_chosen_for_each_array():
-    big, small = np.zeros(fused.INPLACE_MIN_SIZE), np.zeros(fused.INPLACE_MIN_SIZE - 1)
-    assert fused.choose(big, big, None) is fused.adam_inplace
-    assert fused.choose(small, small, None) is None
-    assert fused.choose(big, big, False) is None
-    assert fused.choose(small, small, True) is fused.adam_numexpr
-    assert fused.choose(big, big.astype(np.float32), None) is None  # mixed dtypes: plain rule
-    square = np.zeros((64, 64))
-    assert fused.choose(square, square.T, True) is None  # a transposed gradient: plain rule
-
-
-def test_fused_true_without_numexpr_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(fused, "_NUMEXPR", [None])
-    with pytest.raises(ImportError, match=r"Adam\(fused=True\) needs numexpr: pip install"):
-        Adam(one_param(), fused=True)
-    w = leaf(np.ones(fused.INPLACE_MIN_SIZE))
-    opt = Adam([w], lr=0.1)  # auto still runs, in place
-    w.grad = np.ones(w.data.shape)
+@pytest.mark.parametrize(
+    ("size", "fused", "in_place"),
+    [(INPLACE_MIN_SIZE, None, True), (INPLACE_MIN_SIZE - 1, None, False),
+     (INPLACE_MIN_SIZE - 1, True, True), (INPLACE_MIN_SIZE, False, False)],
+)  # fmt: skip
+def test_the_path_taken_for_each_array(monkeypatch, size, fused, in_place):
+    taken = []
+    for name in ("adam_rule", "adam_rule_inplace"):
+        original = getattr(adam, name)
+        monkeypatch.setattr(
+            adam, name, lambda *a, f=original, n=name, **k: (taken.append(n), f(*a, **k))[1]
+        )
+    w = leaf(np.ones(size))
+    opt = Adam([w], lr=0.1, fused=fused)
+    w.grad = np.ones(size)
     opt.step()
-    np.testing.assert_allclose(w.data, 0.9)
+    assert taken == ["adam_rule_inplace" if in_place else "adam_rule"]
+    np.testing.assert_allclose(w.data, 0.9)  # Adam's first step is η·sign(g)

@@ -52,15 +52,8 @@ DATASETS = {
 }
 MODELS = ("perceptron", "mlp", "lms", "svm")
 LOSSES = ("l1", "l2", "mse", "huber", "hinge", "squared_hinge", "logistic", "cross_entropy")
-OPTIMIZERS = {
-    "sgd": optim.SGD,
-    "adagrad": optim.Adagrad,
-    "adadelta": optim.Adadelta,
-    "rmsprop": optim.RMSprop,
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-    "lbfgs": optim.LBFGS,
-}
+# The optimizers by command-line name, as each class declares it (wengert.optim's registry).
+OPTIMIZERS = optim.OPTIMIZERS
 # The trained model's file in a run directory: written by train, read by predict.
 MODEL_FILE = "model.safetensors"
 SCHEDULES = ("constant", "inverse_sqrt", "inverse_scaling", "cosine")
@@ -281,8 +274,8 @@ def _model(config: dict, hidden: list[int], n_in: int, n_out: int):
 
 def _optimizer(config: dict, params, steps: int):
     name, lr = config["optimizer"], config["lr"]
-    if name == "lbfgs":
-        return optim.LBFGS(params, lr=lr)
+    if getattr(OPTIMIZERS[name], "needs_closure", False):  # its line search sets each step
+        return OPTIMIZERS[name](params, lr=lr)
     rate = {
         "constant": lambda: lr,
         "inverse_sqrt": lambda: schedules.inverse_sqrt(lr),

@@ -6,23 +6,23 @@ from typing import ClassVar
 
 import numpy as np
 
-from wengert.optim.optimizer import FRACTION, NON_NEGATIVE, POSITIVE, Optimizer
+from wengert.optim import hyperparameters as hp
+from wengert.optim.optimizer import Optimizer
 
 
-def adadelta_rule(theta, g, state, *, lr, rho, eps, weight_decay):
-    """One Adadelta step: `(new_theta, new_state)`; the formulas are in `Adadelta`'s docstring."""
-    step = state.get("step", 0) + 1
-    if weight_decay != 0:
-        g = g + weight_decay * theta
-    square_avg = state.get("square_avg", 0.0)
-    acc_delta = state.get("acc_delta")
-    if acc_delta is None:
-        acc_delta = np.zeros_like(theta)
-    square_avg = rho * square_avg + (1 - rho) * (g * g)
+def adadelta_init_state(theta, **hyper) -> dict:
+    """v and u start at 0, the step count at 0 (PyTorch's)."""
+    return {"step": 0, "square_avg": np.zeros_like(theta), "acc_delta": np.zeros_like(theta)}
+
+
+def adadelta_rule(g, state, *, lr, rho, eps):
+    """One Adadelta direction: `(Δ, new_state)`, θ ← θ − η·Δ; the formulas are in `Adadelta`'s
+    docstring (`lr` is applied by the optimizer)."""
+    square_avg = rho * state["square_avg"] + (1 - rho) * (g * g)
+    acc_delta = state["acc_delta"]
     delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * g
     acc_delta = rho * acc_delta + (1 - rho) * (delta * delta)
-    new_state = {"step": step, "square_avg": square_avg, "acc_delta": acc_delta}
-    return theta - lr * delta, new_state
+    return delta, {"step": state["step"] + 1, "square_avg": square_avg, "acc_delta": acc_delta}
 
 
 class Adadelta(Optimizer):
@@ -30,6 +30,7 @@ class Adadelta(Optimizer):
 
     With g = ∂L/∂θ, η = lr, ρ = rho, λ = weight_decay, every operation elementwise::
 
+        g ← −g                                       (if maximize)
         g ← g + λ·θ                                  (L2 weight decay)
         v ← ρ·v + (1 − ρ)·g²                         (state "square_avg", starting at 0)
         Δ = √(u + ε) / √(v + ε) · g
@@ -49,15 +50,17 @@ class Adadelta(Optimizer):
     `lr` is a float or a schedule t ↦ η (t = 1, 2, ... counts this group's steps).
     """
 
+    name = "adadelta"
     rule = staticmethod(adadelta_rule)
-    CONSTRAINTS: ClassVar[dict] = {
-        "rho": [FRACTION],
-        "eps": [POSITIVE],
-        "weight_decay": [NON_NEGATIVE],
-    }
-
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+    init_state = staticmethod(adadelta_init_state)
+    hyperparameters = (
+        hp.learning_rate(1.0),
+        hp.Hyper("rho", 0.9, (hp.FRACTION,), "ρ, the decay of both running averages"),
+        hp.Hyper("eps", 1e-6, (hp.POSITIVE,), "ε, inside both square roots"),
+        hp.weight_decay(),
+        hp.MAXIMIZE,
+    )
+    path_examples: ClassVar[dict[str, dict]] = {"Adadelta": {"lr": 10.0, "rho": 0.9}}
 
 
 __all__ = ["Adadelta", "adadelta_rule"]

@@ -6,20 +6,24 @@ from typing import ClassVar
 
 import numpy as np
 
-from wengert.optim.optimizer import NON_NEGATIVE, POSITIVE, Optimizer
+from wengert.optim import hyperparameters as hp
+from wengert.optim.optimizer import Optimizer
 
 
-def adagrad_rule(theta, g, state, *, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
-    """One Adagrad step: `(new_theta, new_state)`; the formulas are in `Adagrad`'s docstring."""
-    step = state.get("step", 0) + 1
-    if weight_decay != 0:
-        g = g + weight_decay * theta
-    eta = lr / (1 + (step - 1) * lr_decay)
-    total = state.get("sum")
-    if total is None:
-        total = np.full_like(theta, initial_accumulator_value)
-    total = total + g * g
-    return theta - eta * (g / (np.sqrt(total) + eps)), {"step": step, "sum": total}
+def adagrad_init_state(theta, **hyper) -> dict:
+    """G starts at initial_accumulator_value (PyTorch's), the step count at 0."""
+    return {"step": 0, "sum": np.full_like(theta, hyper["initial_accumulator_value"])}
+
+
+def adagrad_rule(g, state, *, lr, lr_decay, eps, initial_accumulator_value):
+    """One Adagrad direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `Adagrad`'s
+    docstring. (`lr` is applied by the optimizer; the accumulator's start is init_state's.)"""
+    step = state["step"] + 1
+    total = state["sum"] + g * g
+    d = g / (np.sqrt(total) + eps)
+    if lr_decay != 0:
+        d = d / (1 + (step - 1) * lr_decay)
+    return d, {"step": step, "sum": total}
 
 
 class Adagrad(Optimizer):
@@ -28,6 +32,7 @@ class Adagrad(Optimizer):
     With g = ∂L/∂θ, η = lr, λ = weight_decay, k = the parameter's step count (1, 2, ...),
     every operation elementwise::
 
+        g ← −g                                   (if maximize)
         g ← g + λ·θ                              (L2 weight decay)
         η_k = η / (1 + (k − 1)·lr_decay)
         G ← G + g²                    (state "sum", starting at initial_accumulator_value)
@@ -47,31 +52,18 @@ class Adagrad(Optimizer):
     then multiplies the schedule's value.
     """
 
+    name = "adagrad"
     rule = staticmethod(adagrad_rule)
-    CONSTRAINTS: ClassVar[dict] = {
-        "lr_decay": [NON_NEGATIVE],
-        "weight_decay": [NON_NEGATIVE],
-        "initial_accumulator_value": [NON_NEGATIVE],
-        "eps": [POSITIVE],
-    }
-
-    def __init__(
-        self,
-        params,
-        lr=1e-2,
-        lr_decay=0.0,
-        weight_decay=0.0,
-        initial_accumulator_value=0.0,
-        eps=1e-10,
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            lr_decay=lr_decay,
-            weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value,
-            eps=eps,
-        )
-        super().__init__(params, defaults)
+    init_state = staticmethod(adagrad_init_state)
+    hyperparameters = (
+        hp.learning_rate(1e-2),
+        hp.Hyper("lr_decay", 0.0, (hp.NON_NEGATIVE,), "η_k = η / (1 + (k − 1)·lr_decay)"),
+        hp.weight_decay(),
+        hp.Hyper("initial_accumulator_value", 0.0, (hp.NON_NEGATIVE,), "the start of G"),
+        hp.Hyper("eps", 1e-10, (hp.POSITIVE,), "ε, added to √G"),
+        hp.MAXIMIZE,
+    )
+    path_examples: ClassVar[dict[str, dict]] = {"Adagrad": {"lr": 0.8}}
 
 
 __all__ = ["Adagrad", "adagrad_rule"]

@@ -52,23 +52,29 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import ClassVar
 
 import numpy as np
 
 from wengert._checks import ConvergenceWarning, Options, refusal
 from wengert.autodiff.mode import enable_grad
+from wengert.optim.hyperparameters import COUNT, NON_NEGATIVE, Hyper, learning_rate
 from wengert.optim.line_search import Point, Progress, iterate
-from wengert.optim.optimizer import (
-    COUNT,
-    NON_NEGATIVE,
-    Optimizer,
-    _matched,
-    check_state_dict_kind,
-    lr_at,
-)
+from wengert.optim.optimizer import Optimizer, _matched, check_state_dict_kind, lr_at
 
 CURVATURE_EPS = float(np.finfo(np.float64).eps)
+
+# The declarations every closure optimizer starts with, in PyTorch LBFGS's order; LINE_SEARCH
+# comes last.
+BUDGET = (
+    learning_rate(1),
+    Hyper("max_iter", 20, (COUNT,), "most iterations per step()"),
+    Hyper("max_eval", None, (COUNT, None), "most closure calls per step() (None: max_iter·5/4)"),
+    Hyper("tolerance_grad", 1e-7, (NON_NEGATIVE,), "stop once |g|∞ ≤ tolerance_grad"),
+    Hyper("tolerance_change", 1e-9, (NON_NEGATIVE,), "stop once f or x changes by less"),
+)
+LINE_SEARCH = Hyper(
+    "line_search", "strong_wolfe", (Options(["strong_wolfe"]), None), "None: α = lr, fixed"
+)
 _SCALARS = ("n_iter", "func_evals", "t", "gtd", "prev_loss", "n_pairs", "n_hvp")
 
 
@@ -137,22 +143,19 @@ class ClosureOptimizer(Optimizer):
     (what an evaluation adds for the direction) and `_state_shapes`.
     """
 
-    CONSTRAINTS: ClassVar[dict] = {
-        "max_iter": [COUNT],
-        "max_eval": [COUNT],
-        "tolerance_grad": [NON_NEGATIVE],
-        "tolerance_change": [NON_NEGATIVE],
-        "line_search": [Options(["strong_wolfe"]), None],
-    }
     needs_closure = True  # fit() calls step(closure) for optimizers that say so
     create_graph = False  # whether the closure's backward must record the gradient's graph
 
-    def __init__(self, params, defaults: dict) -> None:
+    def _defaults(self, args: tuple, kwargs: dict) -> dict:
+        defaults = super()._defaults(args, kwargs)
         if defaults["max_eval"] is None and isinstance(defaults["max_iter"], int):
             defaults["max_eval"] = defaults["max_iter"] * 5 // 4  # PyTorch's default
+        return defaults
+
+    def __init__(self, params, *args, **kwargs) -> None:
         self.stop_reason = ""
         self._budget_warned = False
-        super().__init__(params, defaults)
+        super().__init__(params, *args, **kwargs)
 
     def add_param_group(self, group: dict) -> None:
         super().add_param_group(group)
@@ -327,7 +330,9 @@ def curvature_pair(point: Point, state: dict):
 
 
 __all__ = [
+    "BUDGET",
     "CURVATURE_EPS",
+    "LINE_SEARCH",
     "ClosureOptimizer",
     "FlatParams",
     "curvature_pair",

@@ -13,9 +13,9 @@ from typing import ClassVar
 import numpy as np
 
 from wengert._checks import refusal
-from wengert.optim.closure import ClosureOptimizer, curvature_pair
+from wengert.optim.closure import BUDGET, LINE_SEARCH, ClosureOptimizer, curvature_pair
+from wengert.optim.hyperparameters import COUNT, Hyper
 from wengert.optim.line_search import Point
-from wengert.optim.optimizer import COUNT
 
 
 # ------------------------------------------------------------------ L-BFGS
@@ -77,29 +77,15 @@ class LBFGS(ClosureOptimizer):
     α = 1/‖g‖₂ and searches by Moré and Thuente's method (c₁ = 1e-3).
     """
 
-    CONSTRAINTS: ClassVar[dict] = {**ClosureOptimizer.CONSTRAINTS, "history_size": [COUNT]}
-
-    def __init__(
-        self,
-        params,
-        lr=1,
-        max_iter=20,
-        max_eval=None,
-        tolerance_grad=1e-7,
-        tolerance_change=1e-9,
-        history_size=10,
-        line_search="strong_wolfe",
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            max_iter=max_iter,
-            max_eval=max_eval,
-            tolerance_grad=tolerance_grad,
-            tolerance_change=tolerance_change,
-            history_size=history_size,
-            line_search=line_search,
-        )
-        super().__init__(params, defaults)
+    name = "lbfgs"
+    hyperparameters = (
+        *BUDGET,
+        Hyper("history_size", 10, (COUNT,), "m, the curvature pairs kept"),
+        LINE_SEARCH,
+    )
+    path_examples: ClassVar[dict[str, dict]] = {
+        "L-BFGS": {"lr": 1.0, "max_iter": 1, "line_search": "strong_wolfe"}
+    }
 
     def direction(self, point: Point, state: dict) -> np.ndarray:
         m = self.param_groups[0]["history_size"]
@@ -171,26 +157,7 @@ class BFGS(ClosureOptimizer):
     """
 
     MAX_PARAMS = 5_000
-
-    def __init__(
-        self,
-        params,
-        lr=1,
-        max_iter=20,
-        max_eval=None,
-        tolerance_grad=1e-7,
-        tolerance_change=1e-9,
-        line_search="strong_wolfe",
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            max_iter=max_iter,
-            max_eval=max_eval,
-            tolerance_grad=tolerance_grad,
-            tolerance_change=tolerance_change,
-            line_search=line_search,
-        )
-        super().__init__(params, defaults)
+    hyperparameters = (*BUDGET, LINE_SEARCH)
 
     def add_param_group(self, group: dict) -> None:
         super().add_param_group(group)

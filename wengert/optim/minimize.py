@@ -48,12 +48,12 @@ from wengert._checks import ConvergenceWarning, Options, check, check_finite, ch
 from wengert.autodiff.functional import value_and_grad
 from wengert.autodiff.mode import enable_grad
 from wengert.autodiff.tensor import Tensor
-from wengert.optim.adam import Adam, adam_rule
-from wengert.optim.closure import ClosureOptimizer, FlatParams
+from wengert.optim.adam import Adam, adam_init_state, adam_rule
+from wengert.optim.closure import LINE_SEARCH, FlatParams
+from wengert.optim.hyperparameters import COUNT, NON_NEGATIVE, POSITIVE
 from wengert.optim.lbfgs import BFGS, LBFGS
 from wengert.optim.line_search import Point, iterate
 from wengert.optim.newton_cg import NewtonCG, graph_hvp
-from wengert.optim.optimizer import COUNT, NON_NEGATIVE, POSITIVE
 
 _LINE_SEARCH = {"lr": 1.0, "line_search": "strong_wolfe", "max_eval": None, "tolerance_change": 0.0}
 OPTIONS = {
@@ -70,7 +70,7 @@ _GD = {
     "lr": [POSITIVE],
     "max_eval": [COUNT, None],
     "tolerance_change": [NON_NEGATIVE],
-    "line_search": ClosureOptimizer.CONSTRAINTS["line_search"],
+    "line_search": list(LINE_SEARCH.allowed),
 }
 
 
@@ -160,7 +160,7 @@ def _method(method: str, x: np.ndarray, hyper: dict, owner: str):
     the optimizer class's table; hyper["max_eval"] None becomes no limit."""
     cls = {**_CLASSES, "adam": Adam}.get(method)
     table = (
-        _GD if cls is None else {**cls.CONSTRAINTS, "lr": _GD["lr"], "max_eval": _GD["max_eval"]}
+        _GD if cls is None else {**cls.constraints(), "lr": _GD["lr"], "max_eval": _GD["max_eval"]}
     )
     check_params(owner, hyper, {k: v for k, v in table.items() if k in hyper})
     if method in _CLASSES:
@@ -207,16 +207,16 @@ def _objective(f, shape: tuple, method: str, state: dict):
 
 def _adam(evaluate, point: Point, state: dict, hyper: dict) -> tuple[Point, str, str]:
     """Adam steps (`adam_rule`) until |g|∞ ≤ tol, max_iter, or a non-finite f."""
-    moments = {}
+    moments = adam_init_state(point.x, amsgrad=False)
     tol = hyper["tolerance_grad"]
     for _ in range(hyper["max_iter"]):
         if float(np.max(np.abs(point.g))) <= tol:
             return point, "converged", f"|g|∞ ≤ tol = {tol:g}"
         state["n_iter"] += 1
-        x, moments = adam_rule(
-            point.x, point.g, moments, lr=hyper["lr"], betas=hyper["betas"], eps=hyper["eps"],
-            weight_decay=0.0, amsgrad=False,
-        )  # fmt: skip
+        d, moments = adam_rule(
+            point.g, moments, lr=hyper["lr"], betas=hyper["betas"], eps=hyper["eps"], amsgrad=False
+        )
+        x = point.x - hyper["lr"] * d
         value, g, _ = evaluate(x)
         state["func_evals"] += 1
         if not math.isfinite(value):

@@ -9,16 +9,15 @@ sweeps, no finite differences). The closure must therefore record that graph: it
 from __future__ import annotations
 
 import math
-from typing import ClassVar
 
 import numpy as np
 
 from wengert._checks import refusal
 from wengert.autodiff.mode import enable_grad
 from wengert.autodiff.tensor import Tensor
-from wengert.optim.closure import ClosureOptimizer, FlatParams
+from wengert.optim.closure import BUDGET, LINE_SEARCH, ClosureOptimizer, FlatParams
+from wengert.optim.hyperparameters import COUNT, FRACTION, Hyper
 from wengert.optim.line_search import Point
-from wengert.optim.optimizer import COUNT, FRACTION
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -123,35 +122,12 @@ class NewtonCG(ClosureOptimizer):
     """
 
     create_graph = True
-    CONSTRAINTS: ClassVar[dict] = {
-        **ClosureOptimizer.CONSTRAINTS,
-        "max_cg_iter": [COUNT, None],
-        "forcing": [FRACTION],
-    }
-
-    def __init__(
-        self,
-        params,
-        lr=1,
-        max_iter=20,
-        max_eval=None,
-        tolerance_grad=1e-7,
-        tolerance_change=1e-9,
-        max_cg_iter=None,
-        forcing=0.5,
-        line_search="strong_wolfe",
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            max_iter=max_iter,
-            max_eval=max_eval,
-            tolerance_grad=tolerance_grad,
-            tolerance_change=tolerance_change,
-            max_cg_iter=max_cg_iter,
-            forcing=forcing,
-            line_search=line_search,
-        )
-        super().__init__(params, defaults)
+    hyperparameters = (
+        *BUDGET,
+        Hyper("max_cg_iter", None, (COUNT, None), "most CG products per iteration (None: 20·n)"),
+        Hyper("forcing", 0.5, (FRACTION,), "η_max of the forcing sequence"),
+        LINE_SEARCH,
+    )
 
     def extra(self, flat: FlatParams):
         return graph_hvp(flat, "NewtonCG")

@@ -13,37 +13,42 @@ Conventions are PyTorch's, so that a PyTorch user needs no new habits:
 - `state_dict()` has PyTorch's layout, `{"state": {index: {...}}, "param_groups": [{...,
   "params": [indices]}]}`, indices counting the parameters across groups in order.
 
-Each optimizer's maths is a small pure function `rule(theta, g, state, *, lr, ...) ->
-(new_theta, new_state)`, in its own file; the class only validates hyperparameters and names the
-rule. The learning rate `lr` may be a float or a schedule t ↦ η (see `schedules.py`), where
-t = 1, 2, ... counts the optimizer steps of the parameter group (group key "t" holds how many
-were taken).
+Each optimizer's maths is a small pure function, its `rule`, in its own file::
+
+    direction, new_state = rule(g, state, lr=η, **its hyperparameters)
+
+and the base class applies, once for every optimizer and in PyTorch's order: `maximize`
+(g ← −g), weight decay (coupled, g ← g + λ·θ, or decoupled for AdamW, θ ← θ·(1 − η·λ)), the
+rule, and the learning rate, θ ← θ − η·d. `init_state(theta, **hyperparameters)` builds a
+parameter's state before its first step (zero arrays, step 0). Each class declares its
+hyperparameters once, as `Hyper` records (name, default, allowed values, meaning): the
+constructor's arguments, validation, `repr`, `state_dict`, the command line's choices and the
+optimizer-paths picture read them from there; a class with a `name` is registered in
+`OPTIMIZERS` under it. The learning rate `lr` may be a float or a schedule t ↦ η (see
+`schedules.py`), where t = 1, 2, ... counts the optimizer steps of the parameter group (group key
+"t" holds how many were taken).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from numbers import Integral, Real
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
 
 from wengert import _checks as checks
-from wengert._checks import Boolean, Interval, check, check_params, refusal
+from wengert._checks import Interval, check, check_params, refusal
 from wengert.autodiff.mode import enable_grad
+from wengert.optim.hyperparameters import POSITIVE, REQUIRED, Hyper, signature
 
 # Group keys that are bookkeeping, not hyperparameters.
 _GROUP_KEYS = ("params", "t")
-
-
-# ----------------------------------------------------------------------- shared constraints
-POSITIVE = Interval(Real, 0, None, closed="neither")
-NON_NEGATIVE = Interval(Real, 0, None)
-FRACTION = Interval(Real, 0, 1, closed="left")  # a decay or momentum factor, in [0, 1)
-COUNT = Interval(Integral, 1, None)
-LR = [POSITIVE, checks.Callable("a schedule (a callable of the step t)")]
-FLAG = [Boolean()]
+# Hyperparameters that the base class applies itself; the rule gets the others.
+_APPLIED_BY_BASE = ("params", "t", "lr", "maximize", "weight_decay")
+# CLI name -> optimizer class, filled as the classes are defined (their modules' import order).
+OPTIMIZERS: dict[str, type] = {}
 
 
 def lr_at(lr: float | Callable[[int], float], t: int, group_index: int, owner: str) -> float:
@@ -71,17 +76,33 @@ def _grad_array(p, theta: np.ndarray) -> np.ndarray:
 class Optimizer:
     """Base class: holds `param_groups` and `state`, runs the step loop; subclasses give the rule.
 
-    A subclass sets `rule` (the pure update function) and `CONSTRAINTS`, the allowed values of
-    its hyperparameters (wengert._checks), which `_check_group` checks for every group with
-    `lr` and `t`; a subclass extends `_check_group` for rules that tie two hyperparameters
-    together. `_update` may be overridden for a faster path.
+    A subclass declares `hyperparameters` (a tuple of `Hyper`; the constructor takes them in
+    that order after `params`, positionally or by name), gives `rule` and `init_state` (static
+    methods, see the module docstring) and, to be on the command line, a `name`. It extends
+    `_check_group` for rules that tie two hyperparameters together, and may override
+    `_direction` for a faster path that equals the rule.
     """
 
+    name: ClassVar[str] = ""
+    hyperparameters: ClassVar[tuple[Hyper, ...]] = ()
+    decoupled_weight_decay: ClassVar[bool] = False  # AdamW: θ ← θ·(1 − η·λ) instead of g + λ·θ
+    keyword_options: ClassVar[dict] = {}  # options that are no hyperparameter (Adam's fused)
+    # The label -> hyperparameters that the optimizer-paths picture shows (wengert.plot).
+    path_examples: ClassVar[dict[str, dict]] = {}
     rule: Callable  # a subclass sets rule = staticmethod(its_rule)
-    CONSTRAINTS: ClassVar[dict] = {}
+    init_state: Callable  # and init_state = staticmethod(its_init_state)
 
-    def __init__(self, params: Iterable, defaults: dict) -> None:
-        self.defaults = dict(defaults)
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and cls.name:
+            if cls.name in OPTIMIZERS:
+                taken = OPTIMIZERS[cls.name].__name__
+                raise ValueError(f"{cls.__name__}: name {cls.name!r} is {taken}'s already")
+            OPTIMIZERS[cls.name] = cls
+        cls.__signature__ = signature(cls)
+
+    def __init__(self, params: Iterable, *args, **kwargs) -> None:
+        self.defaults = self._defaults(args, kwargs)
         self.state: dict = {}
         self.param_groups: list[dict] = []
         owner = type(self).__name__
@@ -101,6 +122,32 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    @classmethod
+    def constraints(cls) -> dict:
+        """name -> allowed values, of every declared hyperparameter."""
+        return {h.name: list(h.allowed) for h in cls.hyperparameters}
+
+    def _defaults(self, args: tuple, kwargs: dict) -> dict:
+        """The declared hyperparameters, from the constructor's arguments and the defaults."""
+        owner = type(self).__name__
+        names = [h.name for h in self.hyperparameters]
+        if len(args) > len(names):
+            expected = f"at most {len(names) + 1} (params, {', '.join(names)})"
+            got = str(len(args) + 1)
+            raise refusal(owner, "the positional arguments", expected, got, TypeError)
+        values = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in names:
+                expected = f"one of {names}"
+                raise refusal(owner, "each keyword argument", expected, repr(key), TypeError)
+            if key in values:
+                raise refusal(owner, key, "given once", "it by position and by name", TypeError)
+            values[key] = value
+        for h in self.hyperparameters:
+            if values.setdefault(h.name, h.default) is REQUIRED:
+                raise refusal(owner, h.name, f"given ({h.doc})", "nothing", TypeError)
+        return {name: values[name] for name in names}
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, group: dict) -> None:
@@ -129,8 +176,8 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check_group(self, group: dict) -> None:
-        """Validate one group's hyperparameters against `CONSTRAINTS` (and lr, t)."""
-        table = {"lr": LR, "t": [Interval(Integral, 0, None)], **self.CONSTRAINTS}
+        """Validate one group's hyperparameters against their declarations (and t)."""
+        table = {**self.constraints(), "t": [Interval(Integral, 0, None)]}
         check_params(type(self).__name__, group, table)
 
     # ------------------------------------------------------------------ the step
@@ -157,13 +204,10 @@ class Optimizer:
         self._check_grad_shapes(owner)
         for group, lr in zip(self.param_groups, lrs, strict=True):
             group["t"] += 1
-            hyper = {k: v for k, v in group.items() if k not in ("params", "t", "lr")}
+            hyper = {k: v for k, v in group.items() if k not in _APPLIED_BY_BASE}
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                theta = p.data
-                state = self.state.setdefault(p, {})
-                self._update(theta, _grad_array(p, theta), state, lr, hyper)
+                if p.grad is not None:
+                    self._update(p, lr, group["maximize"], group["weight_decay"], hyper)
         return loss
 
     def _check_grad_shapes(self, owner: str) -> None:
@@ -183,11 +227,27 @@ class Optimizer:
                         fix="Nothing was updated.",
                     )
 
-    def _update(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
-        """Run the pure rule; write the new value into `theta`, the new state into `state`."""
-        new_theta, new_state = self.rule(theta, g, state, lr=lr, **hyper)
-        np.copyto(theta, new_theta, casting="same_kind")
+    def _update(self, p, lr: float, maximize: bool, decay: float, hyper: dict) -> None:
+        """One parameter's step: sign, weight decay, the rule, then θ ← θ − η·d in place."""
+        theta = p.data
+        g = _grad_array(p, theta)
+        if maximize:
+            g = -g
+        if decay != 0:
+            if self.decoupled_weight_decay:
+                theta *= 1 - lr * decay
+            else:
+                g = g + decay * theta
+        state = self.state.get(p)
+        if state is None:
+            state = self.state[p] = self.init_state(theta, **hyper)
+        direction, new_state = self._direction(theta, g, state, lr, hyper)
         state.update(new_state)
+        np.subtract(theta, lr * direction, out=theta, casting="same_kind")
+
+    def _direction(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
+        """(d, new state) by the rule; a subclass may take a faster path that equals it."""
+        return self.rule(g, state, lr=lr, **hyper)
 
     # ------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict:
@@ -226,7 +286,8 @@ class Optimizer:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines += [f"    {k}: {group[k]!r}" for k in sorted(group) if k != "params"]
+            lines += [f"    {h.name}: {group[h.name]!r}" for h in self.hyperparameters]
+            lines.append(f"    t: {group['t']!r}")
         return "\n".join([*lines, ")"])
 
 
@@ -305,4 +366,4 @@ def _state_value(value, theta: np.ndarray, key, name: str, owner: str):
     return value.astype(theta.dtype, copy=True)
 
 
-__all__ = ["COUNT", "FLAG", "FRACTION", "LR", "NON_NEGATIVE", "POSITIVE", "Optimizer", "lr_at"]
+__all__ = ["OPTIMIZERS", "Optimizer", "lr_at"]

@@ -6,28 +6,37 @@ from typing import ClassVar
 
 import numpy as np
 
-from wengert.optim.optimizer import FLAG, FRACTION, NON_NEGATIVE, POSITIVE, Optimizer
+from wengert.optim import hyperparameters as hp
+from wengert.optim.optimizer import Optimizer
 
 
-def rmsprop_rule(theta, g, state, *, lr, alpha, eps, weight_decay, momentum, centered):
-    """One RMSprop step: `(new_theta, new_state)`; the formulas are in `RMSprop`'s docstring."""
-    new_state = {"step": state.get("step", 0) + 1}
-    if weight_decay != 0:
-        g = g + weight_decay * theta
-    square_avg = alpha * state.get("square_avg", 0.0) + (1 - alpha) * (g * g)
-    new_state["square_avg"] = square_avg
+def rmsprop_init_state(theta, **hyper) -> dict:
+    """v at 0, and ḡ and b at 0 where centered and momentum ask for them (PyTorch's)."""
+    state = {"step": 0, "square_avg": np.zeros_like(theta)}
+    if hyper["momentum"] > 0:
+        state["momentum_buffer"] = np.zeros_like(theta)
+    if hyper["centered"]:
+        state["grad_avg"] = np.zeros_like(theta)
+    return state
+
+
+def rmsprop_rule(g, state, *, lr, alpha, eps, momentum, centered):
+    """One RMSprop direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `RMSprop`'s
+    docstring (`lr` is applied by the optimizer)."""
+    square_avg = alpha * state["square_avg"] + (1 - alpha) * (g * g)
+    new_state = {"step": state["step"] + 1, "square_avg": square_avg}
     if centered:
-        grad_avg = state.get("grad_avg", 0.0)
+        grad_avg = state["grad_avg"]
         grad_avg = grad_avg + (1 - alpha) * (g - grad_avg)
         new_state["grad_avg"] = grad_avg
         avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
     else:
         avg = np.sqrt(square_avg) + eps
     if momentum > 0:
-        buf = momentum * state.get("momentum_buffer", 0.0) + g / avg
+        buf = momentum * state["momentum_buffer"] + g / avg
         new_state["momentum_buffer"] = buf
-        return theta - lr * buf, new_state
-    return theta - lr * (g / avg), new_state
+        return buf, new_state
+    return g / avg, new_state
 
 
 class RMSprop(Optimizer):
@@ -35,6 +44,7 @@ class RMSprop(Optimizer):
 
     With g = ∂L/∂θ, η = lr, α = alpha, μ = momentum, λ = weight_decay, elementwise::
 
+        g ← −g                                       (if maximize)
         g ← g + λ·θ                                  (L2 weight decay)
         v ← α·v + (1 − α)·g²                         (state "square_avg", starting at 0)
         ḡ ← α·ḡ + (1 − α)·g                          (state "grad_avg", only if centered)
@@ -60,27 +70,19 @@ class RMSprop(Optimizer):
     `lr` is a float or a schedule t ↦ η (t = 1, 2, ... counts this group's steps).
     """
 
+    name = "rmsprop"
     rule = staticmethod(rmsprop_rule)
-    CONSTRAINTS: ClassVar[dict] = {
-        "alpha": [FRACTION],
-        "eps": [POSITIVE],
-        "weight_decay": [NON_NEGATIVE],
-        "momentum": [FRACTION],
-        "centered": FLAG,
-    }
-
-    def __init__(
-        self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            alpha=alpha,
-            eps=eps,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            centered=centered,
-        )
-        super().__init__(params, defaults)
+    init_state = staticmethod(rmsprop_init_state)
+    hyperparameters = (
+        hp.learning_rate(1e-2),
+        hp.Hyper("alpha", 0.99, (hp.FRACTION,), "α, the decay of the running averages"),
+        hp.Hyper("eps", 1e-8, (hp.POSITIVE,), "ε, added to the root mean square"),
+        hp.weight_decay(),
+        hp.Hyper("momentum", 0.0, (hp.FRACTION,), "μ, momentum on the scaled step g/s"),
+        hp.Hyper("centered", False, tuple(hp.FLAG), "subtract the mean gradient ḡ (Graves)"),
+        hp.MAXIMIZE,
+    )
+    path_examples: ClassVar[dict[str, dict]] = {"RMSprop": {"lr": 0.05}}
 
 
 __all__ = ["RMSprop", "rmsprop_rule"]

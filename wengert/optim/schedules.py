@@ -23,7 +23,7 @@ from collections.abc import Callable
 from numbers import Real
 
 from wengert._checks import Interval, Options, check, refusal
-from wengert.optim.optimizer import COUNT, LR, NON_NEGATIVE, POSITIVE
+from wengert.optim.hyperparameters import COUNT, LR, NON_NEGATIVE, POSITIVE
 
 UNIT_RIGHT = Interval(Real, 0, 1, closed="right")  # (0, 1]: a decay factor that may be 1
 UNIT = Interval(Real, 0, 1, closed="both")

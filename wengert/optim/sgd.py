@@ -8,31 +8,37 @@ from typing import ClassVar
 import numpy as np
 
 from wengert._checks import Interval, Options, refusal
-from wengert.optim.optimizer import FLAG, FRACTION, NON_NEGATIVE, Optimizer
+from wengert.optim import hyperparameters as hp
+from wengert.optim.optimizer import Optimizer
 
 MOMENTUM_FORMS = ("pytorch", "lecture")
 
 
-def sgd_rule(
-    theta, g, state, *, lr, momentum, dampening, nesterov, weight_decay, maximize, momentum_form
-):
-    """One SGD step: `(new_theta, new_state)`; the formulas are in `SGD`'s docstring."""
-    if maximize:
-        g = -g
-    if weight_decay != 0:
-        g = g + weight_decay * theta
+def sgd_init_state(theta, **hyper) -> dict:
+    """No state without momentum; PyTorch's buffer is None until the first step sets it to g;
+    the lecture's velocity starts at 0."""
+    if hyper["momentum"] == 0:
+        return {}
+    if hyper["momentum_form"] == "lecture":
+        return {"velocity": np.zeros_like(theta)}
+    return {"momentum_buffer": None}
+
+
+def sgd_rule(g, state, *, lr, momentum, dampening, nesterov, momentum_form):
+    """One SGD direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `SGD`'s docstring.
+
+    `lr` enters only the lecture's form, whose velocity holds η (d = −step/η there).
+    """
     if momentum == 0:
-        return theta - lr * g, {}
+        return g, {}
     if momentum_form == "lecture":
-        vel = state.get("velocity")
-        vel = -lr * g if vel is None else momentum * vel - lr * g
+        vel = momentum * state["velocity"] - lr * g
         step = momentum * vel - lr * g if nesterov else vel
-        return theta + step, {"velocity": vel}
-    buf = state.get("momentum_buffer")
+        return step / -lr, {"velocity": vel}
+    buf = state["momentum_buffer"]
     # PyTorch starts the buffer at g itself, not at (1 - dampening) g: dampening skips step 1.
     buf = np.array(g, copy=True) if buf is None else momentum * buf + (1 - dampening) * g
-    direction = g + momentum * buf if nesterov else buf
-    return theta - lr * direction, {"momentum_buffer": buf}
+    return (g + momentum * buf if nesterov else buf), {"momentum_buffer": buf}
 
 
 class SGD(Optimizer):
@@ -73,37 +79,28 @@ class SGD(Optimizer):
     `lr` is a float or a schedule t ↦ η (t = 1, 2, ... counts this group's steps).
     """
 
+    name = "sgd"
     rule = staticmethod(sgd_rule)
-    CONSTRAINTS: ClassVar[dict] = {
-        "momentum": [FRACTION],
-        "dampening": [Interval(Real, 0, 1, closed="both")],
-        "weight_decay": [NON_NEGATIVE],
-        "nesterov": FLAG,
-        "maximize": FLAG,
-        "momentum_form": [Options(MOMENTUM_FORMS)],
+    init_state = staticmethod(sgd_init_state)
+    hyperparameters = (
+        hp.learning_rate(),
+        hp.Hyper("momentum", 0.0, (hp.FRACTION,), "μ, the weight of the past in the buffer"),
+        hp.Hyper("dampening", 0.0, (Interval(Real, 0, 1, closed="both"),), "τ: (1 − τ)·g enters b"),
+        hp.Hyper(
+            "nesterov", False, tuple(hp.FLAG), "Nesterov's momentum (PyTorch's rewritten form)"
+        ),
+        hp.weight_decay(),
+        hp.MAXIMIZE,
+        hp.Hyper(
+            "momentum_form", "pytorch", (Options(MOMENTUM_FORMS),), "where η goes (see above)"
+        ),
+    )
+    # The lecture's momentum pictures, at learning rates that suit wengert.plot's surfaces.
+    path_examples: ClassVar[dict[str, dict]] = {
+        "SGD": {"lr": 0.45},
+        "momentum": {"lr": 0.05, "momentum": 0.9},
+        "Nesterov": {"lr": 0.05, "momentum": 0.9, "nesterov": True},
     }
-
-    def __init__(
-        self,
-        params,
-        lr,
-        momentum=0.0,
-        dampening=0.0,
-        nesterov=False,
-        weight_decay=0.0,
-        maximize=False,
-        momentum_form="pytorch",
-    ) -> None:
-        defaults = dict(
-            lr=lr,
-            momentum=momentum,
-            dampening=dampening,
-            nesterov=nesterov,
-            weight_decay=weight_decay,
-            maximize=maximize,
-            momentum_form=momentum_form,
-        )
-        super().__init__(params, defaults)
 
     def _check_group(self, group: dict) -> None:
         """The table, and the rules that tie nesterov and momentum_form to the others."""

@@ -28,26 +28,22 @@ SURFACES = {
     "saddle": (saddle, (1.8, 1e-3), (-1.0, 2.0), (-1.7, 1.7), "f = ½θ₁² − ½θ₂² + ¼θ₂⁴"),
 }
 
-# name -> (optimizer class, hyperparameters): the lecture's momentum pictures, each optimizer
-# at a learning rate that is reasonable for it on these surfaces
+# label -> (optimizer class, hyperparameters): the lecture's momentum pictures, each optimizer
+# at a learning rate that is reasonable for it on these surfaces, as each class declares them
+# (its `path_examples`), in the order of wengert.optim.OPTIMIZERS
 OPTIMIZERS = {
-    "SGD": (optim.SGD, {"lr": 0.45}),
-    "momentum": (optim.SGD, {"lr": 0.05, "momentum": 0.9}),
-    "Nesterov": (optim.SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
-    "Adagrad": (optim.Adagrad, {"lr": 0.8}),
-    "Adadelta": (optim.Adadelta, {"lr": 10.0, "rho": 0.9}),
-    "RMSprop": (optim.RMSprop, {"lr": 0.05}),
-    "Adam": (optim.Adam, {"lr": 0.2}),
-    "L-BFGS": (optim.LBFGS, {"lr": 1.0, "max_iter": 1, "line_search": "strong_wolfe"}),
+    label: (cls, hyper)
+    for cls in optim.OPTIMIZERS.values()
+    for label, hyper in cls.path_examples.items()
 }
 
 
 def optimizer_path(f, start, make_optimizer, steps: int) -> np.ndarray:
     """The points θ_0..θ_steps of an optimizer on f(x, y) from `start`, shape (steps + 1, 2).
 
-    make_optimizer(params) builds the optimizer (e.g. lambda p: optim.Adam(p, lr=0.1)); L-BFGS
-    takes one iteration (max_iter=1 in OPTIMIZERS) per step(closure). Stops early, with a shorter
-    path, once θ is not finite.
+    make_optimizer(params) builds the optimizer (e.g. lambda p: optim.Adam(p, lr=0.1)); one that
+    needs a closure (L-BFGS) takes one iteration (max_iter=1 in OPTIMIZERS) per step(closure).
+    Stops early, with a shorter path, once θ is not finite.
     """
     theta = wg.tensor(np.asarray(start, dtype=np.float64), requires_grad=True)
     opt = make_optimizer([theta])
@@ -60,7 +56,7 @@ def optimizer_path(f, start, make_optimizer, steps: int) -> np.ndarray:
 
     points = [theta.data.copy()]
     for _ in range(steps):
-        if isinstance(opt, optim.LBFGS):
+        if getattr(opt, "needs_closure", False):
             opt.step(closure)
         else:
             closure()
@@ -110,7 +106,7 @@ def plot_optimizer_paths(surface="valley", optimizers=None, steps=60, *, save=No
     check(owner, "surface", surface, Options(SURFACES))
     names = _check_optimizers(optimizers, owner)
     check(owner, "steps", steps, COUNT)
-    f, start, xlim, ylim, formula = SURFACES[surface]
+    f, start = SURFACES[surface][:2]
     paths = {}
     for name in names:
         cls, hyper = OPTIMIZERS[name]
@@ -118,28 +114,20 @@ def plot_optimizer_paths(surface="valley", optimizers=None, steps=60, *, save=No
     with wg.no_grad():
         losses = {n: f(wg.tensor(p[:, 0]), wg.tensor(p[:, 1])).data for n, p in paths.items()}
     fig = new_figure((10.0, 3.9) if surface == "valley" else (7.6, 5.8))
-    ax = fig.add_subplot()
-    _contours(ax, f, xlim, ylim)
-    for i, (name, p) in enumerate(paths.items()):
-        ax.plot(
-            p[:, 0],
-            p[:, 1],
-            "o-",
-            ms=2.5,
-            lw=1.3,
-            color=f"C{i}",
-            label=f"{name} (f = {losses[name][-1]:.2g})",
-        )
-    ax.plot(*start, "k*", ms=14, label="start")
-    words = {"valley": "a long narrow valley", "saddle": "a saddle"}[surface]
-    ax.set(
-        xlim=xlim,
-        ylim=ylim,
-        xlabel="θ₁",
-        ylabel="θ₂",
-        aspect="equal",
-        title=f"Optimizer paths on {words}, {formula}, {steps} steps",
-    )
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    _draw(fig.add_subplot(), surface, paths, losses, steps)
     data = {"surface": surface, "start": np.array(start), "paths": paths, "losses": losses}
     return finish(fig, data, path)
+
+
+def _draw(ax, surface: str, paths: dict, losses: dict, steps: int) -> None:
+    """The surface's contours, each path with its final loss in the legend, and the start."""
+    f, start, xlim, ylim, formula = SURFACES[surface]
+    _contours(ax, f, xlim, ylim)
+    for i, (name, p) in enumerate(paths.items()):
+        label = f"{name} (f = {losses[name][-1]:.2g})"
+        ax.plot(p[:, 0], p[:, 1], "o-", ms=2.5, lw=1.3, color=f"C{i}", label=label)
+    ax.plot(*start, "k*", ms=14, label="start")
+    words = {"valley": "a long narrow valley", "saddle": "a saddle"}[surface]
+    title = f"Optimizer paths on {words}, {formula}, {steps} steps"
+    ax.set(xlim=xlim, ylim=ylim, xlabel="θ₁", ylabel="θ₂", aspect="equal", title=title)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
