@@ -229,28 +229,18 @@ class Progress:
 def iterate(method, evaluate, point: Point, state: dict, hyper: dict, progress=None):
     """Up to hyper["max_iter"] line-search iterations from the evaluated `point`.
 
-    Returns (last point, stop code, message). `method.direction(point, state)` gives d_k and
+    Returns (last point, stop code, message). `method.direction(point, state)` gives d_k,
     `method.first_step(g, state, lr)` the first trial α; `evaluate(x)` returns (f, g, extra).
-    hyper: lr, max_iter, max_eval (evaluations in this call, the one at `point` included),
-    tolerance_grad, tolerance_change, line_search ("strong_wolfe" or None: then α = the first
-    step, fixed). state["n_iter"] and state["func_evals"] count over calls; state also keeps
-    the last step (d, t, gtd = gᵀd, prev_flat_grad, prev_loss) for the methods' memory.
+    hyper: lr, max_iter, max_eval (this call's evaluations, `point`'s included), tolerance_grad,
+    tolerance_change, line_search ("strong_wolfe", or None: α = the first step, fixed). state
+    counts "n_iter" and "func_evals" over calls and keeps the last step (d, t, gtd = gᵀd,
+    prev_flat_grad, prev_loss) for the methods' memory.
 
-    The stop rules are PyTorch's LBFGS, in its order: |g|∞ ≤ tolerance_grad (code
-    "converged", also before the first iteration); gᵀd ≥ 0 ("not_descent"); max_iter
-    ("max_iter"); max_eval ("max_eval"); −gᵀd ≤ tolerance_change, max|α d| ≤ tolerance_change
-    or |Δf| < tolerance_change ("change"). And: the line search finds no decrease
-    ("line_search"); a fixed step reaches a non-finite loss ("non_finite": the point before it
-    is returned). Without a line search the last iteration's point is not evaluated (its f and
-    g are None), as in PyTorch. A message of a stop before |g|∞ ≤ tolerance_grad ends with the
-    |g|∞ reached.
-
-    tolerance_change is absolute, in the units of f (of x for max|α d|): −gᵀd is the decrease
-    that the quasi-Newton step predicts (about 2 (f − f*) near a minimum), so a default of 1e-9
-    stops on a loss whose minimum is 0 once f − f* ≈ 1e-12, which may be before |g|∞ reaches
-    tolerance_grad (Rosenbrock from (−1.2, 1): |g|∞ ≈ 4e-6). tolerance_change = 0 leaves
-    tolerance_grad, the budget and the line search to end the run, as minimize() does.
-    """
+    Stop codes, in PyTorch LBFGS's order: "converged" (|g|∞ ≤ tolerance_grad, also before
+    the first iteration), "not_descent" (gᵀd ≥ 0), "max_iter", "max_eval", "change" (−gᵀd,
+    max|α d| or |Δf| within tolerance_change, absolute: see closure.py); "line_search" (no
+    decrease found), "non_finite" (a fixed step's loss; the point before it is returned). With
+    no line search the last point is not evaluated (f and g None), as in PyTorch."""
     tol_change, evals = hyper["tolerance_change"], 1
     if _gnorm(point.g) <= hyper["tolerance_grad"]:
         return point, "converged", _converged_message(point.g, hyper)
@@ -271,17 +261,26 @@ def iterate(method, evaluate, point: Point, state: dict, hyper: dict, progress=N
         prev_f, point = point.f, new
         if progress is not None:
             progress.point = point
-        if last:
-            return point, "max_iter", f"max_iter = {k} iterations done" + _short(point, hyper)
-        if evals >= hyper["max_eval"]:
-            done = f"max_eval = {hyper['max_eval']} evaluations done"
-            return point, "max_eval", done + _short(point, hyper)
-        if _gnorm(point.g) <= hyper["tolerance_grad"]:
-            return point, "converged", _converged_message(point.g, hyper)
-        if abs(t) * float(np.max(np.abs(d))) <= tol_change or abs(point.f - prev_f) < tol_change:
-            changed = f"x or the loss changed by less than tolerance_change = {tol_change:g}"
-            return point, "change", changed + _short(point, hyper)
+        stop = _stop_after_step(k, point, prev_f, t * d, evals, hyper)
+        if stop is not None:
+            return point, *stop
     return point, "max_iter", f"max_iter = {hyper['max_iter']} iterations done"
+
+
+def _stop_after_step(k: int, point: Point, prev_f, step, evals: int, hyper: dict):
+    """(code, message) of the stop rules checked after iteration k's step, or None."""
+    tol_change = hyper["tolerance_change"]
+    if k == hyper["max_iter"]:
+        return "max_iter", f"max_iter = {k} iterations done" + _short(point, hyper)
+    if evals >= hyper["max_eval"]:
+        done = f"max_eval = {hyper['max_eval']} evaluations done"
+        return "max_eval", done + _short(point, hyper)
+    if _gnorm(point.g) <= hyper["tolerance_grad"]:
+        return "converged", _converged_message(point.g, hyper)
+    if float(np.max(np.abs(step))) <= tol_change or abs(point.f - prev_f) < tol_change:
+        changed = f"x or the loss changed by less than tolerance_change = {tol_change:g}"
+        return "change", changed + _short(point, hyper)
+    return None
 
 
 def _flat_slope(gtd: float, point: Point, hyper: dict) -> tuple[str, str]:
