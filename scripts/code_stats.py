@@ -12,13 +12,14 @@ How things are counted:
 - A public function is a module-level function or a method of a class whose name does not start
   with ``_``, in a module whose dotted path has no part starting with ``_`` (a package's
   ``__init__.py`` counts as the package). Dunder methods, ``__init__`` included, start with
-  ``_`` and so are not public: a class's docstring documents its constructor. They do count
-  among "all functions" for type hints, where ``__init__`` needs its ``-> None``.
+  ``_`` and so are not public: a class's docstring documents its constructor; they do count
+  among "all functions" for type hints, where ``__init__`` needs its ``-> None``. A property's
+  setter and deleter are counted with its getter, not as public functions of their own.
 - Full type hints: every parameter except a method's ``self``/``cls`` is annotated (``*args``
   and ``**kwargs`` included), and the return is annotated.
 - Import cycles are cycles of explicit imports between wengert's modules (``from . import x``
-  points at the submodule ``x`` when there is one, else at the package). The import of a
-  package by its own submodule's parent is not counted. Top-level imports (module body, not
+  points at the submodule ``x`` when there is one, else at the package). A module's import
+  of its own parent package is not counted. Top-level imports (module body, not
   under ``if TYPE_CHECKING``) and the graph with function-level imports added are shown apart.
 """
 
@@ -95,7 +96,7 @@ def _walk_functions(
             yield FunctionInfo(
                 qualname=prefix + node.name,
                 lines=node.end_lineno - node.lineno + 1,
-                public=public_scope and not node.name.startswith("_"),
+                public=public_scope and not node.name.startswith("_") and not _is_accessor(node),
                 has_docstring=ast.get_docstring(node) is not None,
                 fully_hinted=is_fully_hinted(node, in_class),
             )
@@ -104,6 +105,14 @@ def _walk_functions(
             inner = [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", [])]
             inner += [stmt for handler in getattr(node, "handlers", []) for stmt in handler.body]
             yield from _walk_functions(inner, prefix, public_scope, in_class)
+
+
+def _is_accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether ``node`` is a property's setter or deleter (``@name.setter``, ``@name.deleter``)."""
+    return any(
+        isinstance(d, ast.Attribute) and d.attr in ("setter", "deleter")
+        for d in node.decorator_list
+    )
 
 
 def _is_type_checking_block(node: ast.AST) -> bool:

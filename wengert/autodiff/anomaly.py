@@ -39,6 +39,7 @@ class Watch:
         self.in_backward = False
 
     def append(self, node) -> None:
+        """Number one more recorded node, in the order the forward pass made it."""
         self.count += 1
         key = id(node)
         self.positions[key] = (weakref.ref(node, lambda ref: self._forget(key, ref)), self.count)

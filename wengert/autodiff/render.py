@@ -48,6 +48,7 @@ def index(idx) -> str:
 
 
 def param(name: str, v) -> str:
+    """A primitive's keyword parameter as the Wengert list prints it (an index as Python would)."""
     if name == "index":
         return index(v)
     if isinstance(v, np.dtype):
@@ -126,4 +127,5 @@ def width(text: str) -> int:
 
 
 def pad(text: str, columns: int) -> str:
+    """`text` padded with spaces to `columns` columns of the terminal (its printed width)."""
     return text + " " * max(0, columns - width(text))

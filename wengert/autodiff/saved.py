@@ -97,13 +97,7 @@ COPY_LIMIT = 512
 ndarray = np.ndarray  # one name to look up, not two, in the loop that runs per node
 
 
-def hold(
-    saves: tuple[int | str, ...] | None,
-    raw: list,
-    out: np.ndarray,
-    args: tuple | list,
-    params: dict,
-) -> tuple:
+def hold(saves: tuple | None, raw: list, out: np.ndarray, args: tuple, params: dict) -> tuple:
     """Guard the arrays a node saved; the Hold (or tuple) to keep on the node.
 
     `args` are the arguments as `apply` got them (Tensors or not), `raw` their arrays, `out`

@@ -116,6 +116,7 @@ class Trace:
         return text
 
     def name_of(self, t: Tensor) -> str:
+        """The name the listing gives `t` (an input, a constant or an intermediate)."""
         return self.names[id(t)]
 
     def __len__(self) -> int:

@@ -24,6 +24,7 @@ class UserError(click.ClickException):
         self.command = command
 
     def show(self, file=None) -> None:
+        """Print the one-line error, `wengert <command>: error: <message>`, to stderr."""
         click.echo(f"wengert {self.command}: error: {self.message}", err=True)
 
 

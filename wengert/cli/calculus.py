@@ -115,6 +115,7 @@ def _short(expression: str, width: int = 60) -> str:
 )
 @boundary("trace")
 def trace(expression: str, at: str, dot: str | None) -> None:
+    """`wengert trace`: print the Wengert list of an expression, its sweep and its gradient."""
     with _float64_quietly("trace"):
         f, point = _compile(expression, at)
         recorded = trace_program(f, *point.values())
@@ -164,6 +165,7 @@ def _write_dot(recorded, path: str) -> None:
 @click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True)
 @boundary("gradcheck")
 def gradcheck(expression: str, at: str, order: int) -> None:
+    """`wengert gradcheck`: compare the expression's gradient with central differences."""
     from wengert.autodiff.functional import grad
     from wengert.derivatives import gradcheck as check
 
@@ -217,6 +219,7 @@ def _numerical_not_finite(report, point: dict) -> str | None:
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True)
 @boundary("derivatives")
 def derivatives(expression: str, at: str, repeats: int) -> None:
+    """`wengert derivatives`: the gradient of the expression by every method, side by side."""
     from wengert.derivatives import compare_derivatives
 
     with _float64_quietly("derivatives"):

@@ -41,6 +41,7 @@ class _PlotCommand(click.Command):
 )
 @boundary("plot")
 def plot(name: str, out: str) -> None:
+    """`wengert plot`: draw the picture NAME of wengert.plot.PICTURES to the file `out`."""
     pictures = _pictures()
     if not pictures:
         raise UserError("plot", "the pictures (wengert.plot.PICTURES) are not available yet")

@@ -40,6 +40,7 @@ LABEL_MAPS = ("argmax", "logit", "sign", "value")
 @click.option("--data", required=True, help="A CSV file of feature columns (with a header).")
 @boundary("predict")
 def predict(model_path: str, data: str) -> None:
+    """`wengert predict`: write a model's predictions for the rows of a CSV file to stdout."""
     if os.path.isdir(model_path):
         model_path = os.path.join(model_path, MODEL_FILE)
     if not os.path.isfile(model_path):

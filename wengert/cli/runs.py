@@ -379,5 +379,6 @@ def predictions(run_info: dict, outputs: np.ndarray) -> np.ndarray:
 
 
 def read_json(path: str) -> dict:
+    """The JSON value of the UTF-8 file at `path`."""
     with open(path, encoding="utf-8") as file:
         return json.load(file)

@@ -84,7 +84,8 @@ class Diverged(UserError):
 @click.option("--out", required=True, type=click.Path(), help="Run directory.")
 @click.option("--force", is_flag=True, help="Write into --out even if it is not a wengert run.")
 @boundary("train")
-def train(out: str, force: bool, **config) -> None:
+def train(out: str, force: bool, **config: object) -> None:
+    """`wengert train`: train the configured model and write the run directory `out`."""
     _check_out(out, force)
     run = _prepare(config)
     initial = run.model.state_dict()
@@ -114,6 +115,7 @@ def train(out: str, force: bool, **config) -> None:
 )
 @boundary("resume")
 def resume(directory: str, epochs: int | None, other_data: bool) -> None:
+    """`wengert resume`: continue the run in `directory` from its last checkpoint."""
     saved = _run_config(directory)
     config = dict(saved)
     if epochs is not None:

@@ -156,6 +156,7 @@ class DepthSweep:
     rows: list[dict]
 
     def to_dicts(self) -> list[dict]:
+        """The rows as plain dicts (copies), e.g. for JSON."""
         return [dict(r) for r in self.rows]
 
     def __str__(self) -> str:

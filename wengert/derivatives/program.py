@@ -184,6 +184,7 @@ def _point_text(names, values) -> str:
 
 
 def short(v) -> str:
+    """`v` (a number or an array) printed to 4 significant digits, a long array elided."""
     data = np.asarray(v, dtype=np.float64)
     if data.ndim == 0:
         return f"{float(data):.4g}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from wengert._checks import Boolean, Interval, Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
@@ -29,8 +30,8 @@ class Linear(Module):
         n_outputs: int,
         bias: bool = True,
         init: str = "xavier_uniform",
-        seed=None,
-        dtype=np.float32,
+        seed: int | np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
     ) -> None:
         check_size(n_inputs, "n_inputs", "Linear")
         check_size(n_outputs, "n_outputs", "Linear")
@@ -42,7 +43,8 @@ class Linear(Module):
         self.weight = Parameter(initial_weight(init, self.n_inputs, self.n_outputs, rng), dtype)
         self.bias = Parameter(np.zeros(self.n_outputs), dtype) if bias else None
 
-    def forward(self, x) -> Tensor:
+    def forward(self, x: ArrayLike | Tensor) -> Tensor:
+        """x @ weight.T + bias for x of shape (n_samples, n_inputs) (or (n_inputs,))."""
         check_features(x, self.n_inputs, self.describe())
         # The weight and bias shapes are the layer's own: linear()'s checks would repeat this one.
         if self.bias is None:
@@ -60,18 +62,20 @@ class Linear(Module):
         }
 
     def describe(self) -> str:
+        """The layer as a short call, `Linear(n_inputs, n_outputs)`, for messages."""
         return f"Linear({self.n_inputs}, {self.n_outputs})"
 
     def extra_repr(self) -> str:
+        """The sizes and whether there is a bias, for repr()."""
         return f"{self.n_inputs}, {self.n_outputs}, bias={self.bias is not None}"
 
 
-def check_size(n, name: str, owner: str) -> None:
+def check_size(n: object, name: str, owner: str) -> None:
     """A layer size: an int >= 1."""
     check(owner, name, n, Interval(Integral, 1, None))
 
 
-def check_float_dtype(dtype, owner: str) -> np.dtype:
+def check_float_dtype(dtype: DTypeLike, owner: str) -> np.dtype:
     """A parameter dtype: numpy.dtype(dtype) when it is floating (None is float64, as NumPy
     has it); anything else is refused by `owner`, before a Parameter would be."""
     expected = "a floating dtype such as numpy.float32 or numpy.float64"
@@ -84,7 +88,7 @@ def check_float_dtype(dtype, owner: str) -> np.dtype:
     return resolved
 
 
-def check_features(x, n_inputs: int, owner: str) -> None:
+def check_features(x: ArrayLike | Tensor, n_inputs: int, owner: str) -> None:
     """Refuse inputs whose last axis is not n_inputs long, naming the layer and the shape."""
     features = np.shape(x.data if isinstance(x, Tensor) else x)
     if not features or features[-1] != n_inputs:

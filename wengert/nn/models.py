@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from wengert._checks import Boolean, Options, as_generator, check, refusal, what_came
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.primitive import apply
+from wengert.autodiff.tensor import Tensor
 from wengert.nn.activations import activation_name, get_activation, saved_activation_name
 from wengert.nn.init import INITS, initial_weight
 from wengert.nn.linear import Linear, check_features, check_float_dtype, check_size
 from wengert.nn.module import Module, Parameter
+
+# An activation: a name from wengert.nn.activations, a function of a Tensor, or None (identity).
+ActivationLike = str | Callable[[Tensor], Tensor] | None
 
 
 class Perceptron(Module):
@@ -28,11 +33,11 @@ class Perceptron(Module):
     def __init__(
         self,
         n_inputs: int,
-        activation="identity",
+        activation: ActivationLike = "identity",
         bias: bool = True,
         init: str = "zeros",
-        seed=None,
-        dtype=np.float32,
+        seed: int | np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
     ) -> None:
         check_size(n_inputs, "n_inputs", "Perceptron")
         check("Perceptron", "bias", bias, Boolean())
@@ -44,7 +49,8 @@ class Perceptron(Module):
         self.weight = Parameter(w, dtype)
         self.bias = Parameter(0.0, dtype) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike | Tensor) -> Tensor:
+        """The activation of x @ weight.T + bias, one output per row of x."""
         check_features(x, self.n_inputs, f"Perceptron({self.n_inputs})")
         if self.bias is None:
             return self.activation(apply(linear_p, x, self.weight))
@@ -60,6 +66,7 @@ class Perceptron(Module):
         }
 
     def extra_repr(self) -> str:
+        """The number of inputs and the activation, for repr()."""
         return f"{self.n_inputs}, activation={activation_name(self.activation)!r}"
 
 
@@ -75,12 +82,12 @@ class MLP(Module):
     def __init__(
         self,
         sizes: Sequence[int],
-        activation="relu",
-        output_activation="identity",
+        activation: ActivationLike = "relu",
+        output_activation: ActivationLike = "identity",
         bias: bool = True,
         init: str | None = None,
-        seed=None,
-        dtype=np.float32,
+        seed: int | np.random.Generator | None = None,
+        dtype: DTypeLike = np.float32,
     ) -> None:
         sizes = _check_sizes(sizes)
         check("MLP", "bias", bias, Boolean())
@@ -98,7 +105,8 @@ class MLP(Module):
         ]
         self.sizes = sizes
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike | Tensor) -> Tensor:
+        """Each hidden layer and its activation, then the last layer and the output activation."""
         *hidden, last = self.layers
         for layer in hidden:
             x = self.activation(layer(x))
@@ -118,13 +126,14 @@ class MLP(Module):
         }
 
     def extra_repr(self) -> str:
+        """The layer sizes and both activations, for repr()."""
         return (
             f"{self.sizes}, activation={activation_name(self.activation)!r}, "
             f"output_activation={activation_name(self.output_activation)!r}"
         )
 
 
-def _check_sizes(sizes) -> list[int]:
+def _check_sizes(sizes: object) -> list[int]:
     """MLP's sizes as a list, each an int >= 1, refused in MLP's name."""
     expected = "a list of at least 2 layer sizes (inputs and outputs), e.g. [2, 4, 1]"
     try:
@@ -150,7 +159,8 @@ class Sequential(Module):
                 raise refusal("Sequential", f"modules[{i}]", expected, what_came(m), TypeError, fix)
         self.layers = list(modules)
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike | Tensor) -> Tensor:
+        """x passed through each module in turn."""
         for m in self.layers:
             x = m(x)
         return x

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from wengert._checks import Boolean, check, refusal
 from wengert.autodiff.tensor import Tensor
@@ -19,7 +20,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, dtype=np.float32) -> None:
+    def __init__(self, data: ArrayLike | Tensor, dtype: DTypeLike = np.float32) -> None:
         super().__init__(data, requires_grad=True, dtype=dtype)
 
     def __repr__(self) -> str:
@@ -36,13 +37,15 @@ class Module:
 
     training: bool = True
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: object, **kwargs: object) -> Tensor:
+        """What the module computes; every subclass defines it (calling the module calls it)."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: object, **kwargs: object) -> Tensor:
         return self.forward(*args, **kwargs)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(attribute name, module) for each Module held directly as an attribute, in order."""
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
@@ -64,6 +67,7 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> Iterator[Module]:
+        """This module and every module under it, depth first."""
         yield self
         for _, child in self.named_children():
             yield from child.modules()
@@ -81,6 +85,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self) -> None:
+        """Forget the gradient of every parameter (set `grad` to None)."""
         for p in self.parameters():
             p.grad = None
 
@@ -128,6 +133,7 @@ class Module:
         raise refusal(f"{kind}.config", "the module", expected, got, TypeError)
 
     def extra_repr(self) -> str:
+        """What repr() shows inside the parentheses; subclasses say their sizes and options."""
         return ""
 
     def __repr__(self) -> str:

@@ -31,7 +31,7 @@ PARAMETERS = "a Tensor or an iterable of Tensors"
 FIX = "Pass model.parameters()."
 
 
-def _grads(parameters, owner: str) -> list[np.ndarray]:
+def _grads(parameters: Tensor | Iterable[Tensor], owner: str) -> list[np.ndarray]:
     """The gradient arrays of `parameters` (one Tensor or an iterable of them), None skipped."""
     if isinstance(parameters, Tensor):
         parameters = [parameters]
@@ -68,7 +68,12 @@ def _total_norm(grads: list[np.ndarray], norm_type: float) -> float:
     return total ** (1.0 / norm_type)
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite: bool = False) -> float:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> float:
     """Rescale the gradients of `parameters` in place so that their total norm is at most
     `max_norm`; return the total norm they had before (a float).
 
@@ -100,7 +105,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite: boo
     return total
 
 
-def clip_grad_value_(parameters, clip_value) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry of `parameters` to [-clip_value, clip_value], in place.
 
     `parameters` is one Tensor or an iterable of Tensors; those whose `.grad` is None are

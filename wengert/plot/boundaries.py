@@ -195,6 +195,22 @@ def plot_boundary_evolution(
     xs, ys = _grid(X, grid)
     marks = np.unique(np.linspace(0, epochs, frames).round().astype(int))
     accuracy, probability = _train_snapshots(X, y, hidden, lr, seed, marks, (xs, ys))
+    fig = _draw_snapshots(X, y, (xs, ys), marks, accuracy, probability)
+    fig.suptitle(f"MLP {[2, *hidden, 2]} (tanh, Adam η = {lr:g}) learning {dataset}")
+    result = {"dataset": dataset, "epochs": marks, "accuracy": accuracy}
+    return finish(fig, result | {"probability": probability, "grid": (xs, ys)}, path)
+
+
+def _draw_snapshots(
+    X: np.ndarray,
+    y: np.ndarray,
+    grid: tuple[np.ndarray, np.ndarray],
+    marks: np.ndarray,
+    accuracy: list[float],
+    probability: list[np.ndarray],
+) -> Figure:
+    """A strip of one panel per snapshot: P(class 1) shaded, the line P = ½, and the data."""
+    xs, ys = grid
     fig = new_figure((3.0 * len(marks), 3.4))
     axes = fig.subplots(1, len(marks), sharex=True, sharey=True, squeeze=False)[0]
     for ax, mark, acc, prob in zip(axes, marks, accuracy, probability, strict=True):
@@ -202,12 +218,4 @@ def plot_boundary_evolution(
         ax.contour(xs, ys, prob, levels=[0.5], colors="k", linewidths=1.5)
         _scatter(ax, X, y)
         ax.set(title=f"epoch {mark}: accuracy {acc:.0%}", aspect="equal", xticks=[], yticks=[])
-    fig.suptitle(f"MLP {[2, *hidden, 2]} (tanh, Adam η = {lr:g}) learning {dataset}")
-    result = {
-        "dataset": dataset,
-        "epochs": marks,
-        "accuracy": accuracy,
-        "probability": probability,
-        "grid": (xs, ys),
-    }
-    return finish(fig, result, path)
+    return fig

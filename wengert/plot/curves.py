@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
     from matplotlib.figure import Figure
 
     from wengert.autodiff.tensor import Tensor
+    from wengert.derivatives.lecture import StepSizeSweep
     from wengert.train import History
 
 __all__ = ["plot_loss_curve", "plot_losses", "plot_step_size_error"]
@@ -183,24 +184,7 @@ def plot_step_size_error(
     sweep = step_size_sweep(wg.exp if f is None else f, x, steps=steps)
     fig = new_figure((6.4, 4.4))
     ax = fig.add_subplot()
-    rows = (
-        ("forward", sweep.forward_errors, sweep.best_forward, sweep.theory_forward, "C0"),
-        ("central", sweep.central_errors, sweep.best_central, sweep.theory_central, "C1"),
-    )
-    for name, errors, best, theory, colour in rows:
-        shown = np.where(errors > 0, errors, np.nan)  # an exact 0 has no place on a log axis
-        ax.loglog(sweep.steps, shown, "o-", ms=3, color=colour, label=f"{name} difference")
-        best_error = float(errors[np.flatnonzero(sweep.steps == best)[0]])
-        ax.plot(
-            best,
-            best_error,
-            "*",
-            ms=16,
-            color=colour,
-            mec="k",
-            label=f"best {name} step h = {best:.0e}",
-        )
-        ax.axvline(theory, color=colour, ls=":", lw=1, label=f"theory: h = {theory:.0e}")
+    _draw_sweep(ax, sweep)
     ax.set(
         xlabel="step h",
         ylabel="max |numerical − reverse-mode derivative|",
@@ -209,3 +193,18 @@ def plot_step_size_error(
     ax.grid(alpha=0.3, which="major")
     ax.legend(fontsize="small")
     return finish(fig, {"sweep": sweep}, path)
+
+
+def _draw_sweep(ax: Axes, sweep: StepSizeSweep) -> None:
+    """Each method's error against h, its best step starred and the theory's step dotted."""
+    rows = (
+        ("forward", sweep.forward_errors, sweep.best_forward, sweep.theory_forward, "C0"),
+        ("central", sweep.central_errors, sweep.best_central, sweep.theory_central, "C1"),
+    )
+    for name, errors, best, theory, colour in rows:
+        shown = np.where(errors > 0, errors, np.nan)  # an exact 0 has no place on a log axis
+        ax.loglog(sweep.steps, shown, "o-", ms=3, color=colour, label=f"{name} difference")
+        best_error = float(errors[np.flatnonzero(sweep.steps == best)[0]])
+        label = f"best {name} step h = {best:.0e}"
+        ax.plot(best, best_error, "*", ms=16, color=colour, mec="k", label=label)
+        ax.axvline(theory, color=colour, ls=":", lw=1, label=f"theory: h = {theory:.0e}")
