@@ -523,7 +523,7 @@ def test_a_killed_run_resumes_bit_for_bit(tmp_path):
     history_a = json.loads((tmp_path / "plain.json").read_text())
     history_b = json.loads((tmp_path / "resume.json").read_text())
     assert history_a == history_b
-    assert len(history_a["step_loss"]) == 24 and len(history_a["epoch_loss"]) == 6
+    assert len(history_a["step_loss"]) == 24 and len(history_a["history"]["loss"]) == 6
     final = io.load_checkpoint(tmp_path / "checkpoint.safetensors")
     assert (final.epoch, final.step) == (6, 24)
 

@@ -14,7 +14,7 @@ import numpy as np
 from wengert.io.errors import ModelFileError
 
 STATE_KEYS = ("optimizer", "history", "epoch", "step", "loader")
-HISTORY_LISTS = ("step_loss", "lr", "epoch_loss", "val_loss")
+HISTORY_LISTS = ("step_loss", "lr", "epoch_loss", "val_loss")  # before History.history
 LOADER_KEYS = ("seed", "epoch", "shuffle", "batch_size", "n_samples", "rng")
 _COUNTERS = ("step", "n_iter", "func_evals", "n_pairs", "n_hvp")  # optimizer state ints >= 0
 _FLOAT_CODES = ("float16", "float32", "float64")
@@ -49,18 +49,21 @@ def check_state(state, where: str) -> None:
 
 
 def check_history(history, where: str) -> None:
-    """The saved History: lists of numbers, metrics by name, a stop reason, the best epoch."""
-    keys = {*HISTORY_LISTS, "metrics", "stop_reason", "best_epoch"}
+    """The saved History: its series by name (or, in files written before History.history,
+    epoch_loss, val_loss and metrics), lists of numbers per step, a stop reason, the best epoch."""
+    series_key = "metrics" if isinstance(history, dict) and "epoch_loss" in history else "history"
+    lists_keys = HISTORY_LISTS if series_key == "metrics" else ("step_loss", "lr")
+    keys = {*lists_keys, series_key, "stop_reason", "best_epoch"}
     if not isinstance(history, dict) or not keys <= set(history) <= keys | {"nonfinite"}:
         raise _bad(where, "state.history", f"an object with the keys {sorted(keys)}", history)
     nonfinite = history.get("nonfinite")
     if nonfinite is not None and not isinstance(nonfinite, dict):
         raise _bad(where, "state.history.nonfinite", "null or an object", nonfinite)
-    lists = {k: history[k] for k in HISTORY_LISTS}
-    metrics = history["metrics"]
-    if not isinstance(metrics, dict):
-        raise _bad(where, "state.history.metrics", "an object of lists", metrics)
-    lists.update({f"metrics.{k}": v for k, v in metrics.items()})
+    lists = {k: history[k] for k in lists_keys}
+    series = history[series_key]
+    if not isinstance(series, dict):
+        raise _bad(where, f"state.history.{series_key}", "an object of lists", series)
+    lists.update({f"{series_key}.{k}": v for k, v in series.items()})
     for key, values in lists.items():
         if not isinstance(values, list) or not all(_is_number(v) for v in values):
             raise _bad(where, f"state.history.{key}", "a list of numbers", values)

@@ -1,8 +1,10 @@
 """Training: fit() and what it records.
 
-The loop is in `loop.py` (fit), one checked step in `step.py`, what a run records and what
-callbacks see in `state.py` (History, Run, NonFiniteError), the callbacks in `callbacks.py`
-(Callback, EarlyStopping), the per-epoch metrics in `metrics.py` (accuracy).
+The loop is in `loop.py` (fit), its arguments' checks in `arguments.py`, one checked step in
+`step.py`, how a run stops (non-finite values, tol) in `stopping.py`, what it prints on stderr
+in `progress.py`, what a run records and what callbacks see in `state.py` (History, Run,
+NonFiniteError), the callbacks in `callbacks.py` (Callback, EarlyStopping), the per-epoch
+metrics in `metrics.py` (accuracy).
 
 Layer: training, below data; it imports only the layers above it (checks through data),
 never classic, the integrations or the interfaces. The model-file format (wengert.io) installs

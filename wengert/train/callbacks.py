@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Integral, Real
 
 from wengert._checks import Boolean, Interval, Options, check_params, refusal
@@ -13,13 +14,17 @@ class Callback:
     """Hooks fit() calls, each with the Run; a callback may define only the ones it needs
     (any object with such methods will do: this class is for documentation and subclassing)."""
 
-    def on_train_begin(self, run: Run) -> None: ...
+    def on_train_begin(self, run: Run) -> None:
+        """Before the first epoch (and before a resume restores anything): may still refuse."""
 
-    def on_step_end(self, run: Run) -> None: ...
+    def on_step_end(self, run: Run) -> None:
+        """After each step's update; run.step counts the steps of the whole run."""
 
-    def on_epoch_end(self, run: Run) -> None: ...
+    def on_epoch_end(self, run: Run) -> None:
+        """After each epoch's History is recorded; set run.stop to end training there."""
 
-    def on_train_end(self, run: Run) -> None: ...
+    def on_train_end(self, run: Run) -> None:
+        """After the last epoch, or after training stopped early or was interrupted."""
 
 
 EARLY_STOPPING = {
@@ -53,6 +58,7 @@ class EarlyStopping(Callback):
         self.best, self.best_state, self.wait = math.inf, None, 0
 
     def on_train_begin(self, run: Run) -> None:
+        """Refuse monitor="val_loss" without validation data; start counting afresh."""
         if self.monitor == "val_loss" and run.val_data is None:
             raise refusal(
                 "EarlyStopping(monitor='val_loss')",
@@ -65,7 +71,8 @@ class EarlyStopping(Callback):
         self.best, self.best_state, self.wait = math.inf, None, 0
 
     def on_epoch_end(self, run: Run) -> None:
-        values = run.history.val_loss if self.monitor == "val_loss" else run.history.epoch_loss
+        """Keep the best epoch's weights; stop after `patience` epochs without improvement."""
+        values = run.history.history[self.monitor]
         if values[-1] < self.best - self.min_delta:
             self.best, self.wait = values[-1], 0
             run.history.best_epoch = run.epoch
@@ -82,11 +89,12 @@ class EarlyStopping(Callback):
             )
 
     def on_train_end(self, run: Run) -> None:
+        """Restore the best epoch's weights (with restore_best)."""
         if self.restore_best and self.best_state is not None:
             run.model.load_state_dict(self.best_state)
 
 
-def call_hook(callbacks, hook: str, run: Run) -> None:
+def call_hook(callbacks: Sequence[object], hook: str, run: Run) -> None:
     """Call `hook` on each callback that has it (a callback needs only the hooks it uses)."""
     for cb in callbacks:
         method = getattr(cb, hook, None)

@@ -1,5 +1,14 @@
 """fit()'s checkpoints: write one every few epochs and at the end, and resume a run from it.
 
+fit(checkpoint_dir=DIR) writes DIR/checkpoint.safetensors (wengert.io.save_checkpoint,
+atomically) every `checkpoint_every` epochs and when training ends; not after a non-finite loss
+or Ctrl-C, which leave the last one. fit(resume=True) with a checkpoint there restores into the
+model and optimizer (built as they were saved: a difference is refused by name) the weights,
+the optimizer state, the History, the counters and the data order (the loader needs the same
+seed; seed=None takes the checkpoint's), and continues to `epochs` in total: the result is the
+uninterrupted run's, bit for bit. Callbacks start afresh (EarlyStopping's patience counts from
+the resume). resume_other_data=True resumes although X and y differ from the checkpoint's.
+
 The training layer decides when to write and what a resumed run must match (the data loader's
 settings, the training data's fingerprint); the file format is the integrations' (wengert.io),
 which installs its reader and writer here with `use_checkpoint_files` when it is imported.
@@ -7,23 +16,26 @@ which installs its reader and writer here with `use_checkpoint_files` when it is
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from wengert._checks import refusal
+from wengert.data import DataLoader
+from wengert.train.state import Run
 
 _FILES = []  # the one installed CheckpointFiles: wengert.io's
 
 
-def use_checkpoint_files(files) -> None:
+def use_checkpoint_files(files: object) -> None:
     """Install what reads and writes checkpoint files: an object with `fingerprint(X, y)`,
     `read_fit_state(path)` (the saved state, refused unless it is a fit() checkpoint),
     `load(path, model, optimizer)` (a wengert.io.Checkpoint) and `write(path, run, loader)`."""
     _FILES[:] = [files]
 
 
-def checkpoint_files():
+def checkpoint_files() -> object:
     """The installed checkpoint reader and writer (wengert.io's, installed on import)."""
     if not _FILES:
         import_hint = "import wengert.io (import wengert does) before fit(checkpoint_dir=...)"
@@ -31,7 +43,7 @@ def checkpoint_files():
     return _FILES[0]
 
 
-def loader_state(loader) -> dict:
+def loader_state(loader: DataLoader) -> dict:
     """A DataLoader's position as JSON data: seed, epoch, settings and generator state."""
     return {
         "seed": loader.seed,
@@ -56,8 +68,13 @@ class FitCheckpoints:
     FILENAME = "checkpoint.safetensors"
 
     def __init__(
-        self, directory, every: int, resume: bool, resume_other_data: bool = False, files=None
-    ):
+        self,
+        directory: str | os.PathLike | None,
+        every: int,
+        resume: bool,
+        resume_other_data: bool = False,
+        files: object = None,
+    ) -> None:
         # fit() has checked the kinds of these (its constraint table); one relation is left.
         if resume and directory is None:
             raise refusal(
@@ -73,13 +90,22 @@ class FitCheckpoints:
         self._fingerprints: dict[int, str] = {}
         self.files = checkpoint_files() if files is None else files
 
-    def fingerprint(self, loader) -> str:
+    @classmethod
+    def for_fit(
+        cls, directory: str | os.PathLike | None, every: int, resume: bool, resume_other_data: bool
+    ) -> FitCheckpoints | None:
+        """fit()'s checkpointing, or None when it neither writes nor resumes checkpoints."""
+        if directory is None and not resume:
+            return None
+        return cls(directory, every, resume, resume_other_data)
+
+    def fingerprint(self, loader: DataLoader) -> str:
         """The fingerprint of `loader`'s X and y, computed once for this fit."""
         if id(loader) not in self._fingerprints:
             self._fingerprints[id(loader)] = self.files.fingerprint(loader.X, loader.y)
         return self._fingerprints[id(loader)]
 
-    def restore(self, run, loader) -> int:
+    def restore(self, run: Run, loader: DataLoader) -> int:
         """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
         if not (self.resume and self.path.is_file()):
             return 0
@@ -97,7 +123,7 @@ class FitCheckpoints:
         loader.epoch = saved["epoch"]
         return ckpt.epoch
 
-    def _check_loader(self, saved: dict, loader) -> None:
+    def _check_loader(self, saved: dict, loader: DataLoader) -> None:
         """The loader must batch as the saved run's did; its seed must be the saved one unless
         it was drawn (seed=None): then the run continues from the saved generator state."""
         here = loader_state(loader)
@@ -116,7 +142,7 @@ class FitCheckpoints:
                 fix=fix,
             )
 
-    def _check_same_data(self, saved: str | None, loader) -> None:
+    def _check_same_data(self, saved: str | None, loader: DataLoader) -> None:
         if saved is None or self.resume_other_data:
             return  # a checkpoint from before fingerprints, or other data on purpose
         if saved != self.fingerprint(loader):
@@ -130,7 +156,8 @@ class FitCheckpoints:
                 "to fit.",
             )
 
-    def after_epoch(self, run, loader, last: bool) -> None:
+    def after_epoch(self, run: Run, loader: DataLoader, last: bool) -> None:
+        """Write the checkpoint after every `every`-th epoch and after the `last` one."""
         if last or run.epoch % self.every == 0:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             loader_json = {**loader_state(loader), "fingerprint": self.fingerprint(loader)}

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from wengert import _checks
-from wengert._checks import Options, check
+from wengert._checks import Options, check, refusal
 from wengert.losses import logistic
 
 
-def metric_name(metric) -> str:
+def metric_name(metric: str | Callable) -> str:
+    """The name under which History.history keeps `metric`: the string, or the function's
+    __name__."""
     return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
-
-
-def metric_keys(metric_fns, val) -> list[str]:
-    keys = list(metric_fns)
-    return keys + ([f"val_{k}" for k in keys] if val is not None else [])
 
 
 METRIC = [Options(["accuracy"]), _checks.Callable("a function (y_hat, y) -> float")]
 
 
-def metric_fn(metric, loss, loader, index: int = 0) -> Callable:
+def metric_fn(metric: str | Callable, loss: Callable, loader, index: int = 0) -> Callable:
     """The function that computes `metric` (the `index`-th of fit's metrics) per batch."""
     check("fit", f"metrics[{index}]", metric, *METRIC)
     if callable(metric):
@@ -32,7 +29,28 @@ def metric_fn(metric, loss, loader, index: int = 0) -> Callable:
     return lambda scores, y: accuracy(scores, y, labels=labels, logits=loss is logistic)
 
 
-def accuracy(scores: np.ndarray, y: np.ndarray, labels=None, logits: bool = False) -> float:
+def metric_functions(metrics: Sequence[str | Callable], loss: Callable, loader) -> dict:
+    """fit's metrics by name, each the function that computes it per batch; a name that History
+    already uses ("loss", or another metric's) is refused, since its series would merge."""
+    functions: dict[str, Callable] = {}
+    for index, metric in enumerate(metrics):
+        function = metric_fn(metric, loss, loader, index)
+        name = metric_name(metric)
+        if name in functions or name in ("loss", "val_loss") or f"val_{name}" in functions:
+            raise refusal(
+                "fit",
+                f"metrics[{index}]",
+                "a metric whose name is not 'loss' nor another metric's",
+                f"a second metric named {name!r}",
+                fix="Give the function a name of its own (def my_metric(y_hat, y): ...).",
+            )
+        functions[name] = function
+    return functions
+
+
+def accuracy(
+    scores: np.ndarray, y: np.ndarray, labels: np.ndarray | None = None, logits: bool = False
+) -> float:
     """The fraction of predictions equal to y.
 
     Scores of shape (N, C>1) are classified by argmax (C classes). Otherwise each score is
@@ -51,4 +69,4 @@ def accuracy(scores: np.ndarray, y: np.ndarray, labels=None, logits: bool = Fals
     return float(np.mean(nearest == y))
 
 
-__all__ = ["accuracy", "metric_fn", "metric_keys", "metric_name"]
+__all__ = ["accuracy", "metric_fn", "metric_functions", "metric_name"]

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
 from wengert._checks import ConvergenceWarning
+from wengert.autodiff.tensor import Tensor
+from wengert.nn.module import Module
 from wengert.nn.utils import clip_grad_norm_
+from wengert.optim.optimizer import Optimizer
 
 
 class NonFinite(Exception):  # internal: becomes NonFiniteError or a warning
@@ -40,7 +44,13 @@ class Step:
     """A step of `optimizer` on one batch, checked; returns (the batch loss, the model output)
     or raises NonFinite before the non-finite quantity spreads further."""
 
-    def __init__(self, model, loss, optimizer, clip_grad_norm=None) -> None:
+    def __init__(
+        self,
+        model: Module,
+        loss: Callable,
+        optimizer: Optimizer,
+        clip_grad_norm: float | None = None,
+    ) -> None:
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.named = list(model.named_parameters())
         self.params = [p for _, p in self.named]
@@ -48,7 +58,8 @@ class Step:
         self.needs_closure = getattr(optimizer, "needs_closure", False)  # L-BFGS and the like
         self.create_graph = getattr(optimizer, "create_graph", False)  # Newton-CG's products
 
-    def __call__(self, xb, yb):
+    def __call__(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
+        """One checked step on the batch (xb, yb): (its loss before the update, the output)."""
         if self.needs_closure:
             value, out = self._closure_step(xb, yb)
         else:
@@ -61,7 +72,7 @@ class Step:
         self._check("parameter", "data")
         return value, out
 
-    def _checked_loss(self, batch_loss) -> float:
+    def _checked_loss(self, batch_loss: Tensor) -> float:
         """Check the loss, differentiate, check the gradients: all before any update."""
         value = float(batch_loss.data)
         if not math.isfinite(value):
@@ -77,7 +88,7 @@ class Step:
             if bad is not None:
                 raise NonFinite(f"{what} {name}", bad)
 
-    def _closure_step(self, xb, yb):
+    def _closure_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
         """A step of an optimizer that re-evaluates the loss itself (L-BFGS): (the loss before
         the step, the model's output then), as the other optimizers' steps record them. Only
         the first evaluation, at the weights the step starts from, is checked: the line search

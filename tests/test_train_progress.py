@@ -1,0 +1,113 @@
+"""What fit() prints on stderr: a line per epoch that stays, a live bar only on a terminal."""
+
+import io
+import itertools
+import sys
+
+import numpy as np
+import pytest
+from train_helpers import fit_table, smallest_perceptron
+
+from wengert import data, losses, nn, optim
+from wengert.train import EarlyStopping, fit
+from wengert.train import progress as progress_module
+from wengert.train.progress import format_value
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, and keeps what was written to it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Each reading of the clock is 0.25 s after the one before: every epoch takes 0.2 s."""
+    ticks = itertools.count(0.0, 0.25)
+    monkeypatch.setattr(progress_module, "perf_counter", lambda: next(ticks))
+
+
+def blobs_fit(**kwargs):
+    X, y = data.moons(n=64, seed=0)
+    model = nn.MLP([2, 4, 2], seed=0, dtype=np.float64)
+    opt = optim.SGD(model.parameters(), lr=0.3)
+    return fit(
+        model, losses.cross_entropy, opt, (X[:48], y[:48]), epochs=3, batch_size=16, seed=0,
+        val_data=(X[48:], y[48:]), metrics=["accuracy"], **kwargs,
+    )  # fmt: skip
+
+
+def test_one_line_per_epoch_with_its_metrics_when_asked_off_a_terminal(capsys, clock):
+    history = blobs_fit(progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "epoch 1/3  loss 0.4263  accuracy 0.7708  val_loss 0.5968  val_accuracy 0.6875  (0.2 s)\n"
+        "epoch 2/3  loss 0.3853  accuracy 0.8542  val_loss 0.5951  val_accuracy 0.6875  (0.2 s)\n"
+        "epoch 3/3  loss 0.3607  accuracy 0.8542  val_loss 0.5978  val_accuracy 0.6875  (0.2 s)\n"
+    )
+    assert round(history.history["val_loss"][1], 4) == 0.5951  # the line shows the History
+
+
+def test_the_default_prints_nothing_off_a_terminal_and_false_nothing_on_one(capsys, monkeypatch):
+    blobs_fit()
+    assert capsys.readouterr().err == ""
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    blobs_fit(progress=False)
+    assert terminal.getvalue() == ""
+
+
+def test_a_terminal_gets_a_live_bar_that_clears_and_lines_that_stay(monkeypatch, clock):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress_module.Progress, "redraw_s", 0.0)  # draw at every step
+    history = blobs_fit()  # progress=None: a terminal gets both
+    written = terminal.getvalue()
+    running = history.step_loss[0] * 16, sum(history.step_loss[:2]) * 16
+    for loss_sum, step, percent in zip(running, (1, 2), ("33%", "67%"), strict=True):
+        shown = format_value(loss_sum / (16 * step))
+        assert f"\repoch 1/3:  {percent}|" in written  # the bar, drawn again in place
+        assert f"| {step}/3 [" in written and f"step/s, loss {shown}]" in written
+    # What stays once the bars are cleared: the lines, each after its epoch's bar.
+    kept = [part.split("\r")[-1] for part in written.split("\n")[:-1]]
+    assert [line[:10] for line in kept] == ["epoch 1/3 ", "epoch 2/3 ", "epoch 3/3 "]
+    assert kept[2].endswith("val_accuracy 0.6875  (0.2 s)")
+
+
+def test_epochs_mode_writes_the_lines_alone_even_on_a_terminal(monkeypatch, clock):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    blobs_fit(progress="epochs")
+    written = terminal.getvalue()
+    assert "\r" not in written
+    assert written.splitlines()[0] == (
+        "epoch 1/3  loss 0.4263  accuracy 0.7708  val_loss 0.5968  val_accuracy 0.6875  (0.2 s)"
+    )
+
+
+def test_a_run_that_stops_early_says_why_after_its_last_line(capsys, clock):
+    model = smallest_perceptron()
+    opt = optim.SGD(model.parameters(), lr=0.021)  # diverges after a few epochs
+    stopper = EarlyStopping(patience=2, monitor="loss")
+    fit_table(model, opt, epochs=50, batch_size=None, callbacks=[stopper], progress="epochs")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1].startswith("stopped: early stopping: loss did not improve for 2 epochs;")
+    assert lines[-2].startswith(f"epoch {len(lines) - 1:>2}/50  loss ")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.41211, "0.4121"),
+        (0.0, "0.0000"),
+        (-2.5, "-2.5000"),
+        (1.5e-05, "1.5000e-05"),
+        (123456.0, "1.2346e+05"),
+        (float("inf"), "inf"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_values_show_four_decimals_or_four_digits(value, shown):
+    assert format_value(value) == shown
