@@ -9,7 +9,8 @@ import pytest
 from optimizer_helpers import leaf, load_fixture, problem_gradient
 
 import wengert as wg
-from wengert.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, schedules
+from wengert import optim
+from wengert.optim import SGD, Adam, RMSprop, schedules
 
 
 # ------------------------------------------------------------- level 4: the bookkeeping
@@ -25,16 +26,20 @@ def fixture_problem_run(make, steps, params=None, opt=None):
     return params, opt
 
 
+def fixture_maker(run: dict):
+    """The optimizer of a fixture run (its class by name in the registry), on given params."""
+    cls = next(c for c in optim.OPTIMIZERS.values() if c.__name__ == run["optimizer"])
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in run["kwargs"].items()}
+    return lambda p: cls(p, **kwargs)
+
+
+# Every fixture run without groups, and schedules, which must pickle with the state dict.
 ROUND_TRIP = {
-    "sgd_nesterov": lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov=True),
-    "sgd_lecture": lambda p: SGD(
+    **{run["name"]: fixture_maker(run) for run in load_fixture()["runs"] if not run["groups"]},
+    "sgd_lecture_schedule": lambda p: SGD(
         p, lr=schedules.inverse_sqrt(0.1), momentum=0.9, momentum_form="lecture"
     ),
-    "adagrad": lambda p: Adagrad(p, lr=0.1, lr_decay=0.01),
-    "adadelta": lambda p: Adadelta(p),
-    "rmsprop": lambda p: RMSprop(p, lr=0.01, momentum=0.5, centered=True),
-    "adam_amsgrad": lambda p: Adam(p, lr=schedules.cosine(0.05, 20), amsgrad=True),
-    "adamw": lambda p: AdamW(p, lr=0.05),
+    "adam_amsgrad_schedule": lambda p: Adam(p, lr=schedules.cosine(0.05, 20), amsgrad=True),
 }
 
 

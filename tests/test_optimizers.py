@@ -2,7 +2,8 @@
 trajectories from a committed fixture; convergence on a parabola and on Rosenbrock. Plus
 schedules as lr and the two momentum forms. Gradients are written by hand in NumPy: no torch
 here. The bookkeeping is in test_optimizer_state.py, refused input in test_optimizer_errors.py,
-the fast Adam paths in test_optimizer_fast.py.
+the fast Adam path in test_optimizer_fast.py, what every registered optimizer gets from its
+declarations (maximize, init_state, validation) in test_optimizer_declarations.py.
 """
 
 import math
@@ -12,9 +13,15 @@ import numpy as np
 import pytest
 from optimizer_helpers import leaf, load_fixture, problem_gradient
 
+from wengert import optim
 from wengert.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, schedules
 
-OPTIMIZERS = {c.__name__: c for c in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW)}
+# The fixture names each optimizer by its class; every registered one without a closure runs.
+OPTIMIZERS = {
+    cls.__name__: cls
+    for cls in optim.OPTIMIZERS.values()
+    if not getattr(cls, "needs_closure", False)
+}
 
 
 # ----------------------------------------------------------- level 1: one step by hand
