@@ -219,3 +219,15 @@ def test_a_new_optimizer_needs_only_its_class():
     finally:
         optim.OPTIMIZERS.pop("signsgd", None)
     assert "signsgd" not in runs.OPTIMIZERS
+
+
+def test_a_rule_without_the_hyperparameters_the_base_applies_is_refused_at_definition():
+    message = (
+        "Bare: hyperparameters must declare lr, weight_decay and maximize, which the base class "
+        "applies; got ['lr']."
+    )
+    with pytest.raises(TypeError, match=re.escape(message) + "$"):
+
+        class Bare(optim.Optimizer):
+            rule = staticmethod(lambda g, state, *, lr: (g, {}))
+            hyperparameters = (optim.hyperparameters.learning_rate(),)

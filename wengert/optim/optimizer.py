@@ -99,6 +99,12 @@ class Optimizer:
                 taken = OPTIMIZERS[cls.name].__name__
                 raise ValueError(f"{cls.__name__}: name {cls.name!r} is {taken}'s already")
             OPTIMIZERS[cls.name] = cls
+        declared = {h.name for h in cls.hyperparameters}
+        if "rule" in cls.__dict__ and not {"lr", "weight_decay", "maximize"} <= declared:
+            raise TypeError(
+                f"{cls.__name__}: hyperparameters must declare lr, weight_decay and maximize, "
+                f"which the base class applies; got {sorted(declared)}."
+            )
         cls.__signature__ = signature(cls)
 
     def __init__(self, params: Iterable, *args, **kwargs) -> None:
