@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal
 from wengert.classic._checks import NotFittedError, check_X, check_y, encode_binary
@@ -74,16 +75,16 @@ class LinearClassifier(LinearModel):
         classes, y_pm = encode_binary(y, type(self).__name__)
         return X, classes, y_pm
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """The signed activation a = X w_ + b_, shape (n_samples,); a > 0 means classes_[1]."""
         return self._linear(X, "decision_function")
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The class of each row of X: classes_[1] where a > 0, else classes_[0]."""
         a = self._linear(X, "predict")
         return self.classes_[(a > 0).astype(np.intp)]
 
-    def score(self, X, y) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Accuracy: the fraction of rows whose predicted class equals y."""
         y_hat = self.predict(X)
         y = check_y(y, len(y_hat), f"{type(self).__name__}.score", numeric=False)

@@ -6,6 +6,7 @@ import math
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import COUNT, POSITIVE, Options, as_generator, check
 from wengert.classic._base import LinearModel
@@ -99,7 +100,7 @@ class LMS(LinearModel):
         self.seed = seed
         self.fit_intercept = fit_intercept
 
-    def fit(self, X, y) -> LMS:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> LMS:
         """Run the incremental rule for `epochs` passes over (X, y)."""
         lr = float(check("LMS", "lr", self.lr, POSITIVE))
         epochs = int(check("LMS", "epochs", self.epochs, COUNT))
@@ -154,11 +155,11 @@ class LMS(LinearModel):
             stacklevel=3,
         )
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """ŷ = X w_ + b_, shape (n_samples,)."""
         return self._linear(X, "predict")
 
-    def score(self, X, y) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """R² = 1 - Σ (y - ŷ)² / Σ (y - ȳ)² (for a constant y: 1.0 if exact, else 0.0)."""
         y_hat = self.predict(X)
         y = check_y(y, len(y_hat), "LMS.score", numeric=True)
@@ -174,7 +175,17 @@ def _eta(lr: float, schedule, t: int) -> float:
     return lr / math.sqrt(t) if schedule == "inverse_sqrt" else lr
 
 
-def lms_epoch(X, y, order, w, b, t, lr, schedule, fit_intercept) -> tuple[np.ndarray, float, int]:
+def lms_epoch(
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    w: np.ndarray,
+    b: float,
+    t: int,
+    lr: float,
+    schedule: str | None,
+    fit_intercept: bool,
+) -> tuple[np.ndarray, float, int]:
     """One pass of the incremental rule over the samples in `order`; t counts samples seen.
 
     Updates w in place; returns w, the new b and the new t.

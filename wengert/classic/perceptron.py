@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import COUNT, POSITIVE, ConvergenceWarning, as_generator, check
 from wengert.classic._base import LinearClassifier
@@ -86,7 +87,7 @@ class Perceptron(LinearClassifier):
         self.seed = seed
         self.fit_intercept = fit_intercept
 
-    def fit(self, X, y) -> Perceptron:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Perceptron:
         """Run Rosenblatt's rule on (X, y) until an epoch has no mistake, or for max_epochs."""
         lr = float(check("Perceptron", "lr", self.lr, POSITIVE))
         max_epochs = int(check("Perceptron", "max_epochs", self.max_epochs, COUNT))
@@ -123,7 +124,15 @@ class Perceptron(LinearClassifier):
         return self
 
 
-def perceptron_epoch(X, y, order, w, b, lr, fit_intercept) -> tuple[float, int]:
+def perceptron_epoch(
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    w: np.ndarray,
+    b: float,
+    lr: float,
+    fit_intercept: bool,
+) -> tuple[float, int]:
     """One pass of Rosenblatt's rule over the samples in `order`, with labels y = ±1.
 
     Updates w in place; returns the new b and the number of mistakes (= updates) made.

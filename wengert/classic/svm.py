@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import COUNT, POSITIVE, as_generator, check
 from wengert.classic._base import LinearClassifier
@@ -90,7 +91,7 @@ class LinearSVM(LinearClassifier):
         self.seed = seed
         self.fit_intercept = fit_intercept
 
-    def fit(self, X, y) -> LinearSVM:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> LinearSVM:
         """Minimise F(w, b) by `epochs` passes of Pegasos over (X, y)."""
         C = float(check("LinearSVM", "C", self.C, POSITIVE))
         epochs = int(check("LinearSVM", "epochs", self.epochs, COUNT))
@@ -125,7 +126,17 @@ def hinge_objective(w: np.ndarray, a: np.ndarray, y: np.ndarray, lam: float) -> 
     return float(0.5 * lam * (w @ w) + np.mean(np.maximum(0.0, 1.0 - y * a)))
 
 
-def pegasos_epoch(X, y, order, w, b, t, lam, project, fit_intercept) -> tuple[float, int]:
+def pegasos_epoch(
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    w: np.ndarray,
+    b: float,
+    t: int,
+    lam: float,
+    project: bool,
+    fit_intercept: bool,
+) -> tuple[float, int]:
     """One pass of Pegasos over the samples in `order`, labels y = ±1; t counts steps taken.
 
     Updates w in place; returns the new b and the new t.

@@ -22,9 +22,11 @@ import io
 import math
 import numbers
 import os
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = ["LARGEST", "LabelledTable", "from_csv", "labelled_table", "read_table"]
 
@@ -42,7 +44,14 @@ class LabelledTable(NamedTuple):
     target: str
 
 
-def from_csv(path, target=-1, delimiter: str = ",", header: bool = True, *, y_dtype=np.float64):
+def from_csv(
+    path: str | os.PathLike,
+    target: int | str = -1,
+    delimiter: str = ",",
+    header: bool = True,
+    *,
+    y_dtype: DTypeLike = np.float64,
+) -> tuple[np.ndarray, np.ndarray]:
     """Read a CSV file of numbers: the `target` column becomes y, the other columns X.
 
     target: a column name (needs header=True) or a column index (negative counts from the
@@ -64,7 +73,9 @@ def from_csv(path, target=-1, delimiter: str = ",", header: bool = True, *, y_dt
     return np.delete(table, column, axis=1), y
 
 
-def labelled_table(path, target=-1, delimiter: str = ","):
+def labelled_table(
+    path: str | os.PathLike, target: int | str = -1, delimiter: str = ","
+) -> LabelledTable:
     """Read a CSV file with a header for training: the features, the target and their names.
 
     target: the target column's name or index (as for from_csv). The other columns must hold
@@ -85,7 +96,12 @@ def labelled_table(path, target=-1, delimiter: str = ","):
     return LabelledTable(X, y, [names[j] for j in features], names[column])
 
 
-def read_table(path, delimiter: str = ",", header: bool | None = True, usecols=None):
+def read_table(
+    path: str | os.PathLike,
+    delimiter: str = ",",
+    header: bool | None = True,
+    usecols: Sequence[int | str] | None = None,
+) -> tuple[list[str] | None, np.ndarray]:
     """Columns of a CSV file of numbers: (the column names, or None without a header, and a
     float64 array of shape (n_rows, n_columns)), with from_csv's checks and messages.
 

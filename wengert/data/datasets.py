@@ -18,6 +18,7 @@ import numbers
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import Boolean, Interval, Options, as_generator, check, refusal
 from wengert.data.csv import from_csv
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 
-def seed_table():
+def seed_table() -> tuple[np.ndarray, np.ndarray]:
     """The lecture's training data for the perceptron y = w x: four (x, y) pairs.
 
         x    10    2     3.5   1
@@ -55,17 +56,17 @@ def seed_table():
     return X, y
 
 
-def digits():
+def digits() -> tuple[np.ndarray, np.ndarray]:
     """8×8 images of handwritten digits: X (1797, 64) in 0 .. 16, y (1797,) in 0 .. 9."""
     return _load_sklearn("digits")
 
 
-def iris():
+def iris() -> tuple[np.ndarray, np.ndarray]:
     """Fisher's iris flowers: X (150, 4) in cm, y (150,) in 0 .. 2 (50 of each species)."""
     return _load_sklearn("iris")
 
 
-def breast_cancer(labels: str = "01"):
+def breast_cancer(labels: str = "01") -> tuple[np.ndarray, np.ndarray]:
     """Wisconsin diagnostic breast cancer: X (569, 30), y (569,): 212 malignant (0 or -1 with
     labels='pm1'), 357 benign (1)."""
     check("breast_cancer", "labels", labels, Options(LABELS))
@@ -73,12 +74,12 @@ def breast_cancer(labels: str = "01"):
     return X, (2 * y - 1 if labels == "pm1" else y)
 
 
-def wine():
+def wine() -> tuple[np.ndarray, np.ndarray]:
     """Wines from three cultivars: X (178, 13) chemical measurements, y (178,) in 0 .. 2."""
     return _load_sklearn("wine")
 
 
-def _load_sklearn(name: str):
+def _load_sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn import datasets as sklearn_datasets
     except ImportError as exc:
@@ -93,7 +94,13 @@ def _load_sklearn(name: str):
     return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
 
 
-def train_test_split(X, y, test_size=0.25, stratify: bool = True, seed=0):
+def train_test_split(
+    X: ArrayLike,
+    y: ArrayLike,
+    test_size: float | int = 0.25,
+    stratify: bool = True,
+    seed: int | np.random.Generator = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split (X, y) at random into X_train, X_test, y_train, y_test (scikit-learn's order).
 
     test_size: a float in (0, 1), the test share, n_test = ceil(test_size · n) (scikit-learn's
@@ -155,7 +162,9 @@ def _stratified_test_rows(y, n_test: int, rng, owner: str) -> np.ndarray:
     return np.concatenate(rows)
 
 
-def standardize(X_train, X_test=None):
+def standardize(
+    X_train: ArrayLike, X_test: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Scale each feature to mean 0 and standard deviation 1 on the training part:
 
         x'_ij = (x_ij - μ_j) / σ_j,   μ_j, σ_j the mean and population standard deviation

@@ -16,6 +16,7 @@ import numbers
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import Interval, Options, as_generator, check, check_finite, refusal
 
@@ -26,12 +27,12 @@ LABELS = ("01", "pm1")
 
 def blobs(
     n: int = 200,
-    centers=2,
+    centers: int | ArrayLike = 2,
     spread: float = 0.5,
     n_features: int = 2,
     labels: str = "01",
-    seed=0,
-):
+    seed: int | np.random.Generator = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic Gaussian clusters, one per class: x = c_k + spread · z, z ~ N(0, I).
 
     centers: an int k >= 2, for k centers evenly spaced on the circle of radius 2.5 in the
@@ -55,7 +56,9 @@ def blobs(
     return _finish(X, y, labels, rng)
 
 
-def xor(n: int = 200, noise: float = 0.1, labels: str = "01", seed=0):
+def xor(
+    n: int = 200, noise: float = 0.1, labels: str = "01", seed: int | np.random.Generator = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The XOR problem: x uniform in the square [-1, 1]², class 1 where x_1 x_2 < 0.
 
     The label is the exclusive or of (x_1 > 0) and (x_2 > 0), decided before Gaussian noise of
@@ -73,7 +76,13 @@ def xor(n: int = 200, noise: float = 0.1, labels: str = "01", seed=0):
     return _finish(X, y, labels, rng)
 
 
-def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, labels: str = "01", seed=0):
+def circles(
+    n: int = 200,
+    noise: float = 0.05,
+    factor: float = 0.5,
+    labels: str = "01",
+    seed: int | np.random.Generator = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Two concentric circles: class 0 on the unit circle, class 1 on the circle of radius
     `factor` (0 < factor < 1), at evenly spaced angles, plus Gaussian noise of std `noise`.
 
@@ -95,7 +104,9 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, labels: str 
     return _finish(X, np.concatenate(classes), labels, rng)
 
 
-def moons(n: int = 200, noise: float = 0.1, labels: str = "01", seed=0):
+def moons(
+    n: int = 200, noise: float = 0.1, labels: str = "01", seed: int | np.random.Generator = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved half circles: class 0 on (cos t, sin t), class 1 on
     (1 - cos t, 1/2 - sin t), t evenly spaced in [0, π], plus Gaussian noise of std `noise`
     (the layout of scikit-learn's make_moons). Class 0 gets n // 2 points.
@@ -115,7 +126,13 @@ def moons(n: int = 200, noise: float = 0.1, labels: str = "01", seed=0):
     return _finish(X, y, labels, rng)
 
 
-def spirals(n: int = 200, turns: float = 1.5, noise: float = 0.03, labels: str = "01", seed=0):
+def spirals(
+    n: int = 200,
+    turns: float = 1.5,
+    noise: float = 0.03,
+    labels: str = "01",
+    seed: int | np.random.Generator = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved Archimedean spirals, class c at angle θ(t) + cπ and radius r(t):
 
         r = 0.15 + 0.85 t,   θ = 2π · turns · t,   t evenly spaced in [0, 1],

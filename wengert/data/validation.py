@@ -21,6 +21,7 @@ Conventions:
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from wengert._checks import Options, check, check_finite, refusal, what_came
 
@@ -30,15 +31,15 @@ Y_KINDS = ("any", "labels", "float")
 
 
 def check_X_y(
-    X,
-    y=None,
+    X: ArrayLike,
+    y: ArrayLike | None = None,
     *,
     owner: str = "check_X_y",
-    dtype=None,
+    dtype: DTypeLike = None,
     y_kind: str = "any",
     n_features: int | None = None,
     x_name: str = "X",
-):
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Check X (and y) and return them as arrays: (X, y), y None when y is None.
 
     X: array-like of shape (n_samples, n_features), finite real numbers, n_samples >= 1 and
@@ -68,7 +69,7 @@ def check_X_y(
     return X, _convert_y(y, X.dtype, owner, y_kind)
 
 
-def check_dtype(dtype, *, owner: str, name: str = "dtype"):
+def check_dtype(dtype: DTypeLike, *, owner: str, name: str = "dtype") -> np.dtype | None:
     """Return numpy.dtype(dtype) for a floating dtype, None for None; refuse anything else."""
     if dtype is None:
         return None

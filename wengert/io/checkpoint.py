@@ -8,6 +8,7 @@ and the DataLoader's position; the optimizer's arrays are tensors named "optimiz
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from numbers import Integral
 
@@ -41,7 +42,13 @@ from wengert.train.checkpoints import FitCheckpoints, loader_state, use_checkpoi
 from wengert.train.state import History
 
 
-def save(model: Module, path, optimizer=None, history=None, **metadata) -> None:
+def save(
+    model: Module,
+    path: str | os.PathLike,
+    optimizer: Optimizer | None = None,
+    history: History | None = None,
+    **metadata: object,
+) -> None:
     """Write `model` (architecture and weights) to `path`, a safetensors file; atomically.
 
     optimizer, history: saved with it when given (see `save_checkpoint` for resuming).
@@ -66,16 +73,16 @@ class Checkpoint:
 
 
 def save_checkpoint(
-    path,
-    model,
-    optimizer=None,
+    path: str | os.PathLike,
+    model: Module,
+    optimizer: Optimizer | None = None,
     *,
-    history=None,
-    epoch=0,
-    step=0,
-    loader=None,
-    kind="checkpoint",
-    **metadata,
+    history: History | None = None,
+    epoch: int = 0,
+    step: int = 0,
+    loader: DataLoader | None = None,
+    kind: str = "checkpoint",
+    **metadata: object,
 ) -> None:
     """Write everything a run needs to continue exactly: the model, the optimizer (class,
     hyperparameters, per-parameter state and each group's step count t, which is the schedule's
@@ -137,7 +144,9 @@ def _version() -> str:
     return str(getattr(wengert, "__version__", "unknown"))
 
 
-def load_checkpoint(path, model=None, optimizer=None) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike, model: Module | None = None, optimizer: Optimizer | None = None
+) -> Checkpoint:
     """Read a checkpoint; restore into `model` and `optimizer` when given (they must have the
     saved architecture and hyperparameters: an error names the first difference, and nothing
     is changed), else rebuild the model from the file."""

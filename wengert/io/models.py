@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from pathlib import Path
 
 from wengert._checks import PATH, check, refusal
@@ -114,19 +115,19 @@ def _check_dtype_name(config: dict, owner: str, where: str) -> None:
         )
 
 
-def load(path) -> Module:
+def load(path: str | os.PathLike) -> Module:
     """The model saved at `path` by `save` (or `save_checkpoint`), rebuilt with its weights."""
     check("load", "path", path, PATH)
     return _model_from(*_read_wengert(path), path)
 
 
-def load_metadata(path) -> dict:
+def load_metadata(path: str | os.PathLike) -> dict:
     """The user metadata saved with the file at `path`."""
     check("load_metadata", "path", path, PATH)
     return _read_wengert(path, "load_metadata")[1]["metadata"]
 
 
-def read_wengert_file(path, owner: str, noun: str) -> tuple[dict, dict]:
+def read_wengert_file(path: str | os.PathLike, owner: str, noun: str) -> tuple[dict, dict]:
     """The tensors and `__metadata__` of the wengert file at `path`, its format and version
     checked; FileNotFoundError names `owner` and the `noun` of file it wanted."""
     if not Path(path).is_file():

@@ -9,9 +9,11 @@ which `save` cannot describe. A file that does not pass raises `ModelFileError`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import PATH, InstanceOf, check, refusal, what_came
 from wengert.autodiff import Tensor
@@ -30,7 +32,7 @@ _ARRAY = f"a NumPy array or Tensor of dtype {', '.join(_STORED[:-1])} or {_STORE
 _RESERVED = "__metadata__"  # the safetensors header's own key
 
 
-def save_state_dict(state, path) -> None:
+def save_state_dict(state: Mapping[str, ArrayLike], path: str | os.PathLike) -> None:
     """Write `state` (a dict name -> array, as `Module.state_dict()` returns) to `path`, a
     safetensors file, atomically; refused, with nothing written, when a name is not a str or a
     value is not an array of a stored dtype."""
@@ -56,7 +58,7 @@ def _array_of(name, value) -> np.ndarray:
     return array
 
 
-def load_state_dict(path) -> dict[str, np.ndarray]:
+def load_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The arrays, by name, of the file at `path` written by `save_state_dict`; a file that
     is not one, or is damaged, raises `ModelFileError`."""
     check("load_state_dict", "path", path, PATH)
