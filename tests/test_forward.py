@@ -13,7 +13,7 @@ import pytest
 
 import wengert as wg
 from wengert.autodiff.mode import MODE
-from wengert.autodiff.primitive import REGISTRY, Primitive, apply
+from wengert.autodiff.primitive import REGISTRY, Primitive, Without, apply
 
 RNG = np.random.default_rng(7)
 A = RNG.normal(size=(3, 4))
@@ -236,13 +236,26 @@ def test_jacfwd_bad_argnums():
 
 
 def test_a_primitive_without_a_tangent_rule_is_named():
-    prim = Primitive("test_no_tangent", np.negative, (lambda g, ans, x: -g,))
-    try:
-        with pytest.raises(NotImplementedError, match="'test_no_tangent', which has no tangent"):
-            wg.jvp(lambda x: apply(prim, x), 1.0, 1.0)
-        assert MODE.forward is None and MODE.depth == 0
-    finally:
-        REGISTRY.pop(prim.name)
+    prim = Primitive("test_no_tangent", np.negative, (lambda g, ans, x: -g,), register=False)
+    with pytest.raises(NotImplementedError, match="'test_no_tangent', which has no tangent rule:"):
+        wg.jvp(lambda x: apply(prim, x), 1.0, 1.0)
+    assert MODE.forward is None and MODE.depth == 0
+
+
+def test_a_primitive_marked_without_forward_mode_gives_its_reason():
+    prim = Primitive(
+        "test_marked",
+        np.negative,
+        (lambda g, ans, x: -g,),
+        Without("a test's primitive"),
+        register=False,
+    )
+    with pytest.raises(NotImplementedError) as caught:
+        wg.jvp(lambda x: apply(prim, x), 1.0, 1.0)
+    assert str(caught.value) == (
+        "forward mode reached the primitive 'test_marked', which has no tangent rule (a test's "
+        "primitive): give its Primitive(...) record jvps=..., or use reverse mode (wg.jacobian)"
+    )
 
 
 # ----------------------------------------------------------------------------- cost

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 import wengert as wg
+from wengert.autodiff.primitive import Primitive, apply
 from wengert.derivatives import SymbolicError, symbolic_grad
 from wengert.derivatives.lecture import softplus_unit, two_layers
+from wengert.losses import zero_one
 
 sp = pytest.importorskip("sympy")
 
@@ -44,6 +46,15 @@ CASES = [
      (X, W, np.array([0.1, -0.2, 0.3]))),
     ("shapes", lambda x: wg.sum(wg.concatenate([x.T.reshape(-1), wg.stack([x[0], x[2]])[1]])
      * np.arange(8.0)), (X,)),
+    ("softmax family", lambda x: wg.sum(wg.softmax(x) * np.arange(6.0).reshape(3, 2))
+     + wg.sum(wg.log_softmax(x, axis=0)[0]) + wg.logsumexp(x) + wg.sum(wg.logsumexp(x, axis=1)),
+     (X,)),
+    ("extrema", lambda x: wg.sum(wg.max(x, axis=1, keepdims=True) * np.array([[1.0], [-2.0], [3]]))
+     + wg.sum(wg.min(x, axis=1) * np.array([1.0, 2.0, 3.0])), (X,)),
+    ("cross-entropy", lambda z: wg.sum(wg.autodiff.ops.cross_entropy(z, np.array([1, 0, 1]))),
+     (X,)),
+    ("broadcast and indexing", lambda x: wg.sum(wg.broadcast_to(x[np.array([0, 0, 2])], (2, 3, 2))
+     * np.arange(12.0).reshape(2, 3, 2)), (X,)),
 ]  # fmt: skip
 
 
@@ -158,6 +169,10 @@ def through_float(x):
     return x * float(x)
 
 
+# A primitive of this test alone (kept out of the registry), without a SymPy form.
+UNREGISTERED = Primitive("test_symbolic_none", np.negative, (lambda g, ans, x: -g,), register=False)
+
+
 def looping(x):
     while x < 10:  # never ends at a negative x: the probe is stopped
         x = x * 2
@@ -177,10 +192,10 @@ def swelling(x):
 
 
 REFUSALS = [
-    ("unsupported", lambda x: wg.logsumexp(x), (np.array([0.1, 0.2]),), {}, "unsupported",
-     r"no SymPy form: logsumexp\."),
-    ("unsupported, two", lambda x: wg.softmax(x).sum() + wg.max(x), (np.array([0.1, 0.2]),),
-     {}, "unsupported", r"no SymPy form: max, softmax\."),
+    ("unsupported", lambda x: zero_one(x, np.array([1.0, -1.0])), (np.array([0.1, 0.2]),), {},
+     "unsupported", r"no SymPy form: zero_one\. Supported: abs, add, astype, broadcast_to, "),
+    ("unsupported, two", lambda x: apply(UNREGISTERED, zero_one(x, np.array([1.0, -1.0]))),
+     (np.array([0.1, 0.2]),), {}, "unsupported", r"no SymPy form: test_symbolic_none, zero_one\."),
     ("if on a value", branchy, (0.7,), {}, "control flow",
      r"different operations .* step 1 is `t1 = x \* 2` at x = 0\.7 but `t1 = -x` at x = -0\.7"),
     ("where on a comparison", data_where, (0.7,), {}, "control flow",

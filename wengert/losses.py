@@ -30,7 +30,7 @@ import numpy as np
 
 from wengert._checks import Interval, Options, check, refusal
 from wengert.autodiff import ops
-from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.primitive import apply
 from wengert.autodiff.tensor import Tensor, as_array
 
 __all__ = [
@@ -47,13 +47,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
-
-_NO_GRADIENT = (
-    "zero_one: the zero-one loss is piecewise constant in y_hat: its derivative is 0 wherever it "
-    "exists and undefined at the steps, so it has no useful gradient to descend. Train with a "
-    "surrogate, hinge(y_hat, y) (the SVM; margin=0 for the perceptron criterion) or "
-    "logistic(logits, y), and use zero_one as a metric, under wg.no_grad() or on y_hat.detach()."
-)
 
 
 # ------------------------------------------------------------------------------ the checkers
@@ -221,23 +214,7 @@ def zero_one(y_hat, y, reduction="mean"):
             "For real-valued scores y_hat, use labels -1/+1, e.g. 2*y - 1 for 0/1 labels; to "
             "compare class labels by equality, pass integer predictions, e.g. y_hat.astype(int).",
         )
-    return _reduce(apply(zero_one_p, y_hat, y, scores=scores), reduction)
-
-
-def _mistakes(y_hat, y, scores):
-    predicted = np.sign(y_hat) if scores else y_hat  # sign(0) = 0 matches neither label
-    return (predicted != y).astype(y_hat.dtype if scores else np.float64)
-
-
-def _zero_one_refuses(g, ans, y_hat, y, scores):
-    raise RuntimeError(_NO_GRADIENT)
-
-
-# A primitive, so that a backward pass that reaches it says why it cannot go on (its rule
-# refuses); the step function's true derivative, 0, would let training stall in silence.
-zero_one_p = Primitive(
-    "zero_one", _mistakes, (_zero_one_refuses, None), jvps=(_zero_one_refuses, None)
-)
+    return _reduce(apply(ops.zero_one_p, y_hat, y, scores=scores), reduction)
 
 
 def hinge(y_hat, y, margin=1.0, reduction="mean"):

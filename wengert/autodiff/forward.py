@@ -32,7 +32,7 @@ from wengert.autodiff.functional import _check_argnums, _to_numpy, _transform
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import add_p, astype_p, broadcast_to_p, reshape_p, stack
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.primitive import apply
+from wengert.autodiff.primitive import Without, apply
 from wengert.autodiff.tensor import Tensor, as_array
 
 
@@ -72,10 +72,11 @@ def _lookup(level: dict, a):
 def _tangent(prim, out: Tensor, args, params, tangents, outer: tuple[dict, ...]):
     """Σ_i rule_i(ẋ_i, ans, *args, **params) over the arguments i that carry a tangent ẋ_i."""
     rules = prim.jvps
-    if rules is None:
+    if rules is None or isinstance(rules, Without):
+        why = f" ({rules.reason})" if rules is not None else ""
         raise NotImplementedError(
-            f"forward mode reached the primitive {prim.name!r}, which has no tangent rule: give "
-            f"its Primitive(...) record jvps=..., or use reverse mode (wg.jacobian)"
+            f"forward mode reached the primitive {prim.name!r}, which has no tangent rule{why}: "
+            f"give its Primitive(...) record jvps=..., or use reverse mode (wg.jacobian)"
         )
     ans = out
     if not outer and MODE.depth == 0:

@@ -8,8 +8,9 @@ sweep (`backward.py`) reads nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import InitVar, dataclass
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,16 @@ Rule = Callable[..., Any]
 REGISTRY: dict[str, Primitive] = {}
 # Primitive.guard: what apply does with the values a node saves (see Primitive.saves).
 _NOTHING, _RESULT, _FIRST, _HOLD = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Without:
+    """An explicit absence, with its reason: `jvps=Without(...)` for a primitive that has no
+    forward mode, `sympy=Without(...)` for one that has no SymPy form. The registry's
+    completeness test (tests/test_primitive_registry.py) accepts this, and refuses a bare None.
+    """
+
+    reason: str
 
 
 class Variadic:
@@ -66,23 +77,41 @@ class Primitive:
     `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
     keyword parameters); without a template it prints as a call, `t4 = exp(t3)`.
 
+    `sympy(sp, *args, **params)` is the forward written in SymPy (`sp` is the sympy module,
+    handed in only when symbolic work runs: `import wengert` never imports SymPy), on object
+    arrays of SymPy expressions with NumPy's broadcasting; `symbolic_grad` replays a Wengert list
+    with it. `expression=True` offers the primitive in the command line's expression language,
+    under its name, with one argument per rule (the public function of `wengert.autodiff.ops`
+    of that name is what the expression calls).
+
     Calling a primitive directly runs NumPy alone when no argument is a Tensor: rules are written
     with such calls, so the first-order sweep never builds a graph, and a sweep with
     create_graph=True, which hands the rules Tensors, records one.
+
+    A new primitive enters REGISTRY under its name, which must be new; `register=False` keeps a
+    primitive that is not part of the library (a test's) out of it.
     """
 
     name: str
     forward: Callable[..., np.ndarray]
     vjps: Sequence[Rule | None] | Variadic
-    jvps: Sequence[Rule | None] | Variadic | None = None
+    jvps: Sequence[Rule | None] | Variadic | Without | None = None
     template: str | None = None
     precedence: int = 100
     saves: tuple[int | str, ...] | None = None
+    sympy: Callable[..., Any] | Without | None = None
+    expression: bool = False
+    register: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
-        if self.name in REGISTRY:
-            raise ValueError(f"primitive {self.name!r} is defined twice")
-        REGISTRY[self.name] = self
+    def __post_init__(self, register: bool) -> None:
+        if register:
+            if self.name in REGISTRY:
+                raise ValueError(
+                    f"Primitive: name must be a name no other primitive has; got {self.name!r}, "
+                    f"which names {REGISTRY[self.name]!r} already. Pass register=False for a "
+                    f"primitive outside the library (a test's), or choose another name."
+                )
+            REGISTRY[self.name] = self
         # What apply does after the forward, read as one attribute: nothing to guard (add, sum),
         # the result alone (exp, tanh, sigmoid: a new array needs no work), the first argument
         # alone (relu, softplus: no work when it is an intermediate result), or saved.hold.
@@ -97,6 +126,18 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
+
+
+@contextlib.contextmanager
+def registry_restored() -> Iterator[dict[str, Primitive]]:
+    """REGISTRY as it was on entry, restored on exit: primitives registered inside are dropped,
+    and any that were removed are put back (for tests that define primitives by name)."""
+    saved = dict(REGISTRY)
+    try:
+        yield REGISTRY
+    finally:
+        REGISTRY.clear()
+        REGISTRY.update(saved)
 
 
 def apply(prim: Primitive, *args, **params) -> Tensor:

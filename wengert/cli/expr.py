@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wengert.autodiff import ops
+from wengert.autodiff.primitive import REGISTRY
 from wengert.autodiff.tensor import Tensor
 
 __all__ = ["FUNCTIONS", "MAX_OPERATIONS", "ExpressionError", "compile_expression", "parse"]
@@ -34,21 +35,16 @@ __all__ += ["parse_point"]
 # `trace` and `gradcheck` of 50,000 take a few seconds; past it the library's API is the tool.
 MAX_OPERATIONS = 50_000
 
-# name -> (wengert operation, number of arguments)
-FUNCTIONS = {
-    "exp": (ops.exp, 1),
-    "log": (ops.log, 1),
-    "sqrt": (ops.sqrt, 1),
-    "abs": (ops.abs, 1),
-    "sign": (ops.sign, 1),
-    "sigmoid": (ops.sigmoid, 1),
-    "tanh": (ops.tanh, 1),
-    "relu": (ops.relu, 1),
-    "leaky_relu": (ops.leaky_relu, 1),
-    "softplus": (ops.softplus, 1),
-    "maximum": (ops.maximum, 2),
-    "minimum": (ops.minimum, 2),
-}
+
+def _functions() -> dict[str, tuple]:
+    """name -> (wengert operation, number of arguments), for every primitive whose record offers
+    it to expressions (`Primitive.expression`): the public function of that name in
+    wengert.autodiff.ops, with one argument per rule. Sorted by name."""
+    offered = sorted(name for name, prim in REGISTRY.items() if prim.expression)
+    return {name: (getattr(ops, name), len(REGISTRY[name].vjps)) for name in offered}
+
+
+FUNCTIONS = _functions()
 
 _SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
@@ -89,6 +85,8 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
+    """The tokens of `text`, ending with an "end" token; an unknown character raises
+    ExpressionError at its column."""
     tokens, pos = [], 0
     while True:
         pos = _SPACE.match(text, pos).end()

@@ -3,10 +3,11 @@
 What Mathematica's `D` does (the lecture's "Symbolic differentiation"): f becomes an analytical
 expression, and each partial derivative ∂f/∂x_i another expression, derived by the rules of
 calculus. Here f is run once through `wengert.trace`, which records the primitives it executes
-(the Wengert list); the list is replayed with SymPy objects in place of arrays, through one table
-from primitive name to the primitive's forward written in SymPy (`builders()`): log(1 + exp(w x +
-b)) records mul, add, exp, add, log and replays to `log(exp(b + w*x) + 1)`. The derivatives are
-`sympy.diff`'s: the engine's vector-Jacobian rules take no part, so this is an independent check.
+(the Wengert list); the list is replayed with SymPy objects in place of arrays, each step by its
+primitive's forward written in SymPy, which the primitive's record holds (`Primitive.sympy`):
+log(1 + exp(w x + b)) records mul, add, exp, add, log and replays to `log(exp(b + w*x) + 1)`.
+The derivatives are `sympy.diff`'s: the engine's vector-Jacobian rules take no part, so this
+is an independent check.
 
 Conventions, where libraries differ:
 
@@ -47,7 +48,7 @@ from wengert._checks import COUNT, as_generator, check, check_finite, refusal
 from wengert.autodiff.tensor import Tensor, as_array
 from wengert.autodiff.trace import Trace, trace
 from wengert.derivatives.program import control_flow, live_nodes, short
-from wengert.derivatives.sympy_forwards import _objects, _sympy, builders
+from wengert.derivatives.sympy_forwards import _objects, _sympy, has_form, supported
 
 OWNER = "symbolic_grad"
 DEFAULT_MAX_OPS = 20_000
@@ -176,23 +177,33 @@ def symbolic_grad(
     recorded = trace(f, *point)
     names = _names(labels, recorded)
     chosen = _check_wrt(wrt, names)
+    live = _checked_program(f, recorded, names, point, rng)
+    symbols = tuple(_symbols(sp, n, p) for n, p in zip(names, point, strict=True))
+    expression = _replay(sp, recorded, live, symbols, max_ops).reshape(-1)[0]
+    size = _size(sp, expression, "f's expression", max_ops)
+    derivatives = {n: _derivative(sp, expression, symbols[names.index(n)], max_ops) for n in chosen}
+    return _measured(sp, names, symbols, point, (expression, size), derivatives)
+
+
+def _checked_program(f, recorded: Trace, names, point, rng) -> list:
+    """The nodes f's result depends on, once f is known to be replayable (a scalar result,
+    primitives with SymPy forms, the same operations at the probe points)."""
     live = live_nodes(recorded)
     _check_scalar(recorded)
     _check_supported(live)
     problem = control_flow(f, recorded, names, point, rng)
     if problem is not None:
         raise SymbolicError(problem, "control flow")
-    symbols = tuple(_symbols(sp, n, p) for n, p in zip(names, point, strict=True))
-    expression = _replay(recorded, live, symbols, max_ops).reshape(-1)[0]
-    expression_ops = _size(sp, expression, "f's expression", max_ops)
-    derivatives = {
-        name: _derivative(sp, expression, symbols[names.index(name)], max_ops) for name in chosen
-    }
+    return live
+
+
+def _measured(sp, names, symbols, point, expression, derivatives) -> SymbolicGradient:
+    """The SymbolicGradient of f's (expression, its size) and derivatives, with their sizes and
+    their evaluator."""
+    expression, expression_ops = expression
     ops = {name: sum(sp.count_ops(e) for e in _flat(d)) for name, d in derivatives.items()}
-    ops_cse = {name: _cse_ops(sp, _flat(d)) for name, d in derivatives.items()}
     every = [e for d in derivatives.values() for e in _flat(d)]
     flat_symbols = [s for sym in symbols for s in _flat(sym)]
-    compiled = sp.lambdify(flat_symbols, [expression, *every], modules="numpy", cse=True)
     return SymbolicGradient(
         names=names,
         symbols=symbols,
@@ -201,10 +212,10 @@ def symbolic_grad(
         derivatives=derivatives,
         expression_ops=expression_ops,
         ops=ops,
-        ops_cse=ops_cse,
+        ops_cse={name: _cse_ops(sp, _flat(d)) for name, d in derivatives.items()},
         gradient_ops=sum(ops.values()),
         gradient_ops_cse=_cse_ops(sp, every),
-        compiled=compiled,
+        compiled=sp.lambdify(flat_symbols, [expression, *every], modules="numpy", cse=True),
     )
 
 
@@ -303,28 +314,26 @@ def _check_scalar(recorded: Trace) -> None:
 
 
 def _check_supported(live) -> None:
-    table = builders()
-    missing = sorted({n._prim.name for n in live if n._prim.name not in table})
+    missing = sorted({n._prim.name for n in live if not has_form(n._prim)})
     if missing:
         raise SymbolicError(
             f"symbolic_grad: f uses primitives with no SymPy form: {', '.join(missing)}. "
-            f"Supported: {', '.join(sorted(table))}. Use wengert.grad for this f",
+            f"Supported: {', '.join(supported())}. Use wengert.grad for this f",
             "unsupported",
         )
 
 
-def _replay(recorded: Trace, live, symbols, max_ops: int) -> np.ndarray:
-    """The output of f, computed by the builders from the symbols (an object array).
+def _replay(sp, recorded: Trace, live, symbols, max_ops: int) -> np.ndarray:
+    """The output of f, computed by the primitives' SymPy forms from the symbols (objects).
 
     Each step's size is bounded as it is made (SymPy distributes a number over a sum, so an
     expression can swell for real, not only as a tree), with one memo for the whole replay.
     """
-    table = builders()
     env = {id(t): _objects(s) for t, s in zip(recorded.inputs, symbols, strict=True)}
     memo: dict = {}
     for node in live:
         args = [_operand(a, env) for a in node._inputs]
-        value = _objects(table[node._prim.name](*args, **node._params))
+        value = _objects(node._prim.sympy(sp, *args, **node._params))
         for e in value.reshape(-1):
             if _tree_nodes(e, 10 * max_ops, memo) > 10 * max_ops:
                 step = f"step `{recorded.name_of(node)} = {recorded._line(node)}`"
@@ -385,11 +394,4 @@ def _text(sp, value, limit: int = 240) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
-__all__ = [
-    "DEFAULT_MAX_OPS",
-    "MAX_SYMBOLS",
-    "SymbolicError",
-    "SymbolicGradient",
-    "builders",
-    "symbolic_grad",
-]
+__all__ = ["DEFAULT_MAX_OPS", "MAX_SYMBOLS", "SymbolicError", "SymbolicGradient", "symbolic_grad"]

@@ -1,161 +1,23 @@
-"""The primitive operations and the public functions that apply them."""
+"""The primitive operations and the public functions that apply them.
 
-from wengert.autodiff.ops.activations import (
-    leaky_relu,
-    leaky_relu_p,
-    log_softmax,
-    log_softmax_p,
-    logsumexp,
-    logsumexp_p,
-    relu,
-    relu_p,
-    sigmoid,
-    sigmoid_p,
-    softmax,
-    softmax_p,
-    softplus,
-    softplus_p,
-    tanh,
-    tanh_p,
-)
-from wengert.autodiff.ops.arithmetic import (
-    abs,
-    abs_p,
-    add,
-    add_p,
-    astype,
-    astype_p,
-    clip,
-    clip_p,
-    div,
-    div_p,
-    exp,
-    exp_p,
-    log,
-    log_p,
-    maximum,
-    maximum_p,
-    minimum,
-    minimum_p,
-    mul,
-    mul_p,
-    neg,
-    neg_p,
-    pow_p,
-    power,
-    sign,
-    sign_p,
-    sqrt,
-    sqrt_p,
-    sub,
-    sub_p,
-    where,
-    where_p,
-)
-from wengert.autodiff.ops.fused import cross_entropy, cross_entropy_p, linear, linear_p
-from wengert.autodiff.ops.linalg import matmul, matmul_p
-from wengert.autodiff.ops.reductions import (
-    broadcast_to,
-    broadcast_to_p,
-    max,
-    max_p,
-    mean,
-    mean_p,
-    min,
-    min_p,
-    reshape,
-    reshape_p,
-    sum,
-    sum_p,
-)
-from wengert.autodiff.ops.shapes import (
-    concatenate,
-    concatenate_p,
-    getitem,
-    getitem_p,
-    scatter_add_p,
-    stack,
-    stack_p,
-    swapaxes,
-    transpose,
-    transpose_p,
-)
+Each module lists its public names, primitives (`*_p`) and functions, in its `__all__`; this
+package offers the union of them. A new operation is written in its module and named in that
+module's `__all__`, and nowhere else here.
+"""
 
-__all__ = [
-    "abs",
-    "abs_p",
-    "add",
-    "add_p",
-    "astype",
-    "astype_p",
-    "broadcast_to",
-    "broadcast_to_p",
-    "clip",
-    "clip_p",
-    "concatenate",
-    "concatenate_p",
-    "cross_entropy",
-    "cross_entropy_p",
-    "div",
-    "div_p",
-    "exp",
-    "exp_p",
-    "getitem",
-    "getitem_p",
-    "leaky_relu",
-    "leaky_relu_p",
-    "linear",
-    "linear_p",
-    "log",
-    "log_p",
-    "log_softmax",
-    "log_softmax_p",
-    "logsumexp",
-    "logsumexp_p",
-    "matmul",
-    "matmul_p",
-    "max",
-    "max_p",
-    "maximum",
-    "maximum_p",
-    "mean",
-    "mean_p",
-    "min",
-    "min_p",
-    "minimum",
-    "minimum_p",
-    "mul",
-    "mul_p",
-    "neg",
-    "neg_p",
-    "pow_p",
-    "power",
-    "relu",
-    "relu_p",
-    "reshape",
-    "reshape_p",
-    "scatter_add_p",
-    "sigmoid",
-    "sigmoid_p",
-    "sign",
-    "sign_p",
-    "softmax",
-    "softmax_p",
-    "softplus",
-    "softplus_p",
-    "sqrt",
-    "sqrt_p",
-    "stack",
-    "stack_p",
-    "sub",
-    "sub_p",
-    "sum",
-    "sum_p",
-    "swapaxes",
-    "tanh",
-    "tanh_p",
-    "transpose",
-    "transpose_p",
-    "where",
-    "where_p",
-]
+from wengert.autodiff.ops import activations, arithmetic, fused, linalg, metrics, reductions, shapes
+from wengert.autodiff.ops.activations import *  # noqa: F403
+from wengert.autodiff.ops.arithmetic import *  # noqa: F403
+from wengert.autodiff.ops.fused import *  # noqa: F403
+from wengert.autodiff.ops.linalg import *  # noqa: F403
+from wengert.autodiff.ops.metrics import *  # noqa: F403
+from wengert.autodiff.ops.reductions import *  # noqa: F403
+from wengert.autodiff.ops.shapes import *  # noqa: F403
+
+__all__ = sorted(
+    {
+        name
+        for module in (activations, arithmetic, fused, linalg, metrics, reductions, shapes)
+        for name in module.__all__
+    }
+)

@@ -6,9 +6,13 @@ backward pass evaluates no exponential.
 Underflow is the expected answer here, not an error: sigmoid(-1000) and softmax([0, -1000])[1]
 are 0 because exp(-1000) is. A user who turns on `np.errstate(all="raise")` to hunt NaNs must
 not be stopped by it, so the forwards and rules of this family (and of the fused cross-entropy)
-catch the FloatingPointError and compute again with underflow ignored (`underflow_ignored`); the
-user's setting for overflow, invalid and division by zero stays in force. The try costs nothing
-on the usual path, where NumPy ignores underflow anyway.
+catch the FloatingPointError and compute again with underflow ignored (`underflow_ignored`,
+and `quiet_underflow=True` for the elementwise ones); the user's setting for overflow, invalid
+and division by zero stays in force. The try costs nothing on the usual path, where NumPy
+ignores underflow anyway.
+
+The softmax family has SymPy forms too (`symbolic_grad`), written along its axis with the same
+maximum shift left out: SymPy's exp does not overflow.
 """
 
 from __future__ import annotations
@@ -16,21 +20,30 @@ from __future__ import annotations
 import numpy as np
 
 from wengert._checks import refusal, what_came
-from wengert.autodiff.ops.arithmetic import _data, exp_p, where_p
+from wengert.autodiff.elementwise import elementwise, underflow_ignored
+from wengert.autodiff.ops.arithmetic import _data, exp_p
 from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.sympy_forms import each, number, objects, reduce
 
-
-def underflow_ignored(f, *args, **params):
-    """f(*args, **params) with NumPy's underflow ignored, the caller's other settings kept.
-
-    Called while a FloatingPointError is being handled: where underflow is already ignored, that
-    error was a real fault (overflow, invalid, division by zero) and is raised again.
-    """
-    if np.geterr()["under"] != "raise":
-        raise  # the FloatingPointError that the caller is handling
-    with np.errstate(under="ignore"):
-        return f(*args, **params)
+__all__ = [
+    "leaky_relu",
+    "leaky_relu_p",
+    "log_softmax",
+    "log_softmax_p",
+    "logsumexp",
+    "logsumexp_p",
+    "relu",
+    "relu_p",
+    "sigmoid",
+    "sigmoid_p",
+    "softmax",
+    "softmax_p",
+    "softplus",
+    "softplus_p",
+    "tanh",
+    "tanh_p",
+]
 
 
 def _sigmoid(x):
@@ -42,24 +55,12 @@ def _sigmoid(x):
         return underflow_ignored(_sigmoid, x)
 
 
-def _sigmoid_rule(g, ans, x):
-    # Reverse and tangent rule alike (elementwise): g s (1 - s).
-    try:
-        return g * ans * (1 - ans)
-    except FloatingPointError:
-        return underflow_ignored(_sigmoid_rule, g, ans, x)
-
-
-def _tanh_rule(g, ans, x):
-    # Reverse and tangent rule alike (elementwise): g (1 - tanh^2); tanh(1e-200)^2 underflows.
-    try:
-        return g * (1 - ans * ans)
-    except FloatingPointError:
-        return underflow_ignored(_tanh_rule, g, ans, x)
-
-
 def _leaky_relu(x, negative_slope=0.01):
     return np.where(x > 0, x, x * negative_slope)
+
+
+def _leaky_relu_slope(ans, x, negative_slope=0.01):
+    return np.where(_data(x) > 0, 1, negative_slope).astype(ans.dtype, copy=False)
 
 
 def _softplus(x):
@@ -67,13 +68,6 @@ def _softplus(x):
         return np.logaddexp(0, x)
     except FloatingPointError:
         return underflow_ignored(_softplus, x)
-
-
-def _softplus_rule(g, ans, x):
-    try:
-        return g * sigmoid_p(x)
-    except FloatingPointError:
-        return underflow_ignored(_softplus_rule, g, ans, x)
 
 
 def _shifted(x, axis):
@@ -167,36 +161,101 @@ def _logsumexp_tangent(t, ans, x, axis=None, keepdims=False):
         return underflow_ignored(_logsumexp_tangent, t, ans, x, axis, keepdims)
 
 
-# Elementwise (sigmoid to softplus): the tangent rule is the reverse rule with t for g.
-sigmoid_p = Primitive("sigmoid", _sigmoid, (_sigmoid_rule,), (_sigmoid_rule,), saves=("ans",))
-tanh_p = Primitive("tanh", np.tanh, (_tanh_rule,), (_tanh_rule,), saves=("ans",))
+# Elementwise: one derivative each, for both directions. sigmoid and tanh read their result:
+# s' = s (1 - s) and tanh' = 1 - tanh^2 (tanh(1e-200)^2 underflows, harmlessly).
+sigmoid_p = elementwise(
+    "sigmoid",
+    _sigmoid,
+    (lambda ans, x: ans * (1 - ans),),
+    quiet_underflow=True,
+    saves=("ans",),
+    sympy=each(lambda sp, v: 1 / (1 + sp.exp(-v))),
+    expression=True,
+)
+tanh_p = elementwise(
+    "tanh",
+    np.tanh,
+    (lambda ans, x: 1 - ans * ans,),
+    quiet_underflow=True,
+    saves=("ans",),
+    sympy=each(lambda sp, v: sp.tanh(v)),
+    expression=True,
+)
 # relu'(0) is taken as 0 (PyTorch and JAX agree); any value in [0, 1] is a valid subgradient.
 # The rule multiplies by the mask rather than selecting with where: np.where branches on every
 # element, and on a layer's mask (about half the units live, at random) it runs ~10x slower
 # than the product (bench/training.py). The one difference is a non-finite g at x <= 0, which
 # gives NaN here and 0 with where (micrograd multiplies; PyTorch and JAX select); after a dense
-# layer a non-finite cotangent has reached every unit anyway.
-relu_p = Primitive(
+# layer a non-finite cotangent has reached every unit anyway. (x > 0 of a Tensor is a constant.)
+relu_p = elementwise(
     "relu",
     lambda x: np.maximum(x, 0),
-    (lambda g, ans, x: g * (_data(x) > 0),),
-    (lambda t, ans, x: t * (_data(x) > 0),),
+    (lambda ans, x: x > 0,),
     saves=(0,),
+    sympy=each(lambda sp, v: sp.Max(0, v)),
+    expression=True,
 )
-leaky_relu_p = Primitive(
+leaky_relu_p = elementwise(
     "leaky_relu",
     _leaky_relu,
-    (lambda g, ans, x, negative_slope=0.01: where_p(_data(x) > 0, g, g * negative_slope),),
-    (lambda t, ans, x, negative_slope=0.01: where_p(_data(x) > 0, t, t * negative_slope),),
+    (_leaky_relu_slope,),
+    params=True,
     saves=(0,),
+    sympy=each(
+        lambda sp, v, negative_slope=0.01: sp.Piecewise(
+            (v, v > 0), (number(sp, negative_slope) * v, True)
+        )
+    ),
+    expression=True,
 )
-softplus_p = Primitive("softplus", _softplus, (_softplus_rule,), (_softplus_rule,), saves=(0,))
-softmax_p = Primitive("softmax", _softmax, (_softmax_rule,), (_softmax_rule,), saves=("ans",))
+softplus_p = elementwise(
+    "softplus",
+    _softplus,
+    (lambda ans, x: sigmoid_p(x),),
+    quiet_underflow=True,
+    saves=(0,),
+    sympy=each(lambda sp, v: sp.log(1 + sp.exp(v))),
+    expression=True,
+)
+
+
+def _sympy_exp(sp, x):
+    return objects(sp, np.frompyfunc(sp.exp, 1, 1)(x))
+
+
+def _sympy_softmax(sp, x, axis=-1):
+    e = _sympy_exp(sp, x)
+    return e / reduce(sp.Add, e, (axis,), True)
+
+
+def _sympy_logsumexp(sp, x, axis=None, keepdims=False):
+    return np.frompyfunc(sp.log, 1, 1)(reduce(sp.Add, _sympy_exp(sp, x), axis, keepdims))
+
+
+# Softmax's Jacobian diag(s) - s s^T is symmetric: its tangent rule is its reverse rule.
+softmax_p = Primitive(
+    "softmax",
+    _softmax,
+    (_softmax_rule,),
+    (_softmax_rule,),
+    saves=("ans",),
+    sympy=_sympy_softmax,
+)
 log_softmax_p = Primitive(
-    "log_softmax", _log_softmax, (_log_softmax_rule,), (_log_softmax_tangent,), saves=("ans",)
+    "log_softmax",
+    _log_softmax,
+    (_log_softmax_rule,),
+    (_log_softmax_tangent,),
+    saves=("ans",),
+    sympy=lambda sp, x, axis=-1: x - _sympy_logsumexp(sp, x, (axis,), True),
 )
 logsumexp_p = Primitive(
-    "logsumexp", _logsumexp, (_logsumexp_rule,), (_logsumexp_tangent,), saves=(0, "ans")
+    "logsumexp",
+    _logsumexp,
+    (_logsumexp_rule,),
+    (_logsumexp_tangent,),
+    saves=(0, "ans"),
+    sympy=_sympy_logsumexp,
 )
 
 

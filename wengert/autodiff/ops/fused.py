@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from wengert._checks import refusal
-from wengert.autodiff.ops.activations import _logsumexp, softmax_p, underflow_ignored
+from wengert.autodiff.elementwise import underflow_ignored
+from wengert.autodiff.ops.activations import _logsumexp, _sympy_logsumexp, softmax_p
 from wengert.autodiff.ops.arithmetic import _data, exp_p
 from wengert.autodiff.ops.linalg import (
     _matmul_rule_a,
@@ -28,6 +29,8 @@ from wengert.autodiff.ops.reductions import reshape_p, sum_p
 from wengert.autodiff.ops.shapes import getitem_p
 from wengert.autodiff.primitive import Primitive, apply
 from wengert.autodiff.tensor import Tensor
+
+__all__ = ["cross_entropy", "cross_entropy_p", "linear", "linear_p"]
 
 
 def _linear(x, w, b=None):
@@ -104,6 +107,7 @@ linear_p = Primitive(
         lambda t, ans, x, w, b: t,  # repeated over the batch by forward mode's broadcast
     ),
     saves=(0, 1),  # the bias's rule reads no value
+    sympy=lambda sp, x, w, b=None: np.matmul(x, w) if b is None else np.matmul(x, w) + b,
 )
 cross_entropy_p = Primitive(
     "cross_entropy",
@@ -111,6 +115,10 @@ cross_entropy_p = Primitive(
     (_cross_entropy_rule, None),
     jvps=(_cross_entropy_tangent, None),  # integer labels carry no tangent
     saves=(0, 1, "ans"),
+    sympy=lambda sp, logits, labels: (  # the replay hands labels over as SymPy integers
+        _sympy_logsumexp(sp, logits, (logits.ndim - 1,))
+        - logits[_label_index(labels.astype(np.int64))]
+    ),
 )
 
 

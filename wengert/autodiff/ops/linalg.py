@@ -10,6 +10,8 @@ from wengert.autodiff.ops.reductions import reshape_p
 from wengert.autodiff.ops.shapes import transpose_p
 from wengert.autodiff.primitive import Primitive, apply
 
+__all__ = ["matmul", "matmul_p"]
+
 
 def _mT(x):
     """x with its last two axes swapped."""
@@ -58,6 +60,7 @@ matmul_p = Primitive(
     saves=(0, 1),
     template="{0} @ {1}",
     precedence=60,
+    sympy=lambda sp, a, b: np.matmul(a, b),  # object arrays multiply as numbers do
 )
 
 

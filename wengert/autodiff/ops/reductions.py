@@ -14,6 +14,22 @@ import numpy as np
 from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.sympy_forms import count, reduce
+
+__all__ = [
+    "broadcast_to",
+    "broadcast_to_p",
+    "max",
+    "max_p",
+    "mean",
+    "mean_p",
+    "min",
+    "min_p",
+    "reshape",
+    "reshape_p",
+    "sum",
+    "sum_p",
+]
 
 
 def normalize_axis(x, axis, owner: str) -> tuple[int, ...] | None:
@@ -93,18 +109,13 @@ def _broadcast_to(x, shape):
 
 # The forwards call the ufuncs' reduce and the array methods: np.sum, np.reshape and friends
 # add microseconds of Python dispatch that the sweep would pay on every node.
-def _count(shape, axis) -> int:
-    """How many elements a reduction over `axis` combines into each result."""
-    return math.prod(shape) if axis is None else math.prod(shape[a] for a in axis)
-
-
 def _mean(x, axis=None, keepdims=False):
-    return np.add.reduce(x, axis=axis, keepdims=keepdims) / _count(np.shape(x), axis)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count(np.shape(x), axis)
 
 
 def _mean_rule(g, ans, x, axis=None, keepdims=False):
     # The cotangent is divided while it is small, before it is spread over x's shape.
-    return _sum_rule(g / _count(x.shape, axis), ans, x, axis, keepdims)
+    return _sum_rule(g / count(x.shape, axis), ans, x, axis, keepdims)
 
 
 # Linear primitives (sum, mean, reshape, broadcast_to) are their own tangent rule: ż = f(ẋ).
@@ -114,6 +125,7 @@ sum_p = Primitive(
     (_sum_rule,),
     (lambda t, ans, x, axis=None, keepdims=False: sum_p(t, axis=axis, keepdims=keepdims),),
     saves=(),
+    sympy=lambda sp, x, axis=None, keepdims=False: reduce(sp.Add, x, axis, keepdims),
 )
 # mean is sum / count, written as one node: every loss ends in one, and a node costs microseconds.
 mean_p = Primitive(
@@ -122,19 +134,35 @@ mean_p = Primitive(
     (_mean_rule,),
     (lambda t, ans, x, axis=None, keepdims=False: mean_p(t, axis=axis, keepdims=keepdims),),
     saves=(),
+    sympy=lambda sp, x, axis=None, keepdims=False: (
+        reduce(sp.Add, x, axis, keepdims) / sp.Integer(count(x.shape, axis))
+    ),
 )
-max_p = Primitive(
-    "max", np.maximum.reduce, (_extremum_rule,), (_extremum_tangent,), saves=(0, "ans")
-)
-min_p = Primitive(
-    "min", np.minimum.reduce, (_extremum_rule,), (_extremum_tangent,), saves=(0, "ans")
-)
+
+
+def _extremum(name, ufunc, combine):
+    """max or min over axes: `ufunc` is np.maximum or np.minimum, `combine` the SymPy name."""
+    return Primitive(
+        name,
+        ufunc.reduce,
+        (_extremum_rule,),
+        (_extremum_tangent,),
+        saves=(0, "ans"),
+        sympy=lambda sp, x, axis=None, keepdims=False: reduce(
+            getattr(sp, combine), x, axis, keepdims
+        ),
+    )
+
+
+max_p = _extremum("max", np.maximum, "Max")
+min_p = _extremum("min", np.minimum, "Min")
 reshape_p = Primitive(
     "reshape",
     lambda x, shape: np.asarray(x).reshape(shape),
     (lambda g, ans, x, shape: reshape_p(g, shape=x.shape),),
     (lambda t, ans, x, shape: reshape_p(t, shape=shape),),
     saves=(),
+    sympy=lambda sp, x, shape: np.reshape(x, shape),
 )
 # The sweep sums the cotangent back to x's shape (backward.unbroadcast): the rule is the identity.
 broadcast_to_p = Primitive(
@@ -143,6 +171,7 @@ broadcast_to_p = Primitive(
     (lambda g, ans, x, shape: g,),
     (lambda t, ans, x, shape: broadcast_to_p(t, shape=shape),),
     saves=(),
+    sympy=lambda sp, x, shape: np.broadcast_to(x, shape).copy(),
 )
 
 

@@ -9,6 +9,19 @@ from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.primitive import Primitive, Variadic, apply
 from wengert.autodiff.tensor import Tensor
 
+__all__ = [
+    "concatenate",
+    "concatenate_p",
+    "getitem",
+    "getitem_p",
+    "scatter_add_p",
+    "stack",
+    "stack_p",
+    "swapaxes",
+    "transpose",
+    "transpose_p",
+]
+
 
 def _transpose_rule(g, ans, x, axes=None):
     return transpose_p(g, axes=None if axes is None else tuple(np.argsort(axes).tolist()))
@@ -58,6 +71,7 @@ transpose_p = Primitive(
     (_transpose_rule,),
     (lambda t, ans, x, axes=None: transpose_p(t, axes=axes),),
     saves=(),
+    sympy=lambda sp, x, axes=None: np.transpose(x, axes),
 )
 getitem_p = Primitive(
     "getitem",
@@ -67,6 +81,7 @@ getitem_p = Primitive(
     saves=("index",),
     template="{0}[{index}]",
     precedence=90,
+    sympy=lambda sp, x, index: x[index],
 )
 scatter_add_p = Primitive(
     "scatter_add",
@@ -74,6 +89,7 @@ scatter_add_p = Primitive(
     (lambda g, ans, src, index, shape: getitem_p(g, index=index),),
     (lambda t, ans, src, index, shape: scatter_add_p(t, index=index, shape=shape),),
     saves=("index",),
+    sympy=lambda sp, src, index, shape: _scatter_add(src, index, shape),  # objects too
 )
 concatenate_p = Primitive(
     "concatenate",
@@ -81,6 +97,7 @@ concatenate_p = Primitive(
     Variadic(_concatenate_rule),
     Variadic(_concatenate_tangent),
     saves=(),
+    sympy=lambda sp, *xs, axis=0: np.concatenate(xs, axis=axis),
 )
 stack_p = Primitive(
     "stack",
@@ -88,6 +105,7 @@ stack_p = Primitive(
     Variadic(_stack_rule),
     Variadic(_stack_tangent),
     saves=(),
+    sympy=lambda sp, *xs, axis=0: np.stack(xs, axis=axis),
 )
 
 
