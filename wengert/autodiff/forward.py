@@ -194,20 +194,7 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
             return f(*call, **kwargs)
 
         f_of_x.__name__ = getattr(f, "__name__", "f")  # what a refusal of its result names
-
-        shape, n = tuple(x.shape), int(np.prod(x.shape))
-        if n == 0:
-            out, _ = _jvp(f_of_x, x, np.zeros(shape, dtype=x.dtype), "jacfwd")
-            return np.zeros(np.shape(_data(out)) + shape, dtype=x.dtype)
-        columns = []
-        for j in range(n):
-            e = np.zeros(n, dtype=x.dtype)
-            e[j] = 1
-            out, column = _jvp(f_of_x, x, e.reshape(shape), "jacfwd")
-            columns.append(column)
-        if isinstance(columns[0], Tensor):
-            return reshape_p(stack(columns, axis=-1), shape=out.shape + shape)
-        return np.stack(columns, axis=-1).reshape(np.shape(out) + shape)
+        return _columns(f_of_x, x)
 
     jacfwd_f.__name__ = f"jacfwd_{getattr(f, '__name__', 'f')}"
     jacfwd_f.__doc__ = f"The Jacobian of {getattr(f, '__name__', 'f')} (argnums={argnums})."
@@ -215,6 +202,23 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _columns(f_of_x: Callable, x):
+    """The Jacobian of f_of_x at x, one jvp per element of x: shape f(x).shape + x.shape."""
+    shape, n = tuple(x.shape), int(np.prod(x.shape))
+    if n == 0:
+        out, _ = _jvp(f_of_x, x, np.zeros(shape, dtype=x.dtype), "jacfwd")
+        return np.zeros(np.shape(_data(out)) + shape, dtype=x.dtype)
+    columns = []
+    for j in range(n):
+        e = np.zeros(n, dtype=x.dtype)
+        e[j] = 1
+        out, column = _jvp(f_of_x, x, e.reshape(shape), "jacfwd")
+        columns.append(column)
+    if isinstance(columns[0], Tensor):
+        return reshape_p(stack(columns, axis=-1), shape=out.shape + shape)
+    return np.stack(columns, axis=-1).reshape(np.shape(out) + shape)
+
+
 def _check_inputs(x, v, several: bool) -> list[tuple]:
     """[(x_i, v_i)]: each x_i a float ndarray (or a Tensor), v_i an array of its shape."""
     if not several:

@@ -64,6 +64,7 @@ def get_activation(activation, owner: str = "get_activation", name: str = "activ
 
 
 def activation_name(fn: Callable) -> str:
+    """The name under which `fn` is registered in ACTIVATIONS, else its own __name__."""
     for name, f in ACTIVATIONS.items():
         if f is fn:
             return name
@@ -90,12 +91,15 @@ class Activation(Module):
         self.fn = get_activation(activation, "Activation")
 
     def forward(self, x):
+        """The activation applied to x, elementwise."""
         return self.fn(x)
 
     def config(self) -> dict:
+        """What a model file stores to build this module again: the activation's name."""
         return {"activation": saved_activation_name(self.fn, "Activation")}
 
     def extra_repr(self) -> str:
+        """The activation's name, as repr() of the module shows it."""
         return repr(activation_name(self.fn))
 
 
