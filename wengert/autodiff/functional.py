@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff.backward import sweep
@@ -113,7 +114,9 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
     return _jacobian(_grad(f, argnums, "hessian"), argnums, "hessian")
 
 
-def hvp(f: Callable, x, v, *args):
+def hvp(
+    f: Callable[..., Tensor], x: ArrayLike | Tensor, v: ArrayLike | Tensor, *args: object
+) -> np.ndarray | float:
     """The Hessian of scalar f at x times the vector v, by two reverse sweeps (no Hessian built).
 
     `args` are passed to f after x and are not differentiated.

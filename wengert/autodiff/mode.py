@@ -9,6 +9,7 @@ restored on exit, also when the block raises.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 
 class _GradMode:
@@ -65,7 +66,7 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def recording(recorder: list):
+def recording(recorder: list) -> Iterator[list]:
     """Append every graph node made inside the block to `recorder`, in execution order."""
     previous = MODE.recorder
     # Under detect_anomaly() its watch keeps seeing the nodes, after the new recorder.

@@ -15,9 +15,11 @@ from __future__ import annotations
 import inspect
 import sys
 from collections import ChainMap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff import render
@@ -29,7 +31,12 @@ from wengert.autodiff.tensor import Tensor, as_array
 BAR = "\u0304"  # combining overline: z̄ is the adjoint of z
 
 
-def trace(f, *args, argnums=None, **kwargs) -> Trace:
+def trace(
+    f: Callable[..., Tensor],
+    *args: object,
+    argnums: int | tuple[int, ...] | None = None,
+    **kwargs: object,
+) -> Trace:
     """Run f(*args, **kwargs) once and return its Wengert list.
 
     The positional arguments in `argnums` (all of them when it is None; an int or a tuple of
@@ -143,7 +150,7 @@ class Trace:
     def __repr__(self) -> str:
         return f"<Trace of {len(self.steps)} primitives>"
 
-    def backward(self, seed=None) -> Sweep:
+    def backward(self, seed: ArrayLike | Tensor | None = None) -> Sweep:
         """The reverse sweep over this list, one line per rule applied; see `Sweep`."""
         return Sweep(self, seed)
 

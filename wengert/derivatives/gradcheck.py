@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import (
     NON_NEGATIVE,
@@ -119,13 +120,13 @@ class GradcheckReport:
 
 
 def gradcheck(
-    f: Callable,
-    *args,
+    f: Callable[..., Tensor],
+    *args: ArrayLike | Tensor,
     atol: float = 1e-6,
     rtol: float = 1e-5,
     eps: float | None = None,
     order: int = 1,
-    seed=0,
+    seed: int | np.random.Generator = 0,
     raise_on_fail: bool = True,
 ) -> GradcheckReport:
     """Check wengert's gradient of f against central differences at `args`.
@@ -158,10 +159,12 @@ def gradcheck(
 
 
 # ----------------------------------------------------------------------------- the comparison
-def _compare(func, call_args, nums, names, order, tolerances) -> list[ArgumentCheck]:
+def _compare(f, call_args, nums, names, order, tolerances) -> list[ArgumentCheck]:
+    """One check per differentiated argument: f's reverse-mode gradient against central
+    differences, at `order` (1: f itself; 2: a projection of its gradient)."""
     atol, rtol, eps = tolerances
-    autodiff = grad(func, argnums=nums)(*call_args)
-    numerical = numerical_grad(func, *call_args, argnums=nums, method="central", eps=eps)
+    autodiff = grad(f, argnums=nums)(*call_args)
+    numerical = numerical_grad(f, *call_args, argnums=nums, method="central", eps=eps)
     return [
         _check_argument(a, m, n, names[n], order, atol, rtol)
         for a, m, n in zip(autodiff, numerical, nums, strict=True)
