@@ -23,7 +23,7 @@ class Terminal(io.StringIO):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Each reading of the clock is 0.25 s after the one before: every epoch takes 0.2 s."""
+    """Each reading of the clock is 0.25 s after the one before: every epoch takes 250 ms."""
     ticks = itertools.count(0.0, 0.25)
     monkeypatch.setattr(progress_module, "perf_counter", lambda: next(ticks))
 
@@ -43,9 +43,9 @@ def test_one_line_per_epoch_with_its_metrics_when_asked_off_a_terminal(capsys, c
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        "epoch 1/3  loss 0.4263  accuracy 0.7708  val_loss 0.5968  val_accuracy 0.6875  (0.2 s)\n"
-        "epoch 2/3  loss 0.3853  accuracy 0.8542  val_loss 0.5951  val_accuracy 0.6875  (0.2 s)\n"
-        "epoch 3/3  loss 0.3607  accuracy 0.8542  val_loss 0.5978  val_accuracy 0.6875  (0.2 s)\n"
+        "epoch 1/3  loss 0.4263  accuracy 0.7708  val_loss 0.5968  val_accuracy 0.6875  (250 ms)\n"
+        "epoch 2/3  loss 0.3853  accuracy 0.8542  val_loss 0.5951  val_accuracy 0.6875  (250 ms)\n"
+        "epoch 3/3  loss 0.3607  accuracy 0.8542  val_loss 0.5978  val_accuracy 0.6875  (250 ms)\n"
     )
     assert round(history.history["val_loss"][1], 4) == 0.5951  # the line shows the History
 
@@ -73,7 +73,7 @@ def test_a_terminal_gets_a_live_bar_that_clears_and_lines_that_stay(monkeypatch,
     # What stays once the bars are cleared: the lines, each after its epoch's bar.
     kept = [part.split("\r")[-1] for part in written.split("\n")[:-1]]
     assert [line[:10] for line in kept] == ["epoch 1/3 ", "epoch 2/3 ", "epoch 3/3 "]
-    assert kept[2].endswith("val_accuracy 0.6875  (0.2 s)")
+    assert kept[2].endswith("val_accuracy 0.6875  (250 ms)")
 
 
 def test_epochs_mode_writes_the_lines_alone_even_on_a_terminal(monkeypatch, clock):
@@ -83,7 +83,7 @@ def test_epochs_mode_writes_the_lines_alone_even_on_a_terminal(monkeypatch, cloc
     written = terminal.getvalue()
     assert "\r" not in written
     assert written.splitlines()[0] == (
-        "epoch 1/3  loss 0.4263  accuracy 0.7708  val_loss 0.5968  val_accuracy 0.6875  (0.2 s)"
+        "epoch 1/3  loss 0.4263  accuracy 0.7708  val_loss 0.5968  val_accuracy 0.6875  (250 ms)"
     )
 
 
@@ -111,3 +111,12 @@ def test_a_run_that_stops_early_says_why_after_its_last_line(capsys, clock):
 )
 def test_values_show_four_decimals_or_four_digits(value, shown):
     assert format_value(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.0123, "(12 ms)"), (0.9994, "(999 ms)"), (0.9996, "(1.0 s)"), (75.25, "(75.2 s)")],
+)
+def test_an_epoch_under_a_second_shows_milliseconds(seconds, shown):
+    line = progress_module.epoch_line(2, 10, {"loss": [0.5, 0.25]}, seconds)
+    assert line == f"epoch  2/10  loss 0.2500  {shown}"

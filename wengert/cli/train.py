@@ -292,11 +292,7 @@ def _check_moved(initial: dict, run, history, config: dict) -> None:
 
 def _final_metrics(history) -> dict:
     final = {"epochs": history.epochs}
-    if history.epoch_loss:
-        final["loss"] = history.epoch_loss[-1]
-    if history.val_loss:
-        final["val_loss"] = history.val_loss[-1]
-    final |= {k: v[-1] for k, v in history.metrics.items() if v}
+    final |= {k: v[-1] for k, v in history.history.items() if v}
     if history.stop_reason:
         final["stop_reason"] = history.stop_reason
     return final

@@ -74,7 +74,7 @@ def _check_y_hat(y_hat: ArrayLike) -> np.ndarray:
 
 
 def _history_field(history: History | dict, name: str) -> np.ndarray:
-    value = history.get(name, []) if isinstance(history, dict) else getattr(history, name, None)
+    value = getattr(history, name, None)
     if value is None:
         raise refusal(
             "plot_loss_curve",
@@ -126,9 +126,11 @@ def plot_loss_curve(
 def _loss_record(history: History | dict) -> dict[str, np.ndarray]:
     """The arrays plot_loss_curve draws, read from `history` and checked; inf and NaN (a run
     that diverged) become NaN, so that only the finite part is drawn."""
+    if isinstance(history, dict) and "step_loss" in history:
+        history = wg.History.from_dict(history)  # as_dict()'s shape, or the one before history
     step_loss, lr = _history_field(history, "step_loss"), _history_field(history, "lr")
-    epoch_loss = _history_field(history, "epoch_loss")
-    val_loss = _history_field(history, "val_loss")
+    series = getattr(history, "history", {})
+    epoch_loss, val_loss = (np.asarray(series.get(k, []), np.float64) for k in ("loss", "val_loss"))
     if step_loss.size == 0 or lr.size != step_loss.size:
         expected = "a record of one loss and one lr per step"
         got = f"{step_loss.size} losses and {lr.size} learning rates"

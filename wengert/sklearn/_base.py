@@ -77,7 +77,7 @@ class _EpochPrinter:
     """verbose=True: scikit-learn's line per epoch, on stdout."""
 
     def on_epoch_end(self, run) -> None:
-        print(f"Iteration {run.epoch}, loss = {run.history.epoch_loss[-1]:.8f}")
+        print(f"Iteration {run.epoch}, loss = {run.history.history['loss'][-1]:.8f}")
 
 
 class WengertEstimator(BaseEstimator):
@@ -201,8 +201,9 @@ class WengertEstimator(BaseEstimator):
     def _record(self, history, reset: bool) -> None:
         if reset:
             self.loss_curve_, self.n_iter_ = [], 0
-            self.validation_loss_curve_ = list(history.val_loss) if history.val_loss else None
-        self.loss_curve_ = self.loss_curve_ + list(history.epoch_loss)
+            val_loss = history.history.get("val_loss")
+            self.validation_loss_curve_ = list(val_loss) if val_loss else None
+        self.loss_curve_ = self.loss_curve_ + list(history.history["loss"])
         self.n_iter_ += history.epochs
         self.history_ = history
 

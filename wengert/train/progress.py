@@ -1,7 +1,7 @@
 """What fit() shows while it trains, on stderr: a live bar during each epoch, and a line per
 epoch that stays, with the epoch's metrics (as Keras prints them):
 
-    epoch  3/20  loss 0.4121  accuracy 0.8750  val_loss 0.4410  val_accuracy 0.8600  (0.4 s)
+    epoch  3/20  loss 0.4121  accuracy 0.8750  val_loss 0.4410  val_accuracy 0.8600  (412 ms)
 
 fit's `progress` chooses: None (the default) shows both on a terminal and nothing elsewhere
 (a pipe, a log file, a test); True shows the lines wherever stderr goes, and the bar too on a
@@ -16,6 +16,7 @@ import sys
 from time import perf_counter
 
 from wengert._checks import Boolean, Options
+from wengert.train.state import History
 
 PROGRESS = [Boolean(), Options(["epochs"]), None]
 
@@ -29,9 +30,11 @@ def format_value(value: float) -> str:
 
 
 def epoch_line(epoch: int, epochs: int, series: dict[str, list[float]], seconds: float) -> str:
-    """The line of `epoch` (of `epochs`): the last value of each series, and its time."""
+    """The line of `epoch` (of `epochs`): the last value of each series, and its time (in
+    milliseconds under a second, else in seconds)."""
     values = "  ".join(f"{name} {format_value(v[-1])}" for name, v in series.items() if v)
-    return f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {values}  ({seconds:.1f} s)"
+    took = f"{seconds * 1000:.0f} ms" if seconds < 0.9995 else f"{seconds:.1f} s"
+    return f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {values}  ({took})"
 
 
 class Progress:
@@ -49,16 +52,18 @@ class Progress:
         self.live = terminal and progress in (True, None)
         self.bar = None
         self.started = 0.0
+        if self.live:  # imported here, not in the first epoch's time
+            from tqdm import tqdm
+
+            self.tqdm = tqdm
 
     def start_epoch(self, epoch: int, steps: int) -> None:
         """Start the epoch's clock, and its bar of `steps` steps when one is shown."""
         self.started = perf_counter()
         if self.live:
-            from tqdm import tqdm
-
             width = len(str(self.epochs))
             desc = f"epoch {epoch:>{width}}/{self.epochs}"
-            self.bar = tqdm(
+            self.bar = self.tqdm(
                 total=steps,
                 desc=desc,
                 unit="step",
@@ -73,7 +78,7 @@ class Progress:
             self.bar.set_postfix_str(f"loss {format_value(loss_sum / samples)}", refresh=False)
             self.bar.update(1)
 
-    def end_epoch(self, epoch: int, history) -> None:
+    def end_epoch(self, epoch: int, history: History) -> None:
         """Clear the bar; write the epoch's line, and why training stopped if it did."""
         self.close()
         if not self.lines:
