@@ -58,7 +58,9 @@ def check_fit_arguments(values: dict) -> None:
         )
 
 
-def as_loader(data, model: Module, batch_size: int | None, shuffle: bool, seed) -> DataLoader:
+def as_loader(
+    data: DataLoader | tuple, model: Module, batch_size: int | None, shuffle: bool, seed: int | None
+) -> DataLoader:
     """`data` itself if it is a DataLoader, else a DataLoader over its checked (X, y)."""
     if isinstance(data, DataLoader):
         return data
@@ -66,7 +68,7 @@ def as_loader(data, model: Module, batch_size: int | None, shuffle: bool, seed) 
     return DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
-def as_arrays(data, model: Module, name: str) -> tuple[np.ndarray, np.ndarray]:
+def as_arrays(data: tuple | list, model: Module, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The pair `data` (fit's argument `name`) as checked arrays, X in the model's dtype."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         expected = "a DataLoader or a pair (X, y)" if name == "data" else "a pair (X, y)"

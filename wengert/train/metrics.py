@@ -8,6 +8,7 @@ import numpy as np
 
 from wengert import _checks
 from wengert._checks import Options, check, refusal
+from wengert.data import DataLoader
 from wengert.losses import logistic
 
 
@@ -20,7 +21,9 @@ def metric_name(metric: str | Callable) -> str:
 METRIC = [Options(["accuracy"]), _checks.Callable("a function (y_hat, y) -> float")]
 
 
-def metric_fn(metric: str | Callable, loss: Callable, loader, index: int = 0) -> Callable:
+def metric_fn(
+    metric: str | Callable, loss: Callable, loader: DataLoader, index: int = 0
+) -> Callable:
     """The function that computes `metric` (the `index`-th of fit's metrics) per batch."""
     check("fit", f"metrics[{index}]", metric, *METRIC)
     if callable(metric):
@@ -29,7 +32,9 @@ def metric_fn(metric: str | Callable, loss: Callable, loader, index: int = 0) ->
     return lambda scores, y: accuracy(scores, y, labels=labels, logits=loss is logistic)
 
 
-def metric_functions(metrics: Sequence[str | Callable], loss: Callable, loader) -> dict:
+def metric_functions(
+    metrics: Sequence[str | Callable], loss: Callable, loader: DataLoader
+) -> dict[str, Callable]:
     """fit's metrics by name, each the function that computes it per batch; a name that History
     already uses ("loss", or another metric's) is refused, since its series would merge."""
     functions: dict[str, Callable] = {}

@@ -20,7 +20,13 @@ import warnings
 
 import numpy as np
 
-from wengert.train.state import ConvergenceWarning, NonFiniteError, NonFiniteLossWarning, Run
+from wengert.train.state import (
+    ConvergenceWarning,
+    History,
+    NonFiniteError,
+    NonFiniteLossWarning,
+    Run,
+)
 from wengert.train.step import NonFinite
 
 
@@ -78,7 +84,7 @@ class Plateau:
             return True
         return False
 
-    def warn_at_epoch_limit(self, history, epochs: int) -> None:
+    def warn_at_epoch_limit(self, history: History, epochs: int) -> None:
         """With tol set, a run that ran all its epochs without settling warns, and says so in
         its stop_reason."""
         if self.tol is None or history.stop_reason:
