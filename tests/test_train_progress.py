@@ -9,7 +9,7 @@ import pytest
 from train_helpers import fit_table, smallest_perceptron
 
 from wengert import data, losses, nn, optim
-from wengert.train import EarlyStopping, fit
+from wengert.train import Callback, EarlyStopping, fit
 from wengert.train import progress as progress_module
 from wengert.train.progress import format_value
 
@@ -74,6 +74,23 @@ def test_a_terminal_gets_a_live_bar_that_clears_and_lines_that_stay(monkeypatch,
     kept = [part.split("\r")[-1] for part in written.split("\n")[:-1]]
     assert [line[:10] for line in kept] == ["epoch 1/3 ", "epoch 2/3 ", "epoch 3/3 "]
     assert kept[2].endswith("val_accuracy 0.6875  (250 ms)")
+
+
+def test_the_bar_is_cleared_before_the_callbacks_run(monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    class Say(Callback):
+        def on_epoch_end(self, run):
+            sys.stderr.write(f"callback {run.epoch}\n")
+
+    model = smallest_perceptron()
+    fit_table(
+        model, optim.SGD(model.parameters(), lr=1e-3), epochs=2, callbacks=[Say()], progress=None
+    )
+    before, after = terminal.getvalue().split("callback 1\n")
+    assert "|" in before and before.endswith("\r")  # a bar was drawn, then cleared
+    assert after.startswith("epoch 1/2  loss ")
 
 
 def test_epochs_mode_writes_the_lines_alone_even_on_a_terminal(monkeypatch, clock):

@@ -128,6 +128,7 @@ class _Training:
                 display.close()
                 stop_on_non_finite(run, bad, safe, self.on_nonfinite)
                 return
+            display.close()  # before validation and callbacks, which may print
             self._end_epoch(totals)
             call_hook(self.callbacks, "on_epoch_end", run)
             last = self._stopped() or epoch == epochs
