@@ -25,6 +25,7 @@ from wengert.autodiff.ops.arithmetic import _data, exp_p
 from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.primitive import Primitive, apply
 from wengert.autodiff.sympy_forms import each, number, objects, reduce
+from wengert.autodiff.tensor import Tensor
 
 __all__ = [
     "leaky_relu",
@@ -208,12 +209,23 @@ leaky_relu_p = elementwise(
     ),
     expression=True,
 )
+
+
+def _softplus_slope(ans, x):
+    # softplus' = sigmoid(x) = 1 - exp(-softplus(x)), read from the result: two array operations
+    # where sigmoid's forward takes eight, and -expm1 keeps it exact where it is tiny. On Tensors
+    # (second order) the same formula, written with primitives so that it differentiates again.
+    if isinstance(ans, Tensor):
+        return 1 - exp_p(-ans)
+    return -np.expm1(-ans)
+
+
 softplus_p = elementwise(
     "softplus",
     _softplus,
-    (lambda ans, x: sigmoid_p(x),),
+    (_softplus_slope,),
     quiet_underflow=True,
-    saves=(0,),
+    saves=("ans",),
     sympy=each(lambda sp, v: sp.log(1 + sp.exp(v))),
     expression=True,
 )
