@@ -16,7 +16,7 @@ import pytest
 
 import wengert as wg
 from wengert.autodiff.mode import recording
-from wengert.autodiff.ops import cross_entropy, linear, scatter_add_p
+from wengert.autodiff.ops import cross_entropy, expm1, linear, scatter_add_p
 from wengert.autodiff.primitive import apply
 from wengert.derivatives import gradcheck
 from wengert.losses import zero_one
@@ -112,6 +112,7 @@ CASES = [
     *_binary("minimum", wg.minimum, ("distinct", "distinct")),
     *_unary("neg", lambda a: -a),
     *_unary("exp", wg.exp),
+    *_unary("expm1", expm1),
     *_unary("log", wg.log, "positive"),
     *_unary("sqrt", wg.sqrt, "positive"),
     *_unary("abs", wg.abs, "nonzero"),

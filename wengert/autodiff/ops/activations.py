@@ -21,11 +21,10 @@ import numpy as np
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff.elementwise import elementwise, underflow_ignored
-from wengert.autodiff.ops.arithmetic import _data, exp_p
+from wengert.autodiff.ops.arithmetic import _data, exp_p, expm1_p
 from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.primitive import Primitive, apply
 from wengert.autodiff.sympy_forms import each, number, objects, reduce
-from wengert.autodiff.tensor import Tensor
 
 __all__ = [
     "leaky_relu",
@@ -213,11 +212,9 @@ leaky_relu_p = elementwise(
 
 def _softplus_slope(ans, x):
     # softplus' = sigmoid(x) = 1 - exp(-softplus(x)), read from the result: two array operations
-    # where sigmoid's forward takes eight, and -expm1 keeps it exact where it is tiny. On Tensors
-    # (second order) the same formula, written with primitives so that it differentiates again.
-    if isinstance(ans, Tensor):
-        return 1 - exp_p(-ans)
-    return -np.expm1(-ans)
+    # where sigmoid's forward takes eight; expm1 keeps it exact where it is tiny, and is a
+    # primitive, so that the same formula differentiates again on Tensors.
+    return -expm1_p(-ans)
 
 
 softplus_p = elementwise(

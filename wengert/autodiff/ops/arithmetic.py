@@ -35,6 +35,8 @@ __all__ = [
     "div_p",
     "exp",
     "exp_p",
+    "expm1",
+    "expm1_p",
     "log",
     "log_p",
     "maximum",
@@ -155,6 +157,14 @@ exp_p = elementwise(
     saves=("ans",),
     sympy=each(lambda sp, v: sp.exp(v)),
     expression=True,
+)
+# exp(x) - 1, exact where it is tiny (where exp(x) - 1 cancels); its derivative exp(x) = ans + 1.
+expm1_p = elementwise(
+    "expm1",
+    np.expm1,
+    (lambda ans, x: ans + 1,),
+    saves=("ans",),
+    sympy=each(lambda sp, v: sp.exp(v) - 1),
 )
 _LOG_RULES = (lambda g, ans, x: g / x,)  # d log(x) = 1/x, as a quotient
 log_p = Primitive(
@@ -319,6 +329,11 @@ def power(a, b):
 def exp(x):
     """e ** x."""
     return apply(exp_p, x)
+
+
+def expm1(x):
+    """e ** x - 1, accurate also where it is tiny (x near 0)."""
+    return apply(expm1_p, x)
 
 
 def log(x):
