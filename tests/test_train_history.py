@@ -107,3 +107,13 @@ def test_a_checkpoint_written_before_history_loads_and_resumes(tmp_path, monkeyp
     assert resumed == whole
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, whole_model.state_dict()[name], err_msg=name)
+
+
+def test_plot_loss_curve_reads_both_shapes_of_as_dict(tmp_path):
+    pytest.importorskip("matplotlib")
+    from wengert.plot import plot_loss_curve
+
+    for saved in (OLD_SHAPE, History.from_dict(OLD_SHAPE).as_dict()):
+        drawn = plot_loss_curve(saved, save=tmp_path / "curve.png").wengert_data
+        np.testing.assert_array_equal(drawn["epoch_loss"], [1.0, 0.5])
+        np.testing.assert_array_equal(drawn["val_loss"], [1.1, 0.7])
