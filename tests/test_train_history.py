@@ -117,3 +117,21 @@ def test_plot_loss_curve_reads_both_shapes_of_as_dict(tmp_path):
         drawn = plot_loss_curve(saved, save=tmp_path / "curve.png").wengert_data
         np.testing.assert_array_equal(drawn["epoch_loss"], [1.0, 0.5])
         np.testing.assert_array_equal(drawn["val_loss"], [1.1, 0.7])
+
+
+def test_resuming_with_other_series_is_refused_before_anything_changes(tmp_path):
+    _blobs_run(2, checkpoint_dir=tmp_path)
+    X, y = data.blobs(n=64, seed=2)
+    model = nn.MLP([2, 4, 2], seed=1, dtype=np.float64)
+    before = model.state_dict()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError) as caught:
+        fit(model, losses.cross_entropy, opt, (X, y), 4, batch_size=16, seed=3, progress=False,
+            checkpoint_dir=tmp_path, resume=True)  # fmt: skip
+    assert str(caught.value) == (
+        "fit(resume=True): the metrics and val_data must be those of the saved run, whose "
+        "History records ['loss', 'accuracy', 'val_loss', 'val_accuracy']; got a run that "
+        "records ['loss']. Resume with the saved run's metrics and val_data, or start afresh."
+    )
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)

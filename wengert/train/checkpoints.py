@@ -23,7 +23,7 @@ import numpy as np
 
 from wengert._checks import refusal
 from wengert.data import DataLoader
-from wengert.train.state import Run
+from wengert.train.state import History, Run
 
 _FILES = []  # the one installed CheckpointFiles: wengert.io's
 
@@ -109,9 +109,11 @@ class FitCheckpoints:
         """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
         if not (self.resume and self.path.is_file()):
             return 0
-        saved = self.files.read_fit_state(self.path)["loader"]
+        state = self.files.read_fit_state(self.path)
+        saved = state["loader"]
         self._check_loader(saved, loader)
         self._check_same_data(saved.get("fingerprint"), loader)
+        self._check_series(History.from_dict(state["history"]), run.history)
         ckpt = self.files.load(self.path, run.model, run.optimizer)
         vars(run.history).update(vars(ckpt.history))
         run.epoch, run.step = ckpt.epoch, ckpt.step
@@ -155,6 +157,19 @@ class FitCheckpoints:
                 fix="Resume on the same data; to resume anyway, pass resume_other_data=True "
                 "to fit.",
             )
+
+    def _check_series(self, saved: History, here: History) -> None:
+        """The resumed run must record the series the saved one did (its metrics and whether
+        it has validation data), or its History would hold series of unequal lengths."""
+        if sorted(saved.history) == sorted(here.history):
+            return
+        raise refusal(
+            "fit(resume=True)",
+            "the metrics and val_data",
+            f"those of the saved run, whose History records {list(saved.history)}",
+            f"a run that records {list(here.history)}",
+            fix="Resume with the saved run's metrics and val_data, or start afresh.",
+        )
 
     def after_epoch(self, run: Run, loader: DataLoader, last: bool) -> None:
         """Write the checkpoint after every `every`-th epoch and after the `last` one."""
