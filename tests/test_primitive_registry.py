@@ -25,6 +25,7 @@ from wengert.autodiff.primitive import (
     apply,
     registry_restored,
 )
+from wengert.autodiff.sympy_forms import objects
 from wengert.cli.expr import FUNCTIONS
 
 
@@ -175,3 +176,28 @@ def test_elementwise_rules_of_every_arity_and_parameters():
     x, y, z = np.array([1.0, 3.0]), np.array([2.0, 5.0]), np.array([7.0, 11.0])
     np.testing.assert_array_equal(prim.vjps[0](g, None, x, y, z, scale=2.0), [28.0, 220.0])
     np.testing.assert_array_equal(prim.vjps[2](g, None, x, y, z, scale=2.0), [4.0, 60.0])
+
+
+# ----------------------------------------------------------------------------- SymPy forms
+def _symbolic_operand(sp, a):
+    """An argument as symbolic_grad's replay hands it over: numbers as SymPy numbers, a mask
+    (the condition of where) as it is."""
+    data = a._data if isinstance(a, wg.Tensor) else a
+    if isinstance(data, np.ndarray) and data.dtype == bool:
+        return data
+    return objects(sp, data)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_each_sympy_form_computes_what_its_forward_computes(case):
+    sp = pytest.importorskip("sympy")
+    nodes = []
+    with recording(nodes):
+        case.fn(*[wg.tensor(a, requires_grad=True) for a in case.inputs(seed=3)])
+    for node in nodes:
+        if isinstance(node._prim.sympy, Without):
+            continue
+        args = [_symbolic_operand(sp, a) for a in node._inputs]
+        value = objects(sp, node._prim.sympy(sp, *args, **node._params))
+        got = np.vectorize(lambda e: float(sp.N(e, 20)), otypes=[float])(value)
+        np.testing.assert_allclose(got, node._data, rtol=1e-13, atol=1e-300)
