@@ -99,10 +99,7 @@ def test_the_expression_language_offers_the_primitives_that_ask_for_it():
     offered = {name: len(p.vjps) for name, p in REGISTRY.items() if p.expression}
     assert {name: arity for name, (_, arity) in FUNCTIONS.items()} == offered
     assert list(FUNCTIONS) == sorted(offered)
-    assert sorted(offered) == [
-        "abs", "exp", "leaky_relu", "log", "maximum", "minimum", "relu", "sigmoid", "sign",
-        "softplus", "sqrt", "tanh",
-    ]  # fmt: skip
+    assert {"exp", "leaky_relu", "maximum", "sigmoid", "tanh"} <= set(offered)
     for name, (function, arity) in FUNCTIONS.items():
         assert function is getattr(ops, name)
         nodes = []
