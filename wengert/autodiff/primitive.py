@@ -65,7 +65,9 @@ class Primitive:
     is not differentiable (integer labels, a mask). A tangent rule is
     `rule(t, ans, *args, **params)`: the tangent of the result contributed by argument i, whose
     tangent is t; forward mode sums the contributions (`forward.py`). For an elementwise
-    primitive the Jacobian is diagonal, so one rule, g * f'(x), serves both directions.
+    primitive the Jacobian is diagonal, so one rule, g * f'(x), serves both directions:
+    `elementwise()` (elementwise.py) builds such a record from f' alone. `Without(reason)` in
+    place of `jvps` says, on purpose, that a primitive has no forward mode.
 
     `saves` says which values the rules read when backward() runs: argument positions, "ans"
     for the result, and names of array parameters (an index). `apply` guards those arrays while
