@@ -7,6 +7,7 @@ kept-dimensions shape of its result without reading the call again.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 
 import numpy as np
@@ -142,16 +143,21 @@ mean_p = Primitive(
 
 def _extremum(name, ufunc, combine):
     """max or min over axes: `ufunc` is np.maximum or np.minimum, `combine` the SymPy name."""
+
+    # Pairwise and unevaluated, Max(Max(a, b), c): SymPy's Max of three or more arguments
+    # differentiates to nested Piecewise conditions that its lambdify cannot evaluate. (At a tie
+    # SymPy's kinks then split the derivative pair by pair; the engine shares it equally.)
+    def form(sp, x, axis=None, keepdims=False):
+        pair = getattr(sp, combine)
+        return reduce(lambda *terms: functools.reduce(_unevaluated(pair), terms), x, axis, keepdims)
+
     return Primitive(
-        name,
-        ufunc.reduce,
-        (_extremum_rule,),
-        (_extremum_tangent,),
-        saves=(0, "ans"),
-        sympy=lambda sp, x, axis=None, keepdims=False: reduce(
-            getattr(sp, combine), x, axis, keepdims
-        ),
+        name, ufunc.reduce, (_extremum_rule,), (_extremum_tangent,), saves=(0, "ans"), sympy=form
     )
+
+
+def _unevaluated(pair):
+    return lambda a, b: pair(a, b, evaluate=False)
 
 
 max_p = _extremum("max", np.maximum, "Max")
