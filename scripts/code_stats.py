@@ -3,6 +3,7 @@
 Run from anywhere, as often as you like (standard library only):
 
     .venv/bin/python scripts/code_stats.py
+    .venv/bin/python scripts/code_stats.py --unhinted   # also list public functions lacking hints
 
 How things are counted:
 
@@ -25,6 +26,7 @@ How things are counted:
 
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 from collections.abc import Iterator
@@ -274,14 +276,22 @@ def public_functions(modules: dict[str, ModuleInfo]) -> list[FunctionInfo]:
     return [fn for info in modules.values() for fn in info.functions if fn.public]
 
 
-def _print_details(modules: dict[str, ModuleInfo], root: Path) -> None:
-    """Print each section's list: what is over a limit, undocumented or in a cycle."""
+def unhinted_public_functions(modules: dict[str, ModuleInfo]) -> list[FunctionInfo]:
+    """Return the public functions and methods that lack a type hint, in module order."""
+    return [fn for fn in public_functions(modules) if not fn.fully_hinted]
+
+
+def _print_details(modules: dict[str, ModuleInfo], root: Path, unhinted: bool = False) -> None:
+    """Print each section's list: what is over a limit, undocumented, unhinted or in a cycle."""
     rows = [f"{i.name}: {i.lines}" for i in oversize_modules(modules)]
     _print_section(f"modules over {MODULE_LIMIT} lines", rows)
     rows = [f"{fn.qualname}: {fn.lines}" for fn in oversize_functions(modules)]
     _print_section(f"functions over {FUNCTION_LIMIT} lines", rows)
     rows = [fn.qualname for fn in public_functions(modules) if not fn.has_docstring]
     _print_section("public functions without a docstring", rows)
+    if unhinted:
+        rows = [fn.qualname for fn in unhinted_public_functions(modules)]
+        _print_section("public functions not fully hinted", rows)
     top_cycles = import_cycles(modules, with_functions=False)
     all_cycles = [c for c in import_cycles(modules, with_functions=True) if c not in top_cycles]
     title = "import cycles (groups of modules that import each other)"
@@ -312,10 +322,17 @@ def summary(modules: dict[str, ModuleInfo], root: Path = ROOT) -> dict[str, str]
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print the report and its summary table; return the exit status."""
+    parser = argparse.ArgumentParser(description="Size and documentation statistics of wengert.")
+    parser.add_argument(
+        "--unhinted",
+        action="store_true",
+        help="also list the public functions that lack a parameter or return type hint",
+    )
+    args = parser.parse_args(argv)
     modules = read_package()
-    _print_details(modules, ROOT)
+    _print_details(modules, ROOT, unhinted=args.unhinted)
     rows = summary(modules)
     width = max(len(key) for key in rows)
     print("\nsummary")

@@ -20,19 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOWED_LONG_FUNCTIONS: dict[str, str] = {}
 ALLOWED_LONG_MODULES: dict[str, str] = {}
 
-_DOCS_PENDING = "its owner's docstring pass is in progress"
-ALLOWED_UNDOCUMENTED: dict[str, str] = {
-    "wengert.optim.closure.FlatParams.read": _DOCS_PENDING,
-    "wengert.optim.closure.FlatParams.write": _DOCS_PENDING,
-    "wengert.optim.closure.ClosureOptimizer.add_param_group": _DOCS_PENDING,
-    "wengert.optim.closure.ClosureOptimizer.first_step": _DOCS_PENDING,
-    "wengert.optim.lbfgs.LBFGS.direction": _DOCS_PENDING,
-    "wengert.optim.lbfgs.BFGS.add_param_group": _DOCS_PENDING,
-    "wengert.optim.lbfgs.BFGS.direction": _DOCS_PENDING,
-    "wengert.optim.newton_cg.NewtonCG.extra": _DOCS_PENDING,
-    "wengert.optim.newton_cg.NewtonCG.first_step": _DOCS_PENDING,
-    "wengert.optim.schedules.ReduceOnPlateau.on_epoch_end": _DOCS_PENDING,
-}
+ALLOWED_UNDOCUMENTED: dict[str, str] = {}
 
 
 def _load_stats() -> ModuleType:

@@ -10,12 +10,14 @@ from wengert.optim import hyperparameters as hp
 from wengert.optim.optimizer import Optimizer
 
 
-def adadelta_init_state(theta, **hyper) -> dict:
+def adadelta_init_state(theta: np.ndarray, **hyper: object) -> dict:
     """v and u start at 0, the step count at 0 (PyTorch's)."""
     return {"step": 0, "square_avg": np.zeros_like(theta), "acc_delta": np.zeros_like(theta)}
 
 
-def adadelta_rule(g, state, *, lr, rho, eps):
+def adadelta_rule(
+    g: np.ndarray, state: dict, *, lr: float, rho: float, eps: float
+) -> tuple[np.ndarray, dict]:
     """One Adadelta direction: `(Δ, new_state)`, θ ← θ − η·Δ; the formulas are in `Adadelta`'s
     docstring (`lr` is applied by the optimizer)."""
     square_avg = rho * state["square_avg"] + (1 - rho) * (g * g)

@@ -10,12 +10,20 @@ from wengert.optim import hyperparameters as hp
 from wengert.optim.optimizer import Optimizer
 
 
-def adagrad_init_state(theta, **hyper) -> dict:
+def adagrad_init_state(theta: np.ndarray, **hyper: object) -> dict:
     """G starts at initial_accumulator_value (PyTorch's), the step count at 0."""
     return {"step": 0, "sum": np.full_like(theta, hyper["initial_accumulator_value"])}
 
 
-def adagrad_rule(g, state, *, lr, lr_decay, eps, initial_accumulator_value):
+def adagrad_rule(
+    g: np.ndarray,
+    state: dict,
+    *,
+    lr: float,
+    lr_decay: float,
+    eps: float,
+    initial_accumulator_value: float,
+) -> tuple[np.ndarray, dict]:
     """One Adagrad direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `Adagrad`'s
     docstring. (`lr` is applied by the optimizer; the accumulator's start is init_state's.)"""
     step = state["step"] + 1

@@ -18,7 +18,7 @@ from wengert.optim.optimizer import Optimizer
 INPLACE_MIN_SIZE = 1024
 
 
-def adam_init_state(theta, **hyper) -> dict:
+def adam_init_state(theta: np.ndarray, **hyper: object) -> dict:
     """m, v (and v̂ with amsgrad) at 0, the step count at 0 (PyTorch's)."""
     state = {"step": 0, "exp_avg": np.zeros_like(theta), "exp_avg_sq": np.zeros_like(theta)}
     if hyper["amsgrad"]:
@@ -26,7 +26,9 @@ def adam_init_state(theta, **hyper) -> dict:
     return state
 
 
-def adam_rule(g, state, *, lr, betas, eps, amsgrad):
+def adam_rule(
+    g: np.ndarray, state: dict, *, lr: float, betas: tuple[float, float], eps: float, amsgrad: bool
+) -> tuple[np.ndarray, dict]:
     """One Adam direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `Adam`'s
     docstring (`lr` and the weight decay are applied by the optimizer).
 
@@ -45,7 +47,9 @@ def adam_rule(g, state, *, lr, betas, eps, amsgrad):
     return m / denom / (1 - beta1**step), new_state
 
 
-def adam_rule_inplace(g, state, *, lr, betas, eps, amsgrad):
+def adam_rule_inplace(
+    g: np.ndarray, state: dict, *, lr: float, betas: tuple[float, float], eps: float, amsgrad: bool
+) -> tuple[np.ndarray, dict]:
     """`adam_rule` with its operations in the same order, writing into the state's arrays and one
     scratch array (the direction returned) instead of a fresh temporary per operation."""
     beta1, beta2 = betas

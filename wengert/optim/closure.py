@@ -52,13 +52,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from wengert._checks import ConvergenceWarning, Options, refusal
 from wengert.autodiff.mode import enable_grad
 from wengert.optim.hyperparameters import COUNT, NON_NEGATIVE, Hyper, learning_rate
-from wengert.optim.line_search import Point, Progress, iterate
+from wengert.optim.line_search import Evaluate, Point, Progress, iterate
 from wengert.optim.optimizer import Optimizer, _matched, check_state_dict_kind, lr_at
 
 CURVATURE_EPS = float(np.finfo(np.float64).eps)
@@ -75,6 +77,9 @@ BUDGET = (
 LINE_SEARCH = Hyper(
     "line_search", "strong_wolfe", (Options(["strong_wolfe"]), None), "None: α = lr, fixed"
 )
+if TYPE_CHECKING:
+    from wengert.autodiff.tensor import Tensor
+
 _SCALARS = ("n_iter", "func_evals", "t", "gtd", "prev_loss", "n_pairs", "n_hvp")
 
 
@@ -84,7 +89,7 @@ class FlatParams:
 
     `owner` is who a refused `.grad` names (the optimizer's step)."""
 
-    def __init__(self, params, owner: str = "FlatParams.grad") -> None:
+    def __init__(self, params: Iterable[Tensor], owner: str = "FlatParams.grad") -> None:
         self.params = list(params)
         self.owner = owner
         sizes = [p.data.size for p in self.params]
@@ -93,9 +98,11 @@ class FlatParams:
         self.n = int(ends[-1])
 
     def read(self) -> np.ndarray:
+        """A new float64 vector x of every parameter's values, raveled in C order, in order."""
         return np.concatenate([p.data.ravel() for p in self.params], dtype=np.float64)
 
     def write(self, x: np.ndarray) -> None:
+        """Copy the vector `x` back into each parameter's `.data`, in place, cast to its dtype."""
         for p, (a, b) in zip(self.params, self.bounds, strict=True):
             np.copyto(p.data, x[a:b].reshape(p.data.shape), casting="same_kind")
 
@@ -119,7 +126,7 @@ class FlatParams:
         return g
 
 
-def loss_value(loss, owner: str, iteration: int) -> float:
+def loss_value(loss: object, owner: str, iteration: int) -> float:
     """The closure's loss as a float: TypeError for anything but numbers, ValueError for more
     than one."""
     data = np.asarray(getattr(loss, "data", loss))
@@ -158,6 +165,8 @@ class ClosureOptimizer(Optimizer):
         super().__init__(params, *args, **kwargs)
 
     def add_param_group(self, group: dict) -> None:
+        """Add `group` as the base does; refused, and not added, when one of its
+        hyperparameters differs from group 0's (all parameters become one vector)."""
         super().add_param_group(group)
         first, new = self.param_groups[0], self.param_groups[-1]
         differ = [k for k in self.defaults if new[k] is not first[k] and new[k] != first[k]]
@@ -184,7 +193,7 @@ class ClosureOptimizer(Optimizer):
     def _flat_state(self) -> dict:
         return self.state.setdefault(self.param_groups[0]["params"][0], {})
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Tensor | float] | None = None) -> Tensor | float:
         """Up to max_iter iterations; returns the loss of the first closure call."""
         owner = type(self).__name__
         if closure is None:
@@ -248,7 +257,9 @@ class ClosureOptimizer(Optimizer):
                     stacklevel=3,
                 )
 
-    def _run(self, evaluate, progress: Progress, state: dict, hyper: dict) -> tuple[str, str]:
+    def _run(
+        self, evaluate: Evaluate, progress: Progress, state: dict, hyper: dict
+    ) -> tuple[str, str]:
         x = progress.point.x
         f, g, extra = evaluate(x)
         state["func_evals"] += 1
@@ -261,11 +272,13 @@ class ClosureOptimizer(Optimizer):
         _, code, message = iterate(self, evaluate, progress.point, state, hyper, progress)
         return code, message
 
-    def _objective(self, flat: FlatParams, closure, state: dict, losses: list):
+    def _objective(
+        self, flat: FlatParams, closure: Callable[[], Tensor | float], state: dict, losses: list
+    ) -> Evaluate:
         """evaluate(x) -> (f, g, extra): write x into the parameters, call the closure."""
         owner = type(self).__name__
 
-        def evaluate(x):
+        def evaluate(x: np.ndarray) -> tuple[float, np.ndarray, object]:
             flat.write(x)
             with enable_grad():
                 loss = closure()
@@ -276,11 +289,13 @@ class ClosureOptimizer(Optimizer):
 
         return evaluate
 
-    def extra(self, flat: FlatParams):
+    def extra(self, flat: FlatParams) -> object:
         """What the direction needs at the point just evaluated, besides f and g."""
         return None
 
     def first_step(self, g: np.ndarray, state: dict, lr: float) -> float:
+        """The first trial step α of an iteration: min(1, 1/‖g‖₁)·lr at the first iteration
+        ever (the direction −g has no sense of scale), lr after."""
         if state["n_iter"] == 1:
             return min(1.0, 1.0 / float(np.sum(np.abs(g)))) * lr
         return lr
@@ -317,7 +332,7 @@ class ClosureOptimizer(Optimizer):
         return {"d": (n,), "prev_flat_grad": (n,)}
 
 
-def curvature_pair(point: Point, state: dict):
+def curvature_pair(point: Point, state: dict) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(s, y, yᵀs) of the last iteration, or None: no last step, or the pair is skipped."""
     if "d" not in state or point.g is None:
         return None

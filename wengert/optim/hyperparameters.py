@@ -8,6 +8,7 @@ values, a one-line meaning); the constructor's arguments and signature, validati
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -44,7 +45,7 @@ class Hyper:
     doc: str
 
 
-def learning_rate(default=REQUIRED) -> Hyper:
+def learning_rate(default: float | Callable[[int], float] | _Required = REQUIRED) -> Hyper:
     """The `lr` declaration, shared by every optimizer."""
     return Hyper("lr", default, tuple(LR), "η, the step size, or a schedule t ↦ η")
 
@@ -64,7 +65,7 @@ def replaced(declared: tuple[Hyper, ...], *new: Hyper) -> tuple[Hyper, ...]:
     return tuple(by_name.get(h.name, h) for h in declared)
 
 
-def signature(cls) -> inspect.Signature:
+def signature(cls: type) -> inspect.Signature:
     """The constructor's signature as the declarations give it (for help() and editors)."""
     kind, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
     declared = [

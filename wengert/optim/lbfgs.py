@@ -19,7 +19,8 @@ from wengert.optim.line_search import Point
 
 
 # ------------------------------------------------------------------ L-BFGS
-def two_loop(g, history, sy, yy, order, gamma) -> np.ndarray:
+def two_loop(g: np.ndarray, history: np.ndarray, sy: np.ndarray, yy: np.ndarray,
+             order: list[int], gamma: float) -> np.ndarray:  # fmt: skip
     """H g by the two-loop recursion (N&W Algorithm 7.4), H⁰ = γ I, the pairs in `order`
     (rows, oldest first) of history[0] = s_i and history[1] = y_i; sy[i, j] = s_iᵀy_j and
     yy[i, j] = y_iᵀy_j, kept up to date by `remember`. With ρ_i = 1/(s_iᵀy_i)::
@@ -88,6 +89,8 @@ class LBFGS(ClosureOptimizer):
     }
 
     def direction(self, point: Point, state: dict) -> np.ndarray:
+        """d_k = −H_k g_k at `point` by the two-loop recursion, after the last iteration's
+        pair is put into the memory (started afresh at a step's first iteration)."""
         m = self.param_groups[0]["history_size"]
         if state["n_iter"] == 1 or "history" not in state:
             n = point.g.size
@@ -110,7 +113,7 @@ class LBFGS(ClosureOptimizer):
                 "yy": (m, m)}  # fmt: skip
 
 
-def remember(state: dict, pair) -> None:
+def remember(state: dict, pair: tuple[np.ndarray, np.ndarray, float] | None) -> None:
     """Put the pair (s, y, yᵀs) into the ring, in row n_pairs mod m, and bring the inner
     products sy and yy up to date (two matrix-vector products)."""
     if pair is None:
@@ -160,6 +163,8 @@ class BFGS(ClosureOptimizer):
     hyperparameters = (*BUDGET, LINE_SEARCH)
 
     def add_param_group(self, group: dict) -> None:
+        """Add `group` as ClosureOptimizer does; refused, and not added, when the parameters
+        would pass MAX_PARAMS elements in all."""
         super().add_param_group(group)
         n = sum(p.data.size for g in self.param_groups for p in g["params"])
         if n > self.MAX_PARAMS:
@@ -174,6 +179,8 @@ class BFGS(ClosureOptimizer):
             )
 
     def direction(self, point: Point, state: dict) -> np.ndarray:
+        """d_k = −H_k g_k at `point`, after the BFGS update of H by the last iteration's pair
+        (−g while no pair has been kept since the step's first iteration)."""
         if state["n_iter"] == 1:
             state.pop("H", None)
         pair = curvature_pair(point, state)

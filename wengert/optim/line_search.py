@@ -48,6 +48,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import Protocol
 
 import numpy as np
 
@@ -226,7 +227,22 @@ class Progress:
         self.point = point
 
 
-def iterate(method, evaluate, point: Point, state: dict, hyper: dict, progress=None):
+# evaluate(x) -> (f, g, extra): f(x), ∇f(x) and what the method needs at x (Point.extra).
+Evaluate = Callable[[np.ndarray], tuple[float, np.ndarray, object]]
+
+
+class Method(Protocol):
+    """What `iterate` asks of a method (the closure optimizers, minimize's maths)."""
+
+    def direction(self, point: Point, state: dict) -> np.ndarray:
+        """The direction d_k at the evaluated `point`."""
+
+    def first_step(self, g: np.ndarray, state: dict, lr: float) -> float:
+        """The first trial step α along d_k, from the gradient `g` and the step size `lr`."""
+
+
+def iterate(method: Method, evaluate: Evaluate, point: Point, state: dict, hyper: dict,
+            progress: Progress | None = None) -> tuple[Point, str, str]:  # fmt: skip
     """Up to hyper["max_iter"] line-search iterations from the evaluated `point`.
 
     Returns (last point, stop code, message). `method.direction(point, state)` gives d_k,
@@ -351,7 +367,9 @@ __all__ = [
     "C1",
     "C2",
     "MAX_EVAL",
+    "Evaluate",
     "LineSearchResult",
+    "Method",
     "Point",
     "Progress",
     "cubic_minimizer",

@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import ConvergenceWarning, Options, check, check_finite, check_params, refusal
 from wengert.autodiff.functional import value_and_grad
@@ -98,7 +100,15 @@ class _SteepestDescent:
         return lr
 
 
-def minimize(f, x0, method="lbfgs", *, tol=1e-6, max_iter=None, **options) -> MinimizeResult:
+def minimize(
+    f: Callable[[Tensor], Tensor],
+    x0: ArrayLike | Tensor,
+    method: str = "lbfgs",
+    *,
+    tol: float = 1e-6,
+    max_iter: int | None = None,
+    **options: object,
+) -> MinimizeResult:
     """Minimize scalar f from x0 by `method`; see the module docstring for methods and options."""
     check("minimize", "method", method, Options(METHODS))
     owner = f"minimize(method={method!r})"

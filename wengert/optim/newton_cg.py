@@ -9,6 +9,7 @@ sweeps, no finite differences). The closure must therefore record that graph: it
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -22,7 +23,9 @@ from wengert.optim.line_search import Point
 _EPS = float(np.finfo(np.float64).eps)
 
 
-def truncated_cg(hvp, g: np.ndarray, tol: float, max_iter: int) -> tuple[np.ndarray, int, str]:
+def truncated_cg(
+    hvp: Callable[[np.ndarray], np.ndarray], g: np.ndarray, tol: float, max_iter: int
+) -> tuple[np.ndarray, int, str]:
     """The inner loop of N&W Algorithm 7.1: CG on B p = −g, B = ∇²f, stopped early.
 
     Returns (p, Hessian-vector products used, why it stopped)::
@@ -65,7 +68,7 @@ def forcing_tolerance(g: np.ndarray, eta_max: float = 0.5) -> float:
     return max(min(eta_max, math.sqrt(norm)), _EPS) * norm
 
 
-def graph_hvp(flat: FlatParams, owner: str):
+def graph_hvp(flat: FlatParams, owner: str) -> Callable[[np.ndarray], np.ndarray]:
     """v ↦ ∇²f v at the point just evaluated, from the gradient graph in the parameters'
     `.grad` (left by backward(create_graph=True)): one more reverse sweep per product."""
     grads = [p.grad for p in flat.params]
@@ -129,10 +132,12 @@ class NewtonCG(ClosureOptimizer):
         LINE_SEARCH,
     )
 
-    def extra(self, flat: FlatParams):
+    def extra(self, flat: FlatParams) -> Callable[[np.ndarray], np.ndarray]:
+        """The Hessian-vector product v ↦ ∇²f v at the point just evaluated (see graph_hvp)."""
         return graph_hvp(flat, "NewtonCG")
 
     def first_step(self, g: np.ndarray, state: dict, lr: float) -> float:
+        """Always lr: the Newton step has its own scale."""
         return lr
 
     def direction(self, point: Point, state: dict) -> np.ndarray:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from numbers import Integral
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from wengert import _checks as checks
 from wengert._checks import Interval, check, check_params, refusal
 from wengert.autodiff.mode import enable_grad
 from wengert.optim.hyperparameters import POSITIVE, REQUIRED, Hyper, signature
+
+if TYPE_CHECKING:
+    from wengert.autodiff.tensor import Tensor
 
 # Group keys that are bookkeeping, not hyperparameters.
 _GROUP_KEYS = ("params", "t")
@@ -193,7 +196,7 @@ class Optimizer:
             for p in group["params"]:
                 p.grad = None
 
-    def step(self, closure: Callable[[], object] | None = None):
+    def step(self, closure: Callable[[], Tensor | float] | None = None) -> Tensor | float | None:
         """One update of every parameter that has a `.grad`; returns closure()'s loss, or None.
 
         `closure` (optional) re-evaluates the model and returns the loss; it is called first,
@@ -322,7 +325,7 @@ def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
 
-def check_state_dict_kind(state_dict, owner: str) -> None:
+def check_state_dict_kind(state_dict: object, owner: str) -> None:
     """Refuse anything but a dict with exactly the keys 'state' and 'param_groups'."""
     expected = "a dict with the keys 'param_groups' and 'state' (from state_dict())"
     if not isinstance(state_dict, dict):

@@ -10,7 +10,7 @@ from wengert.optim import hyperparameters as hp
 from wengert.optim.optimizer import Optimizer
 
 
-def rmsprop_init_state(theta, **hyper) -> dict:
+def rmsprop_init_state(theta: np.ndarray, **hyper: object) -> dict:
     """v at 0, and ḡ and b at 0 where centered and momentum ask for them (PyTorch's)."""
     state = {"step": 0, "square_avg": np.zeros_like(theta)}
     if hyper["momentum"] > 0:
@@ -20,7 +20,16 @@ def rmsprop_init_state(theta, **hyper) -> dict:
     return state
 
 
-def rmsprop_rule(g, state, *, lr, alpha, eps, momentum, centered):
+def rmsprop_rule(
+    g: np.ndarray,
+    state: dict,
+    *,
+    lr: float,
+    alpha: float,
+    eps: float,
+    momentum: float,
+    centered: bool,
+) -> tuple[np.ndarray, dict]:
     """One RMSprop direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `RMSprop`'s
     docstring (`lr` is applied by the optimizer)."""
     square_avg = alpha * state["square_avg"] + (1 - alpha) * (g * g)

@@ -21,9 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from numbers import Real
+from typing import TYPE_CHECKING, Protocol
 
 from wengert._checks import Interval, Options, check, refusal
 from wengert.optim.hyperparameters import COUNT, LR, NON_NEGATIVE, POSITIVE
+
+if TYPE_CHECKING:
+    from wengert.optim.optimizer import Optimizer
 
 UNIT_RIGHT = Interval(Real, 0, 1, closed="right")  # (0, 1]: a decay factor that may be 1
 UNIT = Interval(Real, 0, 1, closed="both")
@@ -149,7 +153,9 @@ def _warmup(t, schedule, warmup_steps, start_factor):
     return eta * (start_factor + (1 - start_factor) * min(t, warmup_steps) / warmup_steps)
 
 
-def warmup(schedule, warmup_steps: int, start_factor: float = 0.0) -> Schedule:
+def warmup(
+    schedule: float | Callable[[int], float], warmup_steps: int, start_factor: float = 0.0
+) -> Schedule:
     """Linear warmup in front of any schedule (or float): η_t = f_t·schedule(t), where
 
         f_t = start_factor + (1 − start_factor)·min(t, w)/w,     w = warmup_steps,
@@ -171,6 +177,20 @@ def warmup(schedule, warmup_steps: int, start_factor: float = 0.0) -> Schedule:
 
 def _scaled(t, schedule, factor, min_lr):
     return max(schedule(t) * factor, min_lr)
+
+
+class _Losses(Protocol):
+    """The loss series of fit()'s History that ReduceOnPlateau reads."""
+
+    epoch_loss: list[float]
+    val_loss: list[float]
+
+
+class _Run(Protocol):
+    """What ReduceOnPlateau reads of the run fit() passes to its callbacks."""
+
+    history: _Losses
+    optimizer: Optimizer
 
 
 class ReduceOnPlateau:
@@ -220,7 +240,9 @@ class ReduceOnPlateau:
         self.bad_epochs = 0
         self.changes: list[dict] = []
 
-    def on_epoch_end(self, run) -> None:
+    def on_epoch_end(self, run: _Run) -> None:
+        """After each epoch of fit(): count the epochs without improvement of the monitored
+        loss, and reduce every group's lr once `patience` of them have passed in a row."""
         history = run.history.epoch_loss if self.monitor == "loss" else run.history.val_loss
         if not history:
             raise refusal(

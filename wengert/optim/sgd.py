@@ -14,7 +14,7 @@ from wengert.optim.optimizer import Optimizer
 MOMENTUM_FORMS = ("pytorch", "lecture")
 
 
-def sgd_init_state(theta, **hyper) -> dict:
+def sgd_init_state(theta: np.ndarray, **hyper: object) -> dict:
     """No state without momentum; PyTorch's buffer is None until the first step sets it to g;
     the lecture's velocity starts at 0."""
     if hyper["momentum"] == 0:
@@ -24,7 +24,16 @@ def sgd_init_state(theta, **hyper) -> dict:
     return {"momentum_buffer": None}
 
 
-def sgd_rule(g, state, *, lr, momentum, dampening, nesterov, momentum_form):
+def sgd_rule(
+    g: np.ndarray,
+    state: dict,
+    *,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    nesterov: bool,
+    momentum_form: str,
+) -> tuple[np.ndarray, dict]:
     """One SGD direction: `(d, new_state)`, θ ← θ − η·d; the formulas are in `SGD`'s docstring.
 
     `lr` enters only the lecture's form, whose velocity holds η (d = −step/η there).
