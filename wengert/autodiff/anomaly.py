@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from wengert.autodiff.mode import MODE
+
+if TYPE_CHECKING:
+    from wengert.autodiff.tensor import Tensor
 
 
 class Watch:
@@ -38,7 +42,7 @@ class Watch:
         self.positions: dict[int, tuple[weakref.ref, int]] = {}
         self.in_backward = False
 
-    def append(self, node) -> None:
+    def append(self, node: Tensor) -> None:
         """Number one more recorded node, in the order the forward pass made it."""
         self.count += 1
         key = id(node)
@@ -54,7 +58,7 @@ class Watch:
         if entry is not None and entry[0] is ref:
             del self.positions[key]
 
-    def where(self, node) -> str:
+    def where(self, node: Tensor) -> str:
         """'operation #k', or a note that the node was recorded before the block began."""
         entry = self.positions.get(id(node))
         if entry is not None and entry[0]() is node:
@@ -73,7 +77,9 @@ class Watch:
             f"({self.where(node)}) produced {_kind(node._data)}; {cause}"
         )
 
-    def check_rule(self, node, i: int, g, ga) -> None:
+    def check_rule(
+        self, node: Tensor, i: int, g: np.ndarray | Tensor, ga: np.ndarray | Tensor
+    ) -> None:
         """Raise if the cotangent ga that argument i's rule of `node` returned is not finite."""
         ga = getattr(ga, "_data", ga)
         if _finite(ga):

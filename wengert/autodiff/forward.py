@@ -26,13 +26,14 @@ import contextlib
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff.functional import _check_argnums, _to_numpy, _transform
 from wengert.autodiff.mode import MODE, enable_grad
 from wengert.autodiff.ops import add_p, astype_p, broadcast_to_p, reshape_p, stack
 from wengert.autodiff.ops.arithmetic import _data
-from wengert.autodiff.primitive import Without, apply
+from wengert.autodiff.primitive import Primitive, Without, apply
 from wengert.autodiff.tensor import Tensor, as_array
 
 
@@ -48,7 +49,7 @@ class Levels:
     def __init__(self, levels: tuple[dict, ...]) -> None:
         self.levels = levels
 
-    def push(self, out: Tensor, prim, args, params) -> None:
+    def push(self, out: Tensor, prim: Primitive, args: tuple, params: dict) -> None:
         """Give `out`, just computed by `prim` from `args`, its tangent at every level."""
         # Inside no_grad() results are constants: they carry no tangent, as they record no graph
         # (PyTorch's forward mode ignores no_grad; here one switch says "not differentiated").
@@ -121,7 +122,11 @@ def _in_flight(level: dict):
 
 
 # ----------------------------------------------------------------------------- the functional API
-def jvp(f: Callable, x, v):
+def jvp(
+    f: Callable[..., Tensor],
+    x: ArrayLike | Tensor | tuple[ArrayLike | Tensor, ...],
+    v: ArrayLike | Tensor | tuple[ArrayLike | Tensor, ...],
+) -> tuple[np.ndarray | float | Tensor, np.ndarray | float | Tensor]:
     """(f(x), J v): the value of f at x and its derivative along v, by one forward pass.
 
     J = ∂f/∂x is the Jacobian at x, so J v = d/dε f(x + ε v) at ε = 0 (JAX's `jax.jvp`,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert.autodiff.primitive import Primitive
 from wengert.autodiff.tensor import Tensor
@@ -12,7 +13,7 @@ from wengert.autodiff.tensor import Tensor
 ATOM = 100  # the precedence of a name, a number or a call: never parenthesised
 
 
-def number(x) -> str:
+def number(x: float | np.number | np.bool_) -> str:
     """A short form of a number: 0.5, -3, 1e-08, True."""
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
@@ -21,7 +22,7 @@ def number(x) -> str:
     return f"{float(x) + 0.0:.6g}"  # + 0.0 turns -0.0 into 0.0
 
 
-def value(x, width: int = 6) -> str:
+def value(x: ArrayLike | Tensor, width: int = 6) -> str:
     """A value as a learner wants to read it: the number, a short list, or dtype and shape."""
     data = x.data if isinstance(x, Tensor) else np.asarray(x)
     if data.ndim == 0 or data.size == 1:
@@ -31,7 +32,7 @@ def value(x, width: int = 6) -> str:
     return f"<{data.dtype} {'x'.join(map(str, data.shape))}>"
 
 
-def index(idx) -> str:
+def index(idx: tuple) -> str:
     """An index tuple as it is written in Python: 0, 1:3, ..., None, [0, 0, 2]."""
     parts = []
     for i in idx:
@@ -47,7 +48,7 @@ def index(idx) -> str:
     return ", ".join(parts)
 
 
-def param(name: str, v) -> str:
+def param(name: str, v: object) -> str:
     """A primitive's keyword parameter as the Wengert list prints it (an index as Python would)."""
     if name == "index":
         return index(v)
@@ -87,7 +88,7 @@ def operation(prim: Primitive, args: list[str], params: dict, precs: list[int]) 
     return prim.template.format(*wrapped, **kw), prim.precedence
 
 
-def operand(x, names: dict[int, str]) -> tuple[str, int]:
+def operand(x: ArrayLike | Tensor, names: dict[int, str]) -> tuple[str, int]:
     """A leaf of an expression: a named Tensor or array, or a constant written by value."""
     if id(x) in names:
         return names[id(x)], ATOM

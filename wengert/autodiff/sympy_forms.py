@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import sympy
 
 
 def each(scalar: Callable[..., object]) -> Callable[..., np.ndarray]:
@@ -28,7 +34,7 @@ def each(scalar: Callable[..., object]) -> Callable[..., np.ndarray]:
     return form
 
 
-def number(sp, v):
+def number(sp: ModuleType, v: float | np.number | np.bool_) -> sympy.Basic:
     """A number of the forward as SymPy's: integers exact, other floats as Floats that hold the
     double, bools as SymPy's true and false."""
     if isinstance(v, (bool, np.bool_)):
@@ -40,7 +46,7 @@ def number(sp, v):
     return sp.Float(repr(v)) if np.isfinite(v) else sp.sympify(v)
 
 
-def objects(sp, value) -> np.ndarray:
+def objects(sp: ModuleType, value: ArrayLike | sympy.Basic) -> np.ndarray:
     """value (an expression, a number, an array) as an object array of SymPy expressions."""
     if isinstance(value, np.ndarray) and value.dtype == object:
         return value
@@ -51,7 +57,9 @@ def objects(sp, value) -> np.ndarray:
     return out
 
 
-def reduce(combine, x: np.ndarray, axis, keepdims: bool) -> np.ndarray:
+def reduce(
+    combine: Callable[..., sympy.Basic], x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool
+) -> np.ndarray:
     """x combined over `axis` (a tuple, or None for all) by `combine(*terms)`, one call per
     result: sp.Add of all the terms at once, where adding them one at a time, as np.add.reduce
     does, re-sorts the growing sum at each step."""
@@ -66,6 +74,6 @@ def reduce(combine, x: np.ndarray, axis, keepdims: bool) -> np.ndarray:
     return out
 
 
-def count(shape, axis) -> int:
+def count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
     """How many elements a reduction over `axis` combines into each result."""
     return math.prod(shape) if axis is None else math.prod(shape[a] for a in axis)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
+from typing import IO, TypeVar
 
 import click
 
 __all__ = ["UserError", "boundary"]
 
 # Warnings meant for programmers, not for the person at the command line: Python's defaults.
+_T = TypeVar("_T")
+
 _QUIET = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
@@ -23,20 +27,20 @@ class UserError(click.ClickException):
         super().__init__(message)
         self.command = command
 
-    def show(self, file=None) -> None:
+    def show(self, file: IO[str] | None = None) -> None:
         """Print the one-line error, `wengert <command>: error: <message>`, to stderr."""
         click.echo(f"wengert {self.command}: error: {self.message}", err=True)
 
 
-def boundary(command: str):
+def boundary(command: str) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
     """Decorate a command's function: the library's ValueError, TypeError, KeyError and
     ImportError (its messages for bad input) become a UserError instead of a traceback, and
     each different warning raised while it runs is printed once, as one line on stderr, before
     its result or its error line."""
 
-    def decorate(fn):
+    def decorate(fn: Callable[..., _T]) -> Callable[..., _T]:
         @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: object, **kwargs: object) -> _T:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")  # every one recorded; _echo removes repeats
                 for category in _QUIET:

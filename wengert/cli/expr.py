@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import operator
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,7 +229,7 @@ class _Parser:
         return False
 
 
-def parse(text: str, max_operations: int = MAX_OPERATIONS):
+def parse(text: str, max_operations: int = MAX_OPERATIONS) -> tuple:
     """The syntax tree of `text` (tuples, see above); raises ExpressionError, also for more than
     `max_operations` operations (binary operators, unary minus, calls)."""
     return _Parser(text, max_operations).parse()
@@ -332,7 +333,9 @@ def _run(program: list[tuple], env: dict):
     return values[0]
 
 
-def compile_expression(text: str, variables, max_operations: int = MAX_OPERATIONS):
+def compile_expression(
+    text: str, variables: Iterable[str], max_operations: int = MAX_OPERATIONS
+) -> Callable[..., Tensor | np.ndarray]:
     """A function f(*values) of `variables` (names, in order) that evaluates `text` with wengert
     operations. Its signature names the variables, so that trace and gradcheck print them.
     An expression of more than `max_operations` operations is refused (ExpressionError).

@@ -16,6 +16,7 @@ import math
 import numbers
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -23,6 +24,9 @@ import numpy as np
 from wengert import io
 from wengert.cli.boundary import boundary
 from wengert.cli.runs import MODEL_FILE, predictions
+
+if TYPE_CHECKING:
+    from wengert.nn import Module
 
 __all__ = ["LABEL_MAPS", "check_info", "predict"]
 
@@ -102,7 +106,7 @@ def _outputs(model, X: np.ndarray, info: dict, path: str) -> np.ndarray:
     return outputs
 
 
-def check_info(info: dict, model, path) -> None:
+def check_info(info: dict, model: Module, path: str | os.PathLike) -> None:
     """Refuse predict metadata that cannot be used as it is, with `wengert.io.ModelFileError`
     naming the file and the field: features, mean, std, label_map, classes, target_name, and
     the model's input and output widths against them."""

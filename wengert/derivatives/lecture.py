@@ -15,16 +15,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import COUNT, Interval, as_float_array, as_generator, check, refusal, what_came
 from wengert.autodiff.functional import grad
 from wengert.autodiff.ops import exp, log
-from wengert.autodiff.tensor import as_array
+from wengert.autodiff.tensor import Tensor, as_array
 from wengert.derivatives.compare import Comparison, compare_derivatives, reverse_mode_cost
 from wengert.derivatives.numerical import numerical_grad
 from wengert.derivatives.symbolic import SymbolicGradient, symbolic_grad
@@ -32,12 +34,18 @@ from wengert.derivatives.symbolic import SymbolicGradient, symbolic_grad
 EPS = float(np.finfo(np.float64).eps)
 
 
-def softplus_unit(w, x, b):
+def softplus_unit(w: Tensor | ArrayLike, x: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """log(1 + exp(w x + b)): the first example, written as the slide writes it."""
     return log(1 + exp(w * x + b))
 
 
-def two_layers(w1, w2, x, b1, b2):
+def two_layers(
+    w1: Tensor | ArrayLike,
+    w2: Tensor | ArrayLike,
+    x: Tensor | ArrayLike,
+    b1: Tensor | ArrayLike,
+    b2: Tensor | ArrayLike,
+) -> Tensor:
     """log(1 + exp(w2 log(1 + exp(w1 x + b1)) + b2)): the second example."""
     return log(1 + exp(w2 * log(1 + exp(w1 * x + b1)) + b2))
 
@@ -135,7 +143,7 @@ def lecture_examples(repeats: int = 3) -> LectureExamples:
 
 
 # ----------------------------------------------------------------------------- depth
-def chain(x, *layers):
+def chain(x: Tensor | ArrayLike, *layers: Tensor | ArrayLike) -> Tensor:
     """h_1 = x, h_{k+1} = log(1 + exp(w_k h_k + b_k)); layers = w_1, b_1, w_2, b_2, ..."""
     h = x
     for w, b in zip(layers[::2], layers[1::2], strict=True):
@@ -174,7 +182,7 @@ class DepthSweep:
         return "\n".join(lines)
 
 
-def depth_sweep(max_depth: int = 12, seed=0) -> DepthSweep:
+def depth_sweep(max_depth: int = 12, seed: int | np.random.Generator = 0) -> DepthSweep:
     """The chain of 1, ..., max_depth softplus units: symbolic sizes and reverse-mode cost.
 
     The parameters are drawn once from a normal of standard deviation 1/2 (`seed`), x = 1.
@@ -246,7 +254,12 @@ def _check_steps(steps) -> np.ndarray:
     return array
 
 
-def step_size_sweep(f, x, steps=None, points: int = 5) -> StepSizeSweep:
+def step_size_sweep(
+    f: Callable[[Tensor], Tensor],
+    x: ArrayLike | Tensor,
+    steps: ArrayLike | None = None,
+    points: int = 5,
+) -> StepSizeSweep:
     """The V-shaped error of finite differences of scalar f at x over `steps` (absolute h).
 
     `steps` defaults to np.logspace(-16, 0, 33), two points a decade. Round-off error is erratic

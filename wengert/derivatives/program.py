@@ -9,7 +9,10 @@ an f, because the expression it would build holds on one branch only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert.autodiff.mode import enable_grad, recording
 from wengert.autodiff.tensor import Tensor
@@ -27,7 +30,13 @@ def live_nodes(recorded: Trace) -> list[Tensor]:
     return [n for n in recorded.nodes if id(n) in needed]
 
 
-def control_flow(f, recorded: Trace, names, point, rng) -> str | None:
+def control_flow(
+    f: Callable[..., Tensor],
+    recorded: Trace,
+    names: Sequence[str],
+    point: Sequence[ArrayLike],
+    rng: np.random.Generator,
+) -> str | None:
     """Why f's operations depend on its inputs' values (a message), or None if none is seen.
 
     f is traced again at the negated point and at PROBES points drawn from `rng` (standard normal
@@ -183,7 +192,7 @@ def _point_text(names, values) -> str:
     return ", ".join(f"{n} = {short(v)}" for n, v in zip(names, values, strict=True))
 
 
-def short(v) -> str:
+def short(v: ArrayLike) -> str:
     """`v` (a number or an array) printed to 4 significant digits, a long array elided."""
     data = np.asarray(v, dtype=np.float64)
     if data.ndim == 0:

@@ -38,11 +38,12 @@ SymPy is imported when symbolic_grad runs, never by `import wengert`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import COUNT, as_generator, check, check_finite, refusal
 from wengert.autodiff.tensor import Tensor, as_array
@@ -93,11 +94,11 @@ class SymbolicGradient:
     def __call__(self, *args) -> tuple:
         return self.value_and_grad(*args)[1]
 
-    def value(self, *args) -> float:
+    def value(self, *args: ArrayLike) -> float:
         """f at args (one value per argument of f, in its order)."""
         return self.value_and_grad(*args)[0]
 
-    def value_and_grad(self, *args) -> tuple[float, tuple]:
+    def value_and_grad(self, *args: ArrayLike) -> tuple[float, tuple]:
         """(f, the tuple of derivatives) at args, in float64, each in its argument's shape."""
         flat = self._flatten(args)
         results = self.compiled(*flat)
@@ -111,13 +112,13 @@ class SymbolicGradient:
             k += size
         return value, tuple(grads)
 
-    def parse(self, text: str):
+    def parse(self, text: str) -> Any:
         """A formula in SymPy's syntax, read with this gradient's (real) symbols: "x*exp(w*x)"."""
         sp = _sympy()
         known = {str(s): s for sym in self.symbols for s in _flat(sym)}
         return sp.sympify(text, locals=known)
 
-    def matches(self, name: str, formula) -> bool:
+    def matches(self, name: str, formula: Any) -> bool:
         """True when sympy.simplify(∂f/∂name - formula) is 0; formula is text or an expression."""
         sp = _sympy()
         other = self.parse(formula) if isinstance(formula, str) else formula
@@ -154,9 +155,10 @@ class SymbolicGradient:
         return "\n".join(lines)
 
 
-def symbolic_grad(
-    f: Callable, *args, wrt=None, at=None, max_ops: int = DEFAULT_MAX_OPS, seed=0
-) -> SymbolicGradient:
+def symbolic_grad(f: Callable[..., Tensor], *args: str | ArrayLike,
+                  wrt: str | Iterable[str] | None = None, at: Mapping[str, ArrayLike] | None = None,
+                  max_ops: int = DEFAULT_MAX_OPS, seed: int | np.random.Generator = 0,
+                  ) -> SymbolicGradient:  # fmt: skip
     """f turned into a SymPy expression through its Wengert list, and ∂f/∂x for each input x.
 
     `args` are names (strings) or values (numbers, small arrays), one per positional argument of

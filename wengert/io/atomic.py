@@ -21,7 +21,7 @@ BYTES = InstanceOf((bytes, bytearray, memoryview), "bytes")
 _STALE_AFTER_S = 3600.0  # a temporary file this old belongs to no write still under way
 
 
-def atomic_write(path, data: bytes) -> None:
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write the bytes `data` to `path` atomically, then remove stale temporaries of `path`.
 
     The old file (if any) stays whole until the new one is complete on disk. On any error,
@@ -45,7 +45,7 @@ def atomic_write(path, data: bytes) -> None:
     remove_stale_temporaries(path)
 
 
-def remove_stale_temporaries(path) -> list[Path]:
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     """Remove the temporary files that crashed writes to `path` left; the paths removed.
 
     A temporary is stale when the process that wrote it no longer runs, or when it is older

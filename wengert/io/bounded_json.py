@@ -84,7 +84,14 @@ def _refuse_constant(name: str):
     raise _Refused(f"{name} stands where a number must be finite")
 
 
-def loads(text, limit: int, where: str, what: str, finite: bool = True, layout=None):
+def loads(
+    text: str | bytes,
+    limit: int,
+    where: str,
+    what: str,
+    finite: bool = True,
+    layout: tuple[bytes, str] | None = None,
+) -> object:
     """json.loads(text), refused with ModelFileError when it nests deeper than `limit`, holds
     an integer of more digits than Python converts, holds NaN or an infinity literal (unless
     `finite` is false), or is not valid JSON; `what` names the text in the message (e.g. "the
@@ -115,7 +122,7 @@ def loads(text, limit: int, where: str, what: str, finite: bool = True, layout=N
         ) from e
 
 
-def finite_numbers(value) -> bool:
+def finite_numbers(value: object) -> bool:
     """Whether every float in the JSON value `value` is finite (walked without recursion)."""
     todo = [value]
     while todo:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _CHUNK_BYTES = 1 << 22
 
 
-def data_fingerprint(X, y=None) -> str:
+def data_fingerprint(X: ArrayLike, y: ArrayLike | None = None) -> str:
     """ "sha256:<hex>" of the arrays X and y (None for no labels): bytes, dtype and shape."""
     digest = hashlib.sha256()
     for array in (X, y):

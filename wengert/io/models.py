@@ -7,6 +7,8 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
+
 from wengert._checks import PATH, check, refusal
 from wengert.io.bounded_json import loads
 from wengert.io.safetensors import STORED_DTYPES, ModelFileError, read_safetensors
@@ -48,7 +50,7 @@ def describe(model: Module) -> dict:
     return {"class": type(model).__name__, "config": model.config()}
 
 
-def build(spec, where: str = "model file") -> Module:
+def build(spec: object, where: str = "model file") -> Module:
     """The module that `spec` (from `describe`) describes, with freshly initialised weights."""
     name, config = _class_and_config(spec, where)
     cls, config = MODULES[name], dict(config)
@@ -62,7 +64,7 @@ def build(spec, where: str = "model file") -> Module:
         raise ModelFileError(f"{where}: cannot rebuild {spec['class']} from {config}: {e}") from e
 
 
-def parameter_count(spec, where: str = "model file") -> int:
+def parameter_count(spec: object, where: str = "model file") -> int:
     """How many weights the module that `spec` describes holds, computed from the description
     alone (nothing is allocated); ModelFileError when a size is not an int >= 1."""
     name, config = _class_and_config(spec, where)
@@ -177,7 +179,9 @@ def _model_from(tensors, meta, path) -> Module:
     return model
 
 
-def check_parameter_count(spec, tensors: dict, path) -> None:
+def check_parameter_count(
+    spec: object, tensors: dict[str, np.ndarray], path: str | os.PathLike
+) -> None:
     """Refuse a description whose weights are not the ones the file holds, by number."""
     wanted = parameter_count(spec, f"{path}")
     held = sum(math.prod(v.shape) for k, v in tensors.items() if k.startswith("model."))

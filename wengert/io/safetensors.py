@@ -51,7 +51,9 @@ VERSION_KEY = "wengert_version"  # recorded by every version that writes the che
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+def write_safetensors(
+    path: str | os.PathLike, tensors: dict[str, np.ndarray], metadata: dict[str, str]
+) -> None:
     """Write `tensors` and the string map `metadata` to `path` atomically (see the docstring),
     with the data's SHA-256 added to the metadata as "data_sha256"."""
     header, offset, blobs = {}, 0, []
@@ -81,7 +83,7 @@ def write_safetensors(path, tensors: dict[str, np.ndarray], metadata: dict[str, 
     atomic_write(path, b"".join([struct.pack("<Q", len(text)), text, *blobs]))
 
 
-def read_safetensors(path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors and `__metadata__` of the safetensors file at `path`, every field checked
     before anything is allocated; `ModelFileError` says what is wrong."""
     where = f"{path}"

@@ -9,9 +9,14 @@ fit raises ModelFileError naming it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from wengert.io.errors import ModelFileError
+
+if TYPE_CHECKING:
+    from wengert.optim.optimizer import Optimizer
 
 STATE_KEYS = ("optimizer", "history", "epoch", "step", "loader")
 HISTORY_LISTS = ("step_loss", "lr", "epoch_loss", "val_loss")  # before History.history
@@ -33,7 +38,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def check_state(state, where: str) -> None:
+def check_state(state: object, where: str) -> None:
     """Refuse a `state` whose fields are not of the types save_checkpoint writes."""
     if not isinstance(state, dict) or set(state) != set(STATE_KEYS):
         raise _bad(where, "the checkpoint state", f"an object with the keys {STATE_KEYS}", state)
@@ -48,7 +53,7 @@ def check_state(state, where: str) -> None:
         check_optimizer_json(state["optimizer"], where)
 
 
-def check_history(history, where: str) -> None:
+def check_history(history: object, where: str) -> None:
     """The saved History: its series by name (or, in files written before History.history,
     epoch_loss, val_loss and metrics), lists of numbers per step, a stop reason, the best epoch."""
     series_key = "metrics" if isinstance(history, dict) and "epoch_loss" in history else "history"
@@ -74,7 +79,7 @@ def check_history(history, where: str) -> None:
         raise _bad(where, "state.history.best_epoch", "null or an int >= 0", best)
 
 
-def check_loader(loader, where: str) -> None:
+def check_loader(loader: object, where: str) -> None:
     """The DataLoader's position: seed, epoch, shuffle, batch size, samples, generator state."""
     keys = set(LOADER_KEYS)
     if not isinstance(loader, dict) or not keys <= set(loader) <= keys | {"fingerprint"}:
@@ -96,7 +101,7 @@ def check_loader(loader, where: str) -> None:
         raise _bad(where, "state.loader.rng", f"a PCG64 generator state ({e})", rng) from None
 
 
-def check_optimizer_json(saved, where: str) -> None:
+def check_optimizer_json(saved: object, where: str) -> None:
     """The optimizer's class, param groups (with their step counts t) and encoded state."""
     keys = {"class", "param_groups", "state"}
     if not isinstance(saved, dict) or set(saved) != keys:
@@ -153,7 +158,7 @@ def _decode(value, tensors: dict, where: str, field: str):
     raise _bad(where, field, "a tensor reference, a number or null", value)
 
 
-def check_against_parameters(state: dict[int, dict], optimizer, where: str) -> None:
+def check_against_parameters(state: dict[int, dict], optimizer: Optimizer, where: str) -> None:
     """Each state array must have the dtype and shape the optimizer keeps for its parameter:
     the parameter's own (closure optimizers such as L-BFGS keep float64 arrays of their own
     shapes, which their load_state_dict checks)."""
@@ -194,7 +199,7 @@ def check_tensor_names(tensors: dict, used: set, where: str) -> None:
         raise ModelFileError(f"{where}: tensors {stray[:5]} belong to nothing. Corrupted file")
 
 
-def used_tensor_names(saved) -> set:
+def used_tensor_names(saved: dict | None) -> set[str]:
     """The tensor names that the encoded optimizer state refers to."""
     names, todo = set(), [saved["state"]] if saved else []
     while todo:

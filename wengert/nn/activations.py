@@ -10,15 +10,19 @@ Rosenblatt's perceptron rule (on a mistake y - y_hat = 2y).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from wengert import _checks
 from wengert._checks import Options, check, refusal
 from wengert.autodiff.mode import no_grad
 from wengert.autodiff.ops import leaky_relu, relu, sigmoid, sign, softplus, tanh, where
+from wengert.autodiff.tensor import Tensor
 from wengert.nn.module import Module
 
+_X = TypeVar("_X")
 
-def identity(x):
+
+def identity(x: _X) -> _X:
     """x itself: the linear unit of the lecture's y = w x."""
     return x
 
@@ -30,12 +34,12 @@ def _straight_through(x, value):
     return x + offset
 
 
-def sign_ste(x):
+def sign_ste(x: Tensor) -> Tensor:
     """sign(x) (-1, 0 or 1), with the gradient of the identity (see the module docstring)."""
     return _straight_through(x, sign(x))
 
 
-def step_ste(x):
+def step_ste(x: Tensor) -> Tensor:
     """1 where x > 0, else 0 (Heaviside), with the gradient of the identity."""
     return _straight_through(x, where(x > 0, 1.0, 0.0))
 
@@ -52,7 +56,11 @@ ACTIVATIONS: dict[str, Callable] = {
 }
 
 
-def get_activation(activation, owner: str = "get_activation", name: str = "activation") -> Callable:
+def get_activation(
+    activation: str | Callable[[Tensor], Tensor] | None,
+    owner: str = "get_activation",
+    name: str = "activation",
+) -> Callable[[Tensor], Tensor]:
     """The activation function named `activation` (or `activation` itself if callable; None
     is the identity); anything else is refused with `owner` and `name` in the message."""
     if callable(activation):
@@ -87,10 +95,10 @@ def saved_activation_name(fn: Callable, owner: str, argument: str = "activation"
 class Activation(Module):
     """An activation function as a module, for Sequential: Activation("relu")."""
 
-    def __init__(self, activation="relu") -> None:
+    def __init__(self, activation: str | Callable[[Tensor], Tensor] | None = "relu") -> None:
         self.fn = get_activation(activation, "Activation")
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         """The activation applied to x, elementwise."""
         return self.fn(x)
 

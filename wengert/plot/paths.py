@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 import wengert as wg
 from wengert import optim
 from wengert._checks import COUNT, InstanceOf, Options, check, refusal
 from wengert.plot._figure import check_save, finish, new_figure
 
+if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
+    from matplotlib.figure import Figure
+
+    from wengert.autodiff.tensor import Tensor
+    from wengert.optim import Optimizer
+
 __all__ = ["OPTIMIZERS", "SURFACES", "optimizer_path", "plot_optimizer_paths"]
 
 
-def valley(x, y):
+def valley(x: Tensor, y: Tensor) -> Tensor:
     """A long narrow valley, f = 0.05 x² + 2 y²: curvatures 0.1 along it and 4 across (κ = 40)."""
     return 0.05 * x * x + 2.0 * y * y
 
 
-def saddle(x, y):
+def saddle(x: Tensor, y: Tensor) -> Tensor:
     """f = ½ x² − ½ y² + ¼ y⁴: a saddle at the origin, minima at (0, ±1) where f = −¼."""
     return 0.5 * x * x - 0.5 * y * y + 0.25 * y**4
 
@@ -38,7 +49,12 @@ OPTIMIZERS = {
 }
 
 
-def optimizer_path(f, start, make_optimizer, steps: int) -> np.ndarray:
+def optimizer_path(
+    f: Callable[[Tensor, Tensor], Tensor],
+    start: ArrayLike,
+    make_optimizer: Callable[[list[Tensor]], Optimizer],
+    steps: int,
+) -> np.ndarray:
     """The points θ_0..θ_steps of an optimizer on f(x, y) from `start`, shape (steps + 1, 2).
 
     make_optimizer(params) builds the optimizer (e.g. lambda p: optim.Adam(p, lr=0.1)); one that
@@ -92,7 +108,13 @@ def _contours(ax, f, xlim, ylim) -> None:
     ax.contour(xs, ys, zs, levels=15, colors="0.5", linewidths=0.5)
 
 
-def plot_optimizer_paths(surface="valley", optimizers=None, steps=60, *, save=None):
+def plot_optimizer_paths(
+    surface: str = "valley",
+    optimizers: str | Sequence[str] | None = None,
+    steps: int = 60,
+    *,
+    save: str | os.PathLike | None = None,
+) -> Figure:
     """The paths of several optimizers from one start on a 2-D loss surface, over its contours.
 
     surface: "valley" (long and narrow, where plain SGD zigzags across and momentum runs along)
