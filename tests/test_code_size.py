@@ -1,8 +1,9 @@
 """The size and documentation limits of the style guide, measured by scripts/code_stats.py.
 
 A module of wengert/ over 400 lines, a function over 40 lines (its ``def`` to its last line,
-docstring included) or a public function without a docstring fails here, unless it is named
-below with the reason it is let through. Shrink the item and take it off the list: a name on a
+docstring included), a public function without a docstring or one not fully type-hinted (every
+parameter but ``self``/``cls``, and the return) fails here, unless it is named below with the
+reason it is let through. Shrink the item and take it off the list: a name on a
 list that no longer needs it fails too, so that the lists only shrink.
 """
 
@@ -21,6 +22,31 @@ ALLOWED_LONG_FUNCTIONS: dict[str, str] = {}
 ALLOWED_LONG_MODULES: dict[str, str] = {}
 
 ALLOWED_UNDOCUMENTED: dict[str, str] = {}
+
+# The engine's primitive modules are being restructured by their owner, hints included.
+_ENGINE_REWORK = "the engine's core modules are being restructured; hints come with that work"
+_ENGINE_UNHINTED = {
+    "wengert.autodiff.backward": "unbroadcast toposort sweep backward make_seed",
+    "wengert.autodiff.elementwise": "underflow_ignored diagonal_rule elementwise",
+    "wengert.autodiff.primitive": "apply",
+    "wengert.autodiff.ops.activations": (
+        "sigmoid tanh relu leaky_relu softplus softmax log_softmax logsumexp"
+    ),
+    "wengert.autodiff.ops.arithmetic": (
+        "add sub mul div neg power exp expm1 log sqrt abs sign maximum minimum clip where astype"
+    ),
+    "wengert.autodiff.ops.fused": "linear cross_entropy",
+    "wengert.autodiff.ops.linalg": "matmul",
+    "wengert.autodiff.ops.reductions": (
+        "normalize_axis keepdims_shape flag sum mean max min reshape broadcast_to"
+    ),
+    "wengert.autodiff.ops.shapes": "transpose swapaxes getitem concatenate stack",
+}
+ALLOWED_UNHINTED: dict[str, str] = {
+    f"{module}.{name}": _ENGINE_REWORK
+    for module, names in _ENGINE_UNHINTED.items()
+    for name in names.split()
+}
 
 
 def _load_stats() -> ModuleType:
@@ -62,6 +88,12 @@ def test_every_public_function_has_a_docstring(stats, modules):
     assert undocumented == [], f"public functions without a docstring: {undocumented}"
 
 
+def test_every_public_function_is_fully_hinted(stats, modules):
+    missing = [fn.qualname for fn in stats.unhinted_public_functions(modules)]
+    unhinted = [name for name in missing if name not in ALLOWED_UNHINTED]
+    assert unhinted == [], f"public functions without full type hints: {unhinted}"
+
+
 def test_the_measure_counts_lines_from_def_to_end_and_skips_private_names(stats, tmp_path):
     package = tmp_path / "wengert"
     (package / "_hidden").mkdir(parents=True)
@@ -85,6 +117,31 @@ def test_the_measure_counts_lines_from_def_to_end_and_skips_private_names(stats,
     assert by_name["wengert.mod.Shown.__init__"].fully_hinted
     assert not by_name["wengert.mod.Shown.method"].fully_hinted
     assert not by_name["wengert.mod.Shown.method"].has_docstring
+    unhinted = [fn.qualname for fn in stats.unhinted_public_functions(found)]
+    assert unhinted == ["wengert.mod.Shown.method"]
+
+
+def test_full_hints_need_every_parameter_and_the_return_but_self(stats, tmp_path):
+    package = tmp_path / "wengert"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = (
+        "def bare_return(a: int):\n    pass\n"
+        "def bare_star(a: int, *args, **kwargs: int) -> None:\n    pass\n"
+        "def bare_keyword(*, k) -> None:\n    pass\n"
+        "def hinted(a: int, /, b: str, *args: int, k: float, **kw: str) -> None:\n    pass\n"
+        "class C:\n"
+        "    def method(self, a: int) -> int:\n        return a\n"
+        "    @classmethod\n    def build(cls) -> C:\n        return cls()\n"
+    )
+    (package / "mod.py").write_text(source)
+    found = stats.read_package(tmp_path)
+    unhinted = [fn.qualname for fn in stats.unhinted_public_functions(found)]
+    assert unhinted == [
+        "wengert.mod.bare_return",
+        "wengert.mod.bare_star",
+        "wengert.mod.bare_keyword",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -98,10 +155,21 @@ def test_the_measure_counts_lines_from_def_to_end_and_skips_private_names(stats,
                 f for f in stats.public_functions(modules) if not f.has_docstring
             ],
         ),
+        (ALLOWED_UNHINTED, lambda stats, modules: stats.unhinted_public_functions(modules)),
     ],
-    ids=["modules", "functions", "docstrings"],
+    ids=["modules", "functions", "docstrings", "hints"],
 )
 def test_the_allowlists_name_only_what_still_needs_them(stats, modules, allowed, measure):
     found = {getattr(item, "qualname", None) or item.name for item in measure(stats, modules)}
     stale = sorted(set(allowed) - found)
     assert stale == [], f"within the limits now, take them off the list: {stale}"
+
+
+def test_the_unhinted_flag_lists_the_public_functions_that_lack_hints(stats, modules, capsys):
+    unhinted = [fn.qualname for fn in stats.unhinted_public_functions(modules)]
+    stats.main(["--unhinted"])
+    out = capsys.readouterr().out
+    listed = "".join(f"  {name}\n" for name in unhinted or ["(none)"])
+    assert f"public functions not fully hinted: {len(unhinted)}\n{listed}" in out
+    stats.main([])
+    assert "not fully hinted" not in capsys.readouterr().out
