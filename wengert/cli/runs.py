@@ -12,17 +12,21 @@ import itertools
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from wengert import data as wdata
 from wengert import losses, nn, optim
+from wengert.autodiff.tensor import Tensor
 from wengert.data.csv import labelled_table
+from wengert.losses import LossSpec
 from wengert.optim import schedules
 
 __all__ = [
     "DATASETS",
+    "DEFAULT_LOSSES",
     "LOSSES",
     "MODELS",
     "MODEL_FILE",
@@ -51,7 +55,16 @@ DATASETS = {
     "wine": wdata.wine,
 }
 MODELS = ("perceptron", "mlp", "lms", "svm")
-LOSSES = ("l1", "l2", "mse", "huber", "hinge", "squared_hinge", "logistic", "cross_entropy")
+# The losses the command line trains with, as wengert.losses declares them (its registry), in
+# its order; prepare reads the registry itself, so a loss defined there needs no edit here.
+LOSSES = tuple(name for name, spec in losses.LOSSES.items() if spec.trainable)
+# Each model's default loss: for a real-valued target, for 2 classes, for more than 2.
+DEFAULT_LOSSES = {
+    "perceptron": ("l2", "logistic", "logistic"),
+    "mlp": ("mse", "logistic", "cross_entropy"),
+    "lms": ("l2", "l2", "l2"),
+    "svm": ("mse", "hinge", "hinge"),
+}
 # The optimizers by command-line name, as each class declares it (wengert.optim's registry).
 OPTIMIZERS = optim.OPTIMIZERS
 # The trained model's file in a run directory: written by train, read by predict.
@@ -86,7 +99,7 @@ def _choice(value: str, known, what: str) -> str:
     return value
 
 
-def load_data(spec: str, target: str | None):
+def load_data(spec: str, target: str | None) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """X, y, the feature names and the target's name, from a bundled dataset's name or a CSV
     file's path (the target column: by name or index, or the last one; a whole number that is
     also another column's name is refused as ambiguous).
@@ -237,29 +250,35 @@ def _memory_limits() -> list[tuple[int, str]]:
     return limits
 
 
-def _default_loss(model: str, classes) -> str:
-    if classes is None:
-        return "l2" if model in ("perceptron", "lms") else "mse"
-    if model == "svm":
-        return "hinge"
-    if model == "mlp" and len(classes) > 2:
-        return "cross_entropy"
-    return "logistic" if model in ("perceptron", "mlp") else "l2"
+def _loss_spec(config: dict, classes: np.ndarray | None) -> LossSpec:
+    """The loss of --loss, or the model's default for the data, checked against both."""
+    model, name = config["model"], config["loss"]
+    if name is None:
+        name = DEFAULT_LOSSES[model][0 if classes is None else 1 if len(classes) <= 2 else 2]
+    spec = losses.LOSSES[name]
+    if classes is None and "value" not in spec.targets:
+        raise ValueError(f"--loss {name} needs class labels; the target is real-valued")
+    if classes is not None and spec.labels is None:
+        raise ValueError(f"--loss {name} needs real-valued targets; the target holds classes")
+    if model != "mlp" and spec.several_outputs:
+        raise ValueError(f"--loss {name} needs --model mlp; got --model {model}")
+    return spec
 
 
-def _targets(y, classes, loss: str):
-    """y encoded for the loss: class indices, 0/1, -1/+1, or the values (regression)."""
+def _targets(y: np.ndarray, classes: np.ndarray | None, spec: LossSpec) -> tuple[np.ndarray, str]:
+    """y encoded for the loss, and the code (wengert.losses.TARGETS) that says how: the values
+    (regression), class indices ("argmax"), 0/1 ("logit") or -1/+1 ("sign")."""
     if classes is None:
         return y.astype(np.float64), "value"
     index = np.searchsorted(classes, y)
-    if loss == "cross_entropy":
-        return index.astype(np.int64), "argmax"
+    if spec.several_outputs:
+        return index.astype(np.int64), spec.labels
     if len(classes) != 2:
         raise ValueError(
-            f"--loss {loss} (one output) separates 2 classes; the data has {len(classes)}. "
+            f"--loss {spec.name} (one output) separates 2 classes; the data has {len(classes)}. "
             "Use --model mlp --loss cross_entropy"
         )
-    if loss == "logistic":
+    if spec.labels == "logit":
         return index.astype(np.int64), "logit"
     return (2 * index - 1).astype(np.float64), "sign"
 
@@ -293,16 +312,12 @@ def prepare(config: dict) -> Run:
     _choice(config["optimizer"], list(OPTIMIZERS), "optimizer")
     _choice(config["schedule"], SCHEDULES, "schedule")
     if config["loss"] is not None:
-        _choice(config["loss"], LOSSES, "loss")
+        _choice(config["loss"], [n for n, spec in losses.LOSSES.items() if spec.trainable], "loss")
     hidden = _check_numbers(config)
     X, y, features, target_name = load_data(config["data"], config["target"])
     classes = _as_classes(y, target_name)
-    loss_name = config["loss"] or _default_loss(config["model"], classes)
-    if classes is None and loss_name in ("hinge", "squared_hinge", "logistic", "cross_entropy"):
-        raise ValueError(f"--loss {loss_name} needs class labels; the target is real-valued")
-    if config["model"] != "mlp" and loss_name == "cross_entropy":
-        raise ValueError(f"--loss cross_entropy needs --model mlp; got --model {config['model']}")
-    t, label_map = _targets(y, classes, loss_name)
+    spec = _loss_spec(config, classes)
+    t, label_map = _targets(y, classes, spec)
     split = config["val_split"]
     if split > 0:
         X_tr, X_va, t_tr, t_va = wdata.train_test_split(
@@ -319,25 +334,25 @@ def prepare(config: dict) -> Run:
     batches = math.ceil(len(t_tr) / config["batch_size"])
     opt = _optimizer(config, model.parameters(), batches * config["epochs"])
     val = None if X_va is None else ((X_va - mean) / std, t_va)
-    loss = _loss_fn(loss_name, n_out)
+    loss = _loss_fn(spec)
     train = ((X_tr - mean) / std, t_tr)
     return Run(model, loss, opt, train, val, classes, mean, std, label_map, features, target_name)
 
 
-def _loss_fn(name: str, n_out: int):
-    fn = getattr(losses, name)
-    if n_out != 1 or name == "cross_entropy":
-        return fn
+def _loss_fn(spec: LossSpec) -> Callable[[Tensor, np.ndarray], Tensor]:
+    """The loss as training calls it, loss(outputs, encoded targets)."""
+    if spec.several_outputs:
+        return spec.function
 
     # The MLP keeps its output axis (N, 1); the losses compare with y of shape (N,).
-    def loss(y_hat, y):
-        return fn(y_hat.reshape(-1) if y_hat.ndim == 2 else y_hat, y)
+    def loss(y_hat: Tensor, y: np.ndarray) -> Tensor:
+        return spec.function(y_hat.reshape(-1) if y_hat.ndim == 2 else y_hat, y)
 
-    loss.__name__ = name
+    loss.__name__ = spec.name
     return loss
 
 
-def accuracy_metric(label_map: str):
+def accuracy_metric(label_map: str) -> Callable[[np.ndarray, np.ndarray], float]:
     """The fraction of samples classified right, from model outputs and encoded targets."""
 
     def accuracy(outputs: np.ndarray, t: np.ndarray) -> float:

@@ -38,17 +38,14 @@ def plot_losses(y_hat: ArrayLike | None = None, *, save: str | os.PathLike | Non
     path = check_save(save, "plot_losses")
     y_hat = np.linspace(-2.0, 3.0, 601) if y_hat is None else _check_y_hat(y_hat)
     y = np.ones_like(y_hat)
-    curves = {
-        "l1": losses.l1(y_hat, y, reduction="none").data,
-        "l2": losses.l2(y_hat, y, reduction="none").data,
-        "zero_one": losses.zero_one(y_hat, y, reduction="none").data,
-        "hinge": losses.hinge(y_hat, y, reduction="none").data,
-    }
     labels = {
         "l1": "L1  |ŷ − y|",
         "l2": "L2  ½(ŷ − y)²",
         "zero_one": "zero-one  1[sign ŷ ≠ y]",
         "hinge": "hinge  max(0, 1 − yŷ)",
+    }
+    curves = {  # by name, from wengert.losses' registry
+        name: losses.LOSSES[name].function(y_hat, y, reduction="none").data for name in labels
     }
     fig = new_figure((6.4, 4.2))
     ax = fig.add_subplot()
