@@ -2,9 +2,10 @@
 
 1. Samples per second of the 784-256-256-10 ReLU MLP, softmax cross-entropy, Adam (lr 1e-3),
    float32, on synthetic data (N(0, 1) features, random labels 0..9, seed 0), at batch 128
-   and 16: wengert (Adam's default path, fused=False and fused=True; `wengert.train.fit` for an
-   epoch when it imports), the hand-written NumPy reference (bench/numpy_mlp.py), PyTorch eager
-   (2 threads) and scikit-learn's MLPClassifier, each peer only when it imports.
+   and 16: wengert (Adam's default path, fused=None: in place for arrays of 1024 elements or
+   more; fused=False, the plain rule; fused=True, in place for every array; `wengert.train.fit`
+   for an epoch when it imports), the hand-written NumPy reference (bench/numpy_mlp.py),
+   PyTorch eager (2 threads) and scikit-learn's MLPClassifier, each peer only when it imports.
 2. Microseconds per per-sample SGD step of the lecture's smallest perceptron, y = w x, loss
    ½(y - w x)², η = 0.01, on the lecture's table: wengert (bare Tensor, nn.Perceptron) against
    Python floats, NumPy and PyTorch (bench/perceptron_step.py).
@@ -24,7 +25,6 @@ throughout (graph nodes, every cotangent of the backward sweep, gradients, Adam'
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import os
 import sys
@@ -55,7 +55,7 @@ DEFAULT, NUMPY, TORCH = "wengert, Adam (default)", "NumPy by hand", "PyTorch, Ad
 ADAMS = (
     (DEFAULT, None),
     ("wengert, Adam fused=False", False),
-    ("wengert, fused=True (numexpr)", True),
+    ("wengert, Adam fused=True", True),
 )
 
 
@@ -119,10 +119,6 @@ def versions(found: dict) -> str:
         import sklearn
 
         out.append(f"scikit-learn {sklearn.__version__}")
-    with contextlib.suppress(ImportError):
-        import numexpr
-
-        out.append(f"numexpr {numexpr.__version__} ({numexpr.nthreads} threads)")
     return ", ".join(out)
 
 
@@ -185,10 +181,7 @@ def throughput_runners(X, y, batch: int, settings: Settings, found: dict) -> dic
     """label -> (runner, samples per call) for every side that runs here."""
     params, runners = initial_params(), {}
     for label, fused in ADAMS:
-        try:
-            model, opt = wengert_model(params, fused)
-        except ImportError:  # fused=True needs numexpr
-            continue
+        model, opt = wengert_model(params, fused)
         data = batches(X, y, batch)
         runners[label] = (loop(lambda m=model, o=opt, d=data: wengert_step(m, o, *next(d))), batch)
     if found["fit"] is not None:
