@@ -8,8 +8,10 @@ Run from anywhere, as often as you like (standard library only):
 How things are counted:
 
 - A module's lines are the lines of its file.
-- A function's lines run from its ``def`` line to its last line: decorators are left out, the
-  docstring is in. Nested functions are counted on their own as well (``outer.<locals>.inner``).
+- A function's lines are its body's: from the first statement after its docstring to its last
+  line. The signature, decorators and docstring are left out, so that documenting a function
+  or giving each parameter a line of its own never counts against it. Nested functions are
+  counted on their own as well (``outer.<locals>.inner``).
 - A public function is a module-level function or a method of a class whose name does not start
   with ``_``, in a module whose dotted path has no part starting with ``_`` (a package's
   ``__init__.py`` counts as the package). Dunder methods, ``__init__`` included, start with
@@ -86,6 +88,12 @@ def is_fully_hinted(node: ast.FunctionDef | ast.AsyncFunctionDef, is_method: boo
     return node.returns is not None and all(p.annotation is not None for p in params)
 
 
+def body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """The lines of ``node``'s body, its docstring left out (0 for a docstring alone)."""
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    return node.end_lineno - body[0].lineno + 1 if body else 0
+
+
 def _walk_functions(
     body: list[ast.stmt], prefix: str, public_scope: bool, in_class: bool
 ) -> Iterator[FunctionInfo]:
@@ -97,7 +105,7 @@ def _walk_functions(
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             yield FunctionInfo(
                 qualname=prefix + node.name,
-                lines=node.end_lineno - node.lineno + 1,
+                lines=body_lines(node),
                 public=public_scope and not node.name.startswith("_") and not _is_accessor(node),
                 has_docstring=ast.get_docstring(node) is not None,
                 fully_hinted=is_fully_hinted(node, in_class),

@@ -39,8 +39,6 @@ SymPy is imported when symbolic_grad runs, never by `import wengert`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -48,7 +46,8 @@ from numpy.typing import ArrayLike
 from wengert._checks import COUNT, as_generator, check, check_finite, refusal
 from wengert.autodiff.tensor import Tensor, as_array
 from wengert.autodiff.trace import Trace, trace
-from wengert.derivatives.program import control_flow, live_nodes, short
+from wengert.derivatives.program import control_flow, live_nodes
+from wengert.derivatives.symbolic_result import SymbolicError, SymbolicGradient, flat
 from wengert.derivatives.sympy_forwards import _objects, _sympy, has_form, supported
 
 OWNER = "symbolic_grad"
@@ -56,109 +55,15 @@ DEFAULT_MAX_OPS = 20_000
 MAX_SYMBOLS = 64
 
 
-class SymbolicError(ValueError):
-    """symbolic_grad cannot differentiate this f; `reason` is "unsupported", "control flow",
-    "size", "symbols" or "shape"."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
 # ----------------------------------------------------------------------------- symbolic_grad
-@dataclass(frozen=True, eq=False)
-class SymbolicGradient:
-    """f as a SymPy expression, its partial derivatives, their sizes and a compiled evaluator.
-
-    `expression` is f; `derivatives[name]` is ∂f/∂name (an array of expressions for an array
-    argument). `ops[name]` is `sympy.count_ops` of that derivative (summed over elements) and
-    `ops_cse[name]` the same after `sympy.cse`; `gradient_ops` and `gradient_ops_cse` count all
-    derivatives together, the second with one elimination of common subexpressions over all of
-    them. Calling the object evaluates the derivatives (compiled by `sympy.lambdify` to NumPy,
-    with cse) at a point and returns a tuple, one float or float64 array per differentiated
-    argument; `value` evaluates f.
-    """
-
-    names: tuple[str, ...]
-    symbols: tuple
-    point: tuple
-    expression: Any
-    derivatives: dict[str, Any]
-    expression_ops: int
-    ops: dict[str, int]
-    ops_cse: dict[str, int]
-    gradient_ops: int
-    gradient_ops_cse: int
-    compiled: Callable = field(repr=False)
-
-    def __call__(self, *args) -> tuple:
-        return self.value_and_grad(*args)[1]
-
-    def value(self, *args: ArrayLike) -> float:
-        """f at args (one value per argument of f, in its order)."""
-        return self.value_and_grad(*args)[0]
-
-    def value_and_grad(self, *args: ArrayLike) -> tuple[float, tuple]:
-        """(f, the tuple of derivatives) at args, in float64, each in its argument's shape."""
-        flat = self._flatten(args)
-        results = self.compiled(*flat)
-        value = float(np.asarray(results[0], dtype=np.float64))
-        grads, k = [], 1
-        for name in self.derivatives:
-            shape = np.shape(self.symbols[self.names.index(name)])
-            size = int(np.prod(shape, dtype=np.int64))
-            parts = np.array([np.asarray(r, dtype=np.float64) for r in results[k : k + size]])
-            grads.append(float(parts[0]) if shape == () else parts.reshape(shape))
-            k += size
-        return value, tuple(grads)
-
-    def parse(self, text: str) -> Any:
-        """A formula in SymPy's syntax, read with this gradient's (real) symbols: "x*exp(w*x)"."""
-        sp = _sympy()
-        known = {str(s): s for sym in self.symbols for s in _flat(sym)}
-        return sp.sympify(text, locals=known)
-
-    def matches(self, name: str, formula: Any) -> bool:
-        """True when sympy.simplify(∂f/∂name - formula) is 0; formula is text or an expression."""
-        sp = _sympy()
-        other = self.parse(formula) if isinstance(formula, str) else formula
-        return sp.simplify(self.derivatives[name] - other) == 0
-
-    def _flatten(self, args) -> list[float]:
-        owner = "SymbolicGradient"
-        if len(args) != len(self.names):
-            expected = f"{len(self.names)} values, for {', '.join(self.names)}"
-            raise refusal(owner, "the arguments", expected, str(len(args)), TypeError)
-        flat = []
-        for name, sym, a in zip(self.names, self.symbols, args, strict=True):
-            data = np.asarray(as_array(a, name=f"argument {name}", owner=owner), dtype=np.float64)
-            if data.shape != np.shape(sym):
-                expected = f"of shape {np.shape(sym)}, as when it was differentiated"
-                raise refusal(owner, f"argument {name}", expected, f"shape {data.shape}")
-            flat.extend(data.reshape(-1))  # float64 scalars: 1/0 is inf, as in NumPy
-        return flat
-
-    def __str__(self) -> str:
-        sp = _sympy()
-        point = ", ".join(f"{n} = {short(v)}" for n, v in zip(self.names, self.point, strict=True))
-        lines = [f"Symbolic gradient, traced at {point}"]
-        lines.append(f"  f = {_text(sp, self.expression)}   [{self.expression_ops} ops]")
-        for name, d in self.derivatives.items():
-            lines.append(
-                f"  ∂f/∂{name} = {_text(sp, d)}   "
-                f"[{self.ops[name]} ops, {self.ops_cse[name]} with CSE]"
-            )
-        lines.append(
-            f"  gradient ({len(self.derivatives)} arguments): {self.gradient_ops} ops, "
-            f"{self.gradient_ops_cse} after common-subexpression elimination"
-        )
-        return "\n".join(lines)
-
-
-def symbolic_grad(f: Callable[..., Tensor], *args: str | ArrayLike,
-                  wrt: str | Iterable[str] | None = None, at: Mapping[str, ArrayLike] | None = None,
-                  max_ops: int = DEFAULT_MAX_OPS, seed: int | np.random.Generator = 0,
-                  ) -> SymbolicGradient:  # fmt: skip
+def symbolic_grad(
+    f: Callable[..., Tensor],
+    *args: str | ArrayLike,
+    wrt: str | Iterable[str] | None = None,
+    at: Mapping[str, ArrayLike] | None = None,
+    max_ops: int = DEFAULT_MAX_OPS,
+    seed: int | np.random.Generator = 0,
+) -> SymbolicGradient:
     """f turned into a SymPy expression through its Wengert list, and ∂f/∂x for each input x.
 
     `args` are names (strings) or values (numbers, small arrays), one per positional argument of
@@ -203,9 +108,9 @@ def _measured(sp, names, symbols, point, expression, derivatives) -> SymbolicGra
     """The SymbolicGradient of f's (expression, its size) and derivatives, with their sizes and
     their evaluator."""
     expression, expression_ops = expression
-    ops = {name: sum(sp.count_ops(e) for e in _flat(d)) for name, d in derivatives.items()}
-    every = [e for d in derivatives.values() for e in _flat(d)]
-    flat_symbols = [s for sym in symbols for s in _flat(sym)]
+    ops = {name: sum(sp.count_ops(e) for e in flat(d)) for name, d in derivatives.items()}
+    every = [e for d in derivatives.values() for e in flat(d)]
+    flat_symbols = [s for sym in symbols for s in flat(sym)]
     return SymbolicGradient(
         names=names,
         symbols=symbols,
@@ -214,7 +119,7 @@ def _measured(sp, names, symbols, point, expression, derivatives) -> SymbolicGra
         derivatives=derivatives,
         expression_ops=expression_ops,
         ops=ops,
-        ops_cse={name: _cse_ops(sp, _flat(d)) for name, d in derivatives.items()},
+        ops_cse={name: _cse_ops(sp, flat(d)) for name, d in derivatives.items()},
         gradient_ops=sum(ops.values()),
         gradient_ops_cse=_cse_ops(sp, every),
         compiled=sp.lambdify(flat_symbols, [expression, *every], modules="numpy", cse=True),
@@ -233,10 +138,6 @@ def _derivative(sp, expression, symbol, max_ops):
         d = d.replace(sp.DiracDelta, lambda *a: sp.S.Zero)
     _size(sp, d, f"∂f/∂{symbol}", max_ops)
     return d
-
-
-def _flat(value) -> list:
-    return list(value.reshape(-1)) if isinstance(value, np.ndarray) else [value]
 
 
 def _cse_ops(sp, exprs) -> int:
@@ -389,11 +290,6 @@ def _tree_nodes(expr, cap: int, sizes: dict) -> int:
         stack.append((e, True))
         stack.extend((a, False) for a in args if a not in sizes)
     return sizes[expr]
-
-
-def _text(sp, value, limit: int = 240) -> str:
-    text = sp.sstr(value.tolist() if isinstance(value, np.ndarray) else value)
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 __all__ = ["DEFAULT_MAX_OPS", "MAX_SYMBOLS", "SymbolicError", "SymbolicGradient", "symbolic_grad"]

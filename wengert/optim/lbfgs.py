@@ -19,8 +19,14 @@ from wengert.optim.line_search import Point
 
 
 # ------------------------------------------------------------------ L-BFGS
-def two_loop(g: np.ndarray, history: np.ndarray, sy: np.ndarray, yy: np.ndarray,
-             order: list[int], gamma: float) -> np.ndarray:  # fmt: skip
+def two_loop(
+    g: np.ndarray,
+    history: np.ndarray,
+    sy: np.ndarray,
+    yy: np.ndarray,
+    order: list[int],
+    gamma: float,
+) -> np.ndarray:
     """H g by the two-loop recursion (N&W Algorithm 7.4), H⁰ = γ I, the pairs in `order`
     (rows, oldest first) of history[0] = s_i and history[1] = y_i; sy[i, j] = s_iᵀy_j and
     yy[i, j] = y_iᵀy_j, kept up to date by `remember`. With ρ_i = 1/(s_iᵀy_i)::

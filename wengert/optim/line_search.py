@@ -241,8 +241,14 @@ class Method(Protocol):
         """The first trial step α along d_k, from the gradient `g` and the step size `lr`."""
 
 
-def iterate(method: Method, evaluate: Evaluate, point: Point, state: dict, hyper: dict,
-            progress: Progress | None = None) -> tuple[Point, str, str]:  # fmt: skip
+def iterate(
+    method: Method,
+    evaluate: Evaluate,
+    point: Point,
+    state: dict,
+    hyper: dict,
+    progress: Progress | None = None,
+) -> tuple[Point, str, str]:
     """Up to hyper["max_iter"] line-search iterations from the evaluated `point`.
 
     Returns (last point, stop code, message). `method.direction(point, state)` gives d_k,

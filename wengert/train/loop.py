@@ -36,30 +36,65 @@ from wengert.train.stopping import Plateau, stop_on_non_finite
 
 
 def fit(
-    model: Module, loss: Callable, optimizer: Optimizer, data: DataLoader | tuple, epochs: int = 10,
-    *, val_data: tuple | None = None, batch_size: int | None = 32, shuffle: bool = True,
-    seed: int | None = None, callbacks: Sequence[Callback] = (),
-    metrics: Sequence[str | Callable] = (), tol: float | None = None, n_iter_no_change: int = 10,
-    progress: bool | str | None = None, checkpoint_dir: str | os.PathLike | None = None,
-    checkpoint_every: int = 1, resume: bool = False, resume_other_data: bool = False,
-    on_nonfinite: str = "stop", clip_grad_norm: float | None = None,
-) -> History:  # fmt: skip
+    model: Module,
+    loss: Callable,
+    optimizer: Optimizer,
+    data: DataLoader | tuple,
+    epochs: int = 10,
+    *,
+    val_data: tuple | None = None,
+    batch_size: int | None = 32,
+    shuffle: bool = True,
+    seed: int | None = None,
+    callbacks: Sequence[Callback] = (),
+    metrics: Sequence[str | Callable] = (),
+    tol: float | None = None,
+    n_iter_no_change: int = 10,
+    progress: bool | str | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    resume_other_data: bool = False,
+    on_nonfinite: str = "stop",
+    clip_grad_norm: float | None = None,
+) -> History:
     """Train `model` on `data` with `optimizer`, minimising `loss`; return the run's History.
 
-    data: a DataLoader, or (X, y) arrays (X converted to the model's dtype) batched by
-    batch_size (None: full-batch descent; 1: per-sample SGD), shuffle and seed (an int >= 0
-    gives the same run each time with a seeded model; None draws a new order each run).
-    loss(y_hat, y): a scalar Tensor. val_data: (X, y), evaluated after each epoch. metrics:
-    "accuracy" or functions (y_hat, y) -> float; History.history keeps them by name beside
-    "loss", and with val_data their "val_" twins. tol: stop when the training loss has not
-    improved by tol for n_iter_no_change epochs (warn if the epochs run out first).
-    progress: None, a live bar and a line per epoch on a terminal, nothing elsewhere; True,
-    the lines wherever stderr goes; "epochs", the lines alone; False, nothing. checkpoint_dir:
-    save every checkpoint_every epochs and at the end; resume=True continues from there bit
-    for bit (wengert.train.checkpoints). on_nonfinite: at a NaN or infinite loss, gradient or
-    weight, "stop" warns and "raise" raises NonFiniteError, keeping finite weights
-    (wengert.train.stopping). clip_grad_norm: the gradients' largest 2-norm. Ctrl-C ends
-    training, keeps the weights and warns.
+    model, loss, optimizer: loss(y_hat, y) returns a scalar Tensor (e.g.
+        wengert.losses.cross_entropy); the optimizer holds model.parameters().
+    data: a DataLoader, or (X, y) arrays (X converted to the model's dtype) that fit batches
+        by `batch_size` (None: the whole set, full-batch gradient descent; 1 with shuffle:
+        the lecture's per-sample SGD), `shuffle` and `seed`.
+    seed: a non-negative int or None, the seed of the order in which (X, y) is shuffled into
+        batches (a DataLoader has its own). The same seed, data, seeded model (e.g.
+        nn.MLP(..., seed=0)) and optimizer give the same History on every run; None, the
+        default, draws a new order each run, so the numbers differ from run to run.
+    val_data: (X, y), evaluated after each epoch.
+    metrics: "accuracy" or functions (y_hat, y) -> float of NumPy arrays. History.history
+        keeps one series per epoch for "loss" and each metric, and with val_data for
+        "val_loss" and "val_<metric>" (Keras's keys).
+    tol, n_iter_no_change: stop when the training loss has not improved by tol for
+        n_iter_no_change epochs (scikit-learn's rule); with tol set, running out of epochs
+        first warns (ConvergenceWarning).
+    progress: None (default), a live bar and a line per epoch that stays, on a terminal, and
+        nothing elsewhere; True, the lines wherever stderr goes; "epochs", the lines alone;
+        False, nothing (wengert.train.progress).
+    checkpoint_dir, checkpoint_every: write checkpoint_dir/checkpoint.safetensors atomically
+        every checkpoint_every epochs and when training ends (not after a non-finite step or
+        Ctrl-C, which keep the last one).
+    resume: with a checkpoint in checkpoint_dir, restore the weights, optimizer state,
+        History, counters and data order into `model` and `optimizer` (built as they were
+        saved: a difference is refused by name) and continue to `epochs` in total; the result
+        is the uninterrupted run's, bit for bit (wengert.train.checkpoints). Callbacks start
+        afresh. resume_other_data=True resumes although X and y differ from the checkpoint's.
+    on_nonfinite: at a NaN or infinite loss, gradient (checked before the update) or weight
+        (after it), "stop" ends training with a NonFiniteLossWarning and keeps finite weights;
+        "raise" raises NonFiniteError (epoch, step, quantity, value) instead. Both record
+        where in history.stop_reason and history.nonfinite (wengert.train.stopping).
+    clip_grad_norm: rescale the gradients to this total 2-norm at most before each update
+        (wengert.nn.utils.clip_grad_norm_); None: no clipping.
+
+    Ctrl-C ends training, keeps the weights reached and warns.
     """
     # Here, before any other name is bound, locals() holds exactly fit's arguments.
     check_fit_arguments(locals())
