@@ -338,7 +338,7 @@ TABLE = [
     (lambda: wg.trace(lambda x: 3, 1.0), TypeError,
      "trace: the result of f must be a Tensor computed from its arguments; got 3."),
     (lambda: wg.trace(lambda x: x * 2.0, np.ones(3)).backward(), ValueError,
-     "Trace.backward: seed must be an array of shape (3,) (the cotangent of the output); got "
+     "Trace.backward: gradient must be an array of shape (3,) (the cotangent of the output); got "
      "None. It may be left out only when f returns one number."),
     # the engine: operations
     (lambda: wg.sum(np.ones((2, 3)), axis=2), ValueError,

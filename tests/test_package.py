@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-OPTIONAL = ("tqdm", "click", "sympy", "matplotlib", "sklearn", "scipy", "torch", "numexpr")
+OPTIONAL = ("tqdm", "click", "sympy", "matplotlib", "sklearn", "scipy", "torch", "jax", "numba")
 
 
 def test_import_wengert_loads_no_optional_dependency():

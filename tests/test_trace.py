@@ -110,15 +110,15 @@ def test_the_same_program_prints_the_same_list():
     assert str(wg.trace(lecture, *ARGS).backward()) == str(wg.trace(lecture, *ARGS).backward())
 
 
-def test_non_scalar_output_needs_a_seed():
+def test_non_scalar_output_needs_a_gradient():
     trace = wg.trace(lambda x: x * 2.0, np.array([1.0, 2.0]))
     with pytest.raises(ValueError) as caught:
         trace.backward()
     assert str(caught.value) == (
-        "Trace.backward: seed must be an array of shape (2,) (the cotangent of the output); got "
+        "Trace.backward: gradient must be an array of shape (2,) (the cotangent of the output); got "
         "None. It may be left out only when f returns one number."
     )
-    sweep = trace.backward(seed=np.array([1.0, 10.0]))
+    sweep = trace.backward(gradient=np.array([1.0, 10.0]))
     np.testing.assert_array_equal(sweep.grads["x"], [2.0, 20.0])
 
 

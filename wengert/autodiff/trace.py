@@ -150,28 +150,33 @@ class Trace:
     def __repr__(self) -> str:
         return f"<Trace of {len(self.steps)} primitives>"
 
-    def backward(self, seed: ArrayLike | Tensor | None = None) -> Sweep:
-        """The reverse sweep over this list, one line per rule applied; see `Sweep`."""
-        return Sweep(self, seed)
+    def backward(self, gradient: ArrayLike | Tensor | None = None) -> Sweep:
+        """The reverse sweep over this list, one line per rule applied; see `Sweep`.
+
+        `gradient` is the cotangent the sweep starts from (the "seed" of reverse mode), as in
+        Tensor.backward: it may be left out when f returns one number, which then starts at 1.
+        """
+        return Sweep(self, gradient)
 
 
 class Sweep:
     """The backward sweep of a Trace: adjoints in reverse order, each rule with its value.
 
-    `grads` maps each input's name to dL/d(input), the same numbers `wg.grad` gives.
+    `grads` maps each input's name to dL/d(input), the same numbers `wg.grad` gives;
+    `gradient` is the output's cotangent that the sweep started from.
     """
 
-    def __init__(self, trace: Trace, seed=None) -> None:
+    def __init__(self, trace: Trace, gradient: ArrayLike | Tensor | None = None) -> None:
         self.trace = trace
         out = trace.output
-        if seed is None and out.size != 1:
+        if gradient is None and out.size != 1:
             expected = f"an array of shape {out.shape} (the cotangent of the output)"
             fix = "It may be left out only when f returns one number."
-            raise refusal("Trace.backward", "seed", expected, "None", fix=fix)
-        self.seed = (
+            raise refusal("Trace.backward", "gradient", expected, "None", fix=fix)
+        self.gradient = (
             np.ones_like(out.data)
-            if seed is None
-            else as_array(seed, name="seed", owner="Trace.backward")
+            if gradient is None
+            else as_array(gradient, name="gradient", owner="Trace.backward")
         )
         self.lines: list[Adjoint] = []
         adjoints = self._run()
@@ -182,7 +187,7 @@ class Sweep:
     def _run(self) -> dict[int, np.ndarray]:
         trace, names = self.trace, self.trace.names
         order, _ = toposort(trace.output)
-        adjoints = {id(trace.output): self.seed}
+        adjoints = {id(trace.output): self.gradient}
         for t in order:
             check_locked(t, trace.nodes)
             bar_t = Tensor(adjoints.pop(id(t)), requires_grad=True)
@@ -211,7 +216,7 @@ class Sweep:
         root = self.trace.names[id(self.trace.output)]
         head = [
             f"Backward sweep: x{BAR} = d{root}/dx, from {root}{BAR} = "
-            f"{render.value(self.seed)} back to the inputs"
+            f"{render.value(self.gradient)} back to the inputs"
         ]
         w_lhs = max([render.width(a.name) for a in self.lines] + [1])
         w_rule = max([render.width(a.rule) for a in self.lines] + [1])
