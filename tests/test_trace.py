@@ -115,8 +115,8 @@ def test_non_scalar_output_needs_a_gradient():
     with pytest.raises(ValueError) as caught:
         trace.backward()
     assert str(caught.value) == (
-        "Trace.backward: gradient must be an array of shape (2,) (the cotangent of the output); got "
-        "None. It may be left out only when f returns one number."
+        "Trace.backward: gradient must be an array of shape (2,) (the cotangent of the output); "
+        "got None. It may be left out only when f returns one number."
     )
     sweep = trace.backward(gradient=np.array([1.0, 10.0]))
     np.testing.assert_array_equal(sweep.grads["x"], [2.0, 20.0])
