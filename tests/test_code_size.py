@@ -23,30 +23,7 @@ ALLOWED_LONG_MODULES: dict[str, str] = {}
 
 ALLOWED_UNDOCUMENTED: dict[str, str] = {}
 
-# The engine's primitive modules are being restructured by their owner, hints included.
-_ENGINE_REWORK = "the engine's core modules are being restructured; hints come with that work"
-_ENGINE_UNHINTED = {
-    "wengert.autodiff.backward": "unbroadcast toposort sweep backward make_seed",
-    "wengert.autodiff.elementwise": "underflow_ignored diagonal_rule elementwise",
-    "wengert.autodiff.primitive": "apply",
-    "wengert.autodiff.ops.activations": (
-        "sigmoid tanh relu leaky_relu softplus softmax log_softmax logsumexp"
-    ),
-    "wengert.autodiff.ops.arithmetic": (
-        "add sub mul div neg power exp expm1 log sqrt abs sign maximum minimum clip where astype"
-    ),
-    "wengert.autodiff.ops.fused": "linear cross_entropy",
-    "wengert.autodiff.ops.linalg": "matmul",
-    "wengert.autodiff.ops.reductions": (
-        "normalize_axis keepdims_shape flag sum mean max min reshape broadcast_to"
-    ),
-    "wengert.autodiff.ops.shapes": "transpose swapaxes getitem concatenate stack",
-}
-ALLOWED_UNHINTED: dict[str, str] = {
-    f"{module}.{name}": _ENGINE_REWORK
-    for module, names in _ENGINE_UNHINTED.items()
-    for name in names.split()
-}
+ALLOWED_UNHINTED: dict[str, str] = {}
 
 
 def _load_stats() -> ModuleType:

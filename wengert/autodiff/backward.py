@@ -8,8 +8,10 @@ looks at which primitive it runs: everything it needs is in the primitive's reco
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import Boolean, check, refusal
 from wengert.autodiff.mode import MODE, enable_grad
@@ -17,8 +19,11 @@ from wengert.autodiff.ops import astype_p, reshape_p, sum_p
 from wengert.autodiff.saved import EXPOSED, changed, memory
 from wengert.autodiff.tensor import Tensor
 
+# A cotangent: an ndarray in the plain first-order sweep, a Tensor under create_graph=True.
+Cotangent = TypeVar("Cotangent", np.ndarray, Tensor)
 
-def unbroadcast(g, x):
+
+def unbroadcast(g: Cotangent, x: np.ndarray | Tensor) -> Cotangent:
     """The cotangent g, summed back to the shape of x and cast to its dtype.
 
     NumPy broadcasting repeats x along leading axes and along axes of size 1; the adjoint of a
@@ -43,7 +48,7 @@ class GraphFreedError(RuntimeError):
     """backward() reached a node whose graph an earlier backward() already freed."""
 
 
-def toposort(root: Tensor, stop=frozenset()) -> tuple[list[Tensor], list[Tensor]]:
+def toposort(root: Tensor, stop: frozenset[int] = frozenset()) -> tuple[list[Tensor], list[Tensor]]:
     """The interior nodes above root, root first, each before its inputs; and the leaves.
 
     A leaf is a Tensor that requires grad and has no recorded inputs, or one whose id is in
@@ -79,7 +84,14 @@ def toposort(root: Tensor, stop=frozenset()) -> tuple[list[Tensor], list[Tensor]
     return order, leaves
 
 
-def sweep(root: Tensor, seed, *, create_graph: bool, retain_graph: bool, stop=frozenset()):
+def sweep(
+    root: Tensor,
+    seed: np.ndarray | Tensor,
+    *,
+    create_graph: bool,
+    retain_graph: bool,
+    stop: frozenset[int] = frozenset(),
+) -> tuple[list[Tensor], dict[int, np.ndarray | Tensor]]:
     """Propagate the cotangent `seed` of root to every leaf; return (leaves, {id: cotangent})."""
     order, leaves = toposort(root, stop)
     watch = MODE.anomaly  # detect_anomaly() checks every rule's result (anomaly.py)
@@ -197,7 +209,13 @@ def _check_unchanged(t: Tensor, held) -> None:
             )
 
 
-def backward(root: Tensor, gradient=None, *, retain_graph=None, create_graph=False) -> None:
+def backward(
+    root: Tensor,
+    gradient: Tensor | ArrayLike | None = None,
+    *,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
     """Tensor.backward: accumulate the gradient of root into .grad of every leaf below it.
 
     retain_graph is None or a bool, create_graph a bool: checked here, once per call, never
@@ -250,7 +268,7 @@ def _owned(g: np.ndarray, given: set[int]) -> np.ndarray:
     return g
 
 
-def make_seed(root: Tensor, gradient) -> np.ndarray:
+def make_seed(root: Tensor, gradient: Tensor | ArrayLike | None) -> np.ndarray:
     """The starting cotangent: 1 for a one-element root, else `gradient` of root's shape."""
     if gradient is None:
         if root._data.size != 1:

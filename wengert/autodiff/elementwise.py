@@ -18,16 +18,18 @@ FloatingPointError under np.errstate(under="raise") compute again with underflow
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
-from wengert.autodiff.primitive import Primitive
+from wengert.autodiff.primitive import Primitive, Rule
 
 # d(ans, *args, **params) -> ∂(result)/∂(one argument), elementwise (broadcasts against the result)
 Derivative = Callable[..., object]
+Result = TypeVar("Result")
 
 
-def underflow_ignored(f, *args, **params):
+def underflow_ignored(f: Callable[..., Result], *args: Any, **params: Any) -> Result:
     """f(*args, **params) with NumPy's underflow ignored, the caller's other settings kept.
 
     Called while a FloatingPointError is being handled: where underflow is already ignored, that
@@ -39,7 +41,7 @@ def underflow_ignored(f, *args, **params):
         return f(*args, **params)
 
 
-def _unary(d: Derivative, quiet: bool):
+def _unary(d: Derivative, quiet: bool) -> Rule:
     def rule(g, ans, x):
         try:
             return g * d(ans, x)
@@ -51,7 +53,7 @@ def _unary(d: Derivative, quiet: bool):
     return rule
 
 
-def _binary(d: Derivative, quiet: bool):
+def _binary(d: Derivative, quiet: bool) -> Rule:
     def rule(g, ans, a, b):
         try:
             return g * d(ans, a, b)
@@ -63,7 +65,7 @@ def _binary(d: Derivative, quiet: bool):
     return rule
 
 
-def _general(d: Derivative, quiet: bool):
+def _general(d: Derivative, quiet: bool) -> Rule:
     def rule(g, ans, *args, **params):
         try:
             return g * d(ans, *args, **params)
@@ -75,7 +77,9 @@ def _general(d: Derivative, quiet: bool):
     return rule
 
 
-def diagonal_rule(d: Derivative | None, arity: int, params: bool = False, quiet: bool = False):
+def diagonal_rule(
+    d: Derivative | None, arity: int, params: bool = False, quiet: bool = False
+) -> Rule | None:
     """The rule g * d(ans, *args, **params), reverse and tangent alike; None for None.
 
     A primitive of one or two arguments and no keyword parameters gets a rule with its
@@ -96,7 +100,7 @@ def elementwise(
     *,
     params: bool = False,
     quiet_underflow: bool = False,
-    **record,
+    **record: Any,
 ) -> Primitive:
     """An elementwise Primitive whose rules, in both directions, come from its derivatives.
 

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.saved import EXPOSED, hold
@@ -120,7 +121,7 @@ class Primitive:
         guard = {(): _NOTHING, ("ans",): _RESULT, (0,): _FIRST}.get(self.saves, _HOLD)
         object.__setattr__(self, "guard", guard)
 
-    def __call__(self, *args, **params):
+    def __call__(self, *args: Tensor | ArrayLike, **params: Any) -> Tensor | np.ndarray:
         for a in args:
             if isinstance(a, Tensor):
                 return apply(self, *args, **params)
@@ -142,7 +143,7 @@ def registry_restored() -> Iterator[dict[str, Primitive]]:
         REGISTRY.update(saved)
 
 
-def apply(prim: Primitive, *args, **params) -> Tensor:
+def apply(prim: Primitive, *args: Tensor | ArrayLike, **params: Any) -> Tensor:
     """Run `prim` on the data of `args`; record a node when an argument requires grad.
 
     While a `jvp` is in flight the result also gets its tangent, from the primitive's `jvps`.

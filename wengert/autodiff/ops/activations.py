@@ -18,6 +18,7 @@ maximum shift left out: SymPy's exp does not overflow.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff.elementwise import elementwise, underflow_ignored
@@ -25,6 +26,7 @@ from wengert.autodiff.ops.arithmetic import _data, exp_p, expm1_p
 from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.primitive import Primitive, apply
 from wengert.autodiff.sympy_forms import each, number, objects, reduce
+from wengert.autodiff.tensor import Tensor
 
 __all__ = [
     "leaky_relu",
@@ -268,42 +270,44 @@ logsumexp_p = Primitive(
 )
 
 
-def sigmoid(x):
+def sigmoid(x: Tensor | ArrayLike) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
     return apply(sigmoid_p, x)
 
 
-def tanh(x):
+def tanh(x: Tensor | ArrayLike) -> Tensor:
     """Hyperbolic tangent."""
     return apply(tanh_p, x)
 
 
-def relu(x):
+def relu(x: Tensor | ArrayLike) -> Tensor:
     """max(x, 0); its gradient at 0 is 0."""
     return apply(relu_p, x)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: Tensor | ArrayLike, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x; the gradient at 0 is negative_slope."""
     return apply(leaky_relu_p, x, negative_slope=float(negative_slope))
 
 
-def softplus(x):
+def softplus(x: Tensor | ArrayLike) -> Tensor:
     """log(1 + exp(x)), stable for large |x|; its derivative is sigmoid(x)."""
     return apply(softplus_p, x)
 
 
-def softmax(x, axis=-1):
+def softmax(x: Tensor | ArrayLike, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along axis, shifted by the maximum so that it never overflows."""
     return apply(softmax_p, x, axis=_one_axis(x, axis, "softmax"))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: Tensor | ArrayLike, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along axis, stable for inputs of any size."""
     return apply(log_softmax_p, x, axis=_one_axis(x, axis, "log_softmax"))
 
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(
+    x: Tensor | ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """log(sum(exp(x))) along axis (all axes by default), shifted by the maximum."""
     return apply(
         logsumexp_p,

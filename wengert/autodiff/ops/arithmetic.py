@@ -15,6 +15,7 @@ from __future__ import annotations
 import operator
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from wengert._checks import refusal
 from wengert.autodiff.elementwise import elementwise
@@ -296,88 +297,92 @@ astype_p = Primitive(
 
 
 # ------------------------------------------------------------------------- public functions
-def add(a, b):
+def add(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a + b, elementwise, with NumPy broadcasting."""
     return apply(add_p, a, b)
 
 
-def sub(a, b):
+def sub(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a - b, elementwise."""
     return apply(sub_p, a, b)
 
 
-def mul(a, b):
+def mul(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a * b, elementwise."""
     return apply(mul_p, a, b)
 
 
-def div(a, b):
+def div(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a / b, elementwise."""
     return apply(div_p, a, b)
 
 
-def neg(a):
+def neg(a: Tensor | ArrayLike) -> Tensor:
     """-a."""
     return apply(neg_p, a)
 
 
-def power(a, b):
+def power(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a ** b, elementwise; differentiable in both a and b (d/db needs a > 0)."""
     return apply(pow_p, a, b)
 
 
-def exp(x):
+def exp(x: Tensor | ArrayLike) -> Tensor:
     """e ** x."""
     return apply(exp_p, x)
 
 
-def expm1(x):
+def expm1(x: Tensor | ArrayLike) -> Tensor:
     """e ** x - 1, accurate also where it is tiny (x near 0)."""
     return apply(expm1_p, x)
 
 
-def log(x):
+def log(x: Tensor | ArrayLike) -> Tensor:
     """Natural logarithm."""
     return apply(log_p, x)
 
 
-def sqrt(x):
+def sqrt(x: Tensor | ArrayLike) -> Tensor:
     """Square root."""
     return apply(sqrt_p, x)
 
 
-def abs(x):
+def abs(x: Tensor | ArrayLike) -> Tensor:
     """|x|; its gradient at 0 is 0."""
     return apply(abs_p, x)
 
 
-def sign(x):
+def sign(x: Tensor | ArrayLike) -> Tensor:
     """-1, 0 or 1; its gradient is 0 everywhere (a step has no useful slope)."""
     return apply(sign_p, x)
 
 
-def maximum(a, b):
+def maximum(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """Elementwise maximum; at a tie each argument gets half the gradient."""
     return apply(maximum_p, a, b)
 
 
-def minimum(a, b):
+def minimum(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """Elementwise minimum; at a tie each argument gets half the gradient."""
     return apply(minimum_p, a, b)
 
 
-def clip(x, lo=None, hi=None):
+def clip(
+    x: Tensor | ArrayLike,
+    lo: Tensor | ArrayLike | None = None,
+    hi: Tensor | ArrayLike | None = None,
+) -> Tensor:
     """x limited to [lo, hi] (either may be None); the gradient passes where lo <= x <= hi."""
     if lo is None and hi is None:
         raise refusal("clip", "lo or hi", "given (or both)", "neither")
     return apply(clip_p, x, lo=_data(lo), hi=_data(hi))
 
 
-def where(cond, a, b):
+def where(cond: Tensor | ArrayLike, a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """a where cond is true, else b; cond is a constant (it carries no gradient)."""
     return apply(where_p, np.asarray(_data(cond), dtype=bool), a, b)
 
 
-def astype(x, dtype):
+def astype(x: Tensor | ArrayLike, dtype: DTypeLike) -> Tensor:
     """x converted to `dtype`; the gradient is converted back to x's dtype."""
     return apply(astype_p, x, dtype=np.dtype(dtype))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal
 from wengert.autodiff.elementwise import underflow_ignored
@@ -122,7 +123,9 @@ cross_entropy_p = Primitive(
 )
 
 
-def linear(x, w, b=None):
+def linear(
+    x: Tensor | ArrayLike, w: Tensor | ArrayLike, b: Tensor | ArrayLike | None = None
+) -> Tensor:
     """x @ w + b in one node (b may be None): w has shape (inputs, outputs)."""
     # matmul's shape check and message, without computing the product a second time
     check_matmul_shapes(np.shape(_data(x)), np.shape(_data(w)), "linear")
@@ -135,7 +138,7 @@ def linear(x, w, b=None):
     return apply(linear_p, x, w)
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits: Tensor | ArrayLike, labels: Tensor | ArrayLike) -> Tensor:
     """Per-sample softmax cross-entropy of `logits` (..., C) with integer `labels` (...).
 
     -log softmax(logits)[label], computed as logsumexp(logits) - logits[label]: finite for

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.ops.reductions import reshape_p
 from wengert.autodiff.ops.shapes import transpose_p
 from wengert.autodiff.primitive import Primitive, apply
+from wengert.autodiff.tensor import Tensor
 
 __all__ = ["matmul", "matmul_p"]
 
@@ -64,7 +66,7 @@ matmul_p = Primitive(
 )
 
 
-def matmul(a, b):
+def matmul(a: Tensor | ArrayLike, b: Tensor | ArrayLike) -> Tensor:
     """The matrix product a @ b (a dot product for two vectors; batched over leading axes)."""
     check_matmul_shapes(np.shape(_data(a)), np.shape(_data(b)))
     return apply(matmul_p, a, b)

@@ -9,13 +9,16 @@ from __future__ import annotations
 import builtins
 import functools
 import math
+from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import Boolean, check, refusal, what_came
 from wengert.autodiff.ops.arithmetic import _data
 from wengert.autodiff.primitive import Primitive, apply
 from wengert.autodiff.sympy_forms import count, reduce
+from wengert.autodiff.tensor import Tensor
 
 __all__ = [
     "broadcast_to",
@@ -33,7 +36,9 @@ __all__ = [
 ]
 
 
-def normalize_axis(x, axis, owner: str) -> tuple[int, ...] | None:
+def normalize_axis(
+    x: Tensor | ArrayLike, axis: int | Iterable[int] | None, owner: str
+) -> tuple[int, ...] | None:
     """axis (None, an int or a sequence of ints) as a sorted tuple of non-negative axes; a
     refusal names `owner`, the operation that was called."""
     if axis is None:
@@ -67,7 +72,7 @@ def _bad_axis(owner: str, x, axis, a) -> Exception:
     return refusal(owner, "axis", expected, what_came(axis), error)
 
 
-def keepdims_shape(shape, axis) -> tuple[int, ...]:
+def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
     """The shape a reduction over `axis` has with keepdims=True."""
     if axis is None:
         return (1,) * len(shape)
@@ -181,7 +186,7 @@ broadcast_to_p = Primitive(
 )
 
 
-def flag(value, owner: str, name: str = "keepdims") -> bool:
+def flag(value: object, owner: str, name: str = "keepdims") -> bool:
     """A bool argument of an operation (keepdims): True or False pass at once, anything else
     (numpy.bool_ included) goes through the one check."""
     if value is True or value is False:
@@ -189,31 +194,39 @@ def flag(value, owner: str, name: str = "keepdims") -> bool:
     return bool(check(owner, name, value, Boolean()))
 
 
-def sum(x, axis=None, keepdims=False):
+def sum(
+    x: Tensor | ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Sum over `axis` (all axes by default)."""
     return apply(sum_p, x, axis=normalize_axis(x, axis, "sum"), keepdims=flag(keepdims, "sum"))
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(
+    x: Tensor | ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Mean over `axis` (all axes by default): the sum divided by the count."""
     if np.size(_data(x)) == 0:
         raise _empty("mean", x)
     return apply(mean_p, x, axis=normalize_axis(x, axis, "mean"), keepdims=flag(keepdims, "mean"))
 
 
-def max(x, axis=None, keepdims=False):
+def max(
+    x: Tensor | ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Maximum over `axis`; tied maxima share the gradient equally."""
     _check_not_empty(x, "max")
     return apply(max_p, x, axis=normalize_axis(x, axis, "max"), keepdims=flag(keepdims, "max"))
 
 
-def min(x, axis=None, keepdims=False):
+def min(
+    x: Tensor | ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+) -> Tensor:
     """Minimum over `axis`; tied minima share the gradient equally."""
     _check_not_empty(x, "min")
     return apply(min_p, x, axis=normalize_axis(x, axis, "min"), keepdims=flag(keepdims, "min"))
 
 
-def reshape(x, shape):
+def reshape(x: Tensor | ArrayLike, shape: int | Iterable[int]) -> Tensor:
     """The same elements in a new shape (one dimension may be -1)."""
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(builtins.map(int, shape))
     size = np.size(_data(x))
@@ -233,7 +246,7 @@ def reshape(x, shape):
     return apply(reshape_p, x, shape=shape)
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: Tensor | ArrayLike, shape: Iterable[int]) -> Tensor:
     """x repeated along new or size-1 axes to `shape`, by NumPy's broadcasting rules."""
     shape = tuple(int(n) for n in shape)
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from wengert._checks import refusal
 from wengert.autodiff.ops.arithmetic import _data
@@ -109,7 +112,7 @@ stack_p = Primitive(
 )
 
 
-def transpose(x, axes=None):
+def transpose(x: Tensor | ArrayLike, axes: Iterable[int] | None = None) -> Tensor:
     """Axes permuted (reversed by default, so a matrix is transposed)."""
     if axes is not None:
         axes = tuple(int(a) for a in axes)
@@ -121,7 +124,7 @@ def transpose(x, axes=None):
     return apply(transpose_p, x, axes=axes)
 
 
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: Tensor | ArrayLike, axis1: int, axis2: int) -> Tensor:
     """x with two axes exchanged (a transpose)."""
     perm = list(range(np.ndim(_data(x))))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
@@ -144,7 +147,7 @@ def _normalize_index(index):
     return tuple(out)
 
 
-def getitem(x, index):
+def getitem(x: Tensor | ArrayLike, index: object) -> Tensor:
     """x[index]: basic indexing (ints, slices, None, ...) and integer or boolean arrays.
 
     The gradient scatters back into x's shape; an element picked twice receives both gradients.
@@ -154,7 +157,7 @@ def getitem(x, index):
     return apply(getitem_p, x, index=index)
 
 
-def concatenate(xs, axis=0):
+def concatenate(xs: Iterable[Tensor | ArrayLike], axis: int = 0) -> Tensor:
     """The arrays of `xs` joined along an existing axis."""
     xs = tuple(xs)
     if not xs:
@@ -174,7 +177,7 @@ def concatenate(xs, axis=0):
     return apply(concatenate_p, *xs, axis=axis)
 
 
-def stack(xs, axis=0):
+def stack(xs: Iterable[Tensor | ArrayLike], axis: int = 0) -> Tensor:
     """The arrays of `xs`, all of one shape, joined along a new axis."""
     xs = tuple(xs)
     if not xs:
