@@ -23,12 +23,14 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
-# The benchmarks compare against PyTorch and scikit-learn, which `make test` never installs.
+# The benchmarks compare against PyTorch, JAX, micrograd, scikit-learn and SciPy, which
+# `make test` never installs.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peers]"
 	$(PY) bench/engine_overhead.py --quick
 	$(PY) bench/training.py
 	$(PY) bench/lbfgs.py
+	$(PY) bench/peers.py
 
 fixtures: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peers]"
