@@ -8,6 +8,7 @@ looks at which primitive it runs: everything it needs is in the primitive's reco
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import TypeVar
 
 import numpy as np
@@ -52,36 +53,59 @@ def toposort(root: Tensor, stop: frozenset[int] = frozenset()) -> tuple[list[Ten
     """The interior nodes above root, root first, each before its inputs; and the leaves.
 
     A leaf is a Tensor that requires grad and has no recorded inputs, or one whose id is in
-    `stop` (the functional API stops there and reads the cotangent). Reverse post-order of an
-    iterative depth-first search: every consumer of a node comes before it.
+    `stop` (the functional API stops there and reads the cotangent).
     """
-    order: list[Tensor] = []
+    order, leaves = _toposort(root, stop, object())
+    _clear(order, leaves)
+    return order, leaves
+
+
+def _toposort(root: Tensor, stop: frozenset[int], mark: object) -> tuple[list, list]:
+    """toposort, leaving every Tensor it returns with `_g` set to `mark`.
+
+    The nodes are found by a walk over the inputs that require grad (`_wanted`), marking each
+    as seen, and run newest first (`_seq`): an input is always older than the nodes that read
+    it, so every consumer of a node comes before it.
+    """
+    root._g = mark
+    if root._prim is None or id(root) in stop:
+        return [], [root]
+    order = [root]
     leaves: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if t._prim is None or id(t) in stop:
-            leaves.append(t)
-            continue
-        if t._inputs is None:
+    k = 0
+    while k < len(order):
+        t = order[k]
+        k += 1
+        inputs = t._inputs
+        if inputs is None:
+            _clear(order, leaves)
             raise GraphFreedError(
                 "backward() went through this graph a second time, but the first backward() "
                 "freed it; pass retain_graph=True to the first backward() (or recompute the "
                 "forward pass)"
             )
-        stack.append((t, True))
-        for a in reversed(t._inputs):
-            if isinstance(a, Tensor) and a.requires_grad and id(a) not in seen:
-                stack.append((a, False))
-    order.reverse()
+        for i in t._wanted:
+            a = inputs[i]
+            if a._g is mark:  # seen already
+                continue
+            a._g = mark
+            if a._prim is None or (stop and id(a) in stop):
+                leaves.append(a)
+            else:
+                order.append(a)
+    order.sort(key=_SEQ, reverse=True)
     return order, leaves
+
+
+def _clear(order: list[Tensor], leaves: list[Tensor]) -> None:
+    """Leave no cotangent (or mark) behind in the slots of a walk's Tensors."""
+    for t in order:
+        t._g = None
+    for t in leaves:
+        t._g = None
+
+
+_SEQ = attrgetter("_seq")
 
 
 def sweep(
@@ -93,48 +117,58 @@ def sweep(
     stop: frozenset[int] = frozenset(),
 ) -> tuple[list[Tensor], dict[int, np.ndarray | Tensor]]:
     """Propagate the cotangent `seed` of root to every leaf; return (leaves, {id: cotangent})."""
-    order, leaves = toposort(root, stop)
+    # A fresh mark, which means "no cotangent yet": no slot holds it but this walk's.
+    mark = object()
+    order, leaves = _toposort(root, stop, mark)
     watch = MODE.anomaly  # detect_anomaly() checks every rule's result (anomaly.py)
-    if watch is None:
-        return leaves, _walk(order, {id(root): seed}, None, create_graph, retain_graph)
-    in_backward, watch.in_backward = watch.in_backward, True
+    root._g = seed
     try:
-        return leaves, _walk(order, {id(root): seed}, watch, create_graph, retain_graph)
-    finally:
-        watch.in_backward = in_backward
+        if watch is None:
+            _walk(order, mark, None, create_graph, retain_graph)
+        else:
+            in_backward, watch.in_backward = watch.in_backward, True
+            try:
+                _walk(order, mark, watch, create_graph, retain_graph)
+            finally:
+                watch.in_backward = in_backward
+        grads = {id(leaf): leaf._g for leaf in leaves if leaf._g is not mark}
+    finally:  # a rule that raised leaves no cotangent behind
+        _clear(order, leaves)
+    return leaves, grads
 
 
-def _walk(order: list[Tensor], grads: dict, watch, create_graph: bool, retain_graph: bool):
-    """Run every node's rules, root first; return the cotangents left (the leaves')."""
+def _walk(order: list[Tensor], mark, watch, create_graph: bool, retain_graph: bool) -> None:
+    """Run every node's rules, root first, adding each cotangent into its input's `_g`."""
     for t in order:
-        g = grads.pop(id(t))
-        inputs = t._inputs
+        g = t._g
+        t._g = None
         held = t._hold
         # Only a node that locked memory, or saved fresh memory while some was handed out, has
         # anything to check; `order` reversed is the forward order, which numbers the node.
         if held is not None and (held[2] or (EXPOSED and held[4])):
             check_locked(t, reversed(order))
+        inputs = t._inputs
         if create_graph:
             ans, args = t, inputs
             if held is not None:
                 _check_unchanged(t, held)
-        elif held is not None:  # the arrays the forward used, as it used them (saved.py)
-            ans, args = held[1], held[0]
-        else:
-            ans = t._data
-            args = [a._data if isinstance(a, Tensor) else a for a in inputs]
+        else:  # the arrays the forward used, as it used them (saved.py)
+            ans = t._data if held is None else held[1]
+            args = t._raw
         rules = t._prim.vjps
-        for i, a in enumerate(inputs):
-            if isinstance(a, Tensor) and a.requires_grad:
-                ga = unbroadcast(rules[i](g, ans, *args, **t._params), a._data)
-                if watch is not None:
-                    watch.check_rule(t, i, g, ga)
-                key = id(a)
-                grads[key] = ga if key not in grads else grads[key] + ga
+        params = t._params
+        for i in t._wanted:
+            a = inputs[i]
+            ga = rules[i](g, ans, *args, **params) if params else rules[i](g, ans, *args)
+            data = a._data
+            if ga.shape != data.shape or (ga.dtype is not data.dtype and ga.dtype != data.dtype):
+                ga = unbroadcast(ga, data)
+            if watch is not None:
+                watch.check_rule(t, i, g, ga)
+            have = a._g
+            a._g = ga if have is mark else have + ga
         if not retain_graph:
-            t._inputs = None
-            t._hold = None  # its saved arrays are writeable again (saved.py)
-    return grads
+            t._inputs = t._raw = t._hold = None  # its saved arrays are writeable again (saved.py)
 
 
 def check_locked(t: Tensor, nodes: Iterable[Tensor]) -> None:

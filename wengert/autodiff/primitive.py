@@ -9,6 +9,7 @@ sweep (`backward.py`) reads nothing else.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import InitVar, dataclass
 from functools import partial
@@ -19,6 +20,11 @@ from numpy.typing import ArrayLike
 
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.saved import EXPOSED, hold
+
+ndarray = np.ndarray
+# Numbers recorded nodes in the order they are made: the reverse sweep runs them newest first.
+SEQUENCE = itertools.count(1)
+new_tensor = object.__new__
 
 # A rule is rule(g, ans, *args, **params) -> the cotangent of one argument. In the plain first-order
 # sweep g, ans and args are ndarrays, so a rule runs on NumPy alone; with create_graph=True they are
@@ -146,43 +152,94 @@ def registry_restored() -> Iterator[dict[str, Primitive]]:
 def apply(prim: Primitive, *args: Tensor | ArrayLike, **params: Any) -> Tensor:
     """Run `prim` on the data of `args`; record a node when an argument requires grad.
 
+    A recorded node keeps, besides `_prim`, `_inputs` and `_params`, what the sweep reads and
+    would otherwise rebuild: the arrays the forward got (`_raw`), the positions of the arguments
+    that require grad (`_wanted`) and its place in the order of recording (`_seq`).
     While a `jvp` is in flight the result also gets its tangent, from the primitive's `jvps`.
     """
     raw = []
-    record = False
+    wanted = 0  # a bit per argument that requires grad
+    bit = 1
     for a in args:
         if isinstance(a, Tensor):
             raw.append(a._data)
-            record = record or a.requires_grad
+            if a.requires_grad:
+                wanted |= bit
         else:
             raw.append(a)
+        bit <<= 1
     out = prim.forward(*raw, **params)
-    if type(out) is not np.ndarray:
+    if out.__class__ is not ndarray:
         out = np.asarray(out)
-    if record and MODE.enabled:
+    mode = MODE
+    if wanted and mode.enabled:
         if out is raw[0]:  # astype to its own dtype hands back its argument: the caller's array
             out = out.view()
-        node = Tensor._make(out, True, prim, args, params)
-        guard = prim.guard
-        if guard == _RESULT and out.base is None:  # a new array, which only this node can reach
-            node._hold = (raw, out, (), (), (out,))
-        elif (  # the first argument alone: free when it is a non-leaf's data, never handed out
-            guard == _FIRST
-            and (a := raw[0]) is not args[0]
-            and args[0]._prim is not None
-            and a.base is None
-            and (not EXPOSED or id(a) not in EXPOSED)
-        ):
-            node._hold = (raw, out, (), (), (a,))
-        elif guard != _NOTHING:
-            node._hold = hold(prim.saves, raw, out, args, params)
-        if MODE.recorder is not None:
-            MODE.recorder.append(node)
+        node = _record(prim, out, args, params, tuple(raw), wanted)
+        if mode.recorder is not None:
+            mode.recorder.append(node)
     else:
-        node = Tensor._make(out, False, None, None, None)
-    if MODE.forward is not None:  # the one check that forward mode adds to every operation
-        MODE.forward.push(node, prim, args, params)
+        node = new_tensor(Tensor)
+        node._data = out
+        node.requires_grad = False
+        node._g = node._hold = node.grad = node._prim = node._inputs = node._params = None
+    if mode.forward is not None:  # the one check that forward mode adds to every operation
+        mode.forward.push(node, prim, args, params)
     return node
+
+
+def _record(prim: Primitive, out: np.ndarray, args: tuple, params: dict, raw: tuple, wanted: int):
+    """The recorded node of one operation, with the arrays its rules will read guarded.
+
+    `raw` are the arrays of `args`; `wanted` has bit i set when argument i requires grad.
+    Tuples of arrays alone, which the cyclic collector stops following once it has seen them:
+    a deep graph makes many (see also `saved.Hold`).
+    """
+    node = new_tensor(Tensor)
+    node._data = out
+    node.requires_grad = True
+    node._g = node.grad = None
+    node._prim = prim
+    node._inputs = args
+    node._params = params
+    node._wanted = _POSITIONS[wanted] if wanted < 8 else positions(wanted)
+    node._seq = next(SEQUENCE)
+    guard = prim.guard
+    if guard == _NOTHING:
+        node._hold = None
+    elif guard == _RESULT and out.base is None:  # a new array, which only this node can reach
+        node._hold = (raw, out, (), (), (out,))
+    elif (  # the first argument alone: free when it is a non-leaf's data, never handed out
+        guard == _FIRST
+        and (a := raw[0]) is not args[0]
+        and args[0]._prim is not None
+        and a.base is None
+        and (not EXPOSED or id(a) not in EXPOSED)
+    ):
+        node._hold = (raw, out, (), (), (a,))
+    else:
+        node._hold = held = hold(prim.saves, raw, out, args, params)
+        raw = held[0]  # small arrays the caller may hold are saved as copies
+    node._raw = raw
+    return node
+
+
+def record_fields(node: Tensor) -> None:
+    """Give a node made outside `apply` (from _prim, _inputs and _params) what apply keeps."""
+    inputs = node._inputs
+    node._raw = tuple(a._data if isinstance(a, Tensor) else a for a in inputs)
+    node._wanted = tuple(
+        i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad
+    )
+    node._seq = next(SEQUENCE)
+
+
+def positions(bits: int) -> tuple[int, ...]:
+    """The positions of the bits set in `bits`, lowest first: (0, 2) for 0b101."""
+    return tuple(i for i in range(bits.bit_length()) if bits >> i & 1)
+
+
+_POSITIONS = [positions(bits) for bits in range(8)]  # shared, so a node allocates none
 
 
 # Tensor imports this module; it is bound here, once all of this module exists.

@@ -71,7 +71,7 @@ class Hold(tuple):
     __slots__ = ()
 
     @property
-    def raw(self) -> list:
+    def raw(self) -> tuple:
         """The arguments' arrays as the forward pass got them."""
         return self[0]
 
@@ -97,13 +97,14 @@ COPY_LIMIT = 512
 ndarray = np.ndarray  # one name to look up, not two, in the loop that runs per node
 
 
-def hold(saves: tuple | None, raw: list, out: np.ndarray, args: tuple, params: dict) -> tuple:
+def hold(saves: tuple | None, raw: tuple, out: np.ndarray, args: tuple, params: dict) -> tuple:
     """Guard the arrays a node saved; the Hold (or tuple) to keep on the node.
 
     `args` are the arguments as `apply` got them (Tensors or not), `raw` their arrays, `out`
     the result (not an argument: apply makes sure). A small array the caller may hold is
-    replaced, in `raw`, `out` or `params`, by a copy.
+    replaced, in `raw` (the tuple kept is a new one), `out` or `params`, by a copy.
     """
+    raw = list(raw)
     fresh = ()
     owners = None
     for key in (*range(len(raw)), "ans") if saves is None else saves:
@@ -131,10 +132,10 @@ def hold(saves: tuple | None, raw: list, out: np.ndarray, args: tuple, params: d
             value = params.get(key)
             if _has_array(value):
                 params[key], owners = _guard_param(value, owners)
-    if owners is None:
-        return (raw, out, (), (), fresh)
     # Tuples of arrays, which the cyclic collector need not follow: a deep graph makes many.
-    return Hold((raw, out, tuple(owners[0]), tuple(owners[1]), fresh))
+    if owners is None:
+        return (tuple(raw), out, (), (), fresh)
+    return Hold((tuple(raw), out, tuple(owners[0]), tuple(owners[1]), fresh))
 
 
 def _has_array(value: object) -> bool:

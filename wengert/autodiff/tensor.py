@@ -33,18 +33,13 @@ class Tensor:
     makes a gradient silently wrong (see `numpy()`).
     """
 
-    # _hold: the arrays the node's rules will read, as the forward pass used them, guarded until
-    # the graph is freed (saved.py); set only on recorded nodes whose primitive saves something.
-    __slots__ = (
-        "__weakref__",
-        "_data",
-        "_hold",
-        "_inputs",
-        "_params",
-        "_prim",
-        "grad",
-        "requires_grad",
-    )
+    # A recorded node (apply) has _prim, _inputs and _params, its line of the Wengert list, and
+    # what the sweep reads: _raw, the arrays its forward got; _wanted, the positions of inputs
+    # that require grad; _seq, its place in the order of recording (an input is older than its
+    # consumer); _hold, what its rules read, guarded until the graph is freed (saved.py), or None.
+    # _g is the cotangent that reaches a Tensor while a reverse sweep (backward.py) runs.
+    __slots__ = ("__weakref__", "_data", "_g", "grad", "requires_grad")
+    __slots__ += ("_hold", "_inputs", "_params", "_prim", "_raw", "_seq", "_wanted")
 
     # NumPy defers to Tensor's reflected operators: ndarray * Tensor is Tensor.__rmul__.
     __array_ufunc__ = None
@@ -55,18 +50,20 @@ class Tensor:
         # The public constructor, checked; the engine makes its nodes with _make, unchecked.
         self._data = leaf_data(data, requires_grad, dtype, type(self).__name__)
         self.requires_grad = bool(requires_grad)
-        self._hold = self.grad = self._prim = self._inputs = self._params = None
+        self._g = self._hold = self.grad = self._prim = self._inputs = self._params = None
 
     @classmethod
     def _make(cls, data, requires_grad, prim, inputs, params) -> Tensor:
         t = object.__new__(cls)
         t._data = data
-        t._hold = None
+        t._g = t._hold = None
         t.grad = None
         t.requires_grad = requires_grad
         t._prim = prim
         t._inputs = inputs
         t._params = params
+        if prim is not None:  # a node made outside apply: what apply would keep
+            record_fields(t)
         return t
 
     # ----------------------------------------------------------------- what it holds
@@ -393,4 +390,4 @@ def leaf_data(
 # The operations and the sweep import this module; they are bound here, once all of it exists.
 from wengert.autodiff import backward as backward_mod  # noqa: E402
 from wengert.autodiff import ops  # noqa: E402
-from wengert.autodiff.primitive import apply  # noqa: E402
+from wengert.autodiff.primitive import apply, record_fields  # noqa: E402
