@@ -119,6 +119,17 @@ def compiler():
     return getattr(wg, "compile_step", None)
 
 
+def compiled_side(make, *args):
+    """make(compile_step, *args), or the reason the compiled row is not available."""
+    compile_step = compiler()
+    if compile_step is None:
+        return "not available: no wengert.compile_step"
+    try:
+        return make(compile_step, *args)
+    except Exception as exc:  # a step it cannot compile yet is reported in its row
+        return f"not available: {type(exc).__name__}: {exc}"
+
+
 # ----------------------------------------------------------------------------- 1. perceptron
 def perceptron_all(found: dict) -> dict:
     """label -> (one epoch of per-sample SGD over the table, the current w), from w = 0."""
@@ -128,8 +139,7 @@ def perceptron_all(found: dict) -> dict:
         sides["micrograd, Value + hand SGD"] = _micrograd(found["micrograd"])
     if "jax" in found:
         sides["JAX, jitted step"] = _jax_perceptron(found["jax"])
-    if (compile_step := compiler()) is not None:
-        sides[COMPILED] = _wengert_compiled(compile_step)
+    sides[COMPILED] = compiled_side(_wengert_compiled)
     return sides
 
 
@@ -197,7 +207,7 @@ def table_loss(w: float) -> float:
 def perceptron_rows(found: dict, settings) -> tuple[list[Row], str]:
     """Rows of µs per step (one call = an epoch of STEPS steps), and the agreement line."""
     progress("checking and timing the perceptron")
-    sides = perceptron_all(found)
+    sides, absent = present(perceptron_all(found))
     losses = {}
     for label, (epoch, w) in sides.items():
         for _ in range(CHECK_EPOCHS):
@@ -205,7 +215,13 @@ def perceptron_rows(found: dict, settings) -> tuple[list[Row], str]:
         losses[label] = table_loss(w())
     line = agreement("perceptron", CHECK_EPOCHS * STEPS, losses, losses[EAGER_P], P_RTOL)
     stats = compare_many({k: loop(epoch) for k, (epoch, _) in sides.items()}, settings)
-    return [Row(k, s, STEPS) for k, s in stats.items()], line
+    return [Row(k, s, STEPS) for k, s in stats.items()] + absent, line
+
+
+def present(sides: dict) -> tuple[dict, list[Row]]:
+    """The sides that run, and a row for each that does not (given as its reason, a str)."""
+    runs = {k: v for k, v in sides.items() if not isinstance(v, str)}
+    return runs, [Row(k, None, note=v) for k, v in sides.items() if isinstance(v, str)]
 
 
 def agreement(name: str, steps: int, losses: dict[str, float], ours: float, rtol: float) -> str:
@@ -230,8 +246,7 @@ def mlp_sides(found: dict, X, y, batch: int) -> dict:
     model, opt = wengert_model(params)
     data = batches(X, y, batch)
     sides[EAGER_MLP] = lambda: wengert_step(model, opt, *next(data))
-    if (compile_step := compiler()) is not None:
-        sides[COMPILED] = _compiled_mlp(compile_step, params, X, y, batch)
+    sides[COMPILED] = compiled_side(_compiled_mlp, params, X, y, batch)
     if "jax" in found:
         sides["JAX, jitted step, Adam by hand"] = _jax_mlp(found["jax"], params, X, y, batch)
     if (torch := found.get("torch")) is not None:
@@ -292,23 +307,20 @@ def _jax_mlp(jax, params, X, y, batch: int):
 def mlp_rows(found: dict, X, y, batch: int, settings) -> tuple[list[Row], str]:
     """Rows for one batch size (one call = one step of `batch` samples), and the agreement line."""
     progress(f"checking and timing the MLP at batch {batch}")
-    sides = mlp_sides(found, X, y, batch)
+    sides, absent = present(mlp_sides(found, X, y, batch))
     losses = {}
     for label, step in sides.items():
         losses[label] = [step() for _ in range(CHECK_STEPS + 1)][-1]
     line = agreement(f"MLP batch {batch}", CHECK_STEPS, losses, losses[EAGER_MLP], MLP_RTOL)
     stats = compare_many({k: loop(step) for k, step in sides.items()}, settings)
-    return [Row(k, s, 1) for k, s in stats.items()], line
+    return [Row(k, s, 1) for k, s in stats.items()] + absent, line
 
 
 # ----------------------------------------------------------------------------- report
 def missing_rows(found: dict, mlp: bool) -> list[Row]:
-    """The rows that did not run, each with its reason."""
-    rows = (
-        [] if compiler() else [Row(COMPILED, None, note="not available: no wengert.compile_step")]
-    )
+    """A row for each peer that is not installed."""
     peers = ["jax", "torch"] + ([] if mlp else ["micrograd"])
-    return rows + [Row(name, None, note="not installed") for name in peers if name not in found]
+    return [Row(name, None, note="not installed") for name in peers if name not in found]
 
 
 def section_lines(title: str, rows: list[Row], reference: str, unit: str, batch: int = 1):
@@ -372,8 +384,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     title = f"1. perceptron y = w x, µs per SGD step (η = {ETA}, the lecture's table)"
     report += section_lines(title, perceptron + missing_rows(found, False), EAGER_P, "µs/step")
-    for batch, unit in ((16, "ms/step"), (128, "samples/s")):
-        title = f"2. MLP {'-'.join(map(str, SIZES))}, Adam, float32, batch {batch}, {unit}"
+    for n, batch, unit in ((2, 16, "ms/step"), (3, 128, "samples/s")):
+        title = f"{n}. MLP {'-'.join(map(str, SIZES))}, Adam, float32, batch {batch}, {unit}"
         rows = mlp[batch][0] + missing_rows(found, True)
         report += section_lines(title, rows, EAGER_MLP, unit, batch)
     print("\n".join(report))
