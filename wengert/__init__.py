@@ -67,6 +67,7 @@ from wengert.autodiff.ops import (
     where,
 )
 from wengert.autodiff.trace import Trace, trace
+from wengert.compile import compile
 from wengert.io import load, load_state_dict, save, save_state_dict
 from wengert.train import History, NonFiniteError, fit
 
@@ -84,6 +85,7 @@ __all__ = [
     "broadcast_to",
     "classic",
     "clip",
+    "compile",
     "concatenate",
     "data",
     "derivatives",

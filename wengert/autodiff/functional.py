@@ -205,6 +205,8 @@ def _check_scalar(out, f, owner: str) -> Tensor:
 
 def _cotangents(out: Tensor, xs, seed, *, create_graph: bool, retain: bool = False):
     """d(seed . out)/dx for each x in xs (zeros where out does not depend on x)."""
+    if MODE.compiler is not None:  # wengert.compile is tracing: it writes this sweep out
+        return MODE.compiler(out, xs, seed)
     if seed is None or not out.requires_grad:
         return [_zeros_like(x, create_graph) for x in xs]
     stop = frozenset(id(x) for x in xs)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 
 class _GradMode:
-    __slots__ = ("anomaly", "depth", "enabled", "forward", "recorder")
+    __slots__ = ("anomaly", "compiler", "depth", "enabled", "forward", "recorder")
 
     def __init__(self) -> None:
         self.enabled = True
@@ -27,6 +27,9 @@ class _GradMode:
         # The watch of detect_anomaly() (anomaly.py), also installed as the recorder, or None:
         # the reverse sweep reads it once per backward().
         self.anomaly = None
+        # While wengert.compile traces a function: the tracer, which computes the cotangents of
+        # every transform (grad, jacobian) in the function and writes the sweep out as code.
+        self.compiler = None
 
 
 MODE = _GradMode()

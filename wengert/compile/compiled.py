@@ -1,0 +1,211 @@
+"""`compile(f)`: f's Wengert list, forward and backward, as a straight-line Python program.
+
+Design, in the order of what matters:
+
+1. Correct for every value. f is traced once per signature (the arguments' shapes and dtypes,
+   and the values of its static arguments), and the program that trace recorded must be f at
+   every other value too. Two things could break that, and both are handled:
+   - Python control flow on traced values (`if x > 0:`, `float(x)`, `.item()`, `.data` or
+     `.numpy()` read into NumPy): f is traced again at two other points (probe.py) and the
+     records compared; any difference is refused with a message that names the step and both
+     points. A probe at which f raises is skipped (f need not be defined everywhere).
+   - Derivative rules that read the data (relu's mask, maximum's tie shares, clip's inside
+     mask, abs's signs): a rule is called as it is, on the arrays, which is the very code of
+     the eager first-order sweep, unless it is an expression that is the same for every value
+     (rules.py), which is then written inline.
+   A program that raises FloatingPointError (np.errstate(under="raise") meeting an inline
+   rule whose eager form retries with underflow ignored) is answered by running f eagerly.
+2. Readable: the lines are the slide's (`t1 = w * x`, `z = t1 + b`), named after f's local
+   variables, its parameters and `w_bar` for their adjoints; `compiled.show()` prints them.
+3. Fast: no Tensor, no graph, no registry lookup at run time (emit.py).
+
+Arguments: a floating-point array (or NumPy scalar) is a differentiable input; an integer or
+bool array, or one named in `data_argnums`, is data (targets, labels: what a loss refuses to
+differentiate); anything else (Python numbers, strings, None, objects) is static: part of the
+cache key, seen by f as it is and written into the program as a constant. Tensors that f reads
+from outside (a model's parameters) are constants too, with the values they had when traced.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from wengert._checks import refusal, what_came
+from wengert.autodiff.mode import MODE
+from wengert.autodiff.tensor import Tensor
+from wengert.autodiff.trace import _parameter_names
+from wengert.compile import probe
+from wengert.compile.emit import Emitter, out
+from wengert.compile.tracer import Tracer
+
+
+@dataclass
+class Program:
+    """One traced signature: the generated function, its source, and which arguments it takes."""
+
+    function: Callable
+    source: str
+    traced: tuple[int, ...]  # positions of the arguments the function takes (not the static)
+
+
+class Compiled:
+    """f compiled: call it as f; `source` and `show()` give the program of the last call."""
+
+    def __init__(self, f: Callable, data_argnums: tuple[int, ...]) -> None:
+        self.function = f
+        self.data_argnums = data_argnums
+        self._cache: dict[tuple, Program] = {}
+        self._last: Program | None = None
+        self.__name__ = getattr(f, "__name__", "f")
+        self.__doc__ = getattr(f, "__doc__", None)
+
+    def __call__(self, *args: object) -> object:
+        if MODE.compiler is not None:  # called while another f is traced: trace through it
+            return self.function(*args)
+        key, values, kinds = self._signature(args)
+        program = self._cache.get(key)
+        if program is None:
+            program = self._cache[key] = self._compile(values, kinds)
+        self._last = program
+        try:
+            return program.function(*[values[k] for k in program.traced])
+        except FloatingPointError:
+            return _converted(self.function(*args))
+
+    def cache_size(self) -> int:
+        """How many signatures have been traced (one program each)."""
+        return len(self._cache)
+
+    @property
+    def source(self) -> str:
+        """The source of the program of the last call."""
+        if self._last is None:
+            raise RuntimeError(
+                "compile: source exists once the compiled function has been called; call it "
+                "on arguments first (it is traced on its first call)"
+            )
+        return self._last.source
+
+    def show(self) -> None:
+        """Print the program of the last call: the forward pass, then each backward sweep."""
+        print(self.source)
+
+    def _signature(self, args) -> tuple[tuple, list, list[str]]:
+        key, values, kinds = [], [], []
+        for n, a in enumerate(args):
+            if isinstance(a, Tensor):
+                a = a._data
+            if isinstance(a, np.generic):
+                a = np.asarray(a)
+            if isinstance(a, np.ndarray):
+                diff = a.dtype.kind == "f" and n not in self.data_argnums
+                kinds.append("diff" if diff else "data")
+                key.append((a.shape, a.dtype.str, kinds[-1]))
+            else:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise refusal(
+                        "compile",
+                        f"argument {n}",
+                        "an array, a number or a hashable value (a string, None)",
+                        what_came(a),
+                        TypeError,
+                        fix="Pass an array as np.asarray(...), or each array as an argument.",
+                    ) from None
+                kinds.append("static")
+                key.append(("static", type(a), a))
+            values.append(a)
+        return tuple(key), values, kinds
+
+    def _compile(self, values: list, kinds: list[str]) -> Program:
+        names = _parameter_names(self.function, len(values))
+        reference = Tracer(values, kinds)
+        result = reference.run(self.function)
+        _check_no_backward(reference)
+        record = probe.Record(reference, result, names)
+        trees = [c.tree for kind, b in reference.steps if kind == "block" for c in b.steps]
+        rng = np.random.default_rng(0)
+        for point in probe.probe_values(values, kinds, rng):
+            other = Tracer(point, kinds)
+            try:
+                with np.errstate(all="ignore"):
+                    other_result = other.run(self.function)
+            except Exception:  # f need not be defined at a probe point; that proves nothing
+                continue
+            other_record = probe.Record(other, other_result, names)
+            where = probe.difference(record, other_record)
+            if where is not None:
+                text = probe.message(record, other_record, where, names, values, point)
+                raise ValueError(text)
+            others = [c.tree for kind, b in other.steps if kind == "block" for c in b.steps]
+            trees = [a if a == b else None for a, b in zip(trees, others, strict=True)]
+        inline = {k for k, tree in enumerate(trees) if tree is not None}
+        emitter = Emitter(reference, names, inline)
+        fname = self.__name__ if self.__name__.isidentifier() else "f"
+        source = emitter.source(fname, result)
+        code = builtins.compile(source, f"<wengert.compile {fname}>", "exec")
+        namespace = emitter.namespace
+        exec(code, namespace)
+        traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
+        return Program(namespace[fname], source, traced)
+
+
+def _check_no_backward(tracer: Tracer) -> None:
+    """Refuse an f that called Tensor.backward(): its gradients are arrays, not traced."""
+    if any(t is not None and t.grad is not None for t in tracer.inputs):
+        raise RuntimeError(
+            "compile: f calls backward() on a Tensor computed from its arguments; a compiled "
+            "program writes out the sweeps of wg.grad, wg.value_and_grad and wg.jacobian. "
+            "Return wg.value_and_grad(loss)(w, ...) from f instead."
+        )
+
+
+def _converted(value):
+    """f's eager result with every Tensor (or array) as the program would return it."""
+    if isinstance(value, tuple):
+        return tuple(_converted(v) for v in value)
+    if isinstance(value, list):
+        return [_converted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _converted(v) for k, v in value.items()}
+    if isinstance(value, Tensor):
+        return out(value._data)
+    return out(value) if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def compile(f: Callable, *, data_argnums: int | tuple[int, ...] = ()) -> Compiled:
+    """f as a straight-line Python program on ndarrays, traced on its first call per signature.
+
+    >>> def step(w, x, y):
+    ...     def loss(w):
+    ...         return ((w * x - y) ** 2).sum()
+    ...     L, w_bar = wg.value_and_grad(loss)(w)
+    ...     return L, w - 0.1 * w_bar
+    >>> fast = wg.compile(step)
+    >>> L, w = fast(w, x, y)        # traced now, then runs the program
+    >>> fast.show()                 # the forward lines, the backward sweep, the update
+
+    f is a function of arrays written with wengert's operations; it may call wg.grad,
+    wg.value_and_grad or wg.jacobian of a function inside (not a derivative of a derivative,
+    and not Tensor.backward()). It returns Tensors, numbers, or tuples, lists and dicts of
+    them; the compiled function returns the same structure with ndarrays (Python floats for
+    one value). `data_argnums` names floating-point arguments that are data, not variables
+    (targets y, which a loss refuses to differentiate). A new shape, dtype or static value
+    traces again (`cache_size()`). Refused, with the step and both points in the message:
+    Python control flow or constants that depend on the arguments' values (`if x > 0:`,
+    float(x), .item(), .data, .numpy()); see the module docstring for the design.
+    """
+    if not callable(f):
+        raise refusal("compile", "f", "a function", what_came(f), TypeError)
+    nums = (data_argnums,) if isinstance(data_argnums, int) else data_argnums
+    if not isinstance(nums, tuple) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in nums
+    ):
+        expected = "an int >= 0 or a tuple of them"
+        raise refusal("compile", "data_argnums", expected, what_came(data_argnums), TypeError)
+    return Compiled(f, tuple(nums))
