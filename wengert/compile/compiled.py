@@ -113,7 +113,7 @@ class Compiled:
                         "compile",
                         f"argument {n}",
                         "an array, a number or a hashable value (a string, None)",
-                        what_came(a),
+                        f"a {type(a).__name__}, which is not hashable",
                         TypeError,
                         fix="Pass an array as np.asarray(...), or each array as an argument.",
                     ) from None

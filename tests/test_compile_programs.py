@@ -1,0 +1,204 @@
+"""wg.compile on whole programs: the lecture's example as source, an MLP with every loss,
+rules that read the data, retracing, and what is refused."""
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert.losses import LOSSES
+
+
+def lecture(w, x, y):
+    def f(w):
+        L = (w * x - y) ** 2
+        return L
+
+    return wg.value_and_grad(f)(w)
+
+
+LECTURE_SOURCE = """\
+def lecture(w, x, y):
+    t1 = w * x
+    t2 = t1 - y
+    L = t2 ** 2
+    L_bar = ones_like(L)
+    t2_bar = L_bar * (2 * t2)
+    t1_bar = t2_bar
+    w_bar = t1_bar * x
+    return (_out(L), _out(w_bar))
+"""
+
+
+def test_the_lecture_example_prints_as_its_wengert_list_and_backward_sweep():
+    compiled = wg.compile(lecture)
+    assert compiled(np.asarray(0.5), np.asarray(2.0), np.asarray(1.5)) == (0.25, -2.0)
+    assert compiled.source == LECTURE_SOURCE
+    # 2 (w x - y) x at w = 3, x = 2, y = 1.5: the same program at another point
+    assert compiled(np.asarray(3.0), np.asarray(2.0), np.asarray(1.5)) == (20.25, 18.0)
+    assert compiled.cache_size() == 1
+
+
+def _targets(kind, rng, n):
+    if kind == "value":
+        return rng.normal(size=n)
+    if kind == "sign":
+        return rng.choice([-1.0, 1.0], size=n)
+    if kind == "logit":
+        return rng.choice([0.0, 1.0], size=n)
+    return rng.integers(0, 3, size=n)
+
+
+def _mlp_step(spec):
+    classes = 3 if spec.several_outputs else 1
+
+    def step(W1, b1, W2, b2, X, y):
+        def loss(W1, b1, W2, b2):
+            z = wg.tanh(X @ W1 + b1) @ W2 + b2
+            return spec.function(z if classes > 1 else z[:, 0], y)
+
+        if not spec.trainable:
+            return loss(W1, b1, W2, b2)
+        return wg.value_and_grad(loss, argnums=(0, 1, 2, 3))(W1, b1, W2, b2)
+
+    def arguments(seed):
+        rng = np.random.default_rng(seed)
+        shapes = [(3, 4), (4,), (4, classes), (classes,), (6, 3)]
+        return [rng.normal(size=s) for s in shapes] + [_targets(spec.targets[0], rng, 6)]
+
+    return step, arguments
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value.data if isinstance(value, wg.Tensor) else value
+
+
+@pytest.mark.parametrize("name", [n for n in LOSSES if n != "huber"])
+def test_an_mlp_with_each_loss_compiles_to_the_eager_value_and_gradients(name):
+    step, arguments = _mlp_step(LOSSES[name])
+    compiled = wg.compile(step, data_argnums=5)
+    for seed in range(3):
+        args = arguments(seed)
+        got, want = compiled(*args), _plain(step(*args))
+        if not LOSSES[name].trainable:
+            assert got == pytest.approx(float(want), rel=1e-12)
+            continue
+        assert got[0] == pytest.approx(want[0], rel=1e-12)
+        for g, w in zip(got[1], want[1], strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+    assert compiled.cache_size() == 1
+
+
+def test_huber_which_reads_its_residuals_data_is_refused():
+    step, arguments = _mlp_step(LOSSES["huber"])
+    with pytest.raises(ValueError, match=r"compile: operand 0 of step 13, `t13 = where\("):
+        wg.compile(step, data_argnums=5)(*arguments(0))
+
+
+def masks(x, y):
+    def loss(x, y):
+        return (1.5 * wg.relu(x) + wg.maximum(x, y) + wg.clip(x, -0.5, 0.5) + wg.abs(y)).sum()
+
+    return wg.value_and_grad(loss, argnums=(0, 1))(x, y)
+
+
+def test_rules_that_read_the_data_stay_right_where_the_masks_change():
+    compiled = wg.compile(masks)
+    x = np.array([1.0, -1.0, 0.3, -0.2, 2.0])
+    y = np.array([0.5, -2.0, 1.0, 0.4, -1.0])
+    for point in [(x, y), (-x, -y), (-x, y), (y, x), (x * 0.1, y * 3)]:  # other masks, ties
+        value, (gx, gy) = compiled(*point)
+        want_value, (want_gx, want_gy) = masks(*point)
+        assert value == want_value
+        np.testing.assert_array_equal(gx, want_gx)
+        np.testing.assert_array_equal(gy, want_gy)
+    assert compiled.cache_size() == 1
+    source = compiled.source
+    for rule in ("relu_vjp0(", "maximum_vjp0(", "maximum_vjp1(", "clip_vjp0(", "abs_vjp0("):
+        assert rule in source  # called on the arrays, as the eager sweep does
+    assert "1.5 * " in source and "* 1.5" in source  # mul's rule is written inline
+
+
+def test_a_new_shape_or_dtype_traces_again():
+    def f(w):
+        return wg.value_and_grad(lambda w: (wg.tanh(w) * w).sum())(w)
+
+    compiled = wg.compile(f)
+    for w in (np.ones(3), np.ones(4), np.ones(3, np.float32), np.zeros(3), np.ones((1, 3))):
+        value, grad = compiled(w)
+        want_value, want_grad = f(w)
+        assert value == want_value
+        assert grad.dtype == want_grad.dtype == w.dtype
+        np.testing.assert_array_equal(grad, want_grad)
+    assert compiled.cache_size() == 4  # np.zeros(3) reuses the program of np.ones(3)
+
+
+def test_a_static_argument_is_part_of_the_signature():
+    def f(w, power):
+        return (w**power).sum()
+
+    compiled = wg.compile(f)
+    assert compiled(np.array([2.0, 3.0]), 2) == 13.0
+    assert compiled(np.array([2.0, 3.0]), 3) == 35.0
+    assert compiled.cache_size() == 2
+    assert "t1 = w ** 3" in compiled.source
+
+
+def branching(x):
+    if float(x) > 0:
+        return x * 2.0
+    return -x
+
+
+def test_control_flow_on_a_traced_value_is_refused_with_both_points():
+    with pytest.raises(ValueError) as caught:
+        wg.compile(branching)(np.asarray(1.5))
+    assert str(caught.value) == (
+        "compile: f executes different operations at different points (data-dependent "
+        "control flow): step 1 is `t1 = x * 2` at x = 1.5 but `t1 = -x` at x = -1.5. A Python "
+        "if or while on a Tensor's value (e.g. `if x > 0:`) chooses them, and a compiled "
+        "program runs one branch for every value. Write the choice with wg.maximum, "
+        "wg.minimum, wg.relu or wg.clip, or call f without compile."
+    )
+
+
+def test_a_constant_read_from_a_traced_value_is_refused():
+    with pytest.raises(ValueError) as caught:
+        wg.compile(lambda x: x * float(x.sum()))(np.array([1.0, 2.0]))
+    assert str(caught.value).startswith(
+        "compile: operand 1 of step 2, `t2 = x * 3`, changes with the arguments "
+        "(x = [1., 2.] and x = [-1., -2.]) as a constant: f computes it outside wengert's "
+        "operations (float(), .item(), .data, .numpy(), a comparison such as x > 0"
+    )
+
+
+def test_a_derivative_of_a_derivative_is_refused():
+    def f(w):
+        return wg.grad(lambda v: wg.grad(lambda u: (u**3).sum())(v).sum())(w)
+
+    with pytest.raises(NotImplementedError, match="compile: f differentiates a result that"):
+        wg.compile(f)(np.ones(2))
+
+
+def test_backward_inside_f_is_refused():
+    def f(w):
+        (w * w).sum().backward()
+        return w * 1.0
+
+    with pytest.raises(RuntimeError, match=r"compile: f calls backward\(\) on a Tensor"):
+        wg.compile(f)(np.ones(2))
+
+
+def test_bad_arguments_are_refused_by_name():
+    with pytest.raises(TypeError) as caught:
+        wg.compile(lambda w, ws: w * 2.0)(np.ones(2), [np.ones(2)])
+    assert str(caught.value) == (
+        "compile: argument 1 must be an array, a number or a hashable value (a string, None); "
+        "got a list, which is not hashable. Pass an array as np.asarray(...), or each array as "
+        "an argument."
+    )
+    with pytest.raises(TypeError, match="compile: data_argnums must be an int >= 0 or a tuple"):
+        wg.compile(lambda w: w, data_argnums="y")
+    with pytest.raises(RuntimeError, match="compile: source exists once the compiled function"):
+        _ = wg.compile(lambda w: w).source
