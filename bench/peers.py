@@ -32,6 +32,7 @@ import itertools
 import os
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -56,11 +57,13 @@ import wengert.losses
 import wengert.nn
 import wengert.optim
 
+PEERS = ("torch", "jax", "micrograd")
 RESULTS = Path(__file__).with_name("results.md")
 QUICK = SimpleNamespace(repeats=3, block_s=0.05)
 FULL = SimpleNamespace(repeats=13, block_s=0.3)
 EAGER_P, EAGER_MLP = "wengert, nn.Perceptron + optim.SGD", "wengert, Adam (eager)"
 COMPILED = "wengert, compiled (compile_step)"
+LEGEND = "x wengert: how many times faster than wengert's eager row (medians; best: fastest blocks)"
 CHECK_EPOCHS, CHECK_STEPS = 3, 10  # perceptron epochs, MLP steps, before the losses are compared
 P_RTOL, MLP_RTOL = 1e-5, 2e-3
 
@@ -81,7 +84,7 @@ def import_peers(threads: int) -> tuple[dict, list[str]]:
         f" intra_op_parallelism_threads={threads}"
     )  # read when jax starts its CPU backend
     found, notes = {}, []
-    for name in ("torch", "jax", "micrograd"):
+    for name in PEERS:
         try:
             found[name] = __import__(name)
         except ImportError as exc:
@@ -102,26 +105,13 @@ def import_peers(threads: int) -> tuple[dict, list[str]]:
 
 
 def versions(found: dict) -> str:
-    out = [f"NumPy {np.__version__}", f"wengert {wg.__version__}"]
-    if "torch" in found:
-        out.append(f"torch {found['torch'].__version__}")
-    if "jax" in found:
-        out.append(f"jax {found['jax'].__version__}")
-    if "micrograd" in found:
-        from importlib.metadata import version
-
-        out.append(f"micrograd {version('micrograd')}")
-    return ", ".join(out)
-
-
-def compiler():
-    """wengert.compile_step, or None while wengert has none."""
-    return getattr(wg, "compile_step", None)
+    names = ["numpy", "wengert", *(name for name in PEERS if name in found)]
+    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
 def compiled_side(make, *args):
     """make(compile_step, *args), or the reason the compiled row is not available."""
-    compile_step = compiler()
+    compile_step = getattr(wg, "compile_step", None)
     if compile_step is None:
         return "not available: no wengert.compile_step"
     try:
@@ -356,6 +346,7 @@ def header_lines(settings, quick: bool, threads: int, found: dict, notes: list[s
         f"  run: {'quick' if quick else 'full'}, {settings.repeats} interleaved blocks of "
         f"~{settings.block_s * 1e3:.0f} ms per side; every library on {threads} thread(s) "
         "(NumPy's BLAS, torch, XLA's CPU backend)",
+        f"  load average at the start: {os.getloadavg()[0]:.2f} (the machine is shared)",
         *[f"  {note}" for note in notes],
     ]
 
@@ -378,7 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     X, y = make_data()
     perceptron, p_line = perceptron_rows(found, settings)
     mlp = {batch: mlp_rows(found, X, y, batch, settings) for batch in (16, 128)}
-    report += ["", "Checks", p_line, mlp[16][1], mlp[128][1], ""]
+    report += ["", "Checks", p_line, mlp[16][1], mlp[128][1], "", LEGEND]
     report.append(
         f"  {'case':<40}{'median':>10}{'range (min-max)':>23}{'x wengert':>10}{'(best)':>8}"
     )
