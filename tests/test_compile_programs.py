@@ -21,11 +21,11 @@ def lecture(w, x, y):
     t1 = w * x
     t2 = t1 - y
     L = t2 ** 2
-    L_bar = ones_like(L)
+    L_bar = one
     t2_bar = L_bar * (2 * t2)
     t1_bar = t2_bar
     w_bar = t1_bar * x
-    return (_out(L), _out(w_bar))
+    return (float(L), float(w_bar))
 """
 
 
@@ -118,6 +118,31 @@ def test_rules_that_read_the_data_stay_right_where_the_masks_change():
     for rule in ("relu_vjp0(", "maximum_vjp0(", "maximum_vjp1(", "clip_vjp0(", "abs_vjp0("):
         assert rule in source  # called on the arrays, as the eager sweep does
     assert "1.5 * " in source and "* 1.5" in source  # mul's rule is written inline
+
+
+def test_results_are_arrays_of_their_own():
+    def f(w):
+        value, g = wg.value_and_grad(lambda w: w.sum())(w)  # g: the seed, broadcast
+        doubled = w * 2.0
+        return w, g, g, doubled, [doubled], {"value": value}
+
+    compiled = wg.compile(f)
+    w = np.array([1.0, 2.0])
+    first = compiled(w)
+    assert first[0] is not w and first[1] is not first[2] and first[3] is not first[4][0]
+    for a in (*first[:4], first[4][0]):
+        a *= 10  # the caller's to change: the next call is not affected
+    w_, g, g2, doubled, listed, named = compiled(w)
+    np.testing.assert_array_equal(w_, [1.0, 2.0])
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+    np.testing.assert_array_equal(g2, [1.0, 1.0])
+    np.testing.assert_array_equal(doubled, [2.0, 4.0])
+    np.testing.assert_array_equal(listed[0], [2.0, 4.0])
+    assert named == {"value": 3.0}
+    returned = (
+        "return (_out(w), w_bar, _out(w_bar), doubled, [_out(doubled)], {'value': float(value)})"
+    )
+    assert returned in compiled.source
 
 
 def test_a_new_shape_or_dtype_traces_again():

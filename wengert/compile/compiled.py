@@ -59,6 +59,7 @@ class Compiled:
         self.function = f
         self.data_argnums = data_argnums
         self._cache: dict[tuple, Program] = {}
+        self._arrays: dict[tuple, Program] = {}  # the same programs, by shapes and dtypes alone
         self._last: Program | None = None
         self.__name__ = getattr(f, "__name__", "f")
         self.__doc__ = getattr(f, "__doc__", None)
@@ -66,10 +67,26 @@ class Compiled:
     def __call__(self, *args: object) -> object:
         if MODE.compiler is not None:  # called while another f is traced: trace through it
             return self.function(*args)
+        try:  # the usual call, arrays alone: its key is their shapes and dtypes
+            program = self._arrays.get(tuple([(a.shape, a.dtype) for a in args]))
+        except AttributeError:
+            program = None
+        if program is None or any(type(a) is not np.ndarray for a in args):
+            return self._call(args)
+        self._last = program
+        try:
+            return program.function(*args)
+        except FloatingPointError:
+            return _converted(self.function(*args))
+
+    def _call(self, args: tuple) -> object:
+        """Any call: its signature, the program (traced now if it is new), and the run."""
         key, values, kinds = self._signature(args)
         program = self._cache.get(key)
         if program is None:
             program = self._cache[key] = self._compile(values, kinds)
+            if "static" not in kinds:
+                self._arrays[tuple((v.shape, v.dtype) for v in values)] = program
         self._last = program
         try:
             return program.function(*[values[k] for k in program.traced])

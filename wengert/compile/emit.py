@@ -47,6 +47,7 @@ class Emitter:
         self.taken: set[str] = set(self.namespace)
         self._count = 0  # constants bound so far: c1, c2, ...
         self._used: set[str] = set()
+        self.returned: set[int] = set()  # the arrays returned so far, which a second return copies
         self.names: dict[int, str] = {}
         self.statements: list[tuple[str, str, set[str]]] = []  # (target, text, names used)
         self.params = []
@@ -190,14 +191,13 @@ class Emitter:
         return number
 
     def _seed(self, block: Block, adjoint: dict[int, str]) -> None:
+        # The seed is a constant of the program: no rule writes into the array it is given, no
+        # adjoint grows in place from it (tracer._fresh), and a result that is it is copied.
         name = self._adjoint(block.out, adjoint)
-        used: set[str] = set()
-        out_text, _ = self.operand(block.out, used)
         seed, data = block.seed, block.out._data
-        if seed.shape == data.shape and seed.dtype == data.dtype and np.all(seed == 1):
-            self.emit(name, f"{name} = ones_like({out_text})", used)
-        else:
-            self.emit(name, f"{name} = {self._constant(seed)}", set())
+        ones = seed.shape == data.shape and seed.dtype == data.dtype and np.all(seed == 1)
+        base = ("one" if seed.ndim == 0 else "ones") if ones else "c"
+        self.emit(name, f"{name} = {self._constant(seed, base)}", set())
 
     def _adjoint(self, t: Tensor, adjoint: dict[int, str]) -> str:
         if id(t) not in adjoint:
@@ -250,9 +250,23 @@ class Emitter:
             items = [f"{self.param(k)}: {self._result(v, used)}" for k, v in value.items()]
             return "{" + ", ".join(items) + "}"
         if isinstance(value, (Tensor, np.ndarray, np.generic)):
-            return f"_out({self.operand(value, used)[0]})"
+            return self._returned(value, used)
         text = _literal(value)
         return text if text is not None else self._constant(value)
+
+    def _returned(self, value, used: set[str]) -> str:
+        """A returned array as f's caller gets it (`out`): a number for one value; an array the
+        program made and returns once as it is, any other (an argument, a constant, a view of
+        one, an array returned twice) as a copy."""
+        text = self.operand(value, used)[0]
+        data = np.asarray(value._data if isinstance(value, Tensor) else value)
+        if data.ndim == 0:
+            return f"float({text})" if data.dtype.kind == "f" else f"{text}.item()"
+        data = value._data if isinstance(value, Tensor) else value
+        if id(data) in self.returned or not self.tracer.owned(data):
+            return f"_out({text})"
+        self.returned.add(id(data))
+        return text
 
 
 def _literal(v) -> str | None:

@@ -200,6 +200,25 @@ class Tracer:
             grads[id(a)] = ga if first else grads[id(a)] + ga
             known[id(grads[id(a)])] = grads[id(a)]
 
+    def owned(self, data: object) -> bool:
+        """True for an array the program makes on every run and holds nowhere after: a node's or
+        a gradient's new array, not an argument, a constant, a seed, or a view of one."""
+        if type(data) is not np.ndarray or not data.flags.owndata:
+            return False
+        kept = [t._data for t in self.inputs if t is not None]
+        for kind, item in self.steps:
+            if kind == "block":
+                kept.append(item.seed)
+                continue
+            for a in item._inputs:  # the constants: what no node or sweep of the program made
+                if not isinstance(a, Tensor):
+                    kept.append(a)
+                elif id(a) not in self.nodes and id(a) not in self.placeholders:
+                    kept.append(a._data)
+        made = [item._data for kind, item in self.steps if kind == "node"]
+        made += [r._data for kind, item in self.steps if kind == "block" for r in item.results]
+        return all(data is not a for a in kept) and any(data is a for a in made)
+
     def _known_arrays(self, block: Block) -> dict[int, object]:
         """Every array the program holds so far, by id: an adjoint must not start as one. (The
         values are kept, so that no id is reused by a new array while the sweep runs.)"""

@@ -1,0 +1,124 @@
+"""The lecture's smallest perceptron, eager against wg.compile: µs per per-sample SGD step.
+
+The model is y = w x, the loss l2 = ½(ŷ - y)², η = 0.01, from w = 0, float32, on the lecture's
+table of four (x, y); one call is one epoch of per-sample SGD, so a step is a quarter of a call.
+Sides: eager, nn.Perceptron(1, bias=False) with losses.l2, backward() and the update by hand
+(as in bench/perceptron_step.py); compiled, one function step(w, x, y) that computes the same
+forward (the `linear` node nn.Perceptron records), takes wg.value_and_grad of the loss and
+returns w - η w̄, compiled once by wg.compile; and a NumPy (1,) array updated in place, the
+floor. Correctness first: one epoch gives every side the same w (rtol 1e-6). The sides are
+timed in interleaved blocks (bench/timing.py): median, min, max. The compiled program is
+printed below the table.
+
+    .venv/bin/python bench/compile_step.py           # 13 blocks of ~0.3 s per side
+    .venv/bin/python bench/compile_step.py --quick   # 3 blocks of ~50 ms per side
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+from timing import compare_many, loop, machine, progress  # bench/timing.py
+
+import wengert as wg
+import wengert.losses
+import wengert.nn
+from wengert.autodiff.ops import linear
+
+TABLE = ((10.0, 10.1), (2.0, 1.9), (3.5, 3.4), (1.0, 1.1))  # the lecture's (x, y)
+STEPS = len(TABLE)
+ETA = 0.01
+EAGER, COMPILED, FLOOR = "eager nn.Perceptron + l2", "wg.compile(step)", "NumPy (1,) array"
+QUICK = SimpleNamespace(repeats=3, block_s=0.05)
+FULL = SimpleNamespace(repeats=13, block_s=0.3)
+
+
+def _table():
+    return [(np.array([[x]], np.float32), np.array([y], np.float32)) for x, y in TABLE]
+
+
+def _eager():
+    model = wg.nn.Perceptron(1, bias=False)  # float32, w = 0
+    params = model.parameters()
+    table = _table()
+
+    def epoch():
+        for x, y in table:
+            wengert.losses.l2(model(x), y).backward()
+            with wg.no_grad():
+                for p in params:
+                    p -= ETA * p.grad
+                    p.grad = None
+
+    return epoch, lambda: float(params[0].data.item())
+
+
+def step(w, x, y):
+    """One SGD step of the perceptron y = w x on the loss l2: (loss, the new w)."""
+
+    def loss(w):
+        return wengert.losses.l2(linear(x, w), y)
+
+    value, w_bar = wg.value_and_grad(loss)(w)
+    return value, w - ETA * w_bar
+
+
+def _compiled(compiled):
+    state = [np.zeros(1, np.float32)]
+    table = _table()
+
+    def epoch():
+        w = state[0]
+        for x, y in table:
+            _, w = compiled(w, x, y)
+        state[0] = w
+
+    return epoch, lambda: float(state[0][0])
+
+
+def _floor():
+    w = np.zeros(1, np.float32)
+    table = [(np.float32(x), np.float32(y)) for x, y in TABLE]
+
+    def epoch():
+        for x, y in table:
+            w[:] -= np.float32(ETA) * (w * x - y) * x
+
+    return epoch, lambda: float(w[0])
+
+
+def sides(compiled) -> dict:
+    """label -> (one epoch of per-sample SGD over the table, the current w), from w = 0."""
+    return {EAGER: _eager(), COMPILED: _compiled(compiled), FLOOR: _floor()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 blocks of ~50 ms per side")
+    settings = QUICK if parser.parse_args(argv).quick else FULL
+    compiled = wg.compile(step, data_argnums=2)
+    progress("timing the smallest perceptron, eager and compiled")
+    ws = {}
+    for label, (epoch, w) in sides(compiled).items():
+        epoch()
+        ws[label] = w()
+    if not all(np.isclose(w, ws[EAGER], rtol=1e-6) for w in ws.values()):
+        sys.exit(f"one epoch from w = 0 gives different w: {ws}")
+    times = compare_many({k: loop(e) for k, (e, _) in sides(compiled).items()}, settings)
+    print(f"smallest perceptron y = w x, µs per SGD step (η = {ETA}, float32, the lecture's table)")
+    print("\n".join(f"  {line}" for line in machine()))
+    print(f"  {settings.repeats} interleaved blocks of ~{settings.block_s * 1e3:.0f} ms per side")
+    print(f"  one epoch from w = 0: every side gives w = {ws[EAGER]:.7f} (agree, rtol 1e-6)")
+    print(f"  {'case':<30}{'median':>8}{'range (min-max)':>20}{'x eager':>10}")
+    ref = times[EAGER].median
+    for label, s in times.items():
+        us = [t / STEPS * 1e6 for t in (s.median, s.min, s.max)]
+        print(f"    {label:<28}{us[0]:>8.2f}{us[1]:>11.2f}-{us[2]:<8.2f}{ref / s.median:>9.2f}x")
+    print("\nthe compiled program:\n" + compiled.source)
+
+
+if __name__ == "__main__":
+    main()
