@@ -1,8 +1,12 @@
 """wg.compile on whole programs: the lecture's example as source, an MLP with every loss,
 rules that read the data, retracing, and what is refused."""
 
+import re
+
 import numpy as np
 import pytest
+from test_compile import _program
+from test_primitives import CASES
 
 import wengert as wg
 from wengert.losses import LOSSES
@@ -143,6 +147,46 @@ def test_results_are_arrays_of_their_own():
         "return (_out(w), w_bar, _out(w_bar), doubled, [_out(doubled)], {'value': float(value)})"
     )
     assert returned in compiled.source
+
+
+def test_the_rules_the_program_calls_are_those_that_read_the_data():
+    called = set()
+    for case in CASES:
+        if not case.refuses:
+            compiled = wg.compile(_program(case))
+            compiled(*case.inputs(seed=1))
+            called |= set(re.findall(r"(\w+_vjp\d)\(", compiled.source))
+    assert called == {
+        "abs_vjp0",  # sign(x)
+        "clip_vjp0",  # the inside mask
+        "cross_entropy_vjp0",  # the labels' one-hot, an array computed in the rule
+        "getitem_vjp0",  # an index array, a parameter of the scatter
+        "leaky_relu_vjp0",  # where(x > 0, 1, slope)
+        "max_vjp0",  # where the maximum is
+        "maximum_vjp0",  # the tie shares
+        "maximum_vjp1",
+        "min_vjp0",
+        "minimum_vjp0",
+        "minimum_vjp1",
+        "pow_vjp1",  # the mask a == 0
+        "relu_vjp0",  # x > 0
+        "scatter_add_vjp0",  # an index array, a parameter of the gather
+    }
+
+
+def test_underflow_raised_in_an_inline_rule_is_answered_by_the_eager_run():
+    def f(x):
+        return wg.value_and_grad(lambda x: wg.tanh(x).sum())(x)
+
+    compiled = wg.compile(f)
+    x = np.array([1e-160, 0.5])
+    compiled(x)
+    assert "x_bar = t1_bar * (1 - t1 * t1)" in compiled.source  # t1 * t1 underflows at 1e-160
+    with np.errstate(under="raise"):
+        value, grad = compiled(x)
+        want_value, want_grad = f(x)  # tanh's eager rule retries with underflow ignored
+    assert value == want_value
+    np.testing.assert_array_equal(grad, want_grad)
 
 
 def test_a_new_shape_or_dtype_traces_again():

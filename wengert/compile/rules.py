@@ -54,9 +54,11 @@ def expression(node: Tensor, i: int, g: object, raw: object, args: list) -> Tree
     except Exception:  # a rule that works on arrays alone is called as it is
         return None
     tree = _tree(result, named, {id(t) for t in recorded})
-    if tree is None or not _same_array(evaluate(tree, g, node._data, args), raw):
+    if tree is None:
         return None
-    return tree
+    with np.errstate(all="ignore"):  # as the rule's own retry does (elementwise.py)
+        again = evaluate(tree, g, node._data, args)
+    return tree if _same_array(again, raw) else None
 
 
 def _tree(result, named: dict, recorded: set[int]) -> Tree | None:
