@@ -117,11 +117,24 @@ def sweep(
     stop: frozenset[int] = frozenset(),
 ) -> tuple[list[Tensor], dict[int, np.ndarray | Tensor]]:
     """Propagate the cotangent `seed` of root to every leaf; return (leaves, {id: cotangent})."""
+    leaves, mark = _sweep(root, seed, create_graph, retain_graph, stop)
+    grads = {}
+    for leaf in leaves:
+        g = leaf._g
+        leaf._g = None
+        if g is not mark:
+            grads[id(leaf)] = g
+    return leaves, grads
+
+
+def _sweep(root: Tensor, seed, create_graph: bool, retain_graph: bool, stop: frozenset[int]):
+    """sweep, leaving each leaf's cotangent in its slot `_g` (which the caller must empty), or
+    the mark returned where none arrived; (leaves, mark)."""
     # A fresh mark, which means "no cotangent yet": no slot holds it but this walk's.
     mark = object()
     order, leaves = _toposort(root, stop, mark)
-    watch = MODE.anomaly  # detect_anomaly() checks every rule's result (anomaly.py)
     root._g = seed
+    watch = MODE.anomaly  # detect_anomaly() checks every rule's result (anomaly.py)
     try:
         if watch is None:
             _walk(order, mark, None, create_graph, retain_graph)
@@ -131,10 +144,10 @@ def sweep(
                 _walk(order, mark, watch, create_graph, retain_graph)
             finally:
                 watch.in_backward = in_backward
-        grads = {id(leaf): leaf._g for leaf in leaves if leaf._g is not mark}
-    finally:  # a rule that raised leaves no cotangent behind
+    except BaseException:  # a rule that raised leaves no cotangent behind
         _clear(order, leaves)
-    return leaves, grads
+        raise
+    return leaves, mark
 
 
 def _walk(order: list[Tensor], mark, watch, create_graph: bool, retain_graph: bool) -> None:
@@ -269,23 +282,23 @@ def backward(
         retain_graph = create_graph
     if create_graph:
         with enable_grad():
-            leaves, grads = sweep(
-                root,
-                Tensor._make(seed, False, None, None, None),
-                create_graph=True,
-                retain_graph=retain_graph,
-            )
+            seed = Tensor._make(seed, False, None, None, None)
+            leaves, mark = _sweep(root, seed, True, retain_graph, frozenset())
     else:
-        leaves, grads = sweep(root, seed, create_graph=False, retain_graph=retain_graph)
+        leaves, mark = _sweep(root, seed, False, retain_graph, frozenset())
     given: set[int] = set()  # the arrays handed to a leaf by this call
-    for leaf in leaves:
-        g = grads.get(id(leaf))
-        if g is None:
-            continue
-        if leaf.grad is None:
-            leaf.grad = g if create_graph else _owned(g, given)
-        else:
-            leaf.grad = leaf.grad + g
+    try:
+        for leaf in leaves:
+            g = leaf._g
+            leaf._g = None
+            if g is mark:
+                continue
+            if leaf.grad is None:
+                leaf.grad = g if create_graph else _owned(g, given)
+            else:
+                leaf.grad = leaf.grad + g
+    finally:
+        _clear((), leaves)
 
 
 def _owned(g: np.ndarray, given: set[int]) -> np.ndarray:
@@ -296,7 +309,7 @@ def _owned(g: np.ndarray, given: set[int]) -> np.ndarray:
     fresh array that nothing else holds, and copying it would cost a pass over every parameter
     on every step. The seed is the engine's own (make_seed copies a gradient passed in).
     """
-    if id(g) in given or not (g.flags.owndata and g.flags.writeable):
+    if g.base is not None or id(g) in given or not g.flags.writeable:
         g = np.array(g, copy=True)
     given.add(id(g))
     return g
@@ -311,7 +324,9 @@ def make_seed(root: Tensor, gradient: Tensor | ArrayLike | None) -> np.ndarray:
                 f"{root.shape}. Pass t.backward(g) with g of that shape, or reduce first: "
                 f"t.sum().backward()"
             )
-        return np.ones_like(root._data)
+        seed = np.empty(root._data.shape, root._data.dtype)
+        seed.fill(1)
+        return seed
     g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if g.shape != root.shape:
         expected = f"of the Tensor's shape {root.shape}"

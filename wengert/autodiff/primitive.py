@@ -157,25 +157,30 @@ def apply(prim: Primitive, *args: Tensor | ArrayLike, **params: Any) -> Tensor:
     that require grad (`_wanted`) and its place in the order of recording (`_seq`).
     While a `jvp` is in flight the result also gets its tangent, from the primitive's `jvps`.
     """
-    raw = []
-    wanted = 0  # a bit per argument that requires grad
-    bit = 1
-    for a in args:
+    if len(args) == 2:  # most operations: written out, as the loop of _arrays costs more
+        a, b = args
+        wanted = 0  # bit i set: argument i requires grad
         if isinstance(a, Tensor):
-            raw.append(a._data)
+            x = a._data
             if a.requires_grad:
-                wanted |= bit
+                wanted = 1
         else:
-            raw.append(a)
-        bit <<= 1
+            x = a
+        if isinstance(b, Tensor):
+            y = b._data
+            if b.requires_grad:
+                wanted += 2
+        else:
+            y = b
+        raw = (x, y)
+    else:
+        raw, wanted = _arrays(args)
     out = prim.forward(*raw, **params)
     if out.__class__ is not ndarray:
         out = np.asarray(out)
     mode = MODE
     if wanted and mode.enabled:
-        if out is raw[0]:  # astype to its own dtype hands back its argument: the caller's array
-            out = out.view()
-        node = _record(prim, out, args, params, tuple(raw), wanted)
+        node = _record(prim, out, args, params, raw, wanted)
         if mode.recorder is not None:
             mode.recorder.append(node)
     else:
@@ -188,24 +193,41 @@ def apply(prim: Primitive, *args: Tensor | ArrayLike, **params: Any) -> Tensor:
     return node
 
 
-def _record(prim: Primitive, out: np.ndarray, args: tuple, params: dict, raw: tuple, wanted: int):
-    """The recorded node of one operation, with the arrays its rules will read guarded.
+def _arrays(args: tuple) -> tuple[tuple, int]:
+    """The arrays of `args` (a Tensor's data, anything else as it is), and an int whose bit i
+    is set when argument i requires grad."""
+    if len(args) == 1:
+        a = args[0]
+        if isinstance(a, Tensor):
+            return (a._data,), a.requires_grad  # True is bit 0
+        return args, 0
+    raw = []
+    wanted = 0
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            raw.append(a._data)
+            if a.requires_grad:
+                wanted |= 1 << i
+        else:
+            raw.append(a)
+    return tuple(raw), wanted  # of arrays alone, which the cyclic collector soon stops following
 
-    `raw` are the arrays of `args`; `wanted` has bit i set when argument i requires grad.
-    Tuples of arrays alone, which the cyclic collector stops following once it has seen them:
-    a deep graph makes many (see also `saved.Hold`).
-    """
+
+def _record(prim: Primitive, out: np.ndarray, args: tuple, params: dict, raw: tuple, wanted: int):
+    """The node of an operation that reads a Tensor that requires grad (`wanted`: see _arrays)."""
+    if out is raw[0]:  # astype to its own dtype hands back its argument: the caller's array
+        out = out.view()
     node = new_tensor(Tensor)
     node._data = out
-    node.requires_grad = True
     node._g = node.grad = None
+    node.requires_grad = True
     node._prim = prim
     node._inputs = args
     node._params = params
     node._wanted = _POSITIONS[wanted] if wanted < 8 else positions(wanted)
     node._seq = next(SEQUENCE)
-    guard = prim.guard
-    if guard == _NOTHING:
+    guard = prim.guard  # what the rules read, and how it is guarded (saved.py)
+    if guard == _NOTHING:  # add, sum, reshape: the rules read shapes alone
         node._hold = None
     elif guard == _RESULT and out.base is None:  # a new array, which only this node can reach
         node._hold = (raw, out, (), (), (out,))

@@ -104,7 +104,7 @@ def hold(saves: tuple | None, raw: tuple, out: np.ndarray, args: tuple, params: 
     the result (not an argument: apply makes sure). A small array the caller may hold is
     replaced, in `raw` (the tuple kept is a new one), `out` or `params`, by a copy.
     """
-    raw = list(raw)
+    copies = None  # raw as a list, once an argument is copied
     fresh = ()
     owners = None
     for key in (*range(len(raw)), "ans") if saves is None else saves:
@@ -118,7 +118,9 @@ def hold(saves: tuple | None, raw: tuple, out: np.ndarray, args: tuple, params: 
             elif a.__class__ is not ndarray and not isinstance(a, ndarray):
                 continue  # a number: nothing can change it
             if a.size <= COPY_LIMIT:
-                raw[key] = a.copy()
+                if copies is None:
+                    copies = list(raw)
+                copies[key] = a.copy()
             else:
                 owners = _lock(a, owners)
         elif key == "ans":
@@ -133,9 +135,11 @@ def hold(saves: tuple | None, raw: tuple, out: np.ndarray, args: tuple, params: 
             if _has_array(value):
                 params[key], owners = _guard_param(value, owners)
     # Tuples of arrays, which the cyclic collector need not follow: a deep graph makes many.
+    if copies is not None:
+        raw = tuple(copies)
     if owners is None:
-        return (tuple(raw), out, (), (), fresh)
-    return Hold((tuple(raw), out, tuple(owners[0]), tuple(owners[1]), fresh))
+        return (raw, out, (), (), fresh)
+    return Hold((raw, out, tuple(owners[0]), tuple(owners[1]), fresh))
 
 
 def _has_array(value: object) -> bool:

@@ -214,9 +214,10 @@ class Optimizer:
         for group, lr in zip(self.param_groups, lrs, strict=True):
             group["t"] += 1
             hyper = {k: v for k, v in group.items() if k not in _APPLIED_BY_BASE}
+            maximize, decay = group["maximize"], group["weight_decay"]
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p, lr, group["maximize"], group["weight_decay"], hyper)
+                    self._update(p, lr, maximize, decay, hyper)
         return loss
 
     def _check_grad_shapes(self, owner: str) -> None:
@@ -226,7 +227,7 @@ class Optimizer:
                 # .grad: an ndarray, a Tensor (create_graph=True), or a list set by hand, whose
                 # shape only np.shape knows; the common case stops at the first comparison.
                 grad = p.grad
-                shape = p.data.shape
+                shape = p._data.shape  # the shape alone: the array, not the .data property
                 if grad is not None and getattr(grad, "shape", ()) != shape != np.shape(grad):
                     raise refusal(
                         f"{owner}.step",
