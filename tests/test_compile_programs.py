@@ -242,6 +242,14 @@ def test_a_constant_read_from_a_traced_value_is_refused():
     )
 
 
+def test_a_constant_computed_from_data_outside_the_operations_is_refused():
+    def f(w, X):
+        return w * X.mean()  # X is data: its mean is computed once, not recorded
+
+    with pytest.raises(ValueError, match=r"compile: operand 1 of step 1, `t1 = w \* "):
+        wg.compile(f, data_argnums=1)(np.ones(3), np.array([1.0, 2.0, 4.0]))
+
+
 def test_a_derivative_of_a_derivative_is_refused():
     def f(w):
         return wg.grad(lambda v: wg.grad(lambda u: (u**3).sum())(v).sum())(w)

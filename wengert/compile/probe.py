@@ -19,18 +19,21 @@ from wengert.derivatives.program import short
 
 def probe_values(values: list, kinds: list[str], rng: np.random.Generator) -> list[list]:
     """Two other points: the differentiable arguments negated, then drawn at random (normal,
-    scale 2, either sign); the data arguments shuffled (labels stay labels)."""
+    scale 2, either sign); the data arguments shuffled, then drawn from their own values with
+    replacement (labels stay labels, and a sum or a mean of them changes too)."""
     points = []
-    for negate in (True, False):
+    for first in (True, False):
         point = []
         for v, kind in zip(values, kinds, strict=True):
             if kind == "static":
                 point.append(v)
             elif kind == "diff":
                 drawn = rng.normal(0.0, 2.0, np.shape(v)).astype(v.dtype)
-                point.append(-v if negate else drawn)
+                point.append(-v if first else drawn)
             else:
-                point.append(rng.permutation(v.reshape(-1)).reshape(v.shape))
+                flat = v.reshape(-1)
+                drawn = rng.permutation(flat) if first else rng.choice(flat, flat.size)
+                point.append(drawn.reshape(v.shape))
         points.append(point)
     return points
 
