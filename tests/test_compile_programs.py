@@ -215,7 +215,7 @@ def test_a_static_argument_is_part_of_the_signature():
 
 
 def branching(x):
-    if float(x) > 0:
+    if x.data > 0:  # NumPy's comparison of the array: no Tensor sees it
         return x * 2.0
     return -x
 
@@ -232,11 +232,33 @@ def test_control_flow_on_a_traced_value_is_refused_with_both_points():
     )
 
 
+def comparing(x):
+    if x > 100:  # a branch that no probe would take: bool() of a traced comparison is refused
+        return x * 2.0
+    return -x
+
+
+def test_reading_a_traced_value_into_python_is_refused_where_it_happens():
+    line = comparing.__code__.co_firstlineno + 1
+    with pytest.raises(ValueError) as caught:
+        wg.compile(comparing)(np.asarray(1.5))
+    assert str(caught.value) == (
+        f"compile: f reads a Tensor computed from its arguments into Python with bool() (at "
+        f"{__file__}:{line}); the compiled program would keep the branch or the number it "
+        f"gave at the first call, for every value. Write a choice with wg.maximum, "
+        f"wg.minimum, wg.relu or wg.clip, return the Tensor instead of the number, or call f "
+        f"without compile."
+    )
+    for read in (float, int, lambda t: t.item(), lambda t: t.sum().tolist()):
+        with pytest.raises(ValueError, match="compile: f reads a Tensor computed from its"):
+            wg.compile(lambda x, read=read: x * read(x))(np.asarray(1.5))
+
+
 def test_a_constant_read_from_a_traced_value_is_refused():
     with pytest.raises(ValueError) as caught:
-        wg.compile(lambda x: x * float(x.sum()))(np.array([1.0, 2.0]))
+        wg.compile(lambda x: x * x.data.sum())(np.array([1.0, 2.0]))
     assert str(caught.value).startswith(
-        "compile: operand 1 of step 2, `t2 = x * 3`, changes with the arguments "
+        "compile: operand 1 of step 1, `t1 = x * 3`, changes with the arguments "
         "(x = [1., 2.] and x = [-1., -2.]) as a constant: f computes it outside wengert's "
         "operations (float(), .item(), .data, .numpy(), a comparison such as x > 0"
     )

@@ -6,9 +6,12 @@ Design, in the order of what matters:
    and the values of its static arguments), and the program that trace recorded must be f at
    every other value too. Two things could break that, and both are handled:
    - Python control flow on traced values (`if x > 0:`, `float(x)`, `.item()`, `.data` or
-     `.numpy()` read into NumPy): f is traced again at two other points (probe.py) and the
-     records compared; any difference is refused with a message that names the step and both
-     points. A probe at which f raises is skipped (f need not be defined everywhere).
+     `.numpy()` read into NumPy). bool(), float(), int(), .item() and .tolist() of a traced
+     Tensor, or of a comparison of one, are refused where f calls them (watch.py), whichever
+     branch they choose. What escapes that (`.data` read into NumPy) shows at other values:
+     f is traced again at two other points (probe.py) and the records compared, and any
+     difference is refused with a message that names the step and both points. A probe at
+     which f raises is skipped (f need not be defined everywhere).
    - Derivative rules that read the data (relu's mask, maximum's tie shares, clip's inside
      mask, abs's signs): a rule is called as it is, on the arrays, which is the very code of
      the eager first-order sweep, unless it is an expression that is the same for every value
@@ -213,9 +216,10 @@ def compile(f: Callable, *, data_argnums: int | tuple[int, ...] = ()) -> Compile
     them; the compiled function returns the same structure with ndarrays (Python floats for
     one value). `data_argnums` names floating-point arguments that are data, not variables
     (targets y, which a loss refuses to differentiate). A new shape, dtype or static value
-    traces again (`cache_size()`). Refused, with the step and both points in the message:
-    Python control flow or constants that depend on the arguments' values (`if x > 0:`,
-    float(x), .item(), .data, .numpy()); see the module docstring for the design.
+    traces again (`cache_size()`). Refused: reading a traced value into Python (bool(),
+    float(), int(), .item(), .tolist(), as `if x > 0:` does), and any branch or constant that
+    changes with the arguments' values (.data or .numpy() read into NumPy), seen by tracing
+    again at two other points; see the module docstring for the design.
     """
     if not callable(f):
         raise refusal("compile", "f", "a function", what_came(f), TypeError)

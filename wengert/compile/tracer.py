@@ -13,10 +13,8 @@ from them (an SGD update) is recorded as well.
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -26,10 +24,7 @@ from wengert.autodiff.mode import MODE, enable_grad, recording
 from wengert.autodiff.ops import add_p
 from wengert.autodiff.tensor import Tensor
 from wengert.compile import rules
-
-# Frames whose local names are not the user's: wengert's own, the standard library, NumPy, and
-# generated code (a dataclass's __init__, "<string>").
-LIBRARIES = (str(Path(__file__).resolve().parents[1]), sys.prefix, sys.base_prefix, "<")
+from wengert.compile.watch import Watch
 
 
 @dataclass
@@ -69,6 +64,7 @@ class Tracer:
         self.names: dict[int, str] = {}
         self.backward_called = False
         self.arguments = []
+        self.variables: set[int] = set()  # the differentiable inputs
         for value, kind in zip(values, kinds, strict=True):
             if kind == "static":
                 self.inputs.append(None)
@@ -76,6 +72,8 @@ class Tracer:
                 continue
             data = np.array(value, copy=True)
             t = Tensor._make(data, kind == "diff", None, None, None)
+            if kind == "diff":
+                self.variables.add(id(t))
             self.inputs.append(t)
             self.arguments.append(t)
 
@@ -102,21 +100,14 @@ class Tracer:
             MODE.compiler = previous
 
     def _call_naming(self, f):
-        """f(*arguments), naming each node after the first local variable (outside wengert)
-        that holds it when a function returns: the slide's z, y and L."""
+        """f(*arguments), watched (watch.py): its nodes named after f's local variables, and
+        a read of a traced value into Python refused."""
+        watch = Watch(self.traced, self.names)
+        return watch.run(f, self.arguments)
 
-        def hook(frame, event, arg):
-            if event == "return" and not frame.f_code.co_filename.startswith(LIBRARIES):
-                for name, value in frame.f_locals.items():
-                    if isinstance(value, Tensor) and id(value) in self.nodes:
-                        self.names.setdefault(id(value), name)
-
-        previous = sys.getprofile()
-        sys.setprofile(hook)
-        try:
-            return f(*self.arguments)
-        finally:
-            sys.setprofile(previous)
+    def traced(self, t: Tensor) -> bool:
+        """True for a Tensor of the program: a node, a gradient or a differentiable input."""
+        return id(t) in self.nodes or id(t) in self.placeholders or id(t) in self.variables
 
     # ------------------------------------------------------------------ the sweep
     def __call__(self, out: Tensor, xs: list[Tensor], seed) -> list[Tensor]:
