@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 
 from wengert.autodiff.tensor import Tensor
 
@@ -59,7 +60,7 @@ class Watch:
             raise ValueError(self.read)
         return result
 
-    def hook(self, frame, event: str, arg: object) -> None:
+    def hook(self, frame: FrameType, event: str, arg: object) -> None:
         """sys.setprofile's hook: names at returns, reads at calls."""
         code = frame.f_code
         if event == "call" and code in READS and self.read is None:
