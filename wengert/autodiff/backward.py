@@ -33,6 +33,8 @@ def unbroadcast(g: Cotangent, x: np.ndarray | Tensor) -> Cotangent:
     shape = x.shape
     if g.shape != shape:
         lead = g.ndim - len(shape)
+        if lead > 0 and g.shape[lead:] == shape:  # repeated along leading axes alone (a bias)
+            return unbroadcast(sum_p(g, axis=tuple(range(lead))), x)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
         )
