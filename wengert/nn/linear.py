@@ -90,7 +90,7 @@ def check_float_dtype(dtype: DTypeLike, owner: str) -> np.dtype:
 
 def check_features(x: ArrayLike | Tensor, n_inputs: int, owner: str) -> None:
     """Refuse inputs whose last axis is not n_inputs long, naming the layer and the shape."""
-    features = np.shape(x.data if isinstance(x, Tensor) else x)
+    features = x.shape if isinstance(x, Tensor) else np.shape(x)  # .data would hand it out
     if not features or features[-1] != n_inputs:
         raise refusal(
             owner,
