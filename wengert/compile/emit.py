@@ -44,7 +44,7 @@ class Emitter:
         self.inline = inline  # numbers of the contributions written as expressions
         self.namespace: dict[str, object] = {"ones_like": np.ones_like, "zeros_like": np.zeros_like}
         self.namespace["_out"] = out
-        self.taken: set[str] = set(self.namespace)
+        self.taken: set[str] = {*self.namespace, "float"}  # float: the builtin a return calls
         self._count = 0  # constants bound so far: c1, c2, ...
         self._used: set[str] = set()
         self.returned: set[int] = set()  # the arrays returned so far, which a second return copies
