@@ -253,7 +253,7 @@ class Optimizer:
             state = self.state[p] = self.init_state(theta, **hyper)
         direction, new_state = self._direction(theta, g, state, lr, hyper)
         state.update(new_state)
-        np.subtract(theta, lr * direction, out=theta, casting="same_kind")
+        theta -= lr * direction  # in place, same_kind casting: a float32 θ stays float32
 
     def _direction(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
         """(d, new state) by the rule; a subclass may take a faster path that equals it."""
