@@ -379,6 +379,7 @@ def main(argv: list[str] | None = None) -> None:
         title = f"{n}. MLP {'-'.join(map(str, SIZES))}, Adam, float32, batch {batch}, {unit}"
         rows = mlp[batch][0] + missing_rows(found, True)
         report += section_lines(title, rows, EAGER_MLP, unit, batch)
+    report += ["", f"load average at the end: {os.getloadavg()[0]:.2f}"]
     print("\n".join(report))
     if not args.quick:
         text = ["", "## Peers (bench/peers.py)", "", "Written by `bench/peers.py`; what is "
