@@ -67,7 +67,7 @@ from wengert.autodiff.ops import (
     where,
 )
 from wengert.autodiff.trace import Trace, trace
-from wengert.compile import compile
+from wengert.compile import compile, compile_step
 from wengert.io import load, load_state_dict, save, save_state_dict
 from wengert.train import History, NonFiniteError, fit
 
@@ -86,6 +86,7 @@ __all__ = [
     "classic",
     "clip",
     "compile",
+    "compile_step",
     "concatenate",
     "data",
     "derivatives",

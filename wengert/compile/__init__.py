@@ -5,5 +5,6 @@ of every gradient it took, as one straight-line function on ndarrays (see compil
 """
 
 from wengert.compile.compiled import Compiled, compile
+from wengert.compile.step import CompiledStep, compile_step
 
-__all__ = ["Compiled", "compile"]
+__all__ = ["Compiled", "CompiledStep", "compile", "compile_step"]

@@ -25,8 +25,11 @@ Design, in the order of what matters:
 Arguments: a floating-point array (or NumPy scalar) is a differentiable input; an integer or
 bool array, or one named in `data_argnums`, is data (targets, labels: what a loss refuses to
 differentiate); anything else (Python numbers, strings, None, objects) is static: part of the
-cache key, seen by f as it is and written into the program as a constant. Tensors that f reads
-from outside (a model's parameters) are constants too, with the values they had when traced.
+cache key, seen by f as it is and written into the program as a constant. A Tensor that f reads
+from outside and that requires grad (a model's parameter) is read at each call, as torch.compile
+reads parameters: the program takes its array as an argument, so an optimizer's step, or a new
+array put in its `.data`, shows in the next call, and a new shape or dtype traces again. One
+that does not require grad is a constant, with the value it had when traced.
 """
 
 from __future__ import annotations
@@ -53,6 +56,15 @@ class Program:
     function: Callable
     source: str
     traced: tuple[int, ...]  # positions of the arguments the function takes (not the static)
+    externals: tuple[Tensor, ...] = ()  # Tensors read from outside f, passed after the arguments
+    external_types: tuple = ()  # their shapes and dtypes when traced
+
+    def arrays(self) -> list | None:
+        """The externals' arrays now, or None when a shape or dtype is not the traced one."""
+        arrays = [t._data for t in self.externals]
+        if [(a.shape, a.dtype) for a in arrays] != list(self.external_types):
+            return None
+        return arrays
 
 
 class Compiled:
@@ -64,6 +76,7 @@ class Compiled:
         self._cache: dict[tuple, Program] = {}
         self._arrays: dict[tuple, Program] = {}  # the same programs, by shapes and dtypes alone
         self._last: Program | None = None
+        self.external_names: dict[int, str] = {}  # id -> the name of a Tensor read from outside
         self.__name__ = getattr(f, "__name__", "f")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -76,9 +89,12 @@ class Compiled:
             program = None
         if program is None or any(type(a) is not np.ndarray for a in args):
             return self._call(args)
+        extra = program.arrays() if program.externals else ()
+        if extra is None:
+            return self._call(args)
         self._last = program
         try:
-            return program.function(*args)
+            return program.function(*args, *extra)
         except FloatingPointError:
             return _converted(self.function(*args))
 
@@ -86,13 +102,15 @@ class Compiled:
         """Any call: its signature, the program (traced now if it is new), and the run."""
         key, values, kinds = self._signature(args)
         program = self._cache.get(key)
-        if program is None:
+        extra = None if program is None else program.arrays()
+        if extra is None:  # new, or an external's shape or dtype changed: trace (again)
             program = self._cache[key] = self._compile(values, kinds)
             if "static" not in kinds:
                 self._arrays[tuple((v.shape, v.dtype) for v in values)] = program
+            extra = program.arrays()
         self._last = program
         try:
-            return program.function(*[values[k] for k in program.traced])
+            return program.function(*[values[k] for k in program.traced], *extra)
         except FloatingPointError:
             return _converted(self.function(*args))
 
@@ -145,6 +163,7 @@ class Compiled:
     def _compile(self, values: list, kinds: list[str]) -> Program:
         names = _parameter_names(self.function, len(values))
         reference = Tracer(values, kinds)
+        reference.names.update(self.external_names)
         result = reference.run(self.function)
         _check_no_backward(reference)
         record = probe.Record(reference, result, names)
@@ -172,7 +191,9 @@ class Compiled:
         namespace = emitter.namespace
         exec(code, namespace)
         traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
-        return Program(namespace[fname], source, traced)
+        externals = tuple(reference.externals)
+        types = tuple((t._data.shape, t._data.dtype) for t in externals)
+        return Program(namespace[fname], source, traced, externals, types)
 
 
 def _check_no_backward(tracer: Tracer) -> None:

@@ -54,6 +54,8 @@ class Emitter:
         for t, name in zip(tracer.inputs, names, strict=True):
             if t is not None:
                 self.params.append(self._bind_name(t, name))
+        for t in tracer.externals:  # read at each call: the caller passes their arrays last
+            self.params.append(self._bind_name(t, tracer.names.get(id(t), "p")))
 
     # ------------------------------------------------------------------ names
     def _unique(self, base: str) -> str:

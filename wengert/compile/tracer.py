@@ -8,6 +8,10 @@ output and their variables, and it runs the first-order sweep on the recorded no
 `backward._walk` does, keeping for each rule it applies what the program needs to write that
 line out. The gradients go back to f as fresh leaves (placeholders), so that what f computes
 from them (an SGD update) is recorded as well.
+
+A Tensor that requires grad and that f reads from outside (a model's parameter) is an external:
+the program takes its array as an argument, read at each call, since an optimizer moves it
+between calls; a transform may differentiate with respect to it (`gradients`).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ class Tracer:
         self.backward_called = False
         self.arguments = []
         self.variables: set[int] = set()  # the differentiable inputs
+        self.externals: list[Tensor] = []  # read from outside f, requiring grad: arguments too
         for value, kind in zip(values, kinds, strict=True):
             if kind == "static":
                 self.inputs.append(None)
@@ -82,6 +87,10 @@ class Tracer:
         """The recorder's hook: every node f's operations make, in order."""
         self.nodes[id(node)] = node
         self.steps.append(("node", node))
+        for a in node._inputs:
+            if isinstance(a, Tensor) and a.requires_grad and not self.traced(a):
+                self.externals.append(a)
+                self.variables.add(id(a))
 
     def run(self, f: Callable) -> object:
         """f on the traced arguments, recorded; its result as f returned it."""
@@ -128,8 +137,22 @@ class Tracer:
         self.steps.append(("block", block))
         return list(block.results)
 
+    def gradients(self, out: Tensor, xs: list[Tensor]) -> list[Tensor | None]:
+        """The gradient of the scalar `out` with respect to each external of `xs` (a model's
+        parameters), as placeholders; None for one that `out` does not reach."""
+        for x in xs:
+            if id(x) not in self.variables:  # not read yet: an argument of the program all the same
+                self.externals.append(x)
+                self.variables.add(id(x))
+        results = self(out, list(xs), np.ones_like(out._data))
+        block = self.steps[-1][1]
+        return [r if reached else None for r, reached in zip(results, block.reached, strict=True)]
+
     def _variable(self, x: Tensor) -> Tensor:
-        """What the transform's variable x stands for: `_wrap` makes x = a + 0 of a Tensor a."""
+        """What the transform's variable x stands for: `_wrap` makes x = a + 0 of a Tensor a, and
+        `gradients` passes externals themselves."""
+        if any(x is e for e in self.externals):
+            return x
         if id(x) in self.nodes and x._prim is add_p:
             a, zero = x._inputs
             if isinstance(a, Tensor) and type(zero) is int and zero == 0:

@@ -1,0 +1,125 @@
+"""`compile_step(model, loss, optimizer)`: one training step with its forward and backward compiled.
+
+`step(X, y)` runs one program that `wg.compile` traced for the batch's shapes and dtypes: the
+model's forward pass, the loss, and the reverse sweep to every parameter the optimizer holds,
+with the parameters as arguments of the program, read at each call (so a new array put in
+`p.data`, or one of another shape or dtype, is never stale: the latter traces again). The
+gradients it returns go into each parameter's `.grad`, and the update is the optimizer's own
+`step()`: its rule functions on arrays, its maximize, weight decay and θ ← θ − η·d, its
+schedules read at each step, in place, on the same arrays as ever, so `p.data`,
+`optimizer.state` and `state_dict()` are those of an eager step, and equal to them in value.
+
+Optimizers that re-evaluate the loss through a closure (L-BFGS) are refused: their line search
+calls the model several times per step, which a training step of one forward and one backward
+is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from wengert._checks import refusal, what_came
+from wengert.autodiff.mode import MODE
+from wengert.autodiff.tensor import Tensor
+from wengert.compile.compiled import Compiled
+from wengert.nn.module import Module
+from wengert.optim.optimizer import Optimizer
+
+
+class CompiledStep:
+    """A compiled training step: call it on a batch (X, y); it returns the loss (a float) from
+    before the update. `gradients(X, y)` runs the program alone (loss, output, `.grad` set);
+    `source` and `show()` give the program of the last call."""
+
+    def __init__(self, model: Module, loss: Callable, optimizer: Optimizer) -> None:
+        _check(model, loss, optimizer)
+        self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.program = Compiled(self.train_step, data_argnums=(1,))
+        names = {id(p): name.replace(".", "_") for name, p in model.named_parameters()}
+        self.program.external_names.update(names)
+
+    def train_step(self, X: Tensor, y: Tensor) -> tuple:
+        """What the program computes: (loss, model output, a gradient or None per parameter)."""
+        out = self.model(X)
+        value = self.loss(out, y)
+        if not isinstance(value, Tensor) or value.size != 1:
+            got = what_came(value) if not isinstance(value, Tensor) else f"shape {value.shape}"
+            raise refusal("compile_step", "loss(model(X), y)", "a scalar Tensor", got, TypeError)
+        if MODE.compiler is not None:  # traced: the sweep is written into the program
+            return value, out, MODE.compiler.gradients(value, self.params)
+        # Run eagerly (compile's answer to underflow raised in an inline rule).
+        for p in self.params:
+            p.grad = None
+        value.backward()
+        return value, out, [p.grad for p in self.params]
+
+    def gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Run the program on the batch: set each parameter's `.grad` (None where the loss does
+        not reach it, as backward() leaves it) and return (the loss, the model's output)."""
+        value, out, grads = self.program(_array(X), _array(y))
+        for p, g in zip(self.params, grads, strict=True):
+            p.grad = g
+        return value, out
+
+    def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
+        """One step on the batch (X, y): forward, loss, backward, update; the loss before it."""
+        value, _ = self.gradients(X, y)
+        self.optimizer.step()
+        return value
+
+    @property
+    def source(self) -> str:
+        """The program of the last call (forward pass, loss and reverse sweep)."""
+        return self.program.source
+
+    def show(self) -> None:
+        """Print the program of the last call."""
+        self.program.show()
+
+
+def _array(a: object) -> object:
+    return a._data if isinstance(a, Tensor) else a
+
+
+def _check(model: object, loss: object, optimizer: object) -> None:
+    owner = "compile_step"
+    if not isinstance(model, Module):
+        raise refusal(owner, "model", "a wengert.nn.Module", what_came(model), TypeError)
+    if not callable(loss):
+        expected = "a function (y_hat, y) -> scalar Tensor"
+        raise refusal(owner, "loss", expected, what_came(loss), TypeError)
+    if not isinstance(optimizer, Optimizer):
+        expected = "a wengert.optim optimizer"
+        raise refusal(owner, "optimizer", expected, what_came(optimizer), TypeError)
+    if getattr(optimizer, "needs_closure", False):
+        raise refusal(
+            owner,
+            "optimizer",
+            "one that steps from the gradients (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW)",
+            f"{type(optimizer).__name__}, whose step re-evaluates the loss through a closure",
+            TypeError,
+            fix="Train it eagerly: optimizer.step(closure), or fit(..., compile=False).",
+        )
+
+
+def compile_step(model: Module, loss: Callable, optimizer: Optimizer) -> CompiledStep:
+    """One training step of `model` on `loss` with `optimizer`, compiled: `step(X, y)` -> loss.
+
+    >>> step = wg.compile_step(model, wg.losses.cross_entropy, wg.optim.Adam(model.parameters()))
+    >>> for X, y in loader:
+    ...     value = step(X, y)          # traced at the first batch of each shape
+    >>> step.show()                     # the forward lines and the reverse sweep
+
+    The forward pass, the loss and the backward sweep are one program generated by `wg.compile`
+    (traced again for a new batch shape or dtype, or a parameter's new shape or dtype); the
+    update is the optimizer's own step() on the gradients, in place: the model's arrays and the
+    optimizer's state and `state_dict()` are those of an eager step, and equal in value. The
+    parameters are read at each call. L-BFGS (a closure-based optimizer) is refused.
+    """
+    return CompiledStep(model, loss, optimizer)
+
+
+__all__ = ["CompiledStep", "compile_step"]
