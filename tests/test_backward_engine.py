@@ -4,6 +4,7 @@ left behind, also when a rule raises), and a cotangent summed back only when it 
 """
 
 import gc
+import importlib
 
 import numpy as np
 import pytest
@@ -194,3 +195,17 @@ def test_a_layer_forward_hands_out_no_intermediate_result():
         t = next(a for a in t._inputs if isinstance(a, Tensor))
     assert [n._prim.name for n in nodes] == ["linear", "sigmoid", "linear"]
     assert all(id(memory(n._data)) not in EXPOSED for n in nodes)
+
+
+def test_a_training_step_hands_out_no_result_of_the_graph(monkeypatch):
+    from wengert.train.step import Step
+
+    tensor_module = importlib.import_module("wengert.autodiff.tensor")
+
+    handed_out = []
+    monkeypatch.setattr(tensor_module, "expose", handed_out.append)
+    model = wg.nn.MLP([2, 4, 1], activation="sigmoid", seed=0, dtype=np.float64)
+    step = Step(model, wg.losses.l2, wg.optim.SGD(model.parameters(), lr=0.1))
+    value, out = step(np.array([[0.5, -1.0]]), np.array([[1.0]]))
+    assert handed_out == []
+    assert value == pytest.approx(float(wg.losses.l2(out, np.array([[1.0]])).item()))

@@ -74,7 +74,9 @@ class Step:
 
     def _checked_loss(self, batch_loss: Tensor) -> float:
         """Check the loss, differentiate, check the gradients: all before any update."""
-        value = float(batch_loss.data)
+        # The array itself: .data would hand the result's memory out (saved.py), and backward()
+        # would then check every node that saved a fresh array against it.
+        value = float(batch_loss._data)
         if not math.isfinite(value):
             raise NonFinite("loss", value)
         batch_loss.backward(create_graph=self.create_graph)
@@ -110,4 +112,4 @@ class Step:
             # Each step is one slice of the run: fit's epochs are the budget, not max_iter.
             warnings.simplefilter("ignore", ConvergenceWarning)
             first_loss = self.optimizer.step(closure)
-        return float(first_loss.data), outputs[0]
+        return float(first_loss._data), outputs[0]
