@@ -1,0 +1,250 @@
+"""wg.compile_step and fit(compile=True): the compiled training step equals the eager one (loss,
+weights, optimizer state) for every optimizer and trainable loss, keeps fit's History, resume,
+schedules and guard, refuses L-BFGS, and reads parameters at each call (never stale)."""
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert.losses import LOSSES, cross_entropy, mse
+from wengert.nn import MLP
+from wengert.optim import LBFGS, SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
+from wengert.optim.schedules import inverse_sqrt
+
+OPTIMIZERS = {
+    "sgd": (SGD, {"lr": 0.1}),
+    "momentum": (SGD, {"lr": 0.1, "momentum": 0.9, "dampening": 0.1}),
+    "nesterov": (SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    "lecture momentum": (SGD, {"lr": 0.1, "momentum": 0.9, "momentum_form": "lecture"}),
+    "weight decay": (SGD, {"lr": 0.1, "momentum": 0.5, "weight_decay": 0.01}),
+    "maximize": (SGD, {"lr": 0.01, "maximize": True}),
+    "adagrad": (Adagrad, {"lr": 0.1, "weight_decay": 0.01}),
+    "adadelta": (Adadelta, {"lr": 1.0}),
+    "rmsprop centered": (RMSprop, {"lr": 0.01, "centered": True}),
+    "rmsprop momentum": (RMSprop, {"lr": 0.01, "momentum": 0.9}),
+    "adam": (Adam, {"lr": 0.01}),
+    "adamw": (AdamW, {"lr": 0.01, "weight_decay": 0.1}),
+    "amsgrad": (Adam, {"lr": 0.01, "amsgrad": True, "maximize": True}),
+}
+
+
+def _data(spec, dtype=np.float64, n=16):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 3)).astype(dtype)
+    kind = spec.targets[0]
+    if kind == "argmax":
+        return X, rng.integers(0, 3, n)
+    if kind == "value":
+        return X, rng.normal(size=(n, 1)).astype(dtype)
+    return X, rng.choice([-1.0, 1.0] if kind == "sign" else [0.0, 1.0], (n, 1)).astype(dtype)
+
+
+def _model(spec, dtype=np.float64):
+    return MLP([3, 5, 3 if spec.several_outputs else 1], activation="tanh", seed=0, dtype=dtype)
+
+
+def _run(compiled, spec, make_optimizer, dtype=np.float64, steps=20):
+    """(losses, model state, optimizer state dict) after `steps` steps, eager or compiled."""
+    X, y = _data(spec, dtype)
+    model = _model(spec, dtype)
+    optimizer = make_optimizer(model.parameters())
+    step = wg.compile_step(model, spec.function, optimizer) if compiled else None
+    losses = []
+    for _ in range(steps):
+        if compiled:
+            losses.append(step(X, y))
+            continue
+        optimizer.zero_grad()
+        loss = spec.function(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.data))
+    return losses, model.state_dict(), optimizer.state_dict()
+
+
+def _assert_runs_equal(got, want, rtol, atol):
+    np.testing.assert_allclose(got[0], want[0], rtol=rtol, atol=atol)
+    assert got[1].keys() == want[1].keys()
+    for name in want[1]:
+        np.testing.assert_allclose(got[1][name], want[1][name], rtol=rtol, atol=atol)
+    state, groups = got[2], want[2]
+    assert [g["t"] for g in state["param_groups"]] == [g["t"] for g in groups["param_groups"]]
+    assert state["state"].keys() == groups["state"].keys()
+    for index, entries in groups["state"].items():
+        assert state["state"][index].keys() == entries.keys()
+        for key, value in entries.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_allclose(state["state"][index][key], value, rtol=rtol, atol=atol)
+            else:
+                assert state["state"][index][key] == value  # the int "step"
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_each_optimizer_compiled_equals_eager_in_float64(name):
+    cls, hyper = OPTIMIZERS[name]
+    spec = LOSSES["cross_entropy"]
+    got = _run(True, spec, lambda p: cls(p, **hyper))
+    want = _run(False, spec, lambda p: cls(p, **hyper))
+    assert got[2]["param_groups"][0]["t"] == 20
+    _assert_runs_equal(got, want, rtol=1e-12, atol=1e-12)
+
+
+TRAINABLE = [n for n, spec in LOSSES.items() if spec.trainable and n != "huber"]
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
+def test_each_trainable_loss_compiled_equals_eager_in_float64(name):
+    spec = LOSSES[name]
+    make = lambda p: Adam(p, lr=0.01)
+    _assert_runs_equal(_run(True, spec, make), _run(False, spec, make), rtol=1e-12, atol=1e-12)
+
+
+def test_huber_which_reads_its_residuals_data_is_refused_and_nothing_moves():
+    spec = LOSSES["huber"]
+    X, y = _data(spec)
+    model = _model(spec)
+    before = model.state_dict()
+    step = wg.compile_step(model, spec.function, SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=r"compile: operand 0 of step \d+, `t\d+ = where\("):
+        step(X, y)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_float32_compiled_equals_eager_to_float32_rounding():
+    # The program may write a rule as an inline expression (`t_bar / 8`) whose operations come
+    # in another order than the eager rule's, so the promise in float32 is agreement to a few
+    # units of its rounding (eps = 1.2e-7), not bit for bit; 20 steps of Adam may add up a few
+    # such roundings, hence rtol 1e-5 and atol 1e-6 for values near 0.
+    spec = LOSSES["cross_entropy"]
+    make = lambda p: Adam(p, lr=0.01)
+    got = _run(True, spec, make, dtype=np.float32)
+    want = _run(False, spec, make, dtype=np.float32)
+    assert got[1]["layers.0.weight"].dtype == np.float32
+    _assert_runs_equal(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_the_update_is_in_place_and_a_schedule_is_read_at_each_step():
+    spec = LOSSES["cross_entropy"]
+    make = lambda p: SGD(p, lr=inverse_sqrt(0.5), momentum=0.9)
+    X, y = _data(spec)
+    model = _model(spec)
+    arrays = [p.data for p in model.parameters()]
+    optimizer = make(model.parameters())
+    step = wg.compile_step(model, cross_entropy, optimizer)
+    for _ in range(20):
+        step(X, y)
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays, strict=True))
+    assert optimizer.param_groups[0]["t"] == 20
+    buffer = optimizer.state[model.parameters()[0]]["momentum_buffer"]
+    _assert_runs_equal(_run(True, spec, make), _run(False, spec, make), rtol=1e-12, atol=1e-12)
+    assert buffer is optimizer.state[model.parameters()[0]]["momentum_buffer"]
+
+
+def test_lbfgs_is_refused_with_what_to_do():
+    model = MLP([3, 2], seed=0)
+    with pytest.raises(TypeError) as info:
+        wg.compile_step(model, cross_entropy, LBFGS(model.parameters()))
+    assert str(info.value) == (
+        "compile_step: optimizer must be one that steps from the gradients (SGD, Adagrad, "
+        "Adadelta, RMSprop, Adam, AdamW); got LBFGS, whose step re-evaluates the loss through "
+        "a closure. Train it eagerly: optimizer.step(closure), or fit(..., compile=False)."
+    )
+    X, y = _data(LOSSES["cross_entropy"], np.float32)
+    with pytest.raises(TypeError, match="compile_step: optimizer must be one that steps"):
+        wg.fit(model, cross_entropy, LBFGS(model.parameters()), (X, y), compile=True)
+
+
+def test_fit_compiled_gives_the_eager_history_and_resumes_bit_for_bit(tmp_path):
+    spec = LOSSES["cross_entropy"]
+    X, y = _data(spec, n=40)
+
+    def fit(compile, epochs, **kwargs):
+        model = _model(spec)
+        opt = Adam(model.parameters(), lr=inverse_sqrt(0.05))
+        history = wg.fit(
+            model, cross_entropy, opt, (X, y), epochs=epochs, batch_size=16, seed=5,
+            progress=False, metrics=["accuracy"], val_data=(X[:10], y[:10]),
+            compile=compile, clip_grad_norm=0.5, **kwargs,
+        )  # fmt: skip
+        return history.as_dict(), model.state_dict(), opt.state_dict()
+
+    eager = fit(False, 4)
+    compiled = fit(True, 4)
+    assert compiled[0].keys() == eager[0].keys()
+    for key, value in eager[0].items():
+        if isinstance(value, list):
+            np.testing.assert_allclose(compiled[0][key], value, rtol=1e-12, atol=1e-12)
+    _assert_runs_equal(
+        (compiled[0]["step_loss"], compiled[1], compiled[2]),
+        (eager[0]["step_loss"], eager[1], eager[2]),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    fit(True, 2, checkpoint_dir=tmp_path)
+    resumed = fit(True, 4, checkpoint_dir=tmp_path, resume=True)
+    assert resumed[0] == compiled[0]
+    for name, value in compiled[1].items():
+        np.testing.assert_array_equal(resumed[1][name], value)
+
+
+def test_fit_compiled_stops_at_a_non_finite_loss_as_eager_does():
+    spec = LOSSES["mse"]
+    X, y = _data(spec, n=32)
+    reasons = []
+    for compile in (False, True):
+        model = _model(spec)
+        with pytest.warns(wg.train.NonFiniteLossWarning):
+            history = wg.fit(
+                model, mse, SGD(model.parameters(), lr=1e3), (X, y * 1e150), epochs=3,
+                batch_size=8, seed=0, progress=False, compile=compile,
+            )  # fmt: skip
+        reasons.append((history.stop_reason, history.nonfinite))
+        assert all(np.isfinite(v).all() for v in model.state_dict().values())
+    assert reasons[1] == reasons[0]
+    assert reasons[0][0] == "non-finite loss (inf) at epoch 1, step 3"
+
+
+def test_fit_compile_must_be_a_bool():
+    model = MLP([3, 2], seed=0)
+    X, y = _data(LOSSES["cross_entropy"], np.float32)
+    with pytest.raises(TypeError, match="fit: compile must be "):
+        wg.fit(model, cross_entropy, SGD(model.parameters(), lr=0.1), (X, y), compile="yes")
+
+
+def test_a_compiled_function_reads_the_parameters_it_closes_over_at_each_call():
+    model = MLP([3, 4, 3], seed=0, dtype=np.float64)
+    X, y = _data(LOSSES["cross_entropy"])
+    forward = wg.compile(lambda x: model(x))
+    before = forward(X)
+    np.testing.assert_array_equal(before, model(X).data)
+    optimizer = SGD(model.parameters(), lr=0.5)
+    cross_entropy(model(X), y).backward()
+    optimizer.step()  # one eager step moves the weights in place
+    after = forward(X)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_array_equal(after, model(X).data)
+    weight = model.parameters()[0]
+    weight.data = weight.data * 2.0  # a new array in .data
+    np.testing.assert_array_equal(forward(X), model(X).data)
+    assert forward.cache_size() == 1
+    weight.data = np.ones((3, 4), np.float32)  # another dtype: traced again
+    np.testing.assert_allclose(forward(X), model(X).data, rtol=1e-6)
+    assert "linear(x, layers_0_weight" not in forward.source  # its names are f's: p, p_2, ...
+
+
+def test_a_compiled_step_reads_a_replaced_parameter_and_retraces_for_a_new_shape():
+    spec = LOSSES["cross_entropy"]
+    X, y = _data(spec)
+    model = _model(spec)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    step = wg.compile_step(model, cross_entropy, optimizer)
+    step(X, y)
+    first = model.parameters()[0]
+    first.data = np.zeros_like(first.data)  # a new array: the program must read it
+    expected = float(cross_entropy(model(X), y).data)
+    assert step(X, y) == expected
+    assert np.abs(first.data).max() > 0  # the update went into the new array
+    assert "def train_step(X, y, layers_0_weight, layers_0_bias," in step.source
+    step(X[:5], y[:5])  # a smaller batch: a second program
+    assert step.program.cache_size() == 2
