@@ -9,8 +9,9 @@ returns w - η w̄, compiled once by wg.compile; and a NumPy (1,) array updated 
 floor. Correctness first: one epoch gives every side the same w (rtol 1e-6). The sides are
 timed in interleaved blocks (bench/timing.py): median, min, max. A second table times one
 minibatch step of a small MLP (4-16-3, relu, cross-entropy, a batch of 32, float32), eager
-against compiled, after checking that both give the same loss and weights. The compiled
-perceptron program is printed below the tables.
+against compiled, after checking that both give the same loss and weights, with a row for
+wg.compile_step of the same MLP as nn layers with SGD (the optimizer's update included). The
+compiled perceptron program is printed below the tables.
 
     .venv/bin/python bench/compile_step.py           # 13 blocks of ~0.3 s per side
     .venv/bin/python bench/compile_step.py --quick   # 3 blocks of ~50 ms per side
@@ -108,6 +109,22 @@ def mlp_step(W1, b1, W2, b2, X, y):
     return value, *(p - ETA * g for p, g in zip((W1, b1, W2, b2), grads, strict=True))
 
 
+def compile_step_runner(args: list):
+    """wg.compile_step of the same MLP as nn layers with SGD (η = ETA): a whole step, the
+    optimizer's update included; checked first against one step of mlp_step (rtol 1e-6)."""
+    *weights, X, y = args
+    model = wengert.nn.MLP([4, 16, 3], seed=0)
+    for p, a in zip(model.parameters(), weights, strict=True):
+        p.data = a.copy()
+    optimizer = wg.optim.SGD(model.parameters(), lr=ETA)
+    step = wg.compile_step(model, wengert.losses.cross_entropy, optimizer)
+    step(X, y)
+    for p, want in zip(model.parameters(), mlp_step(*args)[1:], strict=True):
+        if not np.allclose(p.data, want.data, rtol=1e-6):
+            sys.exit("wg.compile_step of the MLP differs from the eager step")
+    return loop(lambda: step(X, y))
+
+
 def mlp_times(settings) -> dict:
     """label -> seconds per minibatch step of the MLP, eager and compiled."""
     rng = np.random.default_rng(0)
@@ -118,6 +135,7 @@ def mlp_times(settings) -> dict:
         if not np.allclose(a, b.data if isinstance(b, wg.Tensor) else b, rtol=1e-6):
             sys.exit("the compiled MLP step differs from the eager one")
     runners = {"eager": loop(lambda: mlp_step(*args)), "compiled": loop(lambda: compiled(*args))}
+    runners["compile_step nn.MLP+SGD"] = compile_step_runner(args)
     return compare_many(runners, settings)
 
 
