@@ -248,3 +248,14 @@ def test_a_compiled_step_reads_a_replaced_parameter_and_retraces_for_a_new_shape
     assert "def train_step(X, y, layers_0_weight, layers_0_bias," in step.source
     step(X[:5], y[:5])  # a smaller batch: a second program
     assert step.program.cache_size() == 2
+
+
+def test_a_constant_computed_from_a_parameters_data_is_refused_and_the_parameter_kept():
+    model = MLP([3, 4, 3], seed=0, dtype=np.float64)
+    weight = model.parameters()[0]
+    array, values = weight.data, weight.data.copy()
+    scaled = wg.compile(lambda x: model(x) * float(np.abs(weight.data).mean()))
+    with pytest.raises(ValueError, match=r"compile: operand 1 of step 4, `t4 = t3 \* 0\.86"):
+        scaled(np.ones((2, 3)))  # probed at other weights, where the constant differs
+    assert weight.data is array  # the probes put the parameter's own array back
+    np.testing.assert_array_equal(weight.data, values)

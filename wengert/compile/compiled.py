@@ -35,6 +35,7 @@ that does not require grad is a constant, with the value it had when traced.
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -169,10 +170,14 @@ class Compiled:
         record = probe.Record(reference, result, names)
         trees = [c.tree for kind, b in reference.steps if kind == "block" for c in b.steps]
         rng = np.random.default_rng(0)
-        for point in probe.probe_values(values, kinds, rng):
+        externals = reference.externals
+        moved = probe.probe_values([t._data for t in externals], ["diff"] * len(externals), rng)
+        for point, external_point in zip(
+            probe.probe_values(values, kinds, rng), moved, strict=True
+        ):
             other = Tracer(point, kinds)
             try:
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), _moved(externals, external_point):
                     other_result = other.run(self.function)
             except Exception:  # f need not be defined at a probe point; that proves nothing
                 continue
@@ -194,6 +199,20 @@ class Compiled:
         externals = tuple(reference.externals)
         types = tuple((t._data.shape, t._data.dtype) for t in externals)
         return Program(namespace[fname], source, traced, externals, types)
+
+
+@contextlib.contextmanager
+def _moved(externals: list[Tensor], arrays: list[np.ndarray]):
+    """The externals (a model's parameters) at other values while f is probed, then back: a
+    constant computed from their values (`.data` read into NumPy) shows as a difference."""
+    saved = [t._data for t in externals]
+    try:
+        for t, a in zip(externals, arrays, strict=True):
+            t._data = a
+        yield
+    finally:
+        for t, a in zip(externals, saved, strict=True):
+            t._data = a
 
 
 def _check_no_backward(tracer: Tracer) -> None:

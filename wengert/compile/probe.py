@@ -48,6 +48,8 @@ class Record:
         for k, t in enumerate(tracer.inputs):
             if t is not None:
                 self._name(t, ("input", k), names[k])
+        for k, t in enumerate(tracer.externals):  # read at each call, so compared as inputs
+            self._name(t, ("external", k), tracer.names.get(id(t), "p"))
         self.entries: list[tuple] = []
         self.lines: list[str] = []
         count = 0
