@@ -167,14 +167,28 @@ class Compiled:
         reference.names.update(self.external_names)
         result = reference.run(self.function)
         _check_no_backward(reference)
-        record = probe.Record(reference, result, names)
+        inline = self._probe(reference, probe.Record(reference, result, names), values, kinds)
+        emitter = Emitter(reference, names, inline)
+        fname = self.__name__ if self.__name__.isidentifier() else "f"
+        source = emitter.source(fname, result)
+        code = builtins.compile(source, f"<wengert.compile {fname}>", "exec")
+        namespace = emitter.namespace
+        exec(code, namespace)
+        traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
+        externals = tuple(reference.externals)
+        types = tuple((t._data.shape, t._data.dtype) for t in externals)
+        return Program(namespace[fname], source, traced, externals, types)
+
+    def _probe(self, reference: Tracer, record: probe.Record, values: list, kinds: list) -> set:
+        """Trace f again at two other points (its arguments and the externals it reads moved)
+        and refuse any difference; the numbers of the rules that may be written inline."""
+        names = record.names
         trees = [c.tree for kind, b in reference.steps if kind == "block" for c in b.steps]
         rng = np.random.default_rng(0)
         externals = reference.externals
         moved = probe.probe_values([t._data for t in externals], ["diff"] * len(externals), rng)
-        for point, external_point in zip(
-            probe.probe_values(values, kinds, rng), moved, strict=True
-        ):
+        points = probe.probe_values(values, kinds, rng)
+        for point, external_point in zip(points, moved, strict=True):
             other = Tracer(point, kinds)
             try:
                 with np.errstate(all="ignore"), _moved(externals, external_point):
@@ -188,17 +202,7 @@ class Compiled:
                 raise ValueError(text)
             others = [c.tree for kind, b in other.steps if kind == "block" for c in b.steps]
             trees = [a if a == b else None for a, b in zip(trees, others, strict=True)]
-        inline = {k for k, tree in enumerate(trees) if tree is not None}
-        emitter = Emitter(reference, names, inline)
-        fname = self.__name__ if self.__name__.isidentifier() else "f"
-        source = emitter.source(fname, result)
-        code = builtins.compile(source, f"<wengert.compile {fname}>", "exec")
-        namespace = emitter.namespace
-        exec(code, namespace)
-        traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
-        externals = tuple(reference.externals)
-        types = tuple((t._data.shape, t._data.dtype) for t in externals)
-        return Program(namespace[fname], source, traced, externals, types)
+        return {k for k, tree in enumerate(trees) if tree is not None}
 
 
 @contextlib.contextmanager

@@ -43,6 +43,7 @@ class Record:
 
     def __init__(self, tracer: Tracer, out, names: list[str]) -> None:
         self.tracer = tracer
+        self.names = names
         self.refs: dict[int, tuple] = {}
         self.text: dict[int, str] = {}
         for k, t in enumerate(tracer.inputs):
