@@ -162,7 +162,7 @@ def mse(y_hat: Prediction, y: Targets, reduction: str = "mean") -> Tensor:
 
 @_loss("value", "sign")
 def huber(y_hat: Prediction, y: Targets, delta: float = 1.0, reduction: str = "mean") -> Tensor:
-    """Huber owner, PyTorch's HuberLoss: with r = ŷ - y and δ = `delta` > 0,
+    """Huber loss, PyTorch's HuberLoss: with r = ŷ - y and δ = `delta` > 0,
 
         ℓ(ŷ, y) = ½ r²           where |r| ≤ δ,
                   δ (|r| - ½ δ)   elsewhere.
@@ -175,9 +175,8 @@ def huber(y_hat: Prediction, y: Targets, delta: float = 1.0, reduction: str = "m
     y_hat, y = prepare(owner, y_hat, y, reduction)
     delta = check_scale(owner, "delta", delta, allow_zero=False)
     r = y_hat - y
-    inside = np.abs(r.data) <= delta
-    per_element = ops.where(inside, 0.5 * r**2, delta * (ops.abs(r) - 0.5 * delta))
-    return reduced(per_element, reduction)
+    a = ops.clip(r, -delta, delta)
+    return reduced(a * r - 0.5 * a**2, reduction)
 
 
 # ------------------------------------------------------------------------------ losses of labels
@@ -242,7 +241,7 @@ def squared_hinge(
 ) -> Tensor:
     """Squared hinge loss for labels y in {-1, +1}: ℓ(ŷ, y) = max(0, m - y·ŷ)².
 
-    scikit-learn's squared_hinge (LinearSVC's default owner). Unlike the hinge its gradient,
+    scikit-learn's squared_hinge (LinearSVC's default loss). Unlike the hinge its gradient,
     -2y·max(0, m - y·ŷ), is continuous: 0 at the kink, with no choice to make.
     """
     owner = "squared_hinge"
