@@ -203,6 +203,7 @@ def jacfwd(f: Callable, argnums: int = 0) -> Callable:
 
     jacfwd_f.__name__ = f"jacfwd_{getattr(f, '__name__', 'f')}"
     jacfwd_f.__doc__ = f"The Jacobian of {getattr(f, '__name__', 'f')} (argnums={argnums})."
+    jacfwd_f.__wrapped__ = f  # f's parameter names, for inspect.signature
     return jacfwd_f
 
 

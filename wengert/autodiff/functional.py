@@ -44,6 +44,7 @@ def _grad(f: Callable, argnums, owner: str) -> Callable:
 
     grad_f.__name__ = f"grad_{getattr(f, '__name__', 'f')}"
     grad_f.__doc__ = f"The gradient of {getattr(f, '__name__', 'f')} (argnums={argnums})."
+    grad_f.__wrapped__ = f  # inspect.signature (and wg.trace, wg.compile) see f's parameters
     return grad_f
 
 
@@ -70,6 +71,8 @@ def _value_and_grad(f: Callable, argnums, owner: str) -> Callable:
             return out, result
         return _to_numpy(out), _to_numpy(result)
 
+    value_and_grad_f.__name__ = f"value_and_grad_{getattr(f, '__name__', 'f')}"
+    value_and_grad_f.__wrapped__ = f  # f's parameter names, for inspect.signature
     return value_and_grad_f
 
 
@@ -106,6 +109,8 @@ def _jacobian(f: Callable, argnums, owner: str) -> Callable:
             )
         return jac if nested else _to_numpy(jac)
 
+    jacobian_f.__name__ = f"{owner}_{getattr(f, '__name__', 'f')}"
+    jacobian_f.__wrapped__ = f  # f's parameter names, for inspect.signature
     return jacobian_f
 
 
