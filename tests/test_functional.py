@@ -380,3 +380,24 @@ def test_create_graph_retains_the_graph():
     y.backward(create_graph=True)
     y.backward()  # allowed: create_graph implies retain_graph
     assert float(x.grad) == 6.0  # 2x from each of the two sweeps
+
+
+def test_the_transforms_hand_on_the_signature_and_name_of_f():
+    import inspect
+
+    def loss(w, x, y=1.0):
+        return (w * x - y) ** 2
+
+    for transform, prefix in [
+        (wg.grad, "grad"),
+        (wg.value_and_grad, "value_and_grad"),
+        (wg.jacobian, "jacobian"),
+        (wg.jacfwd, "jacfwd"),
+    ]:
+        wrapped = transform(loss)
+        assert str(inspect.signature(wrapped)) == "(w, x, y=1.0)"
+        assert wrapped.__name__ == f"{prefix}_loss"
+    compiled = wg.compile(wg.value_and_grad(loss))
+    assert compiled(np.array(0.5), np.array(2.0), np.array(1.5)) == (0.25, -2.0)
+    assert compiled.source.splitlines()[0] == "def value_and_grad_loss(w, x, y):"
+    assert "    w_bar = t1_bar * x" in compiled.source.splitlines()
