@@ -45,6 +45,16 @@ def test_a_node_keeps_its_arrays_and_the_inputs_that_require_grad(make, wanted):
         np.testing.assert_array_equal(raw, expected)
 
 
+def test_a_node_whose_rules_read_shapes_alone_keeps_no_arrays_and_still_differentiates():
+    x = leaf([[1.0], [2.0]])
+    c = np.array([10.0, 20.0, 30.0])
+    out = (x + c).sum(axis=1)  # add and sum: their rules read shapes alone
+    assert out._raw is None and out._inputs[0]._raw is None
+    assert out._wanted == (0,) and out._inputs[0]._wanted == (0,)
+    out.backward(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(x.grad, [[3.0], [6.0]])
+
+
 def test_nodes_are_numbered_in_the_order_they_were_recorded():
     x = leaf(2.0)
     a = x * 3.0

@@ -170,6 +170,8 @@ def _walk(order: list[Tensor], mark, watch, create_graph: bool, retain_graph: bo
         else:  # the arrays the forward used, as it used them (saved.py)
             ans = t._data if held is None else held[1]
             args = t._raw
+            if args is None:  # rules that read shapes alone (apply keeps no arrays for them)
+                args = [a._data if isinstance(a, Tensor) else a for a in inputs]
         rules = t._prim.vjps
         params = t._params
         for i in t._wanted:

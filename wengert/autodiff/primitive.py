@@ -153,8 +153,9 @@ def apply(prim: Primitive, *args: Tensor | ArrayLike, **params: Any) -> Tensor:
     """Run `prim` on the data of `args`; record a node when an argument requires grad.
 
     A recorded node keeps, besides `_prim`, `_inputs` and `_params`, what the sweep reads and
-    would otherwise rebuild: the arrays the forward got (`_raw`), the positions of the arguments
-    that require grad (`_wanted`) and its place in the order of recording (`_seq`).
+    would otherwise rebuild: the arrays the forward got, where its rules read values (`_raw`),
+    the positions of the arguments that require grad (`_wanted`) and its place in the order of
+    recording (`_seq`).
     While a `jvp` is in flight the result also gets its tangent, from the primitive's `jvps`.
     """
     if len(args) == 2:  # most operations: written out, as the loop of _arrays costs more
@@ -227,8 +228,9 @@ def _record(prim: Primitive, out: np.ndarray, args: tuple, params: dict, raw: tu
     node._wanted = _POSITIONS[wanted] if wanted < 8 else positions(wanted)
     node._seq = next(SEQUENCE)
     guard = prim.guard  # what the rules read, and how it is guarded (saved.py)
-    if guard == _NOTHING:  # add, sum, reshape: the rules read shapes alone
-        node._hold = None
+    if guard == _NOTHING:  # add, sum, reshape: the rules read shapes alone, from the inputs
+        node._hold = node._raw = None  # (one object less per node: it costs the collector more)
+        return node
     elif guard == _RESULT and out.base is None:  # a new array, which only this node can reach
         node._hold = (raw, out, (), (), (out,))
     elif (  # the first argument alone: free when it is a non-leaf's data, never handed out

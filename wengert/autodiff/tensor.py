@@ -34,9 +34,10 @@ class Tensor:
     """
 
     # A recorded node (apply) has _prim, _inputs and _params, its line of the Wengert list, and
-    # what the sweep reads: _raw, the arrays its forward got; _wanted, the positions of inputs
-    # that require grad; _seq, its place in the order of recording (an input is older than its
-    # consumer); _hold, what its rules read, guarded until the graph is freed (saved.py), or None.
+    # what the sweep reads: _raw, the arrays its forward got (None where the rules read shapes
+    # alone); _wanted, the positions of inputs that require grad; _seq, its place in the order
+    # of recording (an input is older than its consumer); _hold, what its rules read, guarded
+    # until the graph is freed (saved.py), or None.
     # _g is the cotangent that reaches a Tensor while a reverse sweep (backward.py) runs.
     __slots__ = ("__weakref__", "_data", "_g", "grad", "requires_grad")
     __slots__ += ("_hold", "_inputs", "_params", "_prim", "_raw", "_seq", "_wanted")
