@@ -235,7 +235,7 @@ def test_a_compiled_step_reads_a_replaced_parameter_and_retraces_for_a_new_shape
     assert np.abs(first.data).max() > 0  # the update went into the new array
     assert "def train_step(X, y, layers_0_weight, layers_0_bias," in step.source
     step(X[:5], y[:5])  # a smaller batch: a second program
-    assert step.program.cache_size() == 2
+    assert step.fused.cache_size() == 2
 
 
 def test_a_constant_computed_from_a_parameters_data_is_refused_and_the_parameter_kept():
@@ -247,3 +247,59 @@ def test_a_constant_computed_from_a_parameters_data_is_refused_and_the_parameter
         scaled(np.ones((2, 3)))  # probed at other weights, where the constant differs
     assert weight.data is array  # the probes put the parameter's own array back
     np.testing.assert_array_equal(weight.data, values)
+
+
+def test_the_update_is_written_into_the_program_and_grad_is_left_as_eager_leaves_it():
+    spec = LOSSES["cross_entropy"]
+    X, y = _data(spec)
+    models = [_model(spec), _model(spec)]
+    plain = wg.compile_step(models[0], cross_entropy, SGD(models[0].parameters(), lr=0.1))
+    assert plain(X, y) == float(cross_entropy(models[1](X), y).data)
+    assert "    layers_0_weight -= lr0 * layers_0_weight_bar\n" in plain.source
+    assert 'lr0 = lr_at(group0["lr"], group0["t"] + 1, 0, \'SGD\')' in plain.source
+    eager = SGD(models[1].parameters(), lr=0.1)
+    cross_entropy(models[1](X), y).backward()
+    eager.step()
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_array_equal(p.grad, q.grad)
+        np.testing.assert_array_equal(p.data, q.data)
+    adam = wg.compile_step(models[0], cross_entropy, Adam(models[0].parameters(), lr=0.1))
+    adam(X, y)
+    assert "layers_0_weight_d, layers_0_weight_new = direction(layers_0_weight" in adam.source
+
+
+def _changed_by_hand(compiled):
+    """Losses of 12 steps whose hyperparameters and state are changed by hand along the way."""
+    spec = LOSSES["cross_entropy"]
+    X, y = _data(spec)
+    model = _model(spec)
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.5)
+    step = wg.compile_step(model, cross_entropy, optimizer)
+    losses = []
+    for k in range(12):
+        if k == 3:
+            optimizer.param_groups[0]["momentum"] = 0.9
+            optimizer.param_groups[0]["weight_decay"] = 0.01
+        if k == 5:
+            optimizer.param_groups[0]["lr"] = 0.05  # read at each step, no new program
+        if k == 7:
+            optimizer.load_state_dict(optimizer.state_dict())  # new group dicts
+        if k == 9:
+            optimizer.param_groups[0]["maximize"] = True
+        if compiled:
+            losses.append(step(X, y))
+            continue
+        optimizer.zero_grad()
+        loss = cross_entropy(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.data))
+    return losses, model.state_dict(), optimizer.state_dict(), step
+
+
+def test_hyperparameters_changed_by_hand_write_the_update_again_and_equal_eager():
+    *got, step = _changed_by_hand(True)
+    *want, _ = _changed_by_hand(False)
+    _assert_runs_equal(got, want, rtol=1e-12, atol=1e-12)
+    assert got[2]["param_groups"][0]["t"] == 12
+    assert "layers_0_weight_g = -layers_0_weight_bar" in step.source  # maximize, the last change

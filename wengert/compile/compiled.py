@@ -45,7 +45,7 @@ from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
 from wengert.autodiff.trace import _parameter_names
-from wengert.compile import probe
+from wengert.compile import numba_backend, probe
 from wengert.compile.emit import Emitter, out
 from wengert.compile.tracer import Tracer
 
@@ -59,6 +59,9 @@ class Program:
     traced: tuple[int, ...]  # positions of the arguments the function takes (not the static)
     externals: tuple[Tensor, ...] = ()  # Tensors read from outside f, passed after the arguments
     external_types: tuple = ()  # their shapes and dtypes when traced
+    backend: str = "numpy"  # what runs it: "numpy" or "numba"
+    note: str = ""  # why it runs on NumPy under backend="auto", or numba's compile time
+    compile_seconds: float = 0.0  # numba's compile (0 where numba loaded it from its cache)
 
     def arrays(self) -> list | None:
         """The externals' arrays now, or None when a shape or dtype is not the traced one."""
@@ -71,9 +74,13 @@ class Program:
 class Compiled:
     """f compiled: call it as f; `source` and `show()` give the program of the last call."""
 
-    def __init__(self, f: Callable, data_argnums: tuple[int, ...]) -> None:
+    def __init__(
+        self, f: Callable, data_argnums: tuple[int, ...], finish=None, backend: str = "numpy"
+    ) -> None:
         self.function = f
+        self.requested_backend = backend  # "auto", "numpy" or "numba" (numba_backend.py)
         self.data_argnums = data_argnums
+        self.finish = finish  # (emitter, result) -> result: lines written before the return
         self._cache: dict[tuple, Program] = {}
         self._arrays: dict[tuple, Program] = {}  # the same programs, by shapes and dtypes alone
         self._last: Program | None = None
@@ -114,6 +121,22 @@ class Compiled:
             return program.function(*[values[k] for k in program.traced], *extra)
         except FloatingPointError:
             return _converted(self.function(*args))
+
+    @property
+    def backend(self) -> str:
+        """The backend of the last call's program ("numpy" or "numba"); before the first call,
+        the one asked for."""
+        return self.requested_backend if self._last is None else self._last.backend
+
+    @property
+    def note(self) -> str:
+        """Why the last call's program runs on NumPy under backend="auto", or numba's time."""
+        return "" if self._last is None else self._last.note
+
+    @property
+    def compile_seconds(self) -> float:
+        """numba's compile time of the last call's program (0.0 on NumPy)."""
+        return 0.0 if self._last is None else self._last.compile_seconds
 
     def cache_size(self) -> int:
         """How many signatures have been traced (one program each)."""
@@ -170,14 +193,19 @@ class Compiled:
         inline = self._probe(reference, probe.Record(reference, result, names), values, kinds)
         emitter = Emitter(reference, names, inline)
         fname = self.__name__ if self.__name__.isidentifier() else "f"
-        source = emitter.source(fname, result)
+        source = emitter.source(fname, result, self.finish)
         code = builtins.compile(source, f"<wengert.compile {fname}>", "exec")
         namespace = emitter.namespace
         exec(code, namespace)
         traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
         externals = tuple(reference.externals)
         types = tuple((t._data.shape, t._data.dtype) for t in externals)
-        return Program(namespace[fname], source, traced, externals, types)
+        program = Program(namespace[fname], source, traced, externals, types)
+        if self.finish is not None:  # the update lines call Python objects (the optimizer)
+            return numba_backend.python_only(program, self.requested_backend)
+        arrays = [values[k] for k in traced] + [t._data for t in externals]
+        parts = (reference, names, inline, fname, result, arrays)
+        return numba_backend.choose(program, self.requested_backend, *parts)
 
     def _probe(self, reference: Tracer, record: probe.Record, values: list, kinds: list) -> set:
         """Trace f again at two other points (its arguments and the externals it reads moved)
@@ -242,7 +270,9 @@ def _converted(value):
     return out(value) if isinstance(value, (np.ndarray, np.generic)) else value
 
 
-def compile(f: Callable, *, data_argnums: int | tuple[int, ...] = ()) -> Compiled:
+def compile(
+    f: Callable, *, data_argnums: int | tuple[int, ...] = (), backend: str = "auto"
+) -> Compiled:
     """f as a straight-line Python program on ndarrays, traced on its first call per signature.
 
     >>> def step(w, x, y):
@@ -273,4 +303,4 @@ def compile(f: Callable, *, data_argnums: int | tuple[int, ...] = ()) -> Compile
     ):
         expected = "an int >= 0 or a tuple of them"
         raise refusal("compile", "data_argnums", expected, what_came(data_argnums), TypeError)
-    return Compiled(f, tuple(nums))
+    return Compiled(f, tuple(nums), backend=numba_backend.check("compile", backend))

@@ -136,8 +136,9 @@ class Emitter:
         self.statements.append((target, text, used))
 
     # ------------------------------------------------------------------ the program
-    def source(self, fname: str, result: object) -> str:
-        """The function's source: forward lines and sweeps in order, then the return."""
+    def source(self, fname: str, result: object, finish=None) -> str:
+        """The function's source: forward lines and sweeps in order, then what `finish(self,
+        result)` writes (it returns the result to return), then the return."""
         count = 0
         contribution = 0
         for kind, item in self.tracer.steps:
@@ -148,6 +149,8 @@ class Emitter:
                 self._forward(item, self.tracer.names.get(id(item), f"t{count}"))
             else:
                 contribution = self._block(item, contribution)
+        if finish is not None:
+            result = finish(self, result)
         used: set[str] = set()
         returned = self._result(result, used)
         self.emit("", f"return {returned}", used)

@@ -23,6 +23,7 @@ import numpy as np
 from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
+from wengert.compile import update
 from wengert.compile.compiled import Compiled
 from wengert.nn.module import Module
 from wengert.optim.optimizer import Optimizer
@@ -37,11 +38,17 @@ class CompiledStep:
         _check(model, loss, optimizer)
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
-        self.program = Compiled(self.train_step, data_argnums=(1,))
-        names = {id(p): name.replace(".", "_") for name, p in model.named_parameters()}
-        self.program.external_names.update(names)
+        self.names = {id(p): name.replace(".", "_") for name, p in model.named_parameters()}
+        self.program = self._compiled(self.gradient_step)
+        self.fused = self._compiled(self.train_step, update.writer(optimizer, self.params))
+        self._last = self.program
 
-    def train_step(self, X: Tensor, y: Tensor) -> tuple:
+    def _compiled(self, f: Callable, finish=None) -> Compiled:
+        program = Compiled(f, data_argnums=(1,), finish=finish)
+        program.external_names.update(self.names)
+        return program
+
+    def gradient_step(self, X: Tensor, y: Tensor) -> tuple:
         """What the program computes: (loss, model output, a gradient or None per parameter)."""
         out = self.model(X)
         value = self.loss(out, y)
@@ -56,28 +63,44 @@ class CompiledStep:
         value.backward()
         return value, out, [p.grad for p in self.params]
 
+    def train_step(self, X: Tensor, y: Tensor) -> tuple:
+        """What the program of a whole step computes: (loss, the gradients), and the update."""
+        value, _, grads = self.gradient_step(X, y)
+        if MODE.compiler is None:  # run eagerly: the optimizer's own step
+            self.optimizer.step()
+        return value, grads
+
     def gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Run the program on the batch: set each parameter's `.grad` (None where the loss does
         not reach it, as backward() leaves it) and return (the loss, the model's output)."""
         value, out, grads = self.program(_array(X), _array(y))
+        self._last = self.program
         for p, g in zip(self.params, grads, strict=True):
             p.grad = g
         return value, out
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
-        """One step on the batch (X, y): forward, loss, backward, update; the loss before it."""
-        value, _ = self.gradients(X, y)
-        self.optimizer.step()
+        """One step on the batch (X, y): forward, loss, backward and the optimizer's update, one
+        program; `.grad` is set as an eager step leaves it. The loss before the update."""
+        X, y = _array(X), _array(y)
+        try:
+            value, grads = self.fused(X, y)
+        except update.Changed:  # hyperparameters or groups changed by hand: write it again
+            self.fused = self._compiled(self.train_step, update.writer(self.optimizer, self.params))
+            value, grads = self.fused(X, y)
+        self._last = self.fused
+        for p, g in zip(self.params, grads, strict=True):
+            p.grad = g
         return value
 
     @property
     def source(self) -> str:
-        """The program of the last call (forward pass, loss and reverse sweep)."""
-        return self.program.source
+        """The program of the last call (forward pass, loss, reverse sweep and the update)."""
+        return self._last.source
 
     def show(self) -> None:
         """Print the program of the last call."""
-        self.program.show()
+        self._last.show()
 
 
 def _array(a: object) -> object:

@@ -213,12 +213,21 @@ class Optimizer:
         self._check_grad_shapes(owner)
         for group, lr in zip(self.param_groups, lrs, strict=True):
             group["t"] += 1
-            hyper = {k: v for k, v in group.items() if k not in _APPLIED_BY_BASE}
+            hyper = self.rule_hyperparameters(group)
             maximize, decay = group["maximize"], group["weight_decay"]
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, lr, maximize, decay, hyper)
         return loss
+
+    def rule_hyperparameters(self, group: dict) -> dict:
+        """The hyperparameters of `group` that the rule takes: all but lr, maximize and
+        weight_decay, which the base class applies (and the bookkeeping, params and t)."""
+        return {k: v for k, v in group.items() if k not in _APPLIED_BY_BASE}
+
+    def direction(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
+        """(d, new state) of one parameter, as step() computes it (a compiled step calls this)."""
+        return self._direction(theta, g, state, lr, hyper)
 
     def _check_grad_shapes(self, owner: str) -> None:
         """Refuse a .grad of another shape than its parameter before any parameter moves."""

@@ -1,0 +1,148 @@
+"""The optimizer's step written into a compiled training step, after the reverse sweep.
+
+For each parameter that the loss reaches, the lines are those of `Optimizer.step()`, in its
+order: every group's learning rate read first (`lr_at`: a schedule is called at each step, and
+a refused value changes nothing), then each group's t advanced, and for each parameter its state
+made on its first step (`init_state`), maximize (g ← −g), weight decay (g ← g + λ·θ, or θ ←
+θ·(1 − η·λ) when decoupled), the direction and new state by the optimizer's own rule
+(`optimizer.direction`, bound as a constant, so the maths stays in wengert/optim/), and θ ← θ −
+η·d in place, into the parameter's own array. Where the rule is a known elementwise formula the
+program writes it out instead of calling it: SGD without momentum is `w -= lr * w_bar`.
+
+The program is written for the optimizer's groups and hyperparameters as they are when it is
+traced (the learning rate and t excepted, which are read at each step). Its first update line
+compares them with that snapshot and raises `Changed` where any differs (a hyperparameter set
+by hand, a group added, load_state_dict's new groups); the compiled step then writes it again.
+"""
+
+from __future__ import annotations
+
+from wengert.autodiff.tensor import Tensor
+from wengert.optim.optimizer import Optimizer, lr_at
+from wengert.optim.sgd import sgd_rule
+
+
+class Changed(Exception):
+    """The optimizer's groups or hyperparameters differ from those the program was written for."""
+
+
+def snapshot(optimizer: Optimizer) -> tuple:
+    """What the update lines are written for: each group's hyperparameters but lr and t, and
+    the id of its parameter list; the optimizer's keyword options (Adam's fused)."""
+    groups = tuple(
+        (*(group[k] for k in _keys(group)), id(group["params"])) for group in optimizer.param_groups
+    )
+    return groups, tuple(getattr(optimizer, k, None) for k in optimizer.keyword_options)
+
+
+def _keys(group: dict) -> list[str]:
+    return [k for k in group if k not in ("params", "t", "lr")]
+
+
+def writer(optimizer: Optimizer, params: list[Tensor]):
+    """finish(emitter, (value, grads)) for `Compiled`: the update lines, written before the
+    return; the result is returned as it is."""
+
+    def finish(emitter, result):
+        _Lines(emitter, optimizer).write(params, result[1])
+        return result
+
+    return finish
+
+
+class _Lines:
+    def __init__(self, emitter, optimizer: Optimizer) -> None:
+        self.e, self.optimizer = emitter, optimizer
+        self.opt = emitter._constant(optimizer, "optimizer")
+        self.owner = repr(type(optimizer).__name__)
+
+    def line(self, text: str, used: set[str], target: str = "") -> None:
+        self.e.emit(target, text, used)
+
+    def name(self, base: str) -> str:
+        return self.e._unique(base)
+
+    def write(self, params: list[Tensor], grads: list) -> None:
+        e, opt = self.e, self.opt
+        groups = self.name("groups")
+        self.line(f"{groups} = {opt}.param_groups", set(), groups)
+        names, lrs, kept = [], [], {}
+        for i in range(len(self.optimizer.param_groups)):
+            names.append(self.name(f"group{i}"))
+            self.line(f"{names[i]} = {groups}[{i}]", {groups}, names[i])
+        self._guard(groups, names)
+        lr_of = e._function("lr_at", lr_at)
+        for i, g in enumerate(names):
+            lrs.append(self.name(f"lr{i}"))
+            text = f'{lrs[i]} = {lr_of}({g}["lr"], {g}["t"] + 1, {i}, {self.owner})'
+            self.line(text, {g}, lrs[i])
+        state = self.name("state")
+        self.line(f"{state} = {opt}.state", set(), state)
+        grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
+        for i, group in enumerate(self.optimizer.param_groups):
+            self.line(f'{names[i]}["t"] += 1', {names[i]})
+            hyper = self.optimizer.rule_hyperparameters(group)
+            kept[i] = e._constant(hyper, f"hyper{i}")
+            for p in group["params"]:
+                g = grad_of.get(id(p))
+                if g is not None:  # None: the loss does not reach p, whose .grad stays None
+                    self._parameter(p, g, group, (lrs[i], kept[i], state))
+
+    def _guard(self, groups: str, names: list[str]) -> None:
+        """Raise Changed, before anything moves, where the groups are not the traced ones."""
+        parts = []
+        for g, group in zip(names, self.optimizer.param_groups, strict=True):
+            read = [f"{g}[{k!r}]" for k in _keys(group)] + [f'id({g}["params"])']
+            parts.append(f"({', '.join(read)},)")
+        options = [f"{self.opt}.{k}" for k in self.optimizer.keyword_options]
+        now = f"(({', '.join(parts)},), ({''.join(o + ', ' for o in options)}))"
+        want = self.e._constant(snapshot(self.optimizer), "traced")
+        changed = self.e._constant(Changed, "Changed")
+        self.line(f"if len({groups}) != {len(names)}: raise {changed}", {groups})
+        self.line(f"if {now} != {want}: raise {changed}", set(names))
+
+    def _parameter(self, p: Tensor, g_tensor: Tensor, group: dict, names: tuple) -> None:
+        lr, hyper, state = names
+        e, opt = self.e, self.optimizer
+        theta = e.names[id(p)]
+        g = e.names[id(g_tensor)]
+        if g_tensor._data.dtype != p._data.dtype:  # as _grad_array casts it
+            g2 = self.name(f"{theta}_g")
+            dtype = e._constant(p._data.dtype, str(p._data.dtype))
+            self.line(f"{g2} = {g}.astype({dtype})", {g}, g2)
+            g = g2
+        p_name = e._constant(p, f"{theta}_p")
+        s = self.name(f"{theta}_state")
+        init = e._function("init_state", opt.init_state)
+        self.line(f"{s} = {state}.get({p_name})", {state}, s)
+        text = f"if {s} is None: {s} = {state}[{p_name}] = {init}({theta}, **{hyper})"
+        self.line(text, {s, state, theta})
+        if group["maximize"]:
+            g2 = self.name(f"{theta}_g")
+            self.line(f"{g2} = -{g}", {g}, g2)
+            g = g2
+        decay = group["weight_decay"]
+        if decay != 0 and opt.decoupled_weight_decay:
+            self.line(f"{theta} *= 1 - {lr} * {decay!r}", {theta, lr})
+        elif decay != 0:
+            g2 = self.name(f"{theta}_g")
+            self.line(f"{g2} = {g} + {decay!r} * {theta}", {g, theta}, g2)
+            g = g2
+        if _plain_sgd(opt, group):  # d = g, no state: θ ← θ − η·g
+            self.line(f"{theta} -= {lr} * {g}", {theta, lr, g})
+            return
+        direction = e._function("direction", opt.direction)
+        d, new = self.name(f"{theta}_d"), self.name(f"{theta}_new")
+        text = f"{d}, {new} = {direction}({theta}, {g}, {s}, {lr}, {hyper})"
+        self.line(text, {theta, g, s, lr}, "")
+        self.line(f"{s}.update({new})", {s})
+        self.line(f"{theta} -= {lr} * {d}", {theta, lr})
+
+
+def _plain_sgd(optimizer: Optimizer, group: dict) -> bool:
+    """SGD without momentum through the base class's own path: its direction is g itself."""
+    plain = type(optimizer)._direction is Optimizer._direction
+    return plain and optimizer.rule is sgd_rule and group["momentum"] == 0
+
+
+__all__ = ["Changed", "snapshot", "writer"]
