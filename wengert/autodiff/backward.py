@@ -1,8 +1,10 @@
 """The reverse sweep: walk the Wengert list backwards, applying each primitive's rule.
 
 The walk is iterative (a graph of a million operations needs no deep recursion) and
-deterministic (the order depends only on the order of each node's inputs). The sweep never
-looks at which primitive it runs: everything it needs is in the primitive's record.
+deterministic: newest node first, in the order the forward pass recorded them. The sweep never
+looks at which primitive it runs: everything it needs is in the primitive's record and on the
+node (the arrays its rules read, the inputs that require grad). A cotangent waits in the slot
+`_g` of the Tensor it belongs to, not in a dictionary: the sweep empties every slot it filled.
 """
 
 from __future__ import annotations
