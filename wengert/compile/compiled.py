@@ -294,6 +294,12 @@ def compile(
     float(), int(), .item(), .tolist(), as `if x > 0:` does), and any branch or constant that
     changes with the arguments' values (.data or .numpy() read into NumPy), seen by tracing
     again at two other points; see the module docstring for the design.
+
+    `backend`: "numpy" runs the program as NumPy calls; "numba" compiles it with numba
+    (`pip install 'wengert[numba]'`) and refuses a program with an operation numba lacks;
+    "auto" (the default) is numba where it is installed and compiles the program, else NumPy.
+    `compiled.backend` says which ran the last call, `compiled.note` why NumPy where numba was
+    asked for, `compiled.compile_seconds` numba's compile time (see numba_backend.py).
     """
     if not callable(f):
         raise refusal("compile", "f", "a function", what_came(f), TypeError)

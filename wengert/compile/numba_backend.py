@@ -1,0 +1,425 @@
+"""The numba backend: the same traced program, compiled by numba in nopython mode.
+
+The program is the one the NumPy backend writes (emit.py), line for line, with each operation
+in a form numba compiles: elementwise operations as array expressions (numba fuses each line's
+chain of operators and ufuncs into one loop), matrix products as `@` (BLAS), reductions as
+np.sum, and the few operations with no one-line form (sigmoid, softplus, relu's rule, softmax
+and cross-entropy over rows) as the numba functions of numba_kernels.py. A 0-d value is a
+scalar inside numba, and a Python number is written in the dtype of the line it is in (numba
+would widen float32 by a float64 literal, where NumPy keeps float32).
+
+`SUPPORTED` lists the primitives whose forward and every rule have a numba form; `UNSUPPORTED`
+the others, each with its reason (tests check that the two cover the registry). A program with
+an unsupported primitive, or one numba fails to compile, runs on NumPy under backend="auto"
+(`compiled.backend` says "numpy" and `compiled.note` why) and is refused under "numba".
+
+The numba function is the program's arithmetic alone and returns a flat tuple; a Python
+wrapper builds f's result (numbers, tuples, dicts) from it. numba caches the machine code of a
+function that lives in a file: the source is written to a module named after a hash of itself
+and its constants, under $WENGERT_CACHE or ~/.cache/wengert/numba, so a later process loads it
+instead of compiling again; where that folder cannot be written, nothing is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wengert._checks import refusal, what_came
+from wengert.autodiff import render
+from wengert.autodiff.tensor import Tensor
+from wengert.compile.emit import Emitter
+from wengert.compile.tracer import Tracer
+
+KERNELS = (
+    "as_shape",
+    "filled",
+    "sigmoid",
+    "softplus",
+    "relu_vjp",
+    "logsumexp_rows",
+    "log_softmax_rows",
+    "softmax_rows",
+    "cross_entropy",
+    "cross_entropy_vjp",
+)
+UNARY = {"exp", "log", "tanh", "expm1", "sqrt", "abs", "sign"}
+OPERATORS = {"add", "sub", "mul", "div", "neg", "pow", "matmul"}
+SUPPORTED = (
+    OPERATORS
+    | UNARY
+    | {"sigmoid", "softplus", "relu", "leaky_relu", "linear", "sum", "mean", "reshape"}
+    | {"broadcast_to", "transpose", "astype", "getitem", "softmax", "log_softmax"}
+    | {"logsumexp", "cross_entropy"}
+)
+UNSUPPORTED = {
+    "clip": "its rule reads the inside mask from the data: no numba form yet",
+    "maximum": "its rule shares ties from the data: no numba form yet",
+    "minimum": "its rule shares ties from the data: no numba form yet",
+    "max": "its rule shares ties from the data: no numba form yet",
+    "min": "its rule shares ties from the data: no numba form yet",
+    "where": "no numba form yet",
+    "concatenate": "takes any number of arrays: no numba form yet",
+    "stack": "takes any number of arrays: no numba form yet",
+    "scatter_add": "indexes by arrays: no numba form yet",
+    "zero_one": "a metric without derivative rules: no numba form yet",
+}
+
+
+class Unsupported(Exception):
+    """The program has an operation (named in the message) that the numba backend lacks."""
+
+
+def available() -> bool:
+    """True when numba can be imported."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@dataclass
+class Built:
+    """A program compiled by numba: the wrapper to call, its source, and the compile time."""
+
+    function: object
+    source: str
+    seconds: float
+    cached: str  # where the module lies, or why it is not cached
+
+
+class NumbaEmitter(Emitter):
+    """emit.Emitter writing each operation in a form numba compiles (see the module docstring)."""
+
+    def __init__(self, tracer: Tracer, names: list[str], inline: set[int]) -> None:
+        super().__init__(tracer, names, inline)
+        self.namespace["np"] = np
+        self.taken.add("np")
+        self.flat: list[str] = []  # what the numba function returns, in order
+        self.node: Tensor | None = None  # the forward node being written, for shapes
+        self.dtype = None  # the dtype of the line being written, for its literals
+
+    def typed(self, v: object) -> str:
+        """A Python number written in the dtype of the line (float32 stays float32)."""
+        if self.dtype is not None and self.dtype.kind == "f" and self.dtype != np.float64:
+            return f"np.{self.dtype.name}({v!r})"
+        return repr(v)
+
+    def operand(self, a: object, used: set[str]) -> tuple[str, int]:
+        if type(a) in (int, float):
+            return self.typed(a), render.ATOM
+        return super().operand(a, used)
+
+    def _constant(self, value, base: str = "c") -> str:
+        array = np.asarray(value) if isinstance(value, (np.ndarray, np.generic)) else None
+        if array is not None and array.ndim == 0 and array.dtype.kind in "fiub":
+            return f"np.{array.dtype.name}({array.item()!r})"
+        return super()._constant(value, base)
+
+    def param(self, v: object) -> str:
+        if isinstance(v, np.dtype):
+            return f"np.{v.name}"
+        return super().param(v)
+
+    def operation(self, prim, parts, params) -> tuple[str, int]:
+        name = prim.name
+        if name not in SUPPORTED:
+            raise Unsupported(f"{name}: {UNSUPPORTED.get(name, 'no numba form')}")
+        if name in OPERATORS and not params:
+            return super().operation(prim, parts, params)
+        a = [p if q >= render.ATOM else f"({p})" for p, q in parts]
+        text = FORMS[name](self, a, params)
+        return text, (render.ATOM if name != "linear" else 0)
+
+    def _forward(self, t: Tensor, base: str) -> None:
+        self.node, self.dtype = t, t._data.dtype
+        super()._forward(t, base)
+        self.node = None
+
+    def _rule(self, c, g: str, inline: bool) -> str:
+        self.node, self.dtype = None, np.result_type(c.target._data)
+        if inline and c.tree is not None:
+            return super()._rule(c, g, inline)
+        form = RULES.get((c.node._prim.name, c.i))
+        if form is None:
+            raise Unsupported(f"{c.node._prim.name}: its rule for argument {c.i} has no numba form")
+        self._used = {self.names[id(c.node)]}
+        args = [self.operand(a, self._used)[0] for a in c.node._inputs]
+        return form(self, g, self.names[id(c.node)], args, c.node._params)
+
+    def _tree_text(self, tree, g: str, ans: str, args) -> str:
+        extra = list(args)
+
+        def typed(t):  # a number in the tree becomes an operand written in the line's dtype
+            if t[0] == "lit" and type(t[1]) in (int, float):
+                extra.append((self.typed(t[1]), render.ATOM))
+                return ("arg", len(extra) - 1)
+            if t[0] == "op":
+                return ("op", t[1], tuple(typed(p) for p in t[2]), t[3])
+            return t
+
+        return super()._tree_text(typed(tree), g, ans, extra)
+
+    def _unbroadcast(self, text: str, plan: tuple) -> str:
+        axes, shape, dtype = plan
+        if axes is not None:
+            text = _sum(text, axes, False)
+        if shape is not None:
+            text = f"as_shape({text}, {shape!r})"
+        if dtype is not None:
+            text = f"as_shape({text}, ()).astype(np.{dtype.name})"
+        return text
+
+    def _seed(self, block, adjoint) -> None:
+        name = self._adjoint(block.out, adjoint)
+        self.emit(name, f"{name} = {self._constant(block.seed)}", set())
+
+    def _returned(self, value, used: set[str]) -> str:
+        text = self.operand(value, used)[0]
+        raw = value._data if isinstance(value, Tensor) else value
+        data = np.asarray(raw)
+        self.flat.append(text)
+        k = len(self.flat) - 1
+        if data.ndim == 0 and data.dtype.kind == "f":
+            return f"float(_r[{k}])"
+        owned = data.ndim != 0 and self.tracer.owned(raw)
+        if not owned or text in self.flat[:k]:
+            return f"_out(_r[{k}])"
+        return f"_r[{k}]"
+
+    def sources(self, fname: str, result: object) -> tuple[str, str]:
+        """(the numba function `_kernel`, the Python wrapper `fname` that calls it)."""
+        text = self.source(fname, result)
+        lines = text.rstrip("\n").split("\n")
+        head, body, last = lines[0], lines[1:-1], lines[-1]
+        params = head[len(f"def {fname}(") : -2]
+        flat = ", ".join(self.flat) + ("," if len(self.flat) == 1 else "")
+        kernel = [f"def _kernel({params}):", *body, f"    return ({flat})"]
+        wrapper = [head, f"    _r = _kernel({params})", last]
+        return "\n".join(kernel) + "\n", "\n".join(wrapper) + "\n"
+
+
+def _sum(x: str, axes, keepdims: bool, ndim: int | None = None) -> str:
+    """np.sum over axes, one axis at a time from the last (numba's np.sum takes one)."""
+    if axes is None or (ndim is not None and len(axes) == ndim):
+        if keepdims:
+            raise Unsupported("sum: over every axis with keepdims=True has no numba form yet")
+        return f"np.sum({x})"
+    for axis in sorted(axes, reverse=True):
+        x = f"np.sum({x}, axis={axis})"
+    for axis in sorted(axes) if keepdims else ():
+        x = f"np.expand_dims({x}, {axis})"
+    return x
+
+
+def _ndim(em: NumbaEmitter, k: int = 0) -> int | None:
+    if em.node is None:
+        return None
+    a = em.node._inputs[k]
+    return np.ndim(a._data if isinstance(a, Tensor) else a)
+
+
+def _rows(kernel: str, reduces: bool):
+    """A form over the last axis of a 2-D array (numba_kernels' row loops)."""
+
+    def form(em, a, params):
+        axis = params.get("axis", -1)
+        axis = axis if isinstance(axis, int) else (axis[0] if len(axis) == 1 else None)
+        if _ndim(em) != 2 or axis not in (-1, 1) or params.get("keepdims"):
+            raise Unsupported(f"{kernel}: the numba form takes the last axis of a 2-D array")
+        return f"{kernel}({a[0]})"
+
+    return form
+
+
+def _mean(em, a, params) -> str:
+    shape = np.shape(em.node._inputs[0]._data) if em.node is not None else None
+    if shape is None:
+        raise Unsupported("mean: inside a rule has no numba form yet")
+    axes = params.get("axis")
+    count = int(np.prod([shape[k] for k in (range(len(shape)) if axes is None else axes)]))
+    return f"{_sum(a[0], axes, params.get('keepdims', False), len(shape))} / {em.typed(count)}"
+
+
+def _astype(em, a, params) -> str:
+    dtype = np.dtype(params["dtype"]).name
+    return f"np.{dtype}({a[0]})" if _ndim(em) == 0 else f"{a[0]}.astype(np.{dtype})"
+
+
+def _getitem(em, a, params) -> str:
+    index = params.get("index")
+    if not isinstance(index, tuple) or not all(type(i) in (int, slice) for i in index):
+        raise Unsupported("getitem: an index of arrays, None or ... has no numba form yet")
+    return f"{a[0]}[{render.index(index) if index else '()'}]"
+
+
+def _transpose(em, a, params) -> str:
+    axes = params.get("axes")
+    return f"{a[0]}.T" if axes is None else f"np.transpose({a[0]}, {tuple(axes)!r})"
+
+
+def _ufunc(name: str):
+    return lambda em, a, p: f"np.{name}({a[0]})"
+
+
+FORMS = {
+    **{name: _ufunc(name) for name in UNARY},
+    "sigmoid": lambda em, a, p: f"sigmoid({a[0]})",
+    "softplus": lambda em, a, p: f"softplus({a[0]})",
+    "relu": lambda em, a, p: f"np.maximum({a[0]}, {em.typed(0)})",
+    "leaky_relu": lambda em, a, p: (
+        f"np.where({a[0]} > 0, {a[0]}, {a[0]} * {em.typed(p.get('negative_slope', 0.01))})"
+    ),
+    "linear": lambda em, a, p: f"{a[0]} @ {a[1]}" + (f" + {a[2]}" if len(a) > 2 else ""),
+    "sum": lambda em, a, p: _sum(a[0], p.get("axis"), p.get("keepdims", False), _ndim(em)),
+    "mean": _mean,
+    "reshape": lambda em, a, p: f"as_shape({a[0]}, {tuple(p['shape'])!r})",
+    "broadcast_to": lambda em, a, p: f"filled({a[0]}, {tuple(p['shape'])!r})",
+    "transpose": _transpose,
+    "astype": _astype,
+    "getitem": _getitem,
+    "softmax": _rows("softmax_rows", False),
+    "log_softmax": _rows("log_softmax_rows", False),
+    "logsumexp": _rows("logsumexp_rows", True),
+    "cross_entropy": lambda em, a, p: f"cross_entropy({a[0]}, {a[1]})",
+}
+# The rules a program calls where they read the data (rules.py writes the others inline).
+RULES = {
+    ("relu", 0): lambda em, g, ans, a, p: f"relu_vjp({g}, {a[0]})",
+    ("abs", 0): lambda em, g, ans, a, p: f"{g} * np.sign({a[0]})",
+    ("cross_entropy", 0): lambda em, g, ans, a, p: f"cross_entropy_vjp({g}, {ans}, {a[0]}, {a[1]})",
+    ("leaky_relu", 0): lambda em, g, ans, a, p: (
+        f"{g} * np.where({a[0]} > 0, {em.typed(1.0)}, {em.typed(p.get('negative_slope', 0.01))})"
+    ),
+    ("pow", 1): lambda em, g, ans, a, p: (
+        f"{g} * np.where({a[0]} == 0, {em.typed(0.0)}, "
+        f"{ans} * np.log(np.where({a[0]} == 0, {em.typed(1.0)}, {a[0]})))"
+    ),
+}
+
+
+def build(tracer: Tracer, names: list[str], inline: set[int], fname: str, result, arrays) -> Built:
+    """The traced program compiled by numba and run once on `arrays` (the traced arguments):
+    Unsupported for an operation without a numba form, or where numba fails to compile it."""
+    emitter = NumbaEmitter(tracer, names, inline)
+    kernel, wrapper = emitter.sources(fname, result)
+    kernels = "from wengert.compile.numba_kernels import " + ", ".join(KERNELS)
+    head = f"import numpy as np\nfrom numba import njit\n\n{kernels}\n\n\n"
+    text = f"{head}@njit(cache=True)\n{kernel}"
+    namespace = {k: v for k, v in emitter.namespace.items() if k not in ("np", "__builtins__")}
+    module, cached = _module(text, namespace)
+    module.__dict__.update(namespace)
+    wrap_space = {"_kernel": module._kernel, "_out": namespace["_out"]}
+    exec(compile(wrapper, f"<wengert.compile numba {fname}>", "exec"), wrap_space)
+    start = time.perf_counter()
+    try:
+        module._kernel(*arrays)
+    except Exception as error:  # numba's typing and lowering errors: the program stays NumPy
+        first = str(error).strip().split("\n")[0]
+        raise Unsupported(f"numba could not compile the program: {first}") from None
+    seconds = time.perf_counter() - start
+    return Built(wrap_space[fname], kernel + "\n" + wrapper, seconds, cached)
+
+
+def cache_dir() -> Path:
+    """Where generated modules (and numba's cache of them) are written: $WENGERT_CACHE, or
+    ~/.cache/wengert, each with a folder numba."""
+    root = os.environ.get("WENGERT_CACHE") or Path.home() / ".cache" / "wengert"
+    return Path(root) / "numba"
+
+
+def _module(text: str, namespace: dict):
+    """The source as a module: from a file named after its hash (numba caches its machine
+    code beside it), or, where that folder cannot be written, from a temporary one uncached."""
+    digest = hashlib.sha256(text.encode())
+    for kernels in (Path(__file__).with_name("numba_kernels.py"),):
+        digest.update(kernels.read_bytes())
+    for key in sorted(namespace):  # the constants (the functions are wengert's own code)
+        value = namespace[key]
+        if callable(value):
+            continue
+        data = value.tobytes() if isinstance(value, np.ndarray) else repr(value).encode()
+        digest.update(key.encode() + data + repr(getattr(value, "dtype", "")).encode())
+    name = f"wengert_numba_{digest.hexdigest()[:24]}"
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.py"
+        if not path.exists():
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(text)
+            partial.replace(path)
+        cached = str(path)
+    except OSError as error:
+        return _uncached(name, text), f"not cached: {folder} cannot be written ({error})"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # numba's cache finds the module of a function by its name
+    spec.loader.exec_module(module)
+    return module, cached
+
+
+def _uncached(name: str, text: str):
+    import types
+
+    module = types.ModuleType(name)
+    text = text.replace("@njit(cache=True)", "@njit")
+    exec(compile(text, f"<{name}>", "exec"), module.__dict__)
+    return module
+
+
+BACKENDS = ("auto", "numpy", "numba")
+
+
+def check(owner: str, backend: object) -> str:
+    """The backend argument, checked: "auto", "numpy" or "numba" (this one only with numba)."""
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        got = f"{backend!r}" if isinstance(backend, str) else what_came(backend)
+        kind = ValueError if isinstance(backend, str) else TypeError
+        raise refusal(owner, "backend", 'one of "auto", "numpy", "numba"', got, kind)
+    if backend == "numba" and not available():
+        raise ModuleNotFoundError(
+            f'{owner}: backend="numba" needs numba, which is not installed. Install it with '
+            "pip install 'wengert[numba]', or pass backend=\"auto\" (NumPy without numba)."
+        )
+    return backend
+
+
+def choose(program, backend: str, tracer: Tracer, names, inline, fname: str, result, arrays):
+    """The program on the backend asked for: under "auto" numba where it is installed and can
+    compile the program, else NumPy with `program.note` saying why; under "numba" numba, or
+    NotImplementedError naming what it cannot compile."""
+    if backend == "numpy":
+        return program
+    if not available():
+        program.note = "numba is not installed: NumPy backend"
+        return program
+    try:
+        built = build(tracer, names, inline, fname, result, arrays)
+    except Unsupported as error:
+        if backend == "numba":
+            raise NotImplementedError(
+                f'compile: backend="numba" cannot compile this program: {error}. Pass '
+                'backend="auto" to run it on NumPy.'
+            ) from None
+        program.note = f"NumPy backend: {error}"
+        return program
+    program.function, program.source = built.function, built.source
+    program.backend, program.compile_seconds = "numba", built.seconds
+    program.note = f"numba, compiled in {built.seconds:.2f} s; {built.cached}"
+    return program
+
+
+def python_only(program, backend: str):
+    """A program whose last lines call Python objects (a compiled step's optimizer update):
+    NumPy under "auto" (with the note), refused under "numba"."""
+    why = "the optimizer's update lines call Python objects, which numba cannot compile"
+    if backend == "numba":
+        raise NotImplementedError(f'compile: backend="numba" cannot compile this program: {why}.')
+    if backend == "auto":
+        program.note = f"NumPy backend: {why}"
+    return program
