@@ -6,6 +6,7 @@ import pytest
 from test_primitives import CASES
 
 import wengert as wg
+from wengert.compile import peephole
 
 
 def _program(case):
@@ -47,3 +48,67 @@ def test_every_primitive_compiles_to_the_eager_value_and_gradient(case):
         args = case.inputs(seed=seed)
         _assert_same(compiled(*args), f(*args))
     assert compiled.cache_size() == 1
+
+
+def _bits(got, want):
+    """Equal bit for bit: the same types, dtypes and shapes, and the same bytes (-0.0 and NaN
+    payloads included)."""
+    assert type(got) is type(want)
+    if isinstance(got, tuple):
+        for g, w in zip(got, want, strict=True):
+            _bits(g, w)
+        return
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.refuses], ids=str)
+def test_the_peephole_simplifications_give_every_primitive_the_same_bits(case, monkeypatch):
+    f = _program(case)
+    simplified = wg.compile(f, backend="numpy")
+    simplified(*case.inputs(seed=1))
+    monkeypatch.setattr(peephole, "fold", lambda statements, namespace: statements)
+    monkeypatch.setattr(peephole, "forward", lambda emitter, t, parts: None)
+    monkeypatch.setattr(peephole, "method", lambda name, parts, params: None)
+    plain = wg.compile(f, backend="numpy")
+    plain(*case.inputs(seed=1))
+    assert plain.source.count("\n") >= simplified.source.count("\n")
+    for seed in (1, 2, 3):
+        args = case.inputs(seed=seed)
+        _bits(simplified(*args), plain(*args))
+
+
+def test_a_mean_of_one_element_is_that_element_and_the_seed_chain_is_computed_once():
+    def f(w, x):
+        return wg.value_and_grad(lambda w: (w * x).mean())(w)
+
+    compiled = wg.compile(f, backend="numpy")
+    for w, x in [(np.array([-0.0]), np.array([2.0])), (np.array([3.0]), np.array([-0.5]))]:
+        _bits(compiled(w, x), f(w, x))
+    assert compiled.source == (
+        "def f(w, x):\n"
+        "    t1 = w * x\n"
+        "    t2 = t1[0] + 0.0\n"
+        "    w_bar = t1_bar * x\n"
+        "    return (float(t2), w_bar)\n"
+    )
+    t1_bar = compiled._last.function.__globals__["t1_bar"]  # broadcast_to(one / 1, (1,))
+    assert t1_bar.tolist() == [1.0] and not t1_bar.flags.writeable
+    mean = wg.compile(lambda x: x.mean(), backend="numpy")
+    x = np.random.default_rng(0).normal(size=(3, 7))
+    assert mean(x) == float(np.add.reduce(x, axis=None) / 21)
+    assert "sum(x, axis=None, keepdims=False) / 21" in mean.source
+
+
+def test_an_adjoint_that_starts_from_a_folded_constant_never_writes_into_it():
+    f = wg.compile(lambda x: wg.grad(lambda x: (x + x).sum())(x), backend="numpy")
+    for _ in range(3):
+        np.testing.assert_array_equal(f(np.ones(3)), [2.0, 2.0, 2.0])
+    assert "    x_bar = t1_bar\n    x_bar = x_bar + t1_bar\n" in f.source
+    # Where a first contribution hands a folded constant over as it is, growing it in place
+    # would write into the constant: that line adds into a new array instead.
+    namespace = {"one": np.ones(2)}
+    statements = [("a", "a = one * 2.0", set()), ("b", "b = a", {"a"}), ("b", "b += x", {"b"})]
+    assert peephole.fold(statements, namespace)[1:] == [("b", "b = b + (x)", {"b"})]
+    assert namespace["a"].tolist() == [2.0, 2.0] and not namespace["a"].flags.writeable

@@ -22,7 +22,7 @@ from wengert.autodiff import render
 from wengert.autodiff.ops import astype_p, reshape_p, sum_p
 from wengert.autodiff.primitive import Primitive
 from wengert.autodiff.tensor import Tensor
-from wengert.compile import rules
+from wengert.compile import peephole, rules
 from wengert.compile.tracer import Block, Tracer
 
 OPERATORS = {"add", "sub", "mul", "div", "neg", "pow", "matmul"}
@@ -127,6 +127,9 @@ class Emitter:
             x, prec = parts[0]
             x = x if prec >= render.ATOM else f"({x})"
             return f"{x}[{render.index(index) if index else '()'}]", render.ATOM
+        text = peephole.method(prim.name, parts, params)
+        if text is not None:
+            return text, render.ATOM
         fn = self._function(prim.name, prim.forward)
         shown = [p[0] for p in parts] + [f"{k}={self.param(v)}" for k, v in params.items()]
         return f"{fn}({', '.join(shown)})", render.ATOM
@@ -154,13 +157,22 @@ class Emitter:
         used: set[str] = set()
         returned = self._result(result, used)
         self.emit("", f"return {returned}", used)
-        body = [f"    {text}" for text in _live(self.statements)]
+        statements = self.statements
+        if self.writes_numpy():  # a subclass that writes other operations gets none of it
+            statements = peephole.fold(statements, self.namespace)
+        body = [f"    {text}" for text in _live(statements)]
         return f"def {fname}({', '.join(self.params)}):\n" + "\n".join(body) + "\n"
+
+    def writes_numpy(self) -> bool:
+        """True where the lines are this class's NumPy calls, which peephole.py simplifies."""
+        return type(self).operation is Emitter.operation
 
     def _forward(self, t: Tensor, base: str) -> None:
         used: set[str] = set()
         parts = [self.operand(a, used) for a in t._inputs]
-        text, _ = self.operation(t._prim, parts, t._params)
+        text = peephole.forward(self, t, parts) if self.writes_numpy() else None
+        if text is None:
+            text, _ = self.operation(t._prim, parts, t._params)
         name = self._bind_name(t, base)
         self.emit(name, f"{name} = {text}", used)
 
