@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ from wengert.compile.emit import Emitter
 from wengert.compile.tracer import Tracer
 
 KERNELS = (
+    "matmul",
     "as_shape",
     "filled",
     "sigmoid",
@@ -56,7 +59,7 @@ SUPPORTED = (
     OPERATORS
     | UNARY
     | {"sigmoid", "softplus", "relu", "leaky_relu", "linear", "sum", "mean", "reshape"}
-    | {"broadcast_to", "transpose", "astype", "getitem", "softmax", "log_softmax"}
+    | {"broadcast_to", "transpose", "astype", "softmax", "log_softmax"}
     | {"logsumexp", "cross_entropy"}
 )
 UNSUPPORTED = {
@@ -66,6 +69,7 @@ UNSUPPORTED = {
     "max": "its rule shares ties from the data: no numba form yet",
     "min": "its rule shares ties from the data: no numba form yet",
     "where": "no numba form yet",
+    "getitem": "its rule scatters by the index (scatter_add): no numba form yet",
     "concatenate": "takes any number of arrays: no numba form yet",
     "stack": "takes any number of arrays: no numba form yet",
     "scatter_add": "indexes by arrays: no numba form yet",
@@ -79,7 +83,11 @@ class Unsupported(Exception):
 
 def available() -> bool:
     """True when numba can be imported."""
-    return importlib.util.find_spec("numba") is not None
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @dataclass
@@ -129,11 +137,16 @@ class NumbaEmitter(Emitter):
         name = prim.name
         if name not in SUPPORTED:
             raise Unsupported(f"{name}: {UNSUPPORTED.get(name, 'no numba form')}")
-        if name in OPERATORS and not params:
+        if name in OPERATORS and name != "matmul" and not params:
             return super().operation(prim, parts, params)
         a = [p if q >= render.ATOM else f"({p})" for p, q in parts]
         text = FORMS[name](self, a, params)
         return text, (render.ATOM if name != "linear" else 0)
+
+    def emit(self, target: str, text: str, used: set[str]) -> None:
+        if not target and text.startswith("return "):  # the last line: fuse what precedes it
+            self.statements = fused(self.statements, used)
+        super().emit(target, text, used)
 
     def _forward(self, t: Tensor, base: str) -> None:
         self.node, self.dtype = t, t._data.dtype
@@ -203,6 +216,46 @@ class NumbaEmitter(Emitter):
         return "\n".join(kernel) + "\n", "\n".join(wrapper) + "\n"
 
 
+NOT_ELEMENTWISE = ("matmul(", "np.sum(", "as_shape(", "filled(", ".T", "np.transpose(", "[")
+NOT_ELEMENTWISE += (".astype(", "_rows(", "cross_entropy", "np.expand_dims(")
+
+
+def _rhs(target: str, text: str) -> str | None:
+    """The expression a statement assigns, where it is elementwise; else None."""
+    for op in (" = ", " += "):
+        if target and text.startswith(target + op):
+            rhs = text[len(target) + len(op) :]
+            return None if any(s in rhs for s in NOT_ELEMENTWISE) else rhs
+    return None
+
+
+def fused(statements: list, returned: set[str]) -> list:
+    """The statements with each elementwise value that one later elementwise statement alone
+    reads written into it: `t3 = t2 ** 2; t4 = 0.5 * t3` becomes `t4 = 0.5 * (t2 ** 2)`, one
+    loop and no array for t3 (numba fuses the operators of one expression into one loop)."""
+    out = list(statements)
+    i = 0
+    while i < len(out):
+        target, text, used = out[i]
+        rhs = _rhs(target, text) if " += " not in text else None
+        pattern = re.compile(rf"(?<![\w.]){re.escape(target)}\b")
+        users = [j for j in range(i + 1, len(out)) if pattern.search(out[j][1])]
+        if rhs is None or target in returned or len(users) != 1 or f"{target} = {target}" in text:
+            i += 1
+            continue
+        j = users[0]
+        u_target, u_text, u_used = out[j]
+        between = {t for t, _, _ in out[i + 1 : j]}
+        if _rhs(u_target, u_text) is None or len(pattern.findall(u_text)) != 1 or between & used:
+            i += 1
+            continue
+        head, sep, tail = u_text.partition(" = " if " += " not in u_text else " += ")
+        tail = pattern.sub(lambda _, rhs=rhs: f"({rhs})", tail)
+        out[j] = (u_target, head + sep + tail, (u_used - {target}) | used)
+        del out[i]
+    return out
+
+
 def _sum(x: str, axes, keepdims: bool, ndim: int | None = None) -> str:
     """np.sum over axes, one axis at a time from the last (numba's np.sum takes one)."""
     if axes is None or (ndim is not None and len(axes) == ndim):
@@ -228,7 +281,8 @@ def _rows(kernel: str, reduces: bool):
 
     def form(em, a, params):
         axis = params.get("axis", -1)
-        axis = axis if isinstance(axis, int) else (axis[0] if len(axis) == 1 else None)
+        if isinstance(axis, tuple) and len(axis) == 1:
+            axis = axis[0]
         if _ndim(em) != 2 or axis not in (-1, 1) or params.get("keepdims"):
             raise Unsupported(f"{kernel}: the numba form takes the last axis of a 2-D array")
         return f"{kernel}({a[0]})"
@@ -250,11 +304,16 @@ def _astype(em, a, params) -> str:
     return f"np.{dtype}({a[0]})" if _ndim(em) == 0 else f"{a[0]}.astype(np.{dtype})"
 
 
-def _getitem(em, a, params) -> str:
-    index = params.get("index")
-    if not isinstance(index, tuple) or not all(type(i) in (int, slice) for i in index):
-        raise Unsupported("getitem: an index of arrays, None or ... has no numba form yet")
-    return f"{a[0]}[{render.index(index) if index else '()'}]"
+def _product(em, name: str, a: list[str]) -> str:
+    if em.node is not None and max(_ndim(em, 0), _ndim(em, 1)) > 2:
+        raise Unsupported(f"{name}: a product of arrays of more than 2 axes has no numba form yet")
+    return f"matmul({a[0]}, {a[1]})"
+
+
+def _cross_entropy(em, a: list[str]) -> str:
+    if _ndim(em) != 2:
+        raise Unsupported("cross_entropy: the numba form takes logits of 2 axes (N, C)")
+    return f"cross_entropy({a[0]}, {a[1]})"
 
 
 def _transpose(em, a, params) -> str:
@@ -274,18 +333,18 @@ FORMS = {
     "leaky_relu": lambda em, a, p: (
         f"np.where({a[0]} > 0, {a[0]}, {a[0]} * {em.typed(p.get('negative_slope', 0.01))})"
     ),
-    "linear": lambda em, a, p: f"{a[0]} @ {a[1]}" + (f" + {a[2]}" if len(a) > 2 else ""),
+    "matmul": lambda em, a, p: _product(em, "matmul", a),
+    "linear": lambda em, a, p: _product(em, "linear", a) + (f" + {a[2]}" if len(a) > 2 else ""),
     "sum": lambda em, a, p: _sum(a[0], p.get("axis"), p.get("keepdims", False), _ndim(em)),
     "mean": _mean,
     "reshape": lambda em, a, p: f"as_shape({a[0]}, {tuple(p['shape'])!r})",
     "broadcast_to": lambda em, a, p: f"filled({a[0]}, {tuple(p['shape'])!r})",
     "transpose": _transpose,
     "astype": _astype,
-    "getitem": _getitem,
     "softmax": _rows("softmax_rows", False),
     "log_softmax": _rows("log_softmax_rows", False),
     "logsumexp": _rows("logsumexp_rows", True),
-    "cross_entropy": lambda em, a, p: f"cross_entropy({a[0]}, {a[1]})",
+    "cross_entropy": lambda em, a, p: _cross_entropy(em, a),
 }
 # The rules a program calls where they read the data (rules.py writes the others inline).
 RULES = {
@@ -317,9 +376,12 @@ def build(tracer: Tracer, names: list[str], inline: set[int], fname: str, result
     exec(compile(wrapper, f"<wengert.compile numba {fname}>", "exec"), wrap_space)
     start = time.perf_counter()
     try:
-        module._kernel(*arrays)
+        with warnings.catch_warnings():  # '@' on a view: numba's hint, not the user's concern
+            warnings.filterwarnings("ignore", message=".*faster on contiguous arrays")
+            module._kernel(*arrays)
     except Exception as error:  # numba's typing and lowering errors: the program stays NumPy
-        first = str(error).strip().split("\n")[0]
+        lines = [line.strip() for line in str(error).strip().split("\n") if line.strip()]
+        first = next((line for line in lines if not line.startswith("Failed in")), lines[0])
         raise Unsupported(f"numba could not compile the program: {first}") from None
     seconds = time.perf_counter() - start
     return Built(wrap_space[fname], kernel + "\n" + wrapper, seconds, cached)

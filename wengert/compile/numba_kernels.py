@@ -134,3 +134,42 @@ def cross_entropy_vjp(g, ans, logits, labels):
         out[i, labels[i]] -= 1
         out[i] *= g[i]
     return out
+
+
+SMALL = 4096  # multiply-adds below which a loop beats the call into BLAS
+
+
+def matmul(a, b):
+    """a @ b: loops for a small product (BLAS's call costs more than its work), else BLAS."""
+    return a @ b
+
+
+@njit(cache=True)
+def _product(x, y):
+    """x @ y of 2-D arrays: three loops for a small product, BLAS for a large one."""
+    n, k, m = x.shape[0], x.shape[1], y.shape[1]
+    if n * k * m > SMALL:
+        return x @ y
+    out = np.zeros((n, m), x.dtype)
+    for i in range(n):
+        for p in range(k):
+            xv = x[i, p]
+            for j in range(m):
+                out[i, j] += xv * y[p, j]
+    return out
+
+
+@overload(matmul, jit_options={"cache": True})
+def _matmul(a, b):
+    arrays = isinstance(a, types.Array) and isinstance(b, types.Array)
+    if not arrays or a.dtype != b.dtype or a.ndim > 2 or b.ndim > 2 or a.ndim + b.ndim == 2:
+        return lambda a, b: a @ b
+    if a.ndim == 1:
+        return lambda a, b: _product(np.ascontiguousarray(a).reshape((1, a.size)), b).reshape(
+            b.shape[1]
+        )
+    if b.ndim == 1:
+        return lambda a, b: _product(a, np.ascontiguousarray(b).reshape((b.size, 1))).reshape(
+            a.shape[0]
+        )
+    return lambda a, b: _product(a, b)

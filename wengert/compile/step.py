@@ -23,7 +23,7 @@ import numpy as np
 from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
-from wengert.compile import update
+from wengert.compile import numba_backend, update
 from wengert.compile.compiled import Compiled
 from wengert.nn.module import Module
 from wengert.optim.optimizer import Optimizer
@@ -34,8 +34,11 @@ class CompiledStep:
     before the update. `gradients(X, y)` runs the program alone (loss, output, `.grad` set);
     `source` and `show()` give the program of the last call."""
 
-    def __init__(self, model: Module, loss: Callable, optimizer: Optimizer) -> None:
+    def __init__(
+        self, model: Module, loss: Callable, optimizer: Optimizer, backend: str = "auto"
+    ) -> None:
         _check(model, loss, optimizer)
+        self.backend = numba_backend.check("compile_step", backend)
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
         self.names = {id(p): name.replace(".", "_") for name, p in model.named_parameters()}
@@ -44,7 +47,7 @@ class CompiledStep:
         self._last = self.program
 
     def _compiled(self, f: Callable, finish=None) -> Compiled:
-        program = Compiled(f, data_argnums=(1,), finish=finish)
+        program = Compiled(f, data_argnums=(1,), finish=finish, backend=self.backend)
         program.external_names.update(self.names)
         return program
 
@@ -83,6 +86,12 @@ class CompiledStep:
         """One step on the batch (X, y): forward, loss, backward and the optimizer's update, one
         program; `.grad` is set as an eager step leaves it. The loss before the update."""
         X, y = _array(X), _array(y)
+        if self.backend == "numba":
+            # numba runs the gradient program; the update is the optimizer's own step (the
+            # update lines of the fused program call Python objects: "auto" keeps it on NumPy)
+            value, _ = self.gradients(X, y)
+            self.optimizer.step()
+            return value
         try:
             value, grads = self.fused(X, y)
         except update.Changed:  # hyperparameters or groups changed by hand: write it again
@@ -128,7 +137,9 @@ def _check(model: object, loss: object, optimizer: object) -> None:
         )
 
 
-def compile_step(model: Module, loss: Callable, optimizer: Optimizer) -> CompiledStep:
+def compile_step(
+    model: Module, loss: Callable, optimizer: Optimizer, *, backend: str = "auto"
+) -> CompiledStep:
     """One training step of `model` on `loss` with `optimizer`, compiled: `step(X, y)` -> loss.
 
     >>> step = wg.compile_step(model, wg.losses.cross_entropy, wg.optim.Adam(model.parameters()))
@@ -141,8 +152,12 @@ def compile_step(model: Module, loss: Callable, optimizer: Optimizer) -> Compile
     update is the optimizer's own step() on the gradients, in place: the model's arrays and the
     optimizer's state and `state_dict()` are those of an eager step, and equal in value. The
     parameters are read at each call. L-BFGS (a closure-based optimizer) is refused.
+
+    `backend` as for `wg.compile`. The update lines call Python objects (the optimizer), which
+    numba cannot compile, so "auto" runs the whole step as one NumPy program; "numba" runs the
+    forward pass, loss and sweep as a numba program, then `optimizer.step()`.
     """
-    return CompiledStep(model, loss, optimizer)
+    return CompiledStep(model, loss, optimizer, backend)
 
 
 __all__ = ["CompiledStep", "compile_step"]
