@@ -71,6 +71,8 @@ def test_the_peephole_simplifications_give_every_primitive_the_same_bits(case, m
     monkeypatch.setattr(peephole, "fold", lambda statements, namespace: statements)
     monkeypatch.setattr(peephole, "forward", lambda emitter, t, parts: None)
     monkeypatch.setattr(peephole, "method", lambda name, parts, params: None)
+    monkeypatch.setattr(peephole, "typed", lambda a, other: a)
+    monkeypatch.setattr(peephole, "typed_tree", lambda tree, dtypes: tree)
     plain = wg.compile(f, backend="numpy")
     plain(*case.inputs(seed=1))
     assert plain.source.count("\n") >= simplified.source.count("\n")
@@ -112,3 +114,17 @@ def test_an_adjoint_that_starts_from_a_folded_constant_never_writes_into_it():
     statements = [("a", "a = one * 2.0", set()), ("b", "b = a", {"a"}), ("b", "b += x", {"b"})]
     assert peephole.fold(statements, namespace)[1:] == [("b", "b = b + (x)", {"b"})]
     assert namespace["a"].tolist() == [2.0, 2.0] and not namespace["a"].flags.writeable
+
+
+def test_a_number_beside_a_float32_array_is_held_in_its_dtype_and_shown_as_the_number():
+    def f(w, x):
+        return wg.value_and_grad(lambda w: (0.1 * (w * x) - 3).sum())(w)
+
+    compiled = wg.compile(f, backend="numpy")
+    w, x = np.array([1.5, -2.0], np.float32), np.array([0.3, 7.0], np.float32)
+    for scale in (1.0, -3.0, 1e30):
+        _bits(compiled(w * scale, x), f(w * scale, x))
+    assert "    t2 = 0.1 * t1\n    t3 = t2 - 3\n" in compiled.source  # as f writes them
+    held = compiled._last.function.__globals__
+    assert held["f32_0_1"].dtype == np.float32 and held["f32_0_1"] == np.float32(0.1)
+    assert held["f32_3_0"].dtype == np.float32  # (the int 3, as float32 holds it)

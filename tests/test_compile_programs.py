@@ -34,7 +34,7 @@ def lecture(w, x, y):
 
 
 def test_the_lecture_example_prints_as_its_wengert_list_and_backward_sweep():
-    compiled = wg.compile(lecture)
+    compiled = wg.compile(lecture, backend="numpy")
     assert compiled(np.asarray(0.5), np.asarray(2.0), np.asarray(1.5)) == (0.25, -2.0)
     assert compiled.source == LECTURE_SOURCE
     # 2 (w x - y) x at w = 3, x = 2, y = 1.5: the same program at another point
@@ -81,7 +81,7 @@ def _plain(value):
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_an_mlp_with_each_loss_compiles_to_the_eager_value_and_gradients(name):
     step, arguments = _mlp_step(LOSSES[name])
-    compiled = wg.compile(step, data_argnums=5)
+    compiled = wg.compile(step, data_argnums=5, backend="numpy")
     for seed in range(3):
         args = arguments(seed)
         got, want = compiled(*args), _plain(step(*args))
@@ -102,7 +102,7 @@ def masks(x, y):
 
 
 def test_rules_that_read_the_data_stay_right_where_the_masks_change():
-    compiled = wg.compile(masks)
+    compiled = wg.compile(masks, backend="numpy")
     x = np.array([1.0, -1.0, 0.3, -0.2, 2.0])
     y = np.array([0.5, -2.0, 1.0, 0.4, -1.0])
     for point in [(x, y), (-x, -y), (-x, y), (y, x), (x * 0.1, y * 3)]:  # other masks, ties
@@ -125,7 +125,7 @@ def test_results_are_arrays_of_their_own():
         doubled = w * 2.0
         return w, g, g, doubled, [doubled], {"value": value}
 
-    compiled = wg.compile(f)
+    compiled = wg.compile(f, backend="numpy")
     w = np.array([1.0, 2.0])
     first = compiled(w)
     assert first[0] is not w and first[1] is not first[2] and first[3] is not first[4][0]
@@ -148,7 +148,7 @@ def test_the_rules_the_program_calls_are_those_that_read_the_data():
     called = set()
     for case in CASES:
         if not case.refuses:
-            compiled = wg.compile(_program(case))
+            compiled = wg.compile(_program(case), backend="numpy")
             compiled(*case.inputs(seed=1))
             called |= set(re.findall(r"(\w+_vjp\d)\(", compiled.source))
     assert called == {
@@ -173,7 +173,7 @@ def test_underflow_raised_in_an_inline_rule_is_answered_by_the_eager_run():
     def f(x):
         return wg.value_and_grad(lambda x: wg.tanh(x).sum())(x)
 
-    compiled = wg.compile(f)
+    compiled = wg.compile(f, backend="numpy")
     x = np.array([1e-160, 0.5])
     compiled(x)
     assert "x_bar = t1_bar * (1 - t1 * t1)" in compiled.source  # t1 * t1 underflows at 1e-160
@@ -188,7 +188,7 @@ def test_a_new_shape_or_dtype_traces_again():
     def f(w):
         return wg.value_and_grad(lambda w: (wg.tanh(w) * w).sum())(w)
 
-    compiled = wg.compile(f)
+    compiled = wg.compile(f, backend="numpy")
     for w in (np.ones(3), np.ones(4), np.ones(3, np.float32), np.zeros(3), np.ones((1, 3))):
         value, grad = compiled(w)
         want_value, want_grad = f(w)
@@ -202,7 +202,7 @@ def test_a_static_argument_is_part_of_the_signature():
     def f(w, power):
         return (w**power).sum()
 
-    compiled = wg.compile(f)
+    compiled = wg.compile(f, backend="numpy")
     assert compiled(np.array([2.0, 3.0]), 2) == 13.0
     assert compiled(np.array([2.0, 3.0]), 3) == 35.0
     assert compiled.cache_size() == 2

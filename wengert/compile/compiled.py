@@ -200,7 +200,7 @@ class Compiled:
         traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
         externals = tuple(reference.externals)
         types = tuple((t._data.shape, t._data.dtype) for t in externals)
-        program = Program(namespace[fname], source, traced, externals, types)
+        program = Program(namespace[fname], emitter.shown(source), traced, externals, types)
         if self.finish is not None:  # the update lines call Python objects (the optimizer)
             return numba_backend.python_only(program, self.requested_backend)
         arrays = [values[k] for k in traced] + [t._data for t in externals]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 
 import numpy as np
 
@@ -46,6 +47,7 @@ class Emitter:
         self.namespace["_out"] = out
         self.taken: set[str] = {*self.namespace, "float"}  # float: the builtin a return calls
         self._count = 0  # constants bound so far: c1, c2, ...
+        self.numbers: dict[str, str] = {}  # a number's 0-d array constant -> the number
         self._used: set[str] = set()
         self.returned: set[int] = set()  # the arrays returned so far, which a second return copies
         self.names: dict[int, str] = {}
@@ -104,10 +106,25 @@ class Emitter:
         if id(a) in self.names and isinstance(a, (np.ndarray, np.generic)):
             used.add(self.names[id(a)])
             return self.names[id(a)], render.ATOM
+        if isinstance(a, peephole.Typed):
+            return self._typed(a.value, a.number), render.ATOM
         text = _literal(a)
         if text is not None:
             return text, (0 if text.startswith("-") else render.ATOM)
         return self._constant(a), render.ATOM
+
+    def _typed(self, value: np.ndarray, number: object) -> str:
+        """A number held as a 0-d array (peephole.typed); `shown` writes the number back."""
+        name = self._constant(value, peephole.name_of(value))
+        self.numbers[name] = repr(number)
+        return name
+
+    def shown(self, source: str) -> str:
+        """The source as `show()` prints it: each number bound as a 0-d array written as the
+        number (what NumPy converts it to is that array), so the lines read as f's."""
+        for name, text in self.numbers.items():
+            source = re.sub(rf"\b{name}\b", text, source)
+        return source
 
     def param(self, v: object) -> str:
         """A keyword parameter as code: a literal, or a bound constant (a dtype by its name)."""
@@ -169,7 +186,11 @@ class Emitter:
 
     def _forward(self, t: Tensor, base: str) -> None:
         used: set[str] = set()
-        parts = [self.operand(a, used) for a in t._inputs]
+        inputs = list(t._inputs)
+        if self.writes_numpy() and t._prim.name in peephole.ARITHMETIC and len(inputs) == 2:
+            data = [getattr(a, "_data", a) for a in inputs]
+            inputs = [peephole.typed(inputs[0], data[1]), peephole.typed(inputs[1], data[0])]
+        parts = [self.operand(a, used) for a in inputs]
         text = peephole.forward(self, t, parts) if self.writes_numpy() else None
         if text is None:
             text, _ = self.operation(t._prim, parts, t._params)
@@ -227,7 +248,11 @@ class Emitter:
         self._used.add(ans)
         args = [self.operand(a, self._used) for a in c.node._inputs]
         if inline and c.tree is not None:
-            return self._tree_text(c.tree, g, ans, args)
+            dtypes = {("ans",): c.node._data}
+            dtypes.update(
+                {("arg", k): getattr(a, "_data", a) for k, a in enumerate(c.node._inputs)}
+            )
+            return self._tree_text(peephole.typed_tree(c.tree, dtypes), g, ans, args)
         rule = self._function(f"{c.node._prim.name}_vjp{c.i}", c.node._prim.vjps[c.i])
         shown = [g, ans] + [a[0] for a in args]
         shown += [f"{k}={self.param(v)}" for k, v in c.node._params.items()]
@@ -241,6 +266,8 @@ class Emitter:
                 return ans, render.ATOM
             if t[0] == "arg":
                 return args[t[1]]
+            if t[0] == "const":
+                return self._typed(t[1], t[2]), render.ATOM
             text = _literal(t[1])
             return text, (0 if text.startswith("-") else render.ATOM)
 

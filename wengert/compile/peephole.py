@@ -7,14 +7,19 @@
 - A mean over every axis of a floating-point array is `sum(x, axis=None) / n` with n written
   in, as the primitive computes it less the call that counts n; of a one-element array it is
   `x[0] + 0.0` (x / 1 is x, and NumPy's sum of one term is +0.0 plus it: -0.0 gives 0.0).
+- A Python number beside a floating-point array in + - * / is bound as the 0-d array of the
+  array's dtype that NumPy would convert it to (NEP 50's weak scalar), which it does not then
+  convert again at every call.
 - reshape to a shape with axes, and transpose of an array, are the array's own methods (the
   primitives' forwards wrap the same methods in np.asarray and a call).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import types
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +39,59 @@ def forward(emitter, t, parts: list[tuple[str, int]]) -> str | None:
         total = emitter._function("sum", np.add.reduce)
         return f"{total}({parts[0][0]}, axis=None, keepdims=False) / {data.size}"
     return None
+
+
+ARITHMETIC = ("add", "sub", "mul", "div")
+
+
+class Typed(NamedTuple):
+    """A number written as the 0-d array `value` of the dtype NumPy converts it to."""
+
+    value: np.ndarray
+    number: object
+
+
+def typed(a: object, other: object) -> object:
+    """A Python number beside a floating-point array, as the 0-d array of the array's dtype
+    that NumPy converts it to (a weak scalar, NEP 50): the same result, without converting the
+    number at every call (a `Typed`). Anything else as it is."""
+    if type(a) not in (int, float) or not (
+        type(other) is np.ndarray or isinstance(other, np.generic)
+    ):
+        return a
+    dtype = other.dtype
+    if dtype.kind != "f" or not (math.isfinite(a) and abs(a) < 2**24):
+        return a
+    return Typed(np.asarray(a, dtype=dtype), a)
+
+
+def name_of(value: object) -> str:
+    """The name of a constant: `f32_0_5` for a 0-d float32 array of 0.5 that `typed` made,
+    "c" (numbered: c1, c2, ...) for any other."""
+    if type(value) is not np.ndarray or value.ndim or value.dtype.kind != "f":
+        return "c"
+    number = str(value[()]).replace("-", "m").replace(".", "_").replace("+", "")
+    name = f"f{value.dtype.itemsize * 8}_{number}"
+    return name if name.isidentifier() else "c"
+
+
+def typed_tree(tree: tuple, dtypes: dict) -> tuple:
+    """`tree` (rules.py) with each number that an operator applies beside a leaf of known
+    floating-point dtype (`dtypes`: leaf -> a value of that dtype) as a ("const", array)."""
+    if tree[0] != "op":
+        return tree
+    kids = tuple(typed_tree(k, dtypes) for k in tree[2])
+    if tree[1].name in ARITHMETIC and not tree[3] and len(kids) == 2:
+        a, b = kids
+        if a[0] == "lit" and b in dtypes:
+            kids = (_const(typed(a[1], dtypes[b]), a), b)
+        elif b[0] == "lit" and a in dtypes:
+            kids = (a, _const(typed(b[1], dtypes[a]), b))
+    return ("op", tree[1], kids, tree[3])
+
+
+def _const(value: object, leaf: tuple) -> tuple:
+    return ("const", value.value, value.number) if isinstance(value, Typed) else leaf
 
 
 def method(prim_name: str, parts: list[tuple[str, int]], params: dict) -> str | None:
@@ -63,6 +121,7 @@ def fold(statements: list, namespace: dict) -> list:
     for target, _, _ in statements:
         counts[target] = counts.get(target, 0) + 1
     folded: dict[str, object] = {}
+    kept: set[str] = set()  # folded names whose line stays: aliases of a constant
     for target, text, _ in statements:
         if not target or counts[target] > 1 or not text.startswith(f"{target} = "):
             continue  # assigned twice (grown in place, or `t = t + u`): a variable
@@ -78,11 +137,14 @@ def fold(statements: list, namespace: dict) -> list:
         if isinstance(value, np.ndarray):
             value.setflags(write=False)
         folded[target] = value
+        if _NAME.fullmatch(expr):  # `L_bar = one`: costs nothing, and shows where L_bar starts
+            kept.add(target)
     returned = set().union(*(u for t, text, u in statements if text.startswith("return ")))
-    if not folded or returned & set(folded):
+    if not set(folded) - kept or returned & set(folded):
         return statements  # a returned value must be the caller's own array
-    namespace.update(folded)
-    return _not_in_place(folded, [s for s in statements if s[0] not in folded])
+    namespace.update({k: v for k, v in folded.items() if k not in kept})
+    statements = [s for s in statements if s[0] not in folded or s[0] in kept]
+    return _not_in_place(folded, statements)
 
 
 def _not_in_place(folded: dict, statements: list) -> list:
