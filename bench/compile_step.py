@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tracemalloc
 from types import SimpleNamespace
 
 import numpy as np
+from numpy_mlp import NumpyMLP  # bench/numpy_mlp.py
 from timing import compare_many, loop, machine, progress  # bench/timing.py
+from training import LR, batches, initial_params, make_data, wengert_model, wengert_step
 
 import wengert as wg
 import wengert.losses
@@ -35,6 +38,8 @@ TABLE = ((10.0, 10.1), (2.0, 1.9), (3.5, 3.4), (1.0, 1.1))  # the lecture's (x, 
 STEPS = len(TABLE)
 ETA = 0.01
 EAGER, COMPILED, FLOOR = "eager nn.Perceptron + l2", "wg.compile(step)", "NumPy (1,) array"
+STEP = "compile_step"
+BACKENDS = ("numpy", "auto")  # "auto": numba where it is installed (the default)
 QUICK = SimpleNamespace(repeats=3, block_s=0.05)
 FULL = SimpleNamespace(repeats=13, block_s=0.3)
 
@@ -95,7 +100,10 @@ def _floor():
 
 def sides(compiled) -> dict:
     """label -> (one epoch of per-sample SGD over the table, the current w), from w = 0."""
-    return {EAGER: _eager(), COMPILED: _compiled(compiled), FLOOR: _floor()}
+    sides = {EAGER: _eager(), COMPILED: _compiled(compiled), FLOOR: _floor()}
+    for backend in BACKENDS:
+        sides[f"{STEP}, {backend}"] = _perceptron_compile_step(backend)
+    return sides
 
 
 def mlp_step(W1, b1, W2, b2, X, y):
@@ -125,6 +133,68 @@ def compile_step_runner(args: list):
     return loop(lambda: step(X, y))
 
 
+def _perceptron_compile_step(backend: str):
+    """wg.compile_step of nn.Perceptron(1, bias=False) on l2 with SGD (η = ETA): an epoch."""
+    model = wg.nn.Perceptron(1, bias=False)  # float32, w = 0
+    optimizer = wg.optim.SGD(model.parameters(), lr=ETA)
+    step = wg.compile_step(model, wengert.losses.l2, optimizer, backend=backend)
+    table = _table()
+
+    def epoch():
+        for x, y in table:
+            step(x, y)
+
+    return epoch, lambda: float(model.parameters()[0].data.item())
+
+
+def big_mlp_sides(batch: int) -> dict:
+    """label -> one step of the 784-256-256-10 MLP (relu, cross-entropy, Adam lr 1e-3, float32)
+    on the next batch, from the same weights: eager, wg.compile_step, NumPy by hand."""
+    X, y = make_data()
+    params = initial_params()
+    eager, opt = wengert_model(params)
+    hand = NumpyMLP(params, lr=LR)
+    data = {label: batches(X, y, batch) for label in ("eager", "hand", *BACKENDS)}
+    sides = {"eager (backward, Adam.step)": lambda: wengert_step(eager, opt, *next(data["eager"]))}
+    for backend in BACKENDS:
+        model, optimizer = wengert_model(params)
+        step = wg.compile_step(model, wengert.losses.cross_entropy, optimizer, backend=backend)
+        sides[f"{STEP}, {backend}"] = lambda s=step, d=data[backend]: float(s(*next(d)))
+    sides["NumPy by hand"] = lambda: hand.step(*next(data["hand"]))
+    return sides
+
+
+def big_mlp_times(batch: int, settings) -> tuple[dict, dict]:
+    """(label -> seconds per step, label -> peak bytes a step allocates) at one batch size,
+    after checking that 5 steps give every side the same losses (rtol 1e-4)."""
+    sides = big_mlp_sides(batch)
+    losses = {label: [f() for _ in range(5)] for label, f in sides.items()}
+    want = losses["NumPy by hand"]
+    if not all(np.allclose(v, want, rtol=1e-4) for v in losses.values()):
+        sys.exit(f"the MLP steps differ at batch {batch}: {losses}")
+    peaks = {}
+    for label, f in sides.items():
+        tracemalloc.start()
+        f()
+        peaks[label] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return compare_many({k: loop(f) for k, f in sides.items()}, settings), peaks
+
+
+def print_big_mlp(settings) -> None:
+    """The table of the 784-256-256-10 MLP with Adam at batch 16 and 128."""
+    for batch in (16, 128):
+        progress(f"timing the 784-256-256-10 MLP with Adam at batch {batch}")
+        times, peaks = big_mlp_times(batch, settings)
+        ref = times["eager (backward, Adam.step)"].median
+        print(f"MLP 784-256-256-10, Adam, float32, batch {batch}: µs per step, peak MiB a step")
+        for label, t in times.items():
+            us = [x * 1e6 for x in (t.median, t.min, t.max)]
+            mib = peaks[label] / 2**20
+            print(f"    {label:<28}{us[0]:>8.0f}{us[1]:>11.0f}-{us[2]:<8.0f}{ref / t.median:>9.2f}x"
+                  f"{mib:>8.2f}")  # fmt: skip
+
+
 def mlp_times(settings) -> dict:
     """label -> seconds per minibatch step of the MLP, eager and compiled."""
     rng = np.random.default_rng(0)
@@ -142,7 +212,9 @@ def mlp_times(settings) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 blocks of ~50 ms per side")
-    settings = QUICK if parser.parse_args(argv).quick else FULL
+    parser.add_argument("--small", action="store_true", help="leave out the 784-256-256-10 MLP")
+    args = parser.parse_args(argv)
+    settings, quick_only = (QUICK if args.quick else FULL), args.small
     compiled = wg.compile(step, data_argnums=2)
     progress("timing the smallest perceptron, eager and compiled")
     ws = {}
@@ -167,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
         us = [x * 1e6 for x in (t.median, t.min, t.max)]
         speedup = mlp["eager"].median / t.median
         print(f"    {label:<28}{us[0]:>8.2f}{us[1]:>11.2f}-{us[2]:<8.2f}{speedup:>9.2f}x")
+    if not quick_only:
+        print_big_mlp(settings)
     print("\nthe compiled perceptron program:\n" + compiled.source)
 
 
