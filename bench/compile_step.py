@@ -10,8 +10,10 @@ floor. Correctness first: one epoch gives every side the same w (rtol 1e-6). The
 timed in interleaved blocks (bench/timing.py): median, min, max. A second table times one
 minibatch step of a small MLP (4-16-3, relu, cross-entropy, a batch of 32, float32), eager
 against compiled, after checking that both give the same loss and weights, with a row for
-wg.compile_step of the same MLP as nn layers with SGD (the optimizer's update included). The
-compiled perceptron program is printed below the tables.
+wg.compile_step of the same MLP as nn layers with SGD (the optimizer's update included). Where
+numba is installed, the perceptron's step is also timed on each backend of wg.compile, and the
+numba program alone (its machine code, without the Python call around it). The compiled
+perceptron program is printed below the tables.
 
     .venv/bin/python bench/compile_step.py           # 13 blocks of ~0.3 s per side
     .venv/bin/python bench/compile_step.py --quick   # 3 blocks of ~50 ms per side
@@ -209,6 +211,28 @@ def mlp_times(settings) -> dict:
     return compare_many(runners, settings)
 
 
+def numba_times(settings) -> tuple[dict, float] | None:
+    """The perceptron step compiled by wg.compile on NumPy and on numba, with the program called
+    alone (`_kernel`, numba's machine code, no wrapper): label -> seconds per epoch, and numba's
+    compile time (near 0 where its cache had the program); None without numba."""
+    numba = wg.compile(step, data_argnums=2, backend="auto")
+    w, (x, y) = np.zeros(1, np.float32), _table()[0]
+    numba(w, x, y)
+    if numba.backend != "numba":
+        progress(f"no numba row: {numba.note}")
+        return None
+    numpy = wg.compile(step, data_argnums=2, backend="numpy")
+    kernel = numba._last.function.__globals__["_kernel"]
+    programs = {"backend='numpy'": numpy, "backend='numba'": numba, "numba, program alone": kernel}
+    ws = {label: _compiled(f) for label, f in programs.items()}
+    for label, (epoch, current) in ws.items():
+        epoch()
+        if not np.isclose(current(), ws["backend='numpy'"][1](), rtol=1e-6):
+            sys.exit(f"one epoch on {label} gives another w")
+    times = compare_many({label: loop(_compiled(f)[0]) for label, f in programs.items()}, settings)
+    return times, numba.compile_seconds
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 blocks of ~50 ms per side")
@@ -233,6 +257,15 @@ def main(argv: list[str] | None = None) -> None:
     for label, s in times.items():
         us = [t / STEPS * 1e6 for t in (s.median, s.min, s.max)]
         print(f"    {label:<28}{us[0]:>8.2f}{us[1]:>11.2f}-{us[2]:<8.2f}{ref / s.median:>9.2f}x")
+    by_backend = numba_times(settings)
+    if by_backend is not None:
+        numba, seconds = by_backend
+        print(f"  wg.compile(step) by backend (numba's compile: {seconds:.2f} s; 0 from its cache)")
+        for label, s in numba.items():
+            us = [t / STEPS * 1e6 for t in (s.median, s.min, s.max)]
+            print(
+                f"    {label:<28}{us[0]:>8.2f}{us[1]:>11.2f}-{us[2]:<8.2f}{ref / s.median:>9.2f}x"
+            )
     mlp = mlp_times(settings)
     print("one minibatch SGD step of an MLP 4-16-3 (relu, cross-entropy, batch 32, float32), µs")
     for label, t in mlp.items():
