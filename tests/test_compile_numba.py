@@ -213,3 +213,18 @@ def test_every_supported_primitive_row_on_numba_equals_numpy(case):
 
 def test_the_limits_name_rows_of_the_table():
     assert set(LIMITS) <= {str(c) for c in ROWS}
+
+
+def test_a_cache_folder_that_cannot_be_written_compiles_uncached(tmp_path, monkeypatch):
+    _numba()
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("WENGERT_CACHE", str(blocked))
+    compiled = wg.compile(perceptron_step, data_argnums=2, backend="numba")
+    args = _perceptron_args(3)
+    _assert_close(
+        compiled(*args), wg.compile(perceptron_step, data_argnums=2, backend="numpy")(*args)
+    )
+    assert compiled.backend == "numba"
+    assert f"not cached: {blocked / 'numba'} cannot be written" in compiled.note
+    assert blocked.read_text() == "not a folder"

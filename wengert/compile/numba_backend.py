@@ -1,10 +1,13 @@
 """The numba backend: the same traced program, compiled by numba in nopython mode.
 
-The program is the one the NumPy backend writes (emit.py), line for line, with each operation
-in a form numba compiles: elementwise operations as array expressions (numba fuses each line's
-chain of operators and ufuncs into one loop), matrix products as `@` (BLAS), reductions as
-np.sum, and the few operations with no one-line form (sigmoid, softplus, relu's rule, softmax
-and cross-entropy over rows) as the numba functions of numba_kernels.py. A 0-d value is a
+The program is the one the NumPy backend writes (emit.py), with each operation in a form numba
+compiles: elementwise operations as array expressions, and an elementwise value that one later
+elementwise line alone reads written into that line (`fused`), so that numba makes one loop of
+the chain and no array for its intermediate values; matrix products as loops where they are
+small and BLAS (`@`) where they are not; reductions as np.sum; and the few operations with no
+one-line form (sigmoid, softplus, relu's rule, softmax and cross-entropy over rows) as the
+numba functions of numba_kernels.py. Results agree with the NumPy backend to rounding, not bit
+for bit (numba's sums, loops and libm round differently). A 0-d value is a
 scalar inside numba, and a Python number is written in the dtype of the line it is in (numba
 would widen float32 by a float64 literal, where NumPy keeps float32).
 
