@@ -144,6 +144,23 @@ def test_results_are_arrays_of_their_own():
     assert returned in compiled.source
 
 
+def test_a_view_of_an_array_the_program_made_is_returned_once_as_it_is():
+    def f(w):
+        product = w * 3.0
+        flat = product.reshape(4)
+        return flat, product, w.reshape(4)
+
+    compiled = wg.compile(f, backend="numpy")
+    w = np.arange(4.0).reshape(2, 2)
+    flat, product, w_flat = compiled(w)
+    assert "return (flat, _out(product), _out(t3))" in compiled.source  # one array per memory
+    flat *= 10  # the caller's own: neither the other result, nor w, nor the next call changes
+    w_flat *= 10
+    np.testing.assert_array_equal(product, [[0.0, 3.0], [6.0, 9.0]])
+    np.testing.assert_array_equal(w, [[0.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(compiled(w)[0], [0.0, 3.0, 6.0, 9.0])
+
+
 def test_the_rules_the_program_calls_are_those_that_read_the_data():
     called = set()
     for case in CASES:

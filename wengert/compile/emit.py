@@ -300,16 +300,17 @@ class Emitter:
 
     def _returned(self, value, used: set[str]) -> str:
         """A returned array as f's caller gets it (`out`): a number for one value; an array the
-        program made and returns once as it is, any other (an argument, a constant, a view of
-        one, an array returned twice) as a copy."""
+        program made (or a view of one) and returns once as it is, any other (an argument, a
+        constant, a view of one, a second array in the same memory) as a copy."""
         text = self.operand(value, used)[0]
         data = np.asarray(value._data if isinstance(value, Tensor) else value)
         if data.ndim == 0:
             return f"float({text})" if data.dtype.kind == "f" else f"{text}.item()"
         data = value._data if isinstance(value, Tensor) else value
-        if id(data) in self.returned or not self.tracer.owned(data):
+        memory = data if getattr(data, "base", None) is None else data.base
+        if id(memory) in self.returned or not self.tracer.owned(data):
             return f"_out({text})"
-        self.returned.add(id(data))
+        self.returned.add(id(memory))  # a second array in this memory is copied
         return text
 
 

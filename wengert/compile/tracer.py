@@ -216,9 +216,17 @@ class Tracer:
 
     def owned(self, data: object) -> bool:
         """True for an array the program makes on every run and holds nowhere after: a node's or
-        a gradient's new array, not an argument, a constant, a seed, or a view of one."""
-        if type(data) is not np.ndarray or not data.flags.owndata:
+        a gradient's new array, not an argument, a constant, a seed, or a view of one. A view
+        (a reshape) of an array that no argument, constant or seed is, made as the program
+        runs, counts as the program's own too: its memory is the new array's."""
+        if type(data) is not np.ndarray:
             return False
+        if not data.flags.owndata:
+            base = data.base
+            return type(base) is np.ndarray and base.flags.owndata and self._owned(data, base)
+        return self._owned(data, data)
+
+    def _owned(self, data: np.ndarray, memory: np.ndarray) -> bool:
         kept = [t._data for t in self.inputs if t is not None]
         for kind, item in self.steps:
             if kind == "block":
@@ -231,7 +239,8 @@ class Tracer:
                     kept.append(a._data)
         made = [item._data for kind, item in self.steps if kind == "node"]
         made += [r._data for kind, item in self.steps if kind == "block" for r in item.results]
-        return all(data is not a for a in kept) and any(data is a for a in made)
+        mine = all(memory is not a and getattr(a, "base", None) is not memory for a in kept)
+        return mine and any(data is a for a in made)
 
     def _known_arrays(self, block: Block) -> dict[int, object]:
         """Every array the program holds so far, by id: an adjoint must not start as one. (The

@@ -55,6 +55,7 @@ class _Lines:
         self.e, self.optimizer = emitter, optimizer
         self.opt = emitter._constant(optimizer, "optimizer")
         self.owner = repr(type(optimizer).__name__)
+        self.direction: str | None = None
 
     def line(self, text: str, used: set[str], target: str = "") -> None:
         self.e.emit(target, text, used)
@@ -131,7 +132,9 @@ class _Lines:
         if _plain_sgd(opt, group):  # d = g, no state: θ ← θ − η·g
             self.line(f"{theta} -= {lr} * {g}", {theta, lr, g})
             return
-        direction = e._function("direction", opt.direction)
+        if self.direction is None:  # (opt.direction is a new bound method at each reading)
+            self.direction = e._function("direction", opt.direction)
+        direction = self.direction
         d, new = self.name(f"{theta}_d"), self.name(f"{theta}_new")
         text = f"{d}, {new} = {direction}({theta}, {g}, {s}, {lr}, {hyper})"
         self.line(text, {theta, g, s, lr}, "")
