@@ -6,7 +6,7 @@ import pytest
 from test_primitives import CASES
 
 import wengert as wg
-from wengert.compile import peephole
+from wengert.compile import peephole, scalar
 
 
 def _program(case):
@@ -81,7 +81,7 @@ def test_the_peephole_simplifications_give_every_primitive_the_same_bits(case, m
         _bits(simplified(*args), plain(*args))
 
 
-def test_a_mean_of_one_element_is_that_element_and_the_seed_chain_is_computed_once():
+def test_a_mean_of_one_element_is_that_element_and_the_seed_chain_is_computed_once(monkeypatch):
     def f(w, x):
         return wg.value_and_grad(lambda w: (w * x).mean())(w)
 
@@ -95,7 +95,10 @@ def test_a_mean_of_one_element_is_that_element_and_the_seed_chain_is_computed_on
         "    w_bar = t1_bar * x\n"
         "    return (float(t2), w_bar)\n"
     )
-    t1_bar = compiled._last.function.__globals__["t1_bar"]  # broadcast_to(one / 1, (1,))
+    monkeypatch.setattr(scalar, "written", lambda *args: None)  # the program on arrays
+    arrays = wg.compile(f, backend="numpy")
+    arrays(np.array([3.0]), np.array([-0.5]))
+    t1_bar = arrays._last.function.__globals__["t1_bar"]  # broadcast_to(one / 1, (1,))
     assert t1_bar.tolist() == [1.0] and not t1_bar.flags.writeable
     mean = wg.compile(lambda x: x.mean(), backend="numpy")
     x = np.random.default_rng(0).normal(size=(3, 7))
@@ -128,3 +131,67 @@ def test_a_number_beside_a_float32_array_is_held_in_its_dtype_and_shown_as_the_n
     held = compiled._last.function.__globals__
     assert held["f32_0_1"].dtype == np.float32 and held["f32_0_1"] == np.float32(0.1)
     assert held["f32_3_0"].dtype == np.float32  # (the int 3, as float32 holds it)
+
+
+def _one_element_programs():
+    """f, its arguments: functions of one-element arrays that run on NumPy scalars."""
+
+    def perceptron(w, x, y):
+        def loss(w):
+            return wg.losses.l2(wg.autodiff.ops.linear(x, w), y)
+
+        value, w_bar = wg.value_and_grad(loss)(w)
+        return value, w - 0.01 * w_bar, w_bar
+
+    def mixed(w, b):
+        def loss(w, b):
+            z = (w @ b.reshape(1, 1)).reshape(1) * 3 - b / 7 + 1.5
+            return (-(z**2) / 2 + z.T).mean() + (z * w.sum()).sum()
+
+        return wg.value_and_grad(loss, argnums=(0, 1))(w, b)
+
+    def product(w, x):  # a product that is -0.0 comes out of matmul as 0.0
+        value, w_bar = wg.value_and_grad(lambda w: (x @ w).sum())(w)
+        return wg.autodiff.ops.linear(x, w), value, w_bar
+
+    for dtype in (np.float32, np.float64):
+        for a, b in [(1.5, -2.0), (-0.0, 0.0), (1e-39, -3e38), (np.inf, 1.0), (np.nan, 2.0)]:
+            x, y = np.array([[a]], dtype), np.array([b], dtype)
+            yield product, (np.array([-b], dtype), np.array([[-a]], dtype)), 1
+            yield perceptron, (np.array([b], dtype), x, y), 2
+            yield mixed, (np.array([[a]], dtype), np.array([b], dtype)), ()
+
+
+def test_a_program_of_one_element_arrays_runs_on_scalars_and_gives_the_same_bits(monkeypatch):
+    cases = list(_one_element_programs())
+    fast = []
+    for f, args, data in cases:
+        compiled = wg.compile(f, data_argnums=data, backend="numpy")
+        with np.errstate(all="ignore"):
+            fast.append(compiled(*args))
+        assert compiled._last.scalar_source.count("[0, 0]") >= 1
+    monkeypatch.setattr(scalar, "written", lambda *args: None)
+    for (f, args, data), got in zip(cases, fast, strict=True):
+        compiled = wg.compile(f, data_argnums=data, backend="numpy")
+        with np.errstate(all="ignore"):
+            _bits(got, compiled(*args))
+        assert compiled._last.scalar_source == ""
+
+
+def test_the_perceptron_step_on_one_sample_runs_on_scalars_and_its_lines_show_arrays():
+    models = [wg.nn.Perceptron(1, bias=False) for _ in range(2)]
+    optimizers = [wg.optim.SGD(m.parameters(), lr=0.01) for m in models]
+    step = wg.compile_step(models[0], wg.losses.l2, optimizers[0])
+    for x, y in [(10.0, 10.1), (2.0, 1.9), (3.5, 3.4), (1.0, 1.1)] * 3:
+        x, y = np.array([[x]], np.float32), np.array([y], np.float32)
+        value = step(x, y)
+        optimizers[1].zero_grad()
+        loss = wg.losses.l2(models[1](x), y)
+        loss.backward()
+        optimizers[1].step()
+        assert value == float(loss.data)
+        _bits(models[0].parameters()[0].data, models[1].parameters()[0].data)
+        _bits(models[0].parameters()[0].grad, models[1].parameters()[0].grad)
+    runs = step.fused._last.scalar_source
+    assert "    t1 = (X_ * weight_ + 0.0)\n" in runs and "weight_bar = array([weight_bar])" in runs
+    assert "    t1 = linear(X, weight)\n" in step.source

@@ -20,7 +20,9 @@ Design, in the order of what matters:
    rule whose eager form retries with underflow ignored) is answered by running f eagerly.
 2. Readable: the lines are the slide's (`t1 = w * x`, `z = t1 + b`), named after f's local
    variables, its parameters and `w_bar` for their adjoints; `compiled.show()` prints them.
-3. Fast: no Tensor, no graph, no registry lookup at run time (emit.py).
+3. Fast: no Tensor, no graph, no registry lookup at run time (emit.py); simplifications that
+   keep every bit (peephole.py); a program whose values all have one element runs on NumPy
+   scalars (scalar.py; `source` keeps its lines on arrays).
 
 Arguments: a floating-point array (or NumPy scalar) is a differentiable input; an integer or
 bool array, or one named in `data_argnums`, is data (targets, labels: what a loss refuses to
@@ -45,7 +47,7 @@ from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
 from wengert.autodiff.trace import _parameter_names
-from wengert.compile import numba_backend, probe
+from wengert.compile import numba_backend, probe, scalar
 from wengert.compile.emit import Emitter, out
 from wengert.compile.tracer import Tracer
 
@@ -62,6 +64,7 @@ class Program:
     backend: str = "numpy"  # what runs it: "numpy" or "numba"
     note: str = ""  # why it runs on NumPy under backend="auto", or numba's compile time
     compile_seconds: float = 0.0  # numba's compile (0 where numba loaded it from its cache)
+    scalar_source: str = ""  # what runs, where every value has one element (scalar.py)
 
     def arrays(self) -> list | None:
         """The externals' arrays now, or None when a shape or dtype is not the traced one."""
@@ -194,13 +197,15 @@ class Compiled:
         emitter = Emitter(reference, names, inline)
         fname = self.__name__ if self.__name__.isidentifier() else "f"
         source = emitter.source(fname, result, self.finish)
-        code = builtins.compile(source, f"<wengert.compile {fname}>", "exec")
-        namespace = emitter.namespace
+        fast = scalar.written(reference, names, inline, fname, result, self.finish)
+        runs, namespace = (source, emitter.namespace) if fast is None else fast
+        code = builtins.compile(runs, f"<wengert.compile {fname}>", "exec")
         exec(code, namespace)
         traced = tuple(n for n, kind in enumerate(kinds) if kind != "static")
         externals = tuple(reference.externals)
         types = tuple((t._data.shape, t._data.dtype) for t in externals)
         program = Program(namespace[fname], emitter.shown(source), traced, externals, types)
+        program.scalar_source = "" if fast is None else runs
         if self.finish is not None:  # the update lines call Python objects (the optimizer)
             return numba_backend.python_only(program, self.requested_backend)
         arrays = [values[k] for k in traced] + [t._data for t in externals]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -156,7 +157,7 @@ class Emitter:
         self.statements.append((target, text, used))
 
     # ------------------------------------------------------------------ the program
-    def source(self, fname: str, result: object, finish=None) -> str:
+    def source(self, fname: str, result: object, finish: Callable | None = None) -> str:
         """The function's source: forward lines and sweeps in order, then what `finish(self,
         result)` writes (it returns the result to return), then the return."""
         count = 0
@@ -170,6 +171,7 @@ class Emitter:
             else:
                 contribution = self._block(item, contribution)
         if finish is not None:
+            self._before_finish()
             result = finish(self, result)
         used: set[str] = set()
         returned = self._result(result, used)
@@ -179,6 +181,9 @@ class Emitter:
             statements = peephole.fold(statements, self.namespace)
         body = [f"    {text}" for text in _live(statements)]
         return f"def {fname}({', '.join(self.params)}):\n" + "\n".join(body) + "\n"
+
+    def _before_finish(self) -> None:
+        """What the lines `finish` writes need first (nothing here: every name is an array)."""
 
     def writes_numpy(self) -> bool:
         """True where the lines are this class's NumPy calls, which peephole.py simplifies."""
@@ -248,15 +253,17 @@ class Emitter:
         self._used.add(ans)
         args = [self.operand(a, self._used) for a in c.node._inputs]
         if inline and c.tree is not None:
-            dtypes = {("ans",): c.node._data}
-            dtypes.update(
-                {("arg", k): getattr(a, "_data", a) for k, a in enumerate(c.node._inputs)}
-            )
-            return self._tree_text(peephole.typed_tree(c.tree, dtypes), g, ans, args)
+            return self._tree_text(self._inline_tree(c), g, ans, args)
         rule = self._function(f"{c.node._prim.name}_vjp{c.i}", c.node._prim.vjps[c.i])
         shown = [g, ans] + [a[0] for a in args]
         shown += [f"{k}={self.param(v)}" for k, v in c.node._params.items()]
         return f"{rule}({', '.join(shown)})"
+
+    def _inline_tree(self, c) -> tuple:
+        """Contribution c's rule as the tree its line is written from (numbers typed)."""
+        dtypes = {("ans",): c.node._data}
+        dtypes.update({("arg", k): getattr(a, "_data", a) for k, a in enumerate(c.node._inputs)})
+        return peephole.typed_tree(c.tree, dtypes)
 
     def _tree_text(self, tree, g: str, ans: str, args) -> str:
         def leaf(t):

@@ -19,14 +19,18 @@ from __future__ import annotations
 import math
 import re
 import types
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from wengert.autodiff.tensor import Tensor
+    from wengert.compile.emit import Emitter
 
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
-def forward(emitter, t, parts: list[tuple[str, int]]) -> str | None:
+def forward(emitter: Emitter, t: Tensor, parts: list[tuple[str, int]]) -> str | None:
     """The text of forward node t where a simpler one gives the same value; else None."""
     name, params = t._prim.name, t._params
     x = t._inputs[0] if t._inputs else None

@@ -17,6 +17,8 @@ by hand, a group added, load_state_dict's new groups); the compiled step then wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wengert.autodiff.tensor import Tensor
 from wengert.optim.optimizer import Optimizer, lr_at
 from wengert.optim.sgd import sgd_rule
@@ -39,7 +41,7 @@ def _keys(group: dict) -> list[str]:
     return [k for k in group if k not in ("params", "t", "lr")]
 
 
-def writer(optimizer: Optimizer, params: list[Tensor]):
+def writer(optimizer: Optimizer, params: list[Tensor]) -> Callable[[object, tuple], tuple]:
     """finish(emitter, (value, grads)) for `Compiled`: the update lines, written before the
     return; the result is returned as it is."""
 

@@ -225,7 +225,9 @@ class Optimizer:
         weight_decay, which the base class applies (and the bookkeeping, params and t)."""
         return {k: v for k, v in group.items() if k not in _APPLIED_BY_BASE}
 
-    def direction(self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict):
+    def direction(
+        self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict
+    ) -> tuple[np.ndarray, dict]:
         """(d, new state) of one parameter, as step() computes it (a compiled step calls this)."""
         return self._direction(theta, g, state, lr, hyper)
 
