@@ -33,6 +33,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,6 +50,9 @@ from wengert.compile.numba_emit import (  # noqa: F401 (the table, named here to
     fused,
 )
 from wengert.compile.tracer import Tracer
+
+if TYPE_CHECKING:  # compiled.py imports this module
+    from wengert.compile.compiled import Program
 
 
 def available() -> bool:
@@ -70,7 +74,9 @@ class Built:
     cached: str  # where the module lies, or why it is not cached
 
 
-def build(tracer: Tracer, names: list[str], inline: set[int], fname: str, result, arrays) -> Built:
+def build(
+    tracer: Tracer, names: list[str], inline: set[int], fname: str, result: object, arrays: list
+) -> Built:
     """The traced program compiled by numba and run once on `arrays` (the traced arguments):
     Unsupported for an operation without a numba form, or where numba fails to compile it."""
     emitter = NumbaEmitter(tracer, names, inline)
@@ -160,7 +166,16 @@ def check(owner: str, backend: object) -> str:
     return backend
 
 
-def choose(program, backend: str, tracer: Tracer, names, inline, fname: str, result, arrays):
+def choose(
+    program: Program,
+    backend: str,
+    tracer: Tracer,
+    names: list[str],
+    inline: set[int],
+    fname: str,
+    result: object,
+    arrays: list,
+) -> Program:
     """The program on the backend asked for: under "auto" numba where it is installed and can
     compile the program, else NumPy with `program.note` saying why; under "numba" numba, or
     NotImplementedError naming what it cannot compile."""
@@ -185,7 +200,7 @@ def choose(program, backend: str, tracer: Tracer, names, inline, fname: str, res
     return program
 
 
-def python_only(program, backend: str):
+def python_only(program: Program, backend: str) -> Program:
     """A program whose last lines call Python objects (a compiled step's optimizer update):
     NumPy under "auto" (with the note), refused under "numba"."""
     why = "the optimizer's update lines call Python objects, which numba cannot compile"

@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from wengert.autodiff import render
+from wengert.autodiff.primitive import Primitive
 from wengert.autodiff.tensor import Tensor
 from wengert.compile.emit import Emitter
 from wengert.compile.tracer import Tracer
@@ -77,6 +78,7 @@ class NumbaEmitter(Emitter):
         return repr(v)
 
     def operand(self, a: object, used: set[str]) -> tuple[str, int]:
+        """An operand as code, a Python number written in the dtype of the line."""
         if type(a) in (int, float):
             return self.typed(a), render.ATOM
         return super().operand(a, used)
@@ -88,11 +90,16 @@ class NumbaEmitter(Emitter):
         return super()._constant(value, base)
 
     def param(self, v: object) -> str:
+        """A keyword parameter as code, a dtype as numba names it (np.float32)."""
         if isinstance(v, np.dtype):
             return f"np.{v.name}"
         return super().param(v)
 
-    def operation(self, prim, parts, params) -> tuple[str, int]:
+    def operation(
+        self, prim: Primitive, parts: list[tuple[str, int]], params: dict
+    ) -> tuple[str, int]:
+        """prim applied to operands already written, in its numba form (`FORMS`); Unsupported
+        for a primitive without one."""
         name = prim.name
         if name not in SUPPORTED:
             raise Unsupported(f"{name}: {UNSUPPORTED.get(name, 'no numba form')}")
@@ -103,6 +110,7 @@ class NumbaEmitter(Emitter):
         return text, (render.ATOM if name != "linear" else 0)
 
     def emit(self, target: str, text: str, used: set[str]) -> None:
+        """Add a statement; at the return, first fuse the statements before it (`fused`)."""
         if not target and text.startswith("return "):  # the last line: fuse what precedes it
             self.statements = fused(self.statements, used)
         super().emit(target, text, used)

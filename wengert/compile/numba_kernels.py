@@ -21,25 +21,25 @@ FLOATS2 = ["float32(float32, float32)", "float64(float64, float64)"]
 
 
 @vectorize(FLOATS, cache=True)
-def sigmoid(x):
+def sigmoid(x: float) -> float:
     """1 / (1 + e^-x), from exp(-|x|), which never overflows (as the NumPy forward)."""
     e = math.exp(-abs(x))
     return 1 / (1 + e) if x >= 0 else e / (1 + e)
 
 
 @vectorize(FLOATS, cache=True)
-def softplus(x):
+def softplus(x: float) -> float:
     """log(1 + e^x) = logaddexp(0, x)."""
     return max(x, 0) + math.log1p(math.exp(-abs(x)))
 
 
 @vectorize(FLOATS2, cache=True)
-def relu_vjp(g, x):
+def relu_vjp(g: float, x: float) -> float:
     """g times the mask x > 0 (a product, as the eager rule: a non-finite g gives NaN)."""
     return g * (1 if x > 0 else 0)
 
 
-def as_shape(x, shape):
+def as_shape(x: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray | float:
     """x (a scalar or an array) with the given shape; a scalar for shape ()."""
     return np.reshape(np.asarray(x), shape)
 
@@ -55,7 +55,7 @@ def _as_shape(x, shape):
     return lambda x, shape: np.full(shape, x)
 
 
-def filled(x, shape):
+def filled(x: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
     """x broadcast to shape as a new array (the NumPy forward of broadcast_to)."""
     return np.broadcast_to(x, shape).copy()
 
@@ -81,7 +81,7 @@ def _finite_max(row):
 
 
 @njit(cache=True)
-def logsumexp_rows(x):
+def logsumexp_rows(x: np.ndarray) -> np.ndarray:
     """log Σ exp along the last axis of a 2-D x, shifted by the row's finite maximum."""
     out = np.empty(x.shape[0], x.dtype)
     for i in range(x.shape[0]):
@@ -91,7 +91,7 @@ def logsumexp_rows(x):
 
 
 @njit(cache=True)
-def log_softmax_rows(x):
+def log_softmax_rows(x: np.ndarray) -> np.ndarray:
     """x - logsumexp(x) along the last axis of a 2-D x."""
     out = np.empty_like(x)
     for i in range(x.shape[0]):
@@ -101,7 +101,7 @@ def log_softmax_rows(x):
 
 
 @njit(cache=True)
-def softmax_rows(x):
+def softmax_rows(x: np.ndarray) -> np.ndarray:
     """exp(x - max) / Σ along the last axis of a 2-D x."""
     out = np.empty_like(x)
     for i in range(x.shape[0]):
@@ -111,7 +111,7 @@ def softmax_rows(x):
 
 
 @njit(cache=True)
-def cross_entropy(logits, labels):
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """logsumexp(logits[i]) - logits[i, labels[i]] for each row i."""
     out = logsumexp_rows(logits)
     for i in range(logits.shape[0]):
@@ -120,7 +120,9 @@ def cross_entropy(logits, labels):
 
 
 @njit(cache=True)
-def cross_entropy_vjp(g, ans, logits, labels):
+def cross_entropy_vjp(
+    g: np.ndarray, ans: np.ndarray, logits: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
     """g[i] (softmax(logits[i]) - onehot(labels[i])), the softmax rebuilt from the result as
     exp(logits - (ans + picked)) where the loss is finite, computed afresh where it is not."""
     out = np.empty_like(logits)
@@ -139,7 +141,7 @@ def cross_entropy_vjp(g, ans, logits, labels):
 SMALL = 4096  # multiply-adds below which a loop beats the call into BLAS
 
 
-def matmul(a, b):
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     """a @ b: loops for a small product (BLAS's call costs more than its work), else BLAS."""
     return a @ b
 
