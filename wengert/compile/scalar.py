@@ -107,6 +107,7 @@ class ScalarEmitter(Emitter):
         self.array_names: dict[int, str] = {}  # an argument -> the name of its array
         self.made: set[str] = set()  # names of arrays made from scalars (the gradients)
         self.returned_names: set[str] = set()
+        self.scalar_of: dict[str, str] = {}  # a gradient's array -> its number (update.py)
         for t in [t for t in tracer.inputs if t is not None] + list(tracer.externals):
             name = self.names[id(t)]
             scalar = self._unique(f"{name}_")
@@ -172,13 +173,15 @@ class ScalarEmitter(Emitter):
         for kind, item in self.tracer.steps:
             if kind == "block":
                 for r in item.results:
-                    self._as_array(self.names[id(r)], r._data.ndim)
+                    scalar, ndim = self.names[id(r)], r._data.ndim
+                    name = self._unique(f"{scalar}_array")
+                    text = f"{name} = {self.arrays}({'[' * ndim}{scalar}{']' * ndim})"
+                    self.emit(name, text, {scalar})
+                    self.made.add(name)
+                    self.scalar_of[name] = scalar
+                    self.names[id(r)] = name
         for key, name in self.array_names.items():
             self.names[key] = name
-
-    def _as_array(self, name: str, ndim: int) -> None:
-        self.emit(name, f"{name} = {self.arrays}({'[' * ndim}{name}{']' * ndim})", {name})
-        self.made.add(name)
 
     def _returned(self, value, used: set[str]) -> str:
         """A returned array, made from its number on every call (a name already an array: as

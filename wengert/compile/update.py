@@ -132,6 +132,11 @@ class _Lines:
             self.line(f"{g2} = {g} + {decay!r} * {theta}", {g, theta}, g2)
             g = g2
         if _plain_sgd(opt, group):  # d = g, no state: θ ← θ − η·g
+            scalar = getattr(e, "scalar_of", {}).get(g)  # g's number (scalar.py), g unchanged
+            if scalar is not None:  # the same float operations on the one element
+                index = ", ".join(["0"] * p._data.ndim) or "()"
+                self.line(f"{theta}[{index}] -= {lr} * {scalar}", {theta, lr, scalar})
+                return
             self.line(f"{theta} -= {lr} * {g}", {theta, lr, g})
             return
         if self.direction is None:  # (opt.direction is a new bound method at each reading)
