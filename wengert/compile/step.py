@@ -78,8 +78,7 @@ class CompiledStep:
         not reach it, as backward() leaves it) and return (the loss, the model's output)."""
         value, out, grads = self.program(_array(X), _array(y))
         self._last = self.program
-        for p, g in zip(self.params, grads, strict=True):
-            p.grad = g
+        _set_grads(self.params, grads)
         return value, out
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
@@ -98,8 +97,7 @@ class CompiledStep:
             self.fused = self._compiled(self.train_step, update.writer(self.optimizer, self.params))
             value, grads = self.fused(X, y)
         self._last = self.fused
-        for p, g in zip(self.params, grads, strict=True):
-            p.grad = g
+        _set_grads(self.params, grads)
         return value
 
     @property
@@ -110,6 +108,13 @@ class CompiledStep:
     def show(self) -> None:
         """Print the program of the last call."""
         self._last.show()
+
+
+def _set_grads(params: list[Tensor], grads: list) -> None:
+    """Each parameter's `.grad`, an array as backward() leaves it (the program returns the
+    gradient of a 0-d parameter as a float, as it returns every one-value result)."""
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g if g is None or type(g) is np.ndarray else np.asarray(g, p._data.dtype)
 
 
 def _array(a: object) -> object:
