@@ -94,11 +94,11 @@ class Compiled:
     def __call__(self, *args: object) -> object:
         if MODE.compiler is not None:  # called while another f is traced: trace through it
             return self.function(*args)
-        try:  # the usual call, arrays alone: its key is their shapes and dtypes
-            program = self._arrays.get(tuple([(a.shape, a.dtype) for a in args]))
+        try:  # the usual call, ndarrays alone: its key is their types, shapes and dtypes
+            program = self._arrays.get(tuple([(type(a), a.shape, a.dtype) for a in args]))
         except AttributeError:
             program = None
-        if program is None or any(type(a) is not np.ndarray for a in args):
+        if program is None:
             return self._call(args)
         extra = program.arrays() if program.externals else ()
         if extra is None:
@@ -117,7 +117,7 @@ class Compiled:
         if extra is None:  # new, or an external's shape or dtype changed: trace (again)
             program = self._cache[key] = self._compile(values, kinds)
             if "static" not in kinds:
-                self._arrays[tuple((v.shape, v.dtype) for v in values)] = program
+                self._arrays[tuple((np.ndarray, v.shape, v.dtype) for v in values)] = program
             extra = program.arrays()
         self._last = program
         try:
