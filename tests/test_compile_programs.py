@@ -313,3 +313,26 @@ def test_bad_arguments_are_refused_by_name():
         wg.compile(lambda w: w, data_argnums="y")
     with pytest.raises(RuntimeError, match="compile: source exists once the compiled function"):
         _ = wg.compile(lambda w: w).source
+
+
+def test_a_large_array_is_freed_after_its_last_use_and_the_results_stay():
+    def f(w, x):
+        def loss(w):
+            h = wg.tanh(x @ w)  # (128, 80) float64: 80 KiB, freed after the sweep reads it
+            return (h * h).sum()
+
+        return wg.value_and_grad(loss)(w)
+
+    compiled = wg.compile(f, backend="numpy")
+    rng = np.random.default_rng(0)
+    w, x = rng.normal(size=(4, 80)), rng.normal(size=(128, 4))
+    value, w_bar = compiled(w, x)
+    want_value, want_w_bar = f(w, x)
+    assert value == want_value
+    np.testing.assert_array_equal(w_bar, want_w_bar.data)
+    lines = compiled.source.splitlines()
+    assert "    del t1, t1_bar" in lines and "    del h, h_bar" in lines
+    assert lines.index("    del t1, t1_bar") == lines.index("    w_bar = transpose(x) @ t1_bar") + 1
+    small = wg.compile(f, backend="numpy")
+    small(w[:, :8], x[:8])  # 8 x 8 arrays: kept to the end, where a del costs more than it frees
+    assert " del " not in small.source

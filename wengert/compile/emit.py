@@ -49,6 +49,7 @@ class Emitter:
         self.taken: set[str] = {*self.namespace, "float"}  # float: the builtin a return calls
         self._count = 0  # constants bound so far: c1, c2, ...
         self.numbers: dict[str, str] = {}  # a number's 0-d array constant -> the number
+        self.big: set[str] = set()  # names of arrays freed after their last use
         self._used: set[str] = set()
         self.returned: set[int] = set()  # the arrays returned so far, which a second return copies
         self.names: dict[int, str] = {}
@@ -179,7 +180,10 @@ class Emitter:
         statements = self.statements
         if self.writes_numpy():  # a subclass that writes other operations gets none of it
             statements = peephole.fold(statements, self.namespace)
-        body = [f"    {text}" for text in _live(statements)]
+        statements = _live(statements)
+        if self.writes_numpy():
+            statements = peephole.freed(statements, self.big)
+        body = [f"    {text}" for _, text, _ in statements]
         return f"def {fname}({', '.join(self.params)}):\n" + "\n".join(body) + "\n"
 
     def _before_finish(self) -> None:
@@ -200,6 +204,7 @@ class Emitter:
         if text is None:
             text, _ = self.operation(t._prim, parts, t._params)
         name = self._bind_name(t, base)
+        self._sized(name, t._data)
         self.emit(name, f"{name} = {text}", used)
 
     def _block(self, block: Block, number: int) -> int:
@@ -208,6 +213,7 @@ class Emitter:
         for x in block.xs:
             source = self.tracer.alias[id(x)]
             adjoint[id(x)] = self._unique(f"{self.names[id(source)]}_bar")
+            self._sized(adjoint[id(x)], source._data)
         if block.seed is not None and block.out.requires_grad:
             self._seed(block, adjoint)
         for c in block.steps:
@@ -245,7 +251,13 @@ class Emitter:
     def _adjoint(self, t: Tensor, adjoint: dict[int, str]) -> str:
         if id(t) not in adjoint:
             adjoint[id(t)] = self._unique(f"{self.names[id(t)]}_bar")
+            self._sized(adjoint[id(t)], t._data)  # an adjoint has its value's shape
         return adjoint[id(t)]
+
+    def _sized(self, name: str, data: object) -> None:
+        """Note a name whose array is large enough that freeing it early pays (peephole)."""
+        if getattr(data, "nbytes", 0) >= peephole.FREED_BYTES:
+            self.big.add(name)
 
     def _rule(self, c, g: str, inline: bool) -> str:
         self._used = set()
@@ -346,7 +358,7 @@ def _plain(index: tuple) -> bool:
     )
 
 
-def _live(statements: list[tuple[str, str, set[str]]]) -> list[str]:
+def _live(statements: list[tuple[str, str, set[str]]]) -> list[tuple[str, str, set[str]]]:
     """The statements whose values the return needs, in order (the others are dead code)."""
     needed: set[str] = set()
     kept = []
@@ -356,5 +368,5 @@ def _live(statements: list[tuple[str, str, set[str]]]) -> list[str]:
         if target and " += " not in text and f"{target} = {target} + " not in text:
             needed.discard(target)
         needed |= used
-        kept.append(text)
+        kept.append((target, text, used))
     return kept[::-1]

@@ -10,6 +10,8 @@
 - A Python number beside a floating-point array in + - * / is bound as the 0-d array of the
   array's dtype that NumPy would convert it to (NEP 50's weak scalar), which it does not then
   convert again at every call.
+- A large array (64 KiB or more) is freed (`del`) after the line that last reads it, so that
+  the optimizer's update does not run with every activation of the batch still held.
 - reshape to a shape with axes, and transpose of an array, are the array's own methods (the
   primitives' forwards wrap the same methods in np.asarray and a call).
 """
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from wengert.autodiff.tensor import Tensor
     from wengert.compile.emit import Emitter
 
+FREED_BYTES = 65536  # from this size up, an array is freed after its last use
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 
 
@@ -188,3 +191,24 @@ def _constants_alone(expr: str, namespace: dict, folded: dict) -> bool:
         elif not isinstance(value, _PURE):
             return False
     return seen
+
+
+def freed(statements: list, big: set[str]) -> list:
+    """The statements with `del name` after the last one that reads or writes each large
+    array's name (not returned): a local keeps its array alive to the end of the function
+    otherwise, and the optimizer's update then runs with every activation still held."""
+    assigned = {target for target, _, _ in statements if target}
+    last: dict[str, int] = {}
+    for k, (target, _, used) in enumerate(statements):
+        for name in (used | {target}) & big & assigned:
+            last[name] = k
+    ends: dict[int, list[str]] = {}
+    for name, k in last.items():
+        if not statements[k][1].startswith("return "):
+            ends.setdefault(k, []).append(name)
+    out = []
+    for k, statement in enumerate(statements):
+        out.append(statement)
+        if k in ends:
+            out.append(("", f"del {', '.join(sorted(ends[k]))}", set()))
+    return out

@@ -104,6 +104,15 @@ class _Lines:
         self.line(f"if len({groups}) != {len(names)}: raise {changed}", {groups})
         self.line(f"if {now} != {want}: raise {changed}", set(names))
 
+    def _plain(self, theta: str, g: str, lr: str, ndim: int) -> None:
+        """θ ← θ − η·g in place; on the one element where g is a number too (scalar.py)."""
+        scalar = getattr(self.e, "scalar_of", {}).get(g)  # g's number, where g is unchanged
+        if scalar is None:
+            self.line(f"{theta} -= {lr} * {g}", {theta, lr, g})
+            return
+        index = ", ".join(["0"] * ndim) or "()"  # the same float operations on the element
+        self.line(f"{theta}[{index}] -= {lr} * {scalar}", {theta, lr, scalar})
+
     def _parameter(self, p: Tensor, g_tensor: Tensor, group: dict, names: tuple) -> None:
         lr, hyper, state = names
         e, opt = self.e, self.optimizer
@@ -132,12 +141,7 @@ class _Lines:
             self.line(f"{g2} = {g} + {decay!r} * {theta}", {g, theta}, g2)
             g = g2
         if _plain_sgd(opt, group):  # d = g, no state: θ ← θ − η·g
-            scalar = getattr(e, "scalar_of", {}).get(g)  # g's number (scalar.py), g unchanged
-            if scalar is not None:  # the same float operations on the one element
-                index = ", ".join(["0"] * p._data.ndim) or "()"
-                self.line(f"{theta}[{index}] -= {lr} * {scalar}", {theta, lr, scalar})
-                return
-            self.line(f"{theta} -= {lr} * {g}", {theta, lr, g})
+            self._plain(theta, g, lr, p._data.ndim)
             return
         if self.direction is None:  # (opt.direction is a new bound method at each reading)
             self.direction = e._function("direction", opt.direction)
