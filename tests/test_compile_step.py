@@ -303,3 +303,26 @@ def test_hyperparameters_changed_by_hand_write_the_update_again_and_equal_eager(
     _assert_runs_equal(got, want, rtol=1e-12, atol=1e-12)
     assert got[2]["param_groups"][0]["t"] == 12
     assert "layers_0_weight_g = -layers_0_weight_bar" in step.source  # maximize, the last change
+
+
+def test_an_update_that_raises_under_errstate_stops_where_the_eager_step_stops():
+    def run(compiled):
+        model = MLP([2, 1], seed=0, dtype=np.float64)
+        optimizer = Adam(model.parameters(), lr=0.1)
+        tiny = lambda out, y: (out * 1e-160).sum()  # g * g underflows in Adam's rule
+        X, y = np.ones((3, 2)), np.zeros((3, 1))
+        step = wg.compile_step(model, tiny, optimizer, backend="numpy")
+        with np.errstate(under="raise"), pytest.raises(FloatingPointError) as info:
+            if compiled:
+                step(X, y)
+            else:
+                tiny(model(X), y).backward()
+                optimizer.step()
+        return info.value, optimizer.param_groups[0]["t"], model.state_dict()
+
+    got, want = run(True), run(False)
+    assert str(got[0]).startswith("compile_step: the optimizer's update raised FloatingPointError")
+    assert str(want[0]) == "underflow encountered in multiply"
+    assert got[1] == want[1] == 1  # t went up once, not once more by an eager rerun
+    for name, value in want[2].items():
+        np.testing.assert_array_equal(got[2][name], value)

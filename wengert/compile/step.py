@@ -42,8 +42,11 @@ class CompiledStep:
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
         self.names = {id(p): name.replace(".", "_") for name, p in model.named_parameters()}
+        self._updating = [False]  # set by the program where its update begins
         self.program = self._compiled(self.gradient_step)
-        self.fused = self._compiled(self.train_step, update.writer(optimizer, self.params))
+        self.fused = self._compiled(
+            self.train_step, update.writer(optimizer, self.params, self._updating)
+        )
         self._last = self.program
 
     def _compiled(self, f: Callable, finish=None) -> Compiled:
@@ -68,6 +71,12 @@ class CompiledStep:
 
     def train_step(self, X: Tensor, y: Tensor) -> tuple:
         """What the program of a whole step computes: (loss, the gradients), and the update."""
+        if MODE.compiler is None and self._updating[0]:
+            raise FloatingPointError(  # as the eager step, which stops there too
+                "compile_step: the optimizer's update raised FloatingPointError under "
+                "np.errstate; the parameters before the one it stopped at moved, as they do "
+                "in an eager step (optimizer.step() raises at the same parameter)."
+            )
         value, _, grads = self.gradient_step(X, y)
         if MODE.compiler is None:  # run eagerly: the optimizer's own step
             self.optimizer.step()
@@ -91,10 +100,13 @@ class CompiledStep:
             value, _ = self.gradients(X, y)
             self.optimizer.step()
             return value
+        self._updating[0] = False
         try:
             value, grads = self.fused(X, y)
         except update.Changed:  # hyperparameters or groups changed by hand: write it again
-            self.fused = self._compiled(self.train_step, update.writer(self.optimizer, self.params))
+            self.fused = self._compiled(
+                self.train_step, update.writer(self.optimizer, self.params, self._updating)
+            )
             value, grads = self.fused(X, y)
         self._last = self.fused
         _set_grads(self.params, grads)

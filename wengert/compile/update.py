@@ -41,12 +41,15 @@ def _keys(group: dict) -> list[str]:
     return [k for k in group if k not in ("params", "t", "lr")]
 
 
-def writer(optimizer: Optimizer, params: list[Tensor]) -> Callable[[object, tuple], tuple]:
+def writer(
+    optimizer: Optimizer, params: list[Tensor], updating: list[bool]
+) -> Callable[[object, tuple], tuple]:
     """finish(emitter, (value, grads)) for `Compiled`: the update lines, written before the
-    return; the result is returned as it is."""
+    return; the result is returned as it is. `updating[0]` is set where the first group's t
+    goes up: from there on, parameters move."""
 
     def finish(emitter, result):
-        _Lines(emitter, optimizer).write(params, result[1])
+        _Lines(emitter, optimizer).write(params, result[1], emitter._constant(updating, "updating"))
         return result
 
     return finish
@@ -65,7 +68,7 @@ class _Lines:
     def name(self, base: str) -> str:
         return self.e._unique(base)
 
-    def write(self, params: list[Tensor], grads: list) -> None:
+    def write(self, params: list[Tensor], grads: list, updating: str) -> None:
         e, opt = self.e, self.opt
         groups = self.name("groups")
         self.line(f"{groups} = {opt}.param_groups", set(), groups)
@@ -82,6 +85,7 @@ class _Lines:
         state = self.name("state")
         self.line(f"{state} = {opt}.state", set(), state)
         grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
+        self.line(f"{updating}[0] = True", set())
         for i, group in enumerate(self.optimizer.param_groups):
             self.line(f'{names[i]}["t"] += 1', {names[i]})
             hyper = self.optimizer.rule_hyperparameters(group)
