@@ -12,8 +12,13 @@ minibatch step of a small MLP (4-16-3, relu, cross-entropy, a batch of 32, float
 against compiled, after checking that both give the same loss and weights, with a row for
 wg.compile_step of the same MLP as nn layers with SGD (the optimizer's update included). Where
 numba is installed, the perceptron's step is also timed on each backend of wg.compile, and the
-numba program alone (its machine code, without the Python call around it). The compiled
-perceptron program is printed below the tables.
+numba program alone (its machine code, without the Python call around it). The perceptron
+table also has rows for wg.compile_step(nn.Perceptron, l2, SGD) on each backend: a whole step,
+the optimizer's update included. Last, unless --small, the 784-256-256-10 ReLU MLP with Adam
+(lr 1e-3, float32, bench/training.py's data) at batch 16 and 128: the eager step, the compiled
+step on each backend and NumPy by hand (bench/numpy_mlp.py), checked to give the same losses
+for 5 steps, with the peak memory one step allocates (tracemalloc). The compiled perceptron
+program is printed below the tables. Set OPENBLAS_NUM_THREADS=1 on a shared machine.
 
     .venv/bin/python bench/compile_step.py           # 13 blocks of ~0.3 s per side
     .venv/bin/python bench/compile_step.py --quick   # 3 blocks of ~50 ms per side
