@@ -150,8 +150,28 @@ def fold(statements: list, namespace: dict) -> list:
     if not set(folded) - kept or returned & set(folded):
         return statements  # a returned value must be the caller's own array
     namespace.update({k: v for k, v in folded.items() if k not in kept})
+    made_once = [s for s in statements if s[0] in folded]
     statements = [s for s in statements if s[0] not in folded or s[0] in kept]
-    return _not_in_place(folded, statements)
+    return _made_once(made_once, statements, kept) + _not_in_place(folded, statements)
+
+
+def _made_once(made_once: list, statements: list, kept: set[str]) -> list:
+    """The folded lines that the program reads, as comments at its top, so that the program
+    still reads from its first line though it no longer computes them (an alias of a constant,
+    `t2_bar = one`, is shown there when only folded lines read it)."""
+    live = [s for s in statements if s[0] not in kept]
+    read = set().union(*(used for _, _, used in live)) if live else set()
+    needed = set(read)
+    shown = []
+    for target, text, used in reversed(made_once):
+        if target in kept and target in read:
+            continue  # the alias stays a line of the program
+        if target in needed:
+            needed |= used
+            shown.append(("", f"#   {text}", set()))
+    if not shown:
+        return []
+    return [("", "# made once, when the program was made:", set()), *reversed(shown)]
 
 
 def _not_in_place(folded: dict, statements: list) -> list:
