@@ -13,10 +13,12 @@ import numpy as np
 
 from wengert._checks import Interval, Options, check, refusal
 from wengert.autodiff import ops
+from wengert.autodiff.primitive import apply
 from wengert.autodiff.tensor import Tensor, as_array
 
 REDUCTIONS = ("mean", "sum", "none")
 Shape = tuple[int, ...]
+_FLOAT64 = np.dtype(np.float64)
 
 
 def check_reduction(owner: str, reduction: object) -> None:
@@ -136,19 +138,48 @@ def check_labels(owner: str, y: np.ndarray, allowed: tuple, fix: str) -> None:
 def prepare(
     owner: str, y_hat: object, y: object, reduction: object, pred: str = "y_hat"
 ) -> tuple[Tensor, np.ndarray]:
-    """The common start: a float Tensor ŷ and checked targets y in its dtype."""
-    check_reduction(owner, reduction)
+    """The common start: a float Tensor ŷ and checked targets y in its dtype.
+
+    The usual call is tested first and passes with a few comparisons: ŷ a float Tensor, y a
+    non-empty, finite ndarray of its shape and dtype. Anything else takes the full checks.
+    """
+    if reduction.__class__ is not str or reduction not in REDUCTIONS:
+        check_reduction(owner, reduction)  # refuses
+    if y_hat.__class__ is Tensor and y.__class__ is np.ndarray:
+        data = y_hat._data
+        kind = data.dtype.kind
+        if y.dtype is data.dtype and kind == "f" and y.shape == data.shape and _finite(y):
+            return y_hat, y
     y_hat = as_prediction(owner, y_hat, pred)
     y = check_targets(owner, y_hat, y, pred=pred)
     return y_hat, y.astype(y_hat.dtype, copy=False)
 
 
+def _finite(y: np.ndarray) -> bool:
+    """Whether float y is non-empty and finite, by one cheap test (False sends y to the checks).
+
+    A sum is finite when every term is (a NaN or an infinity spreads). It is taken in float64,
+    where no sum of float32 values overflows; a float64 sum that does sends y to check_targets,
+    which searches elementwise.
+    """
+    size = y.size
+    if size == 1:
+        return math.isfinite(y.item(0))
+    return size > 0 and math.isfinite(np.add.reduce(y, None, _FLOAT64))
+
+
 def reduced(per_element: Tensor, reduction: str) -> Tensor:
-    """The per-element losses summed, averaged, or as they are ("none")."""
-    if reduction == "sum":
-        return ops.sum(per_element)
+    """The per-element losses summed, averaged, or as they are ("none").
+
+    axis=None needs no normalizing: the primitives are applied directly, as ops.sum and
+    ops.mean would (ops.mean itself where it would refuse an empty array).
+    """
     if reduction == "mean":
+        if per_element._data.size:
+            return apply(ops.mean_p, per_element, axis=None, keepdims=False)
         return ops.mean(per_element)
+    if reduction == "sum":
+        return apply(ops.sum_p, per_element, axis=None, keepdims=False)
     return per_element
 
 
