@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 # Group keys that are bookkeeping, not hyperparameters.
 _GROUP_KEYS = ("params", "t")
 # Hyperparameters that the base class applies itself; the rule gets the others.
-_APPLIED_BY_BASE = ("params", "t", "lr", "maximize", "weight_decay")
+_APPLIED_BY_BASE = frozenset(("params", "t", "lr", "maximize", "weight_decay"))
 # CLI name -> optimizer class, filled as the classes are defined (their modules' import order).
 OPTIMIZERS: dict[str, type] = {}
 
@@ -64,6 +64,12 @@ def lr_at(lr: float | Callable[[int], float], t: int, group_index: int, owner: s
     name = f"the lr that param group {group_index}'s schedule gave at step t={t}"
     check(owner, name, value, POSITIVE, fix="Nothing was updated.")
     return float(value)
+
+
+def _lr_of(group: dict, index: int, owner: str) -> float:
+    """The learning rate of a group's next step: a float lr at once, else by lr_at."""
+    lr = group["lr"]
+    return lr if lr.__class__ is float else lr_at(lr, group["t"] + 1, index, owner)
 
 
 def _grad_array(p, theta: np.ndarray) -> np.ndarray:
@@ -83,7 +89,8 @@ class Optimizer:
     that order after `params`, positionally or by name), gives `rule` and `init_state` (static
     methods, see the module docstring) and, to be on the command line, a `name`. It extends
     `_check_group` for rules that tie two hyperparameters together, and may override
-    `_direction` for a faster path that equals the rule.
+    `_direction` (one parameter) or `_step_group` (a whole group) for a faster path that equals
+    the rule.
     """
 
     name: ClassVar[str] = ""
@@ -209,16 +216,23 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         owner = type(self).__name__
-        lrs = [lr_at(g["lr"], g["t"] + 1, i, owner) for i, g in enumerate(self.param_groups)]
+        groups = self.param_groups
+        lrs = [_lr_of(g, i, owner) for i, g in enumerate(groups)]
         self._check_grad_shapes(owner)
-        for group, lr in zip(self.param_groups, lrs, strict=True):
+        for group, lr in zip(groups, lrs, strict=True):
             group["t"] += 1
-            hyper = self.rule_hyperparameters(group)
-            maximize, decay = group["maximize"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, lr, maximize, decay, hyper)
+            self._step_group(group, lr)
         return loss
+
+    def _step_group(self, group: dict, lr: float) -> None:
+        """Update each parameter of `group` that has a .grad; a subclass may take a faster path
+        for the group that equals this one."""
+        hyper = self.rule_hyperparameters(group)
+        maximize, decay = group["maximize"], group["weight_decay"]
+        update = self._update
+        for p in group["params"]:
+            if p.grad is not None:
+                update(p, lr, maximize, decay, hyper)
 
     def rule_hyperparameters(self, group: dict) -> dict:
         """The hyperparameters of `group` that the rule takes: all but lr, maximize and
@@ -238,8 +252,10 @@ class Optimizer:
                 # .grad: an ndarray, a Tensor (create_graph=True), or a list set by hand, whose
                 # shape only np.shape knows; the common case stops at the first comparison.
                 grad = p.grad
+                if grad is None:
+                    continue
                 shape = p._data.shape  # the shape alone: the array, not the .data property
-                if grad is not None and getattr(grad, "shape", ()) != shape != np.shape(grad):
+                if getattr(grad, "shape", ()) != shape != np.shape(grad):
                     raise refusal(
                         f"{owner}.step",
                         f"the .grad of parameter {j} of param group {i}",
@@ -251,7 +267,9 @@ class Optimizer:
     def _update(self, p, lr: float, maximize: bool, decay: float, hyper: dict) -> None:
         """One parameter's step: sign, weight decay, the rule, then θ ← θ − η·d in place."""
         theta = p.data
-        g = _grad_array(p, theta)
+        g = p.grad
+        if g.__class__ is not np.ndarray or g.dtype != theta.dtype:
+            g = _grad_array(p, theta)
         if maximize:
             g = -g
         if decay != 0:

@@ -9,7 +9,7 @@ import numpy as np
 
 from wengert._checks import Interval, Options, refusal
 from wengert.optim import hyperparameters as hp
-from wengert.optim.optimizer import Optimizer
+from wengert.optim.optimizer import Optimizer, _grad_array
 
 MOMENTUM_FORMS = ("pytorch", "lecture")
 
@@ -110,6 +110,24 @@ class SGD(Optimizer):
         "momentum": {"lr": 0.05, "momentum": 0.9},
         "Nesterov": {"lr": 0.05, "momentum": 0.9, "nesterov": True},
     }
+
+    def _step_group(self, group: dict, lr: float) -> None:
+        """Plain SGD (no momentum, weight decay or maximize) as θ ← θ − η·g at once, which is
+        what the rule gives (d = g, no state); any other group by the base class's path."""
+        if group["momentum"] != 0 or group["maximize"] or group["weight_decay"] != 0:
+            super()._step_group(group, lr)
+            return
+        state = self.state
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            theta = p.data
+            if g.__class__ is not np.ndarray or g.dtype != theta.dtype:
+                g = _grad_array(p, theta)
+            if p not in state:
+                state[p] = {}  # sgd_init_state's, without momentum
+            theta -= lr * g  # in place, same_kind casting: a float32 θ stays float32
 
     def _check_group(self, group: dict) -> None:
         """The table, and the rules that tie nesterov and momentum_form to the others."""
