@@ -45,7 +45,9 @@ class Linear(Module):
 
     def forward(self, x: ArrayLike | Tensor) -> Tensor:
         """x @ weight.T + bias for x of shape (n_samples, n_inputs) (or (n_inputs,))."""
-        check_features(x, self.n_inputs, self.describe())
+        n = self.n_inputs
+        if x.__class__ is not np.ndarray or not x.shape or x.shape[-1] != n:
+            check_features(x, n, self.describe())  # an ndarray that fits passes at once
         # The weight and bias shapes are the layer's own: linear()'s checks would repeat this one.
         if self.bias is None:
             return apply(linear_p, x, self.weight)

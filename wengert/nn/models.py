@@ -12,7 +12,12 @@ from wengert._checks import Boolean, Options, as_generator, check, refusal, what
 from wengert.autodiff.ops import linear_p
 from wengert.autodiff.primitive import apply
 from wengert.autodiff.tensor import Tensor
-from wengert.nn.activations import activation_name, get_activation, saved_activation_name
+from wengert.nn.activations import (
+    activation_name,
+    get_activation,
+    identity,
+    saved_activation_name,
+)
 from wengert.nn.init import INITS, initial_weight
 from wengert.nn.linear import Linear, check_features, check_float_dtype, check_size
 from wengert.nn.module import Module, Parameter
@@ -51,10 +56,15 @@ class Perceptron(Module):
 
     def forward(self, x: ArrayLike | Tensor) -> Tensor:
         """The activation of x @ weight.T + bias, one output per row of x."""
-        check_features(x, self.n_inputs, f"Perceptron({self.n_inputs})")
+        n = self.n_inputs
+        if x.__class__ is not np.ndarray or not x.shape or x.shape[-1] != n:
+            check_features(x, n, f"Perceptron({n})")  # an ndarray that fits passes at once
         if self.bias is None:
-            return self.activation(apply(linear_p, x, self.weight))
-        return self.activation(apply(linear_p, x, self.weight, self.bias))
+            out = apply(linear_p, x, self.weight)
+        else:
+            out = apply(linear_p, x, self.weight, self.bias)
+        activation = self.activation
+        return out if activation is identity else activation(out)
 
     def config(self) -> dict:
         """Constructor arguments (JSON values) that rebuild this model's shape."""
