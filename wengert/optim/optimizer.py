@@ -66,12 +66,6 @@ def lr_at(lr: float | Callable[[int], float], t: int, group_index: int, owner: s
     return float(value)
 
 
-def _lr_of(group: dict, index: int, owner: str) -> float:
-    """The learning rate of a group's next step: a float lr at once, else by lr_at."""
-    lr = group["lr"]
-    return lr if lr.__class__ is float else lr_at(lr, group["t"] + 1, index, owner)
-
-
 def _grad_array(p, theta: np.ndarray) -> np.ndarray:
     """p.grad as an ndarray in theta's dtype; its shape was checked by _check_grad_shapes."""
     g = p.grad
@@ -217,7 +211,7 @@ class Optimizer:
                 loss = closure()
         owner = type(self).__name__
         groups = self.param_groups
-        lrs = [_lr_of(g, i, owner) for i, g in enumerate(groups)]
+        lrs = [lr_at(g["lr"], g["t"] + 1, i, owner) for i, g in enumerate(groups)]
         self._check_grad_shapes(owner)
         for group, lr in zip(groups, lrs, strict=True):
             group["t"] += 1
@@ -252,10 +246,8 @@ class Optimizer:
                 # .grad: an ndarray, a Tensor (create_graph=True), or a list set by hand, whose
                 # shape only np.shape knows; the common case stops at the first comparison.
                 grad = p.grad
-                if grad is None:
-                    continue
                 shape = p._data.shape  # the shape alone: the array, not the .data property
-                if getattr(grad, "shape", ()) != shape != np.shape(grad):
+                if grad is not None and getattr(grad, "shape", ()) != shape != np.shape(grad):
                     raise refusal(
                         f"{owner}.step",
                         f"the .grad of parameter {j} of param group {i}",
@@ -267,9 +259,7 @@ class Optimizer:
     def _update(self, p, lr: float, maximize: bool, decay: float, hyper: dict) -> None:
         """One parameter's step: sign, weight decay, the rule, then θ ← θ − η·d in place."""
         theta = p.data
-        g = p.grad
-        if g.__class__ is not np.ndarray or g.dtype != theta.dtype:
-            g = _grad_array(p, theta)
+        g = _grad_array(p, theta)
         if maximize:
             g = -g
         if decay != 0:
