@@ -232,3 +232,43 @@ def test_the_perceptron_step_on_one_sample_runs_on_scalars_and_its_lines_show_ar
     assert "    weight[0] -= lr0 * weight_bar\n" in runs  # the update on the one element
     assert "    t1 = linear(X, weight)\n" in step.source
     assert "    weight -= lr0 * weight_bar\n" in step.source
+
+
+class _Marked(np.ndarray):
+    """An ndarray subclass: the guard refuses it and the general path answers."""
+
+
+def test_the_guard_of_the_last_program_answers_only_its_own_signature():
+    calls = []
+
+    def f(w, x):
+        calls.append(1)  # one per trace (and three probes), none per run of the program
+        return (w * x).sum()
+
+    fast = wg.compile(f, backend="numpy")
+    w, x = np.array([1.5, 2.0]), np.array([2.0, 4.0])
+    assert fast(w, x) == 11.0
+    traced = len(calls)
+    assert fast(w * 2, x) == 22.0 and len(calls) == traced  # the guard: no trace
+    assert fast(w.astype(np.float32), x) == 11.0 and fast.cache_size() == 2  # new dtype
+    assert fast(np.ones(3), np.ones(3)) == 3.0 and fast.cache_size() == 3  # new shape
+    assert fast(w, x) == 11.0 and fast.cache_size() == 3  # back: the first program, no trace
+    assert fast(wg.tensor(w), x) == 11.0 and fast.cache_size() == 3  # a Tensor: general path
+    assert fast(w.view(_Marked), x) == 11.0 and fast.cache_size() == 3
+    assert fast(w, 2.0) == 7.0 and fast.cache_size() == 4  # a number: static, traced
+    assert fast(w, 3.0) == 10.5 and fast.cache_size() == 5
+    with pytest.raises(TypeError, match="positional argument"):
+        fast(w)
+
+
+def test_the_guard_reads_an_external_parameter_at_each_call_and_retraces_a_new_shape():
+    p = wg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    fast = wg.compile(lambda x: (p * x).sum(), backend="numpy")
+    x = np.array([3.0, 4.0])
+    assert fast(x) == 11.0
+    p.data = np.array([2.0, 2.0])
+    assert fast(x) == 14.0 and fast.cache_size() == 1
+    p.data = np.array([1.0, 1.0, 1.0])
+    assert fast(np.ones(3)) == 3.0 and fast.cache_size() == 2
+    p.data = np.array([1.0, 1.0], np.float32)
+    assert fast(x) == 7.0 and fast.cache_size() == 2  # same key, new program for its dtype

@@ -47,8 +47,9 @@ from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
 from wengert.autodiff.trace import _parameter_names
-from wengert.compile import numba_backend, probe, scalar
+from wengert.compile import guard, numba_backend, probe, scalar
 from wengert.compile.emit import Emitter, out
+from wengert.compile.guard import MISS
 from wengert.compile.tracer import Tracer
 
 
@@ -65,6 +66,7 @@ class Program:
     note: str = ""  # why it runs on NumPy under backend="auto", or numba's compile time
     compile_seconds: float = 0.0  # numba's compile (0 where numba loaded it from its cache)
     scalar_source: str = ""  # what runs, where every value has one element (scalar.py)
+    guard: Callable | None = None  # its usual call on ndarrays alone (guard.py)
 
     def arrays(self) -> list | None:
         """The externals' arrays now, or None when a shape or dtype is not the traced one."""
@@ -87,30 +89,28 @@ class Compiled:
         self._cache: dict[tuple, Program] = {}
         self._arrays: dict[tuple, Program] = {}  # the same programs, by shapes and dtypes alone
         self._last: Program | None = None
+        self._run: Callable = guard.miss  # the last program's guard (guard.py)
         self.external_names: dict[int, str] = {}  # id -> the name of a Tensor read from outside
         self.__name__ = getattr(f, "__name__", "f")
         self.__doc__ = getattr(f, "__doc__", None)
 
     def __call__(self, *args: object) -> object:
-        if MODE.compiler is not None:  # called while another f is traced: trace through it
-            return self.function(*args)
-        try:  # the usual call, ndarrays alone: its key is their types, shapes and dtypes
-            program = self._arrays.get(tuple([(type(a), a.shape, a.dtype) for a in args]))
-        except AttributeError:
-            program = None
-        if program is None:
-            return self._call(args)
-        extra = program.arrays() if program.externals else ()
-        if extra is None:
-            return self._call(args)
-        self._last = program
-        try:
-            return program.function(*args, *extra)
-        except FloatingPointError:
-            return _converted(self.function(*args))
+        if MODE.compiler is None:  # the last program's guard answers its usual call
+            result = self._run(*args)
+            return self._call(args) if result is MISS else result
+        return self.function(*args)  # called while another f is traced: trace through it
 
     def _call(self, args: tuple) -> object:
         """Any call: its signature, the program (traced now if it is new), and the run."""
+        try:  # ndarrays alone, of a signature traced before: its key is types, shapes, dtypes
+            program = self._arrays.get(tuple([(type(a), a.shape, a.dtype) for a in args]))
+        except AttributeError:
+            program = None
+        if program is not None:
+            result = program.guard(*args)
+            if result is not MISS:
+                self._run, self._last = program.guard, program
+                return result
         key, values, kinds = self._signature(args)
         program = self._cache.get(key)
         extra = None if program is None else program.arrays()
@@ -118,12 +118,19 @@ class Compiled:
             program = self._cache[key] = self._compile(values, kinds)
             if "static" not in kinds:
                 self._arrays[tuple((np.ndarray, v.shape, v.dtype) for v in values)] = program
+                program.guard = guard.write(
+                    program.function, values, program.externals, self._eager
+                )
             extra = program.arrays()
-        self._last = program
+        self._last, self._run = program, program.guard or guard.miss
         try:
             return program.function(*[values[k] for k in program.traced], *extra)
         except FloatingPointError:
-            return _converted(self.function(*args))
+            return self._eager(*args)
+
+    def _eager(self, *args: object) -> object:
+        """f run eagerly, its result as the program returns it (the answer to underflow)."""
+        return _converted(self.function(*args))
 
     @property
     def backend(self) -> str:
