@@ -326,3 +326,25 @@ def test_an_update_that_raises_under_errstate_stops_where_the_eager_step_stops()
     assert got[1] == want[1] == 1  # t went up once, not once more by an eager rerun
     for name, value in want[2].items():
         np.testing.assert_array_equal(got[2][name], value)
+
+
+def test_a_tensor_batch_and_alternating_batch_shapes_step_as_arrays_do():
+    spec = LOSSES["cross_entropy"]
+    X, y = _data(spec)
+    runs = []
+    for as_tensor in (False, True):
+        model = _model(spec)
+        optimizer = SGD(model.parameters(), lr=0.1)
+        step = wg.compile_step(model, cross_entropy, optimizer, backend="numpy")
+        wrap = wg.tensor if as_tensor else (lambda a: a)
+        losses = [step(wrap(X[:n]), wrap(y[:n])) for n in (16, 5, 16, 5)]
+        value, out = step.gradients(wrap(X), wrap(y))
+        runs.append((losses, value, out, model.state_dict()))
+        assert step.fused.cache_size() == 2 and step.program.cache_size() == 1
+        assert all(type(p.grad) is np.ndarray for p in model.parameters())
+    (losses, value, out, state), (t_losses, t_value, t_out, t_state) = runs
+    assert losses == t_losses and value == t_value
+    np.testing.assert_array_equal(out, t_out)
+    for key in state:
+        np.testing.assert_array_equal(state[key], t_state[key])
+    assert losses[2] < losses[0]  # the steps moved the weights

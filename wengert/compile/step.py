@@ -25,6 +25,7 @@ from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
 from wengert.compile import numba_backend, update
 from wengert.compile.compiled import Compiled
+from wengert.compile.guard import MISS
 from wengert.nn.module import Module
 from wengert.optim.optimizer import Optimizer
 
@@ -85,15 +86,15 @@ class CompiledStep:
     def gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Run the program on the batch: set each parameter's `.grad` (None where the loss does
         not reach it, as backward() leaves it) and return (the loss, the model's output)."""
-        value, out, grads = self.program(_array(X), _array(y))
-        self._last = self.program
+        program = self._last = self.program
+        result = program._run(X, y) if MODE.compiler is None else MISS
+        value, out, grads = program(X, y) if result is MISS else result
         _set_grads(self.params, grads)
         return value, out
 
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
         """One step on the batch (X, y): forward, loss, backward and the optimizer's update, one
         program; `.grad` is set as an eager step leaves it. The loss before the update."""
-        X, y = _array(X), _array(y)
         if self.backend == "numba":
             # numba runs the gradient program; the update is the optimizer's own step (the
             # update lines of the fused program call Python objects: "auto" keeps it on NumPy)
@@ -101,15 +102,18 @@ class CompiledStep:
             self.optimizer.step()
             return value
         self._updating[0] = False
-        try:
-            value, grads = self.fused(X, y)
+        fused = self.fused
+        try:  # the guard of its last program, else the general path (a Tensor X, a new shape)
+            result = fused._run(X, y) if MODE.compiler is None else MISS
+            value, grads = fused(X, y) if result is MISS else result
         except update.Changed:  # hyperparameters or groups changed by hand: write it again
             self.fused = self._compiled(
                 self.train_step, update.writer(self.optimizer, self.params, self._updating)
             )
             value, grads = self.fused(X, y)
         self._last = self.fused
-        _set_grads(self.params, grads)
+        for p, g in zip(self.params, grads, strict=True):  # _set_grads, written out: each step
+            p.grad = g if type(g) is _NDARRAY or g is None else np.asarray(g, p._data.dtype)
         return value
 
     @property
@@ -122,15 +126,14 @@ class CompiledStep:
         self._last.show()
 
 
+_NDARRAY = np.ndarray
+
+
 def _set_grads(params: list[Tensor], grads: list) -> None:
     """Each parameter's `.grad`, an array as backward() leaves it (the program returns the
     gradient of a 0-d parameter as a float, as it returns every one-value result)."""
     for p, g in zip(params, grads, strict=True):
-        p.grad = g if g is None or type(g) is np.ndarray else np.asarray(g, p._data.dtype)
-
-
-def _array(a: object) -> object:
-    return a._data if isinstance(a, Tensor) else a
+        p.grad = g if type(g) is _NDARRAY or g is None else np.asarray(g, p._data.dtype)
 
 
 def _check(model: object, loss: object, optimizer: object) -> None:
