@@ -39,7 +39,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,8 @@ class Program:
     compile_seconds: float = 0.0  # numba's compile (0 where numba loaded it from its cache)
     scalar_source: str = ""  # what runs, where every value has one element (scalar.py)
     guard: Callable | None = None  # its usual call on ndarrays alone (guard.py)
+    text: str = ""  # the function's own text (what runs: the wrapper of a numba program)
+    namespace: dict = field(default_factory=dict)  # the globals it runs in
 
     def arrays(self) -> list | None:
         """The externals' arrays now, or None when a shape or dtype is not the traced one."""
@@ -119,7 +121,7 @@ class Compiled:
             if "static" not in kinds:
                 self._arrays[tuple((np.ndarray, v.shape, v.dtype) for v in values)] = program
                 program.guard = guard.write(
-                    program.function, values, program.externals, self._eager
+                    program.text, program.namespace, values, program.externals, self._eager
                 )
             extra = program.arrays()
         self._last, self._run = program, program.guard or guard.miss
@@ -213,6 +215,7 @@ class Compiled:
         types = tuple((t._data.shape, t._data.dtype) for t in externals)
         program = Program(namespace[fname], emitter.shown(source), traced, externals, types)
         program.scalar_source = "" if fast is None else runs
+        program.text, program.namespace = runs, namespace
         if self.finish is not None:  # the update lines call Python objects (the optimizer)
             return numba_backend.python_only(program, self.requested_backend)
         arrays = [values[k] for k in traced] + [t._data for t in externals]

@@ -1,13 +1,14 @@
 """The usual call of a compiled function, with the fewest operations: a guard per program.
 
-A program traced for ndarray arguments alone gets a guard, a function written for its arity
-that checks each argument with `type(a) is ndarray`, `a.shape == shape` and `a.dtype is dtype`
-(the traced shape and dtype, read once at compile time), reads each external Tensor's array and
-checks it alike, and calls the program. Where any check fails it returns `MISS`, and the caller
-takes the general path (the full signature, the cache, a new trace), so a guard only ever
-answers a call whose program is the one it was written for: what it refuses, the general path
-still decides. A dtype equal to the traced one but another object fails `is` and is answered
-by the general path too.
+A program traced for ndarray arguments alone gets a guard: the program's own lines, under a
+head that checks each argument with `type(a) is ndarray`, `a.shape == shape` and
+`a.dtype is dtype` (the traced shape and dtype, bound once), reads each external Tensor's array
+and checks it alike. Where any check fails it returns `MISS`, and the caller takes the general
+path (the full signature, the cache, a new trace), so a guard only ever runs the program it
+was written for: what it refuses, the general path still decides. A dtype equal to the traced
+one but another object fails `is` and is answered by the general path too. The lines run in
+the guard itself, one Python call in all; no line deletes an argument (peephole.freed deletes
+only names the program assigns), so the answer to FloatingPointError still reads them.
 """
 
 from __future__ import annotations
@@ -25,37 +26,37 @@ def miss(*args: object) -> object:
 
 
 def write(
-    function: Callable,
+    text: str,
+    namespace: dict,
     values: list[np.ndarray],
     externals: tuple,
     eager: Callable,
 ) -> Callable:
-    """A guard for `function`, the program of ndarray arguments shaped as `values` that also
-    takes the arrays of `externals` (Tensors read at each call); `eager(*args)` answers a call
-    whose program raised FloatingPointError."""
-    space: dict[str, object] = {"_nd": np.ndarray, "_f": function, "_eager": eager, "_M": MISS}
-    params = [f"a{k}" for k in range(len(values))]
-    tests = ["not rest"] + [f"type({a}) is _nd" for a in params]
-    for a, v in zip(params, values, strict=True):
-        space[f"_s{a}"], space[f"_d{a}"] = v.shape, v.dtype
-        tests += [f"{a}.shape == _s{a}", f"{a}.dtype is _d{a}"]
+    """A guard for the program `text` (`def name(args..., externals...):` and its lines, run
+    in `namespace`) on ndarray arguments shaped as `values`, that reads the arrays of
+    `externals` (Tensors) at each call; `eager(*args)` answers a call whose program raised
+    FloatingPointError."""
+    head, *body = text.rstrip("\n").split("\n")
+    params = [p for p in head[head.index("(") + 1 : head.rindex(")")].split(", ") if p]
+    given, read = params[: len(values)], params[len(values) :]
+    space = dict(namespace)
+    space.update({"_g_nd": np.ndarray, "_g_eager": eager, "_g_M": MISS})
+    tests = ["_g_rest"] + [f"type({a}) is not _g_nd" for a in given]
+    for k, (a, v) in enumerate(zip(given, values, strict=True)):
+        space[f"_g_s{k}"], space[f"_g_d{k}"] = v.shape, v.dtype
+        tests += [f"{a}.shape != _g_s{k}", f"{a}.dtype is not _g_d{k}"]
     reads = []
-    for k, t in enumerate(externals):
-        space[f"_t{k}"], space[f"_se{k}"], space[f"_de{k}"] = t, t._data.shape, t._data.dtype
-        reads.append(f"e{k} = _t{k}._data")
-        tests += [f"type(e{k}) is _nd", f"e{k}.shape == _se{k}", f"e{k}.dtype is _de{k}"]
-    given = ", ".join(params)
-    called = ", ".join(params + [f"e{k}" for k in range(len(externals))])
-    head = ", ".join([f"{a}=_M" for a in params] + ["*rest"])
-    lines = [f"def _guard({head}):"] + [f"    {r}" for r in reads]
-    lines += [
-        f"    if {' and '.join(tests)}:",
-        "        try:",
-        f"            return _f({called})",
-        "        except FloatingPointError:",
-        f"            return _eager({given})",
-        "    return _M",
-    ]
+    for k, (name, t) in enumerate(zip(read, externals, strict=True)):
+        space[f"_g_t{k}"], space[f"_g_se{k}"] = t, t._data.shape
+        space[f"_g_de{k}"] = t._data.dtype
+        reads.append(f"{name} = _g_t{k}._data")
+        tests += [f"type({name}) is not _g_nd", f"{name}.shape != _g_se{k}"]
+        tests.append(f"{name}.dtype is not _g_de{k}")
+    lines = [f"def _guard({', '.join([f'{a}=_g_M' for a in given] + ['*_g_rest'])}):"]
+    lines += [f"    {r}" for r in reads]
+    lines += [f"    if {' or '.join(tests)}:", "        return _g_M", "    try:"]
+    lines += [f"    {line}" for line in body]
+    lines += ["    except FloatingPointError:", f"        return _g_eager({', '.join(given)})"]
     exec(compile("\n".join(lines) + "\n", "<wengert.compile guard>", "exec"), space)
     return space["_guard"]
 

@@ -72,6 +72,8 @@ class Built:
     source: str
     seconds: float
     cached: str  # where the module lies, or why it is not cached
+    wrapper: str = ""  # the wrapper's text
+    namespace: dict | None = None  # the globals it runs in
 
 
 def build(
@@ -99,7 +101,7 @@ def build(
         first = next((line for line in lines if not line.startswith("Failed in")), lines[0])
         raise Unsupported(f"numba could not compile the program: {first}") from None
     seconds = time.perf_counter() - start
-    return Built(wrap_space[fname], kernel + "\n" + wrapper, seconds, cached)
+    return Built(wrap_space[fname], kernel + "\n" + wrapper, seconds, cached, wrapper, wrap_space)
 
 
 def cache_dir() -> Path:
@@ -195,6 +197,7 @@ def choose(
         program.note = f"NumPy backend: {error}"
         return program
     program.function, program.source = built.function, built.source
+    program.text, program.namespace = built.wrapper, built.namespace
     program.backend, program.compile_seconds = "numba", built.seconds
     program.note = f"numba, compiled in {built.seconds:.2f} s; {built.cached}"
     return program
