@@ -272,3 +272,18 @@ def test_the_guard_reads_an_external_parameter_at_each_call_and_retraces_a_new_s
     assert fast(np.ones(3)) == 3.0 and fast.cache_size() == 2
     p.data = np.array([1.0, 1.0], np.float32)
     assert fast(x) == 7.0 and fast.cache_size() == 2  # same key, new program for its dtype
+
+
+def test_a_compiled_function_called_while_another_is_traced_is_traced_through():
+    inner = wg.compile(lambda w: wg.tanh(w) * 2.0, backend="numpy")
+    w = np.array([0.5, -1.0])
+    np.testing.assert_allclose(inner(w), np.tanh(w) * 2.0)  # inner has its guard now
+
+    def outer(w):
+        return wg.value_and_grad(lambda w: inner(w).sum())(w)
+
+    value, grad = wg.compile(outer, backend="numpy")(w)
+    assert value == pytest.approx(2.0 * np.tanh(w).sum(), rel=1e-15)
+    np.testing.assert_allclose(grad, 2.0 * (1 - np.tanh(w) ** 2), rtol=1e-15)
+    with pytest.raises(TypeError, match="keyword"):
+        inner(w=w)

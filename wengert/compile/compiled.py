@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,7 +50,6 @@ from wengert.autodiff.tensor import Tensor
 from wengert.autodiff.trace import _parameter_names
 from wengert.compile import guard, numba_backend, probe, scalar
 from wengert.compile.emit import Emitter, out
-from wengert.compile.guard import MISS
 from wengert.compile.tracer import Tracer
 
 
@@ -91,16 +91,19 @@ class Compiled:
         self._cache: dict[tuple, Program] = {}
         self._arrays: dict[tuple, Program] = {}  # the same programs, by shapes and dtypes alone
         self._last: Program | None = None
-        self._run: Callable = guard.miss  # the last program's guard (guard.py)
+        self._run: Callable = self._general  # the last program's guard (guard.py)
         self.external_names: dict[int, str] = {}  # id -> the name of a Tensor read from outside
         self.__name__ = getattr(f, "__name__", "f")
         self.__doc__ = getattr(f, "__doc__", None)
 
-    def __call__(self, *args: object) -> object:
-        if MODE.compiler is None:  # the last program's guard answers its usual call
-            result = self._run(*args)
-            return self._call(args) if result is MISS else result
-        return self.function(*args)  # called while another f is traced: trace through it
+    # A call is the guard of the last program (guard.py): its usual call runs the program
+    # after a few checks, any other goes to `_general`. No Python call comes before it.
+    __call__ = property(operator.attrgetter("_run"), doc="f compiled, called as f.")
+
+    def _general(self, *args: object) -> object:
+        if MODE.compiler is not None:  # called while another f is traced: trace through it
+            return self.function(*args)
+        return self._call(args)
 
     def _call(self, args: tuple) -> object:
         """Any call: its signature, the program (traced now if it is new), and the run."""
@@ -108,25 +111,28 @@ class Compiled:
             program = self._arrays.get(tuple([(type(a), a.shape, a.dtype) for a in args]))
         except AttributeError:
             program = None
-        if program is not None:
-            result = program.guard(*args)
-            if result is not MISS:
-                self._run, self._last = program.guard, program
-                return result
-        key, values, kinds = self._signature(args)
-        program = self._cache.get(key)
-        extra = None if program is None else program.arrays()
-        if extra is None:  # new, or an external's shape or dtype changed: trace (again)
-            program = self._cache[key] = self._compile(values, kinds)
-            if "static" not in kinds:
-                self._arrays[tuple((np.ndarray, v.shape, v.dtype) for v in values)] = program
-                program.guard = guard.write(
-                    program.text, program.namespace, values, program.externals, self._eager
-                )
-            extra = program.arrays()
-        self._last, self._run = program, program.guard or guard.miss
+        extra, given = (None if program is None else program.arrays()), args
+        if extra is None:
+            key, values, kinds = self._signature(args)
+            program = self._cache.get(key)
+            extra = None if program is None else program.arrays()
+            if extra is None:  # new, or an external's shape or dtype changed: trace (again)
+                program = self._cache[key] = self._compile(values, kinds)
+                if "static" not in kinds:
+                    self._arrays[tuple((np.ndarray, v.shape, v.dtype) for v in values)] = program
+                    program.guard = guard.write(
+                        program.text,
+                        program.namespace,
+                        values,
+                        program.externals,
+                        self._eager,
+                        self._general,
+                    )
+                extra = program.arrays()
+            given = [values[k] for k in program.traced]
+        self._last, self._run = program, program.guard or self._general
         try:
-            return program.function(*[values[k] for k in program.traced], *extra)
+            return program.function(*given, *extra)
         except FloatingPointError:
             return self._eager(*args)
 

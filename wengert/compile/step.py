@@ -25,7 +25,6 @@ from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
 from wengert.compile import numba_backend, update
 from wengert.compile.compiled import Compiled
-from wengert.compile.guard import MISS
 from wengert.nn.module import Module
 from wengert.optim.optimizer import Optimizer
 
@@ -86,9 +85,8 @@ class CompiledStep:
     def gradients(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Run the program on the batch: set each parameter's `.grad` (None where the loss does
         not reach it, as backward() leaves it) and return (the loss, the model's output)."""
-        program = self._last = self.program
-        result = program._run(X, y) if MODE.compiler is None else MISS
-        value, out, grads = program(X, y) if result is MISS else result
+        value, out, grads = self.program(X, y)
+        self._last = self.program
         _set_grads(self.params, grads)
         return value, out
 
@@ -102,10 +100,8 @@ class CompiledStep:
             self.optimizer.step()
             return value
         self._updating[0] = False
-        fused = self.fused
-        try:  # the guard of its last program, else the general path (a Tensor X, a new shape)
-            result = fused._run(X, y) if MODE.compiler is None else MISS
-            value, grads = fused(X, y) if result is MISS else result
+        try:  # the guard of its last program (guard.py): no Python call before it
+            value, grads = self.fused(X, y)
         except update.Changed:  # hyperparameters or groups changed by hand: write it again
             self.fused = self._compiled(
                 self.train_step, update.writer(self.optimizer, self.params, self._updating)
