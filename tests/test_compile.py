@@ -1,6 +1,8 @@
 """wg.compile: the generated program equals the eager engine, for every primitive of the
 primitive table, at the traced point and at new values."""
 
+import pickle
+
 import numpy as np
 import pytest
 from test_primitives import CASES
@@ -287,3 +289,18 @@ def test_a_compiled_function_called_while_another_is_traced_is_traced_through():
     np.testing.assert_allclose(grad, 2.0 * (1 - np.tanh(w) ** 2), rtol=1e-15)
     with pytest.raises(TypeError, match="keyword"):
         inner(w=w)
+
+
+def test_the_guard_answers_an_equal_dtype_that_is_another_object_as_numba_returns():
+    fast = wg.compile(lambda w: w * 3.0, backend="numpy")
+    w = np.array([1.0, 2.0])
+    fast(w)
+    general = []
+    traced = fast._call
+    fast._call = lambda args: general.append(args) or traced(args)
+    other = w.view(pickle.loads(pickle.dumps(w.dtype)))  # equal dtype, another object
+    assert other.dtype is not w.dtype and other.dtype == w.dtype
+    np.testing.assert_array_equal(fast(other), [3.0, 6.0])
+    assert general == [] and fast.cache_size() == 1
+    np.testing.assert_array_equal(fast(w.astype(np.float32)), [3.0, 6.0])
+    assert len(general) == 1 and fast.cache_size() == 2

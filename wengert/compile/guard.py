@@ -2,15 +2,14 @@
 
 A program traced for ndarray arguments alone gets a guard: the program's own lines, under a
 head that checks that no function is being traced (`MODE.compiler`), and each argument with
-`type(a) is ndarray`, `a.shape == shape` and `a.dtype is dtype` (the traced shape and dtype,
-bound once), and reads each external Tensor's array and checks it alike. Where any check fails
-it hands the call to `general` (the full signature, the cache, a new trace), so a guard only
-ever runs the program it was written for: what it refuses, the general path still decides. A
-dtype equal to the traced one but another object fails `is` and is answered by the general
-path too. The compiled function is its last program's guard when called (compiled.py), and the
-lines run in the guard itself: one Python call in all. No line deletes an argument
-(peephole.freed deletes only names the program assigns), so the answer to FloatingPointError
-still reads them.
+`type(a) is ndarray`, `a.shape == shape` and its dtype `is` the traced one or, failing that,
+`==` it (an array numba made has a dtype equal to NumPy's own but not that object), and reads
+each external Tensor's array and checks it alike. Where any check fails it hands the call to
+`general` (the full signature, the cache, a new trace), so a guard only ever runs the program
+it was written for: what it refuses, the general path still decides. The compiled function
+is its last program's guard when called (compiled.py), and the lines run in the guard itself:
+one Python call in all. No line deletes an argument (peephole.freed deletes only names the
+program assigns), so the answer to FloatingPointError still reads them.
 """
 
 from __future__ import annotations
@@ -46,14 +45,14 @@ def write(
     tests += [f"type({a}) is not _g_nd" for a in given]
     for k, (a, v) in enumerate(zip(given, values, strict=True)):
         space[f"_g_s{k}"], space[f"_g_d{k}"] = v.shape, v.dtype
-        tests += [f"{a}.shape != _g_s{k}", f"{a}.dtype is not _g_d{k}"]
+        tests += [f"{a}.shape != _g_s{k}", f"{a}.dtype is not _g_d{k} != {a}.dtype"]
     reads = []
     for k, (name, t) in enumerate(zip(read, externals, strict=True)):
         space[f"_g_t{k}"], space[f"_g_se{k}"] = t, t._data.shape
         space[f"_g_de{k}"] = t._data.dtype
         reads.append(f"{name} = _g_t{k}._data")
         tests += [f"type({name}) is not _g_nd", f"{name}.shape != _g_se{k}"]
-        tests.append(f"{name}.dtype is not _g_de{k}")
+        tests.append(f"{name}.dtype is not _g_de{k} != {name}.dtype")
     head = ", ".join([f"{a}=_g_M" for a in given] + (["/"] if given else []) + ["*_g_rest"])
     lines = [f"def _guard({head}):"]
     lines += [f"    {r}" for r in reads]
