@@ -18,6 +18,7 @@ from wengert.train import ConvergenceWarning
 
 # The module, not the command of its name that wengert.cli exports.
 train_module = importlib.import_module("wengert.cli.train")
+runs_module = importlib.import_module("wengert.cli.runs")
 RUN_FILES = {"config.json", "metrics.json", "history.csv", "loss.png", "model.safetensors"}
 SMALL = ["--data", "moons", "--hidden", "4", "--seed", "3", "--lr", "0.05"]
 
@@ -241,8 +242,24 @@ def test_a_run_whose_weights_never_move_says_so_and_is_written(tmp_path):
     assert all(line.startswith("wengert train: warning: LBFGS: ") for line in from_lbfgs)
     assert set(os.listdir(out)) == RUN_FILES | {"checkpoint.safetensors"}
     assert read_json(out / "metrics.json")["loss"] == pytest.approx(0.881897, abs=1e-6)
+    assert read_json(out / "metrics.json")["loss"] == pytest.approx(unmoved_loss(out), rel=1e-12)
     moved = run("train", *SMALL, "--epochs", 1, "--out", tmp_path / "moved")
     assert moved.exit_code == 0 and moved.stderr == ""
+
+
+def unmoved_loss(out):
+    """The logistic loss, in plain NumPy, of the run's initial ReLU MLP on its training split,
+    after checking that the saved weights are those initial ones."""
+    prepared = runs_module.prepare(read_json(out / "config.json"))
+    initial = prepared.model.state_dict()
+    saved = wio.load(out / "model.safetensors").state_dict()
+    assert saved.keys() == initial.keys()
+    for name in initial:
+        np.testing.assert_array_equal(saved[name], initial[name], err_msg=name)
+    X, t = prepared.train
+    hidden = np.maximum(X @ initial["layers.0.weight"] + initial["layers.0.bias"], 0.0)
+    z = (hidden @ initial["layers.1.weight"] + initial["layers.1.bias"])[:, 0]
+    return float(np.mean(np.logaddexp(0.0, z) - t * z))
 
 
 # ----------------------------------------------------------------------- run directories
