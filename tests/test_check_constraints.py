@@ -61,11 +61,15 @@ def test_each_constraint_accepts_its_values_and_describes_itself(
 
 def test_wrong_kind_is_a_type_error_out_of_range_a_value_error():
     lr = [Interval(Real, 0, None, closed="neither"), Callable("a schedule")]
-    with pytest.raises(ValueError):
+    expected = "o: lr must be a float > 0 or a schedule; got "
+    with pytest.raises(ValueError) as caught:
         check("o", "lr", 0.0, *lr)
-    for wrong_kind in ("0.1", True, None, [0.1]):
-        with pytest.raises(TypeError):
+    assert str(caught.value) == expected + "0.0."
+    wrong_kinds = [("0.1", "'0.1'"), (True, "True (bool)"), (None, "None"), ([0.1], "[0.1]")]
+    for wrong_kind, shown in wrong_kinds:
+        with pytest.raises(TypeError) as caught:
             check("o", "lr", wrong_kind, *lr)
+        assert str(caught.value) == f"{expected}{shown}."
     assert check("o", "lr", 0.1, *lr) == 0.1
     assert check("o", "x", None, Interval(Real), None) is None
 
