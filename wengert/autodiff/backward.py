@@ -36,17 +36,25 @@ def unbroadcast(g: Cotangent, x: np.ndarray | Tensor) -> Cotangent:
     if g.shape != shape:
         lead = g.ndim - len(shape)
         if lead > 0 and g.shape[lead:] == shape:  # repeated along leading axes alone (a bias)
-            return unbroadcast(sum_p(g, axis=tuple(range(lead))), x)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-        )
-        if axes:
-            g = sum_p(g, axis=axes)
-        if g.shape != shape:
-            g = reshape_p(g, shape=shape)
+            g = sum_p(g, axis=tuple(range(lead)))
+        else:
+            axes = repeated_axes(g.shape, shape)
+            if axes:
+                g = sum_p(g, axis=axes)
+            if g.shape != shape:
+                g = reshape_p(g, shape=shape)
     if g.dtype != x.dtype:
         g = astype_p(g, dtype=x.dtype)
     return g
+
+
+def repeated_axes(big: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of `big` along which broadcasting repeated an array of `shape`: the leading
+    axes it added, and those where `shape` has 1 and `big` has more."""
+    lead = len(big) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and big[lead + i] != 1
+    )
 
 
 class GraphFreedError(RuntimeError):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wengert._checks import refusal
-from wengert.autodiff.backward import toposort, unbroadcast
+from wengert.autodiff.backward import repeated_axes, toposort, unbroadcast
 from wengert.autodiff.mode import MODE, enable_grad, recording
 from wengert.autodiff.ops import add_p
 from wengert.autodiff.tensor import Tensor
@@ -268,10 +268,7 @@ def _plan(raw, x: np.ndarray) -> tuple:
     raw_shape = np.shape(raw)
     axes = reshape = None
     if raw_shape != shape:
-        lead = len(raw_shape) - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and raw_shape[lead + i] != 1
-        )
+        axes = repeated_axes(raw_shape, shape)
         summed = tuple(n for k, n in enumerate(raw_shape) if k not in axes)
         axes = axes or None
         if summed != shape:
