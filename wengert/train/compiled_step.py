@@ -14,7 +14,6 @@ import numpy as np
 
 from wengert.autodiff.tensor import Tensor
 from wengert.compile.step import CompiledStep
-from wengert.nn.utils import clip_grad_norm_
 from wengert.train.step import NonFinite, Step
 
 
@@ -26,16 +25,13 @@ class CompiledTrainStep(Step):
         super().__init__(*args, **kwargs)
         self.compiled = CompiledStep(self.model, self.loss, self.optimizer)  # refuses L-BFGS
 
-    def __call__(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
-        """One checked step on the batch (xb, yb): (its loss before the update, the output)."""
+    def _gradients(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
+        """The compiled forward, loss and backward, checked as the eager step's: (the loss,
+        the output), with every parameter's .grad set and finite."""
         value, out = self.compiled.gradients(xb, yb)
         if not math.isfinite(value):
             raise NonFinite("loss", value)
         self._check("gradient of", "grad")
-        if self.clip is not None:
-            clip_grad_norm_(self.params, self.clip)
-        self.optimizer.step()
-        self._check("parameter", "data")
         return value, Tensor._make(out, False, None, None, None)
 
 

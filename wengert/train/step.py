@@ -63,14 +63,19 @@ class Step:
         if self.needs_closure:
             value, out = self._closure_step(xb, yb)
         else:
-            self.optimizer.zero_grad()
-            out = self.model(xb)
-            value = self._checked_loss(self.loss(out, yb))
+            value, out = self._gradients(xb, yb)
             if self.clip is not None:
                 clip_grad_norm_(self.params, self.clip)
             self.optimizer.step()
         self._check("parameter", "data")
         return value, out
+
+    def _gradients(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, Tensor]:
+        """Forward, loss and backward on the batch, each checked: (the loss, the output), with
+        every parameter's .grad set and finite (a compiled step computes them its own way)."""
+        self.optimizer.zero_grad()
+        out = self.model(xb)
+        return self._checked_loss(self.loss(out, yb)), out
 
     def _checked_loss(self, batch_loss: Tensor) -> float:
         """Check the loss, differentiate, check the gradients: all before any update."""
