@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -100,26 +101,42 @@ def operand(x: ArrayLike | Tensor, names: dict[int, str]) -> tuple[str, int]:
 
 def expression(root: Tensor, names: dict[int, str]) -> str:
     """The expression that computed root, down to the Tensors named in `names`."""
-    # Iterative post-order: a rule's expression is short, but nothing here recurses.
-    done: dict[int, tuple[str, int]] = {}
+
+    def parts(t):
+        if not isinstance(t, Tensor) or id(t) in names or t._prim is None or t._inputs is None:
+            return None
+        return t._inputs
+
+    def combine(t, done):
+        if done is None:
+            return operand(t, names)
+        return operation(t._prim, [d[0] for d in done], t._params, [d[1] for d in done])
+
+    return fold(root, parts, combine)[0]
+
+
+def fold(root: object, parts: Callable, combine: Callable) -> object:
+    """The value of `root`, computed bottom-up: `parts(x)` gives what x is computed from (None
+    at a leaf), `combine(x, values)` x's value from those of its parts, in order (None at a
+    leaf). Iterative, so a deep expression does not recurse; each object is combined once."""
+    done: dict[int, object] = {}
     stack = [root]
     while stack:
-        t = stack[-1]
-        if id(t) in done:
+        x = stack[-1]
+        if id(x) in done:
             stack.pop()
             continue
-        if not isinstance(t, Tensor) or id(t) in names or t._prim is None or t._inputs is None:
-            done[id(t)] = operand(t, names)
-            stack.pop()
-            continue
-        pending = [a for a in t._inputs if id(a) not in done]
-        if pending:
-            stack.extend(reversed(pending))
-            continue
-        parts = [done[id(a)] for a in t._inputs]
-        done[id(t)] = operation(t._prim, [p[0] for p in parts], t._params, [p[1] for p in parts])
+        kids = parts(x)
+        if kids is not None:
+            pending = [k for k in kids if id(k) not in done]
+            if pending:
+                stack.extend(reversed(pending))
+                continue
+            done[id(x)] = combine(x, [done[id(k)] for k in kids])
+        else:
+            done[id(x)] = combine(x, None)
         stack.pop()
-    return done[id(root)][0]
+    return done[id(root)]
 
 
 def width(text: str) -> int:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from wengert.autodiff import render
 from wengert.autodiff.mode import enable_grad, recording
 from wengert.autodiff.tensor import Tensor
 
@@ -63,28 +64,20 @@ def expression(node: Tensor, i: int, g: object, raw: object, args: list) -> Tree
 
 def _tree(result, named: dict, recorded: set[int]) -> Tree | None:
     """The expression of `result` over the named leaves; None at an unnamed constant."""
-    done: dict[int, Tree | None] = {}
-    stack = [result]
-    while stack:
-        t = stack[-1]
-        if id(t) in done:
-            stack.pop()
-            continue
-        if id(t) in named:
-            done[id(t)] = named[id(t)]
-        elif not isinstance(t, Tensor) or id(t) not in recorded:
-            done[id(t)] = _literal(t)
-        else:
-            pending = [a for a in t._inputs if id(a) not in done]
-            if pending:
-                stack.extend(pending)
-                continue
-            parts = tuple(done[id(a)] for a in t._inputs)
-            params = tuple(t._params.items())
-            ok = all(p is not None for p in parts) and all(static(v) for _, v in params)
-            done[id(t)] = ("op", t._prim, parts, params) if ok else None
-        stack.pop()
-    return done[id(result)]
+
+    def parts(t):
+        if id(t) in named or not isinstance(t, Tensor) or id(t) not in recorded:
+            return None
+        return t._inputs
+
+    def combine(t, done):
+        if done is None:
+            return named[id(t)] if id(t) in named else _literal(t)
+        params = tuple(t._params.items())
+        ok = all(p is not None for p in done) and all(static(v) for _, v in params)
+        return ("op", t._prim, tuple(done), params) if ok else None
+
+    return render.fold(result, parts, combine)
 
 
 def _literal(v) -> Tree | None:
@@ -106,21 +99,11 @@ def static(v: object) -> bool:
 
 def fold(tree: Tree, leaf: Callable, op: Callable) -> object:
     """Evaluate `tree` bottom-up: leaf(tree) at a leaf, op(prim, values, params) at a node."""
-    done: dict[int, object] = {}
-    stack = [tree]
-    while stack:
-        t = stack[-1]
-        if t[0] != "op":
-            done[id(t)] = leaf(t)
-            stack.pop()
-            continue
-        pending = [p for p in t[2] if id(p) not in done]
-        if pending:
-            stack.extend(pending)
-            continue
-        done[id(t)] = op(t[1], [done[id(p)] for p in t[2]], dict(t[3]))
-        stack.pop()
-    return done[id(tree)]
+
+    def combine(t, values):
+        return leaf(t) if values is None else op(t[1], values, dict(t[3]))
+
+    return render.fold(tree, lambda t: t[2] if t[0] == "op" else None, combine)
 
 
 def evaluate(tree: Tree, g: object, ans: object, args: list) -> object:
