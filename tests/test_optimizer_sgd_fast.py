@@ -42,6 +42,14 @@ def test_plain_sgd_equals_the_rule_bit_for_bit(dtype, grad_dtype):
     for a, b in zip(fast[:2], slow[:2], strict=True):
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
+    # the rule by hand: w - lr·Σg, in float64, where v misses step 3's gradient
+    rng = np.random.default_rng(3)
+    w0, v0 = rng.normal(size=(4, 3)), rng.normal(size=3)
+    rtol = 1e-12 if dtype == grad_dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(fast[0], w0 - 0.05 * sum(g for g, _ in grads), rtol=rtol)
+    np.testing.assert_allclose(
+        fast[1], v0 - 0.05 * sum(g for _, g in grads if g is not None), rtol=rtol
+    )
     assert [len(s) for s in fast[2].state.values()] == [0, 0]  # an empty state, as the rule's
     assert [g["t"] for g in fast[2].param_groups] == [5]
 
