@@ -279,6 +279,21 @@ DAMAGED_CONFIGS = [  # what config.json holds, then the error line of `wengert r
         "{c} lacks the setting lr: the file is damaged; restore it, or start the run anew with "
         "wengert train ... --out {d} --force",
     ),
+    (
+        lambda good: json.dumps(json.loads(good) | {"data": 5}).encode(),
+        "{c} has data=5, not a string: the file is damaged; restore it, or start the run anew "
+        "with wengert train ... --out {d} --force",
+    ),
+    (
+        lambda good: json.dumps(json.loads(good) | {"batch_size": 0}).encode(),
+        "{c} has batch_size=0, not an int >= 1: the file is damaged; restore it, or start the "
+        "run anew with wengert train ... --out {d} --force",
+    ),
+    (
+        lambda good: json.dumps(json.loads(good) | {"lr": "0.1"}).encode(),
+        '{c} has lr="0.1", not a number: the file is damaged; restore it, or start the run anew '
+        "with wengert train ... --out {d} --force",
+    ),
     (lambda good: b"[1, 2]", '{d} is not a wengert run: config.json has no "wengert_run" marker'),
     (
         lambda good: b'{"lr": 1}',
@@ -290,7 +305,16 @@ DAMAGED_CONFIGS = [  # what config.json holds, then the error line of `wengert r
 @pytest.mark.parametrize(
     ("damage", "message"),
     DAMAGED_CONFIGS,
-    ids=["truncated", "not-utf8", "a-setting-missing", "a-list", "no-marker"],
+    ids=[
+        "truncated",
+        "not-utf8",
+        "a-setting-missing",
+        "a-number-for-a-string",
+        "out-of-range",
+        "a-string-for-a-number",
+        "a-list",
+        "no-marker",
+    ],
 )
 def test_resume_says_what_is_wrong_with_config_json(tmp_path, damage, message):
     out = tmp_path / "run"

@@ -48,6 +48,8 @@ __all__ = ["resume", "train"]
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CONFIG_FILE = "config.json"
+# An option given no default: None before click 8.3, its UNSET marker since.
+_NO_DEFAULT = (None, getattr(click.core, "UNSET", None))
 # What a run writes besides its config: removed when `train` starts a run afresh in DIR.
 OUTPUTS = (CHECKPOINT_FILE, MODEL_FILE, "metrics.json", "history.csv", "loss.png")
 
@@ -226,11 +228,28 @@ def _config_problem(directory: str) -> tuple[str, str] | None:
     if not isinstance(config, dict) or config.get("wengert_run") != 1:
         return "foreign", 'has no "wengert_run" marker'
     # What rebuilds the run: every option of `wengert train` but where it writes.
-    settings = [p.name for p in train.params if p.name not in ("out", "force")]
-    missing = [name for name in settings if name not in config]
+    settings = [p for p in train.params if p.name not in ("out", "force")]
+    missing = [p.name for p in settings if p.name not in config]
     if missing:
         return "damaged", f"lacks the setting{'s' * (len(missing) > 1)} {', '.join(missing)}"
-    return None
+    return next(filter(None, (_setting_problem(p, config[p.name]) for p in settings)), None)
+
+
+def _setting_problem(param: click.Option, value: object) -> tuple[str, str] | None:
+    """Why config.json's `value` is not what `wengert train` stores for the option `param`:
+    a string, a number, an int in the option's range, or null for an optional option."""
+    if value is None:
+        ok = not param.required and param.default in _NO_DEFAULT
+        expected = "a string"
+    elif isinstance(param.type, click.IntRange):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= param.type.min
+        expected = f"an int >= {param.type.min}"
+    elif param.type is click.FLOAT:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        expected = "a number"
+    else:
+        ok, expected = isinstance(value, str), "a string"
+    return None if ok else ("damaged", f"has {param.name}={json.dumps(value)}, not {expected}")
 
 
 def _check_out(out: str, force: bool) -> None:
