@@ -141,6 +141,21 @@ def test_model_file_error_is_a_value_error_and_a_missing_file_says_so(tmp_path):
         io.load(tmp_path / "absent.safetensors")
 
 
+def test_read_safetensors_takes_a_path_and_never_a_file_descriptor(tmp_path):
+    path = tmp_path / "m.safetensors"
+    io.save(MLP([2, 3, 1]), path)
+    with pytest.raises(TypeError) as caught:
+        io.read_safetensors(0)
+    assert str(caught.value) == "read_safetensors: path must be a path (str or os.PathLike); got 0."
+    with pytest.raises(
+        TypeError, match=r"path must be a path \(str or os\.PathLike\); got b'.*\(bytes\)\.$"
+    ):
+        io.read_safetensors(bytes(path))
+    tensors, metadata = io.read_safetensors(str(path))
+    assert sorted(tensors) == sorted(f"model.{k}" for k in io.load(path).state_dict())
+    assert metadata["format"] == "wengert"
+
+
 def _deep(depth: int) -> str:
     return "[" * depth + "]" * depth
 

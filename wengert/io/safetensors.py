@@ -31,7 +31,7 @@ import struct
 
 import numpy as np
 
-from wengert._checks import refusal
+from wengert._checks import PATH, check, refusal
 from wengert.io.atomic import atomic_write
 from wengert.io.bounded_json import loads
 from wengert.io.errors import ModelFileError
@@ -86,6 +86,7 @@ def write_safetensors(
 def read_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The tensors and `__metadata__` of the safetensors file at `path`, every field checked
     before anything is allocated; `ModelFileError` says what is wrong."""
+    check("read_safetensors", "path", path, PATH)  # an int would open a file descriptor
     where = f"{path}"
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
