@@ -5,9 +5,10 @@ order: every group's learning rate read first (`lr_at`: a schedule is called at 
 a refused value changes nothing), then each group's t advanced, and for each parameter its state
 made on its first step (`init_state`), maximize (g ← −g), weight decay (g ← g + λ·θ, or θ ←
 θ·(1 − η·λ) when decoupled), the direction and new state by the optimizer's own rule
-(`optimizer.direction`, bound as a constant, so the maths stays in wengert/optim/), and θ ← θ −
-η·d in place, into the parameter's own array. Where the rule is a known elementwise formula the
-program writes it out instead of calling it: SGD without momentum is `w -= lr * w_bar`.
+(`optimizer.parameter_direction`, bound as a constant, so the maths stays in wengert/optim/),
+and θ ← θ − η·d in place, into the parameter's own array. Where the rule is a known elementwise
+formula the program writes it out instead of calling it: SGD without momentum is
+`w -= lr * w_bar`.
 
 The program is written for the optimizer's groups and hyperparameters as they are when it is
 traced (the learning rate and t excepted, which are read at each step). Its first update line
@@ -147,8 +148,8 @@ class _Lines:
         if _plain_sgd(opt, group):  # d = g, no state: θ ← θ − η·g
             self._plain(theta, g, lr, p._data.ndim)
             return
-        if self.direction is None:  # (opt.direction is a new bound method at each reading)
-            self.direction = e._function("direction", opt.direction)
+        if self.direction is None:  # (a new bound method at each reading)
+            self.direction = e._function("direction", opt.parameter_direction)
         direction = self.direction
         d, new = self.name(f"{theta}_d"), self.name(f"{theta}_new")
         text = f"{d}, {new} = {direction}({theta}, {g}, {s}, {lr}, {hyper})"

@@ -233,10 +233,11 @@ class Optimizer:
         weight_decay, which the base class applies (and the bookkeeping, params and t)."""
         return {k: v for k, v in group.items() if k not in _APPLIED_BY_BASE}
 
-    def direction(
+    def parameter_direction(
         self, theta: np.ndarray, g: np.ndarray, state: dict, lr: float, hyper: dict
     ) -> tuple[np.ndarray, dict]:
-        """(d, new state) of one parameter, as step() computes it (a compiled step calls this)."""
+        """(d, new state) of one parameter, as step() computes it (a compiled step calls this);
+        not the closure optimizers' `direction(point, state)`, the line search's direction."""
         return self._direction(theta, g, state, lr, hyper)
 
     def _check_grad_shapes(self, owner: str) -> None:
