@@ -219,6 +219,7 @@ def csvs(tmp_path):
 BAD_TRAIN = [
     (["--data", "nope"], "--data: unknown dataset 'nope'; give a CSV file or one of: seed_table"),
     (["--data", "{d}/missing.csv"], "--data: no such file: .*missing.csv"),
+    (["--data", "{d}/notrun"], "--data: .*notrun is a directory; expected a file"),
     (["--data", "{d}/ok.csv", "--target", "z"], "has no column named 'z'; the columns are 'a'"),
     (["--data", "{d}/ok.csv", "--target", "--5"], "has no column named '--5'; the columns are"),
     (

@@ -298,3 +298,17 @@ def test_a_model_file_whose_header_length_starts_with_byte_0x80_loads(tmp_path):
             break
     assert path.read_bytes()[:1] == b"\x80"
     assert io.load_metadata(path) == {"pad": "x" * pad}
+
+
+NOT_FILES = [("absent.csv", "no such file: {p}"), ("folder", "{p} is a directory; expected a file")]
+
+
+@pytest.mark.parametrize(("name", "why"), NOT_FILES)
+def test_predict_names_a_data_path_that_is_not_a_file(houses, tmp_path, name, why):
+    d, _ = houses
+    data = tmp_path / name
+    if name == "folder":
+        data.mkdir()
+    result = run("predict", "--model", d / "run", "--data", data)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"wengert predict: error: --data: {why.format(p=data)}\n"

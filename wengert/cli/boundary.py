@@ -4,13 +4,14 @@ and the library's warnings one line each, `wengert <command>: warning: <message>
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Callable
 from typing import IO, TypeVar
 
 import click
 
-__all__ = ["UserError", "boundary"]
+__all__ = ["UserError", "boundary", "check_file"]
 
 # Warnings meant for programmers, not for the person at the command line: Python's defaults.
 _T = TypeVar("_T")
@@ -74,3 +75,11 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
     return str(exc)
+
+
+def check_file(option: str, path: str) -> None:
+    """Refuse the `path` given to `option` (e.g. "--data") unless it names a file."""
+    if os.path.isdir(path):
+        raise ValueError(f"{option}: {path} is a directory; expected a file")
+    if not os.path.isfile(path):
+        raise ValueError(f"{option}: no such file: {path}")

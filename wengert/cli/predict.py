@@ -22,7 +22,7 @@ import click
 import numpy as np
 
 from wengert import io
-from wengert.cli.boundary import boundary
+from wengert.cli.boundary import boundary, check_file
 from wengert.cli.runs import MODEL_FILE, predictions
 
 if TYPE_CHECKING:
@@ -65,8 +65,7 @@ def predict(model_path: str, data: str) -> None:
 def _read_features(path: str, info: dict) -> np.ndarray:
     from wengert.data.csv import read_table
 
-    if not os.path.isfile(path):
-        raise ValueError(f"--data: no such file: {path}")
+    check_file("--data", path)
     features = info["features"]
     names, table = read_table(path, header=None, usecols=features)
     if names is None:

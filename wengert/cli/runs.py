@@ -20,6 +20,7 @@ import numpy as np
 from wengert import data as wdata
 from wengert import losses, nn, optim
 from wengert.autodiff.tensor import Tensor
+from wengert.cli.boundary import check_file
 from wengert.data.csv import labelled_table
 from wengert.losses import LossSpec
 from wengert.optim import schedules
@@ -117,8 +118,7 @@ def load_data(spec: str, target: str | None) -> tuple[np.ndarray, np.ndarray, li
         raise ValueError(
             f"--data: unknown dataset {spec!r}; give a CSV file or one of: {', '.join(DATASETS)}"
         )
-    if not os.path.isfile(spec):
-        raise ValueError(f"--data: no such file: {spec}")
+    check_file("--data", spec)
     column = _target_column(target)
     X, y, names, target_name = labelled_table(spec, target=column)
     if isinstance(column, int) and target in names:  # "1": a column's index and another's name
