@@ -130,3 +130,12 @@ def test_a_quoted_cell_over_several_lines_is_named_by_the_line_it_starts_on(tmp_
     path.write_text('a,b\n"1\n\n",2\n3,x\n')  # the rows after it keep their own lines
     with pytest.raises(ValueError, match=r"multi\.csv line 5, column 2 \('b'\): 'x' is not"):
         read_table(str(path))
+
+
+@pytest.mark.parametrize("reader", [from_csv, labelled_table, read_table])
+def test_a_path_that_is_not_a_path_is_refused_in_the_readers_name(reader):
+    with pytest.raises(TypeError) as caught:
+        reader(3)
+    assert (
+        str(caught.value) == f"{reader.__name__}: path must be a path (str or os.PathLike); got 3."
+    )

@@ -28,6 +28,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import DTypeLike
 
+from wengert._checks import PATH, check
+
 __all__ = ["LARGEST", "LabelledTable", "from_csv", "labelled_table", "read_table"]
 
 # The largest magnitude a cell may have: a column's sum of squares stays far below the
@@ -65,7 +67,7 @@ def from_csv(
     owner = "from_csv"
     y_dtype = _check_y_dtype(y_dtype)
     _check_format(delimiter, header, owner)
-    name = os.fspath(path)
+    name = os.fspath(check(owner, "path", path, PATH))
     names, data, n_columns = _table_rows(name, delimiter, header, owner)
     column = _target_of(target, names, n_columns, name, owner)
     table = _parse(data, names, n_columns, name, range(n_columns), owner, target=column)
@@ -87,7 +89,7 @@ def labelled_table(
     """
     owner = "labelled_table"
     _check_format(delimiter, True, owner)
-    name = os.fspath(path)
+    name = os.fspath(check(owner, "path", path, PATH))
     names, data, n_columns = _table_rows(name, delimiter, True, owner)
     column = _target_of(target, names, n_columns, name, owner)
     features = [j for j in range(n_columns) if j != column]
@@ -120,7 +122,7 @@ def read_table(
         not isinstance(usecols, (list, tuple)) or not all(isinstance(c, str) for c in usecols)
     ):
         raise TypeError(f"read_table: usecols must be a list of column names; got {usecols!r}")
-    name = os.fspath(path)
+    name = os.fspath(check(owner, "path", path, PATH))
     lines = _read_rows(name, delimiter, owner)
     if header is None:
         header = bool(lines) and _is_header([cell.strip() for cell in lines[0][1]], usecols)
