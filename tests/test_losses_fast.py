@@ -11,6 +11,7 @@ import pytest
 
 import wengert as wg
 from wengert import losses
+from wengert.autodiff.ops import linear
 
 VALUE_LOSSES = [losses.l1, losses.l2, losses.mse]
 
@@ -84,3 +85,36 @@ def test_an_empty_per_element_loss_under_mean_is_refused_by_mean():
 
     with pytest.raises(ValueError, match=r"^mean: x must be non-empty"):
         reduced(wg.tensor(np.zeros(0, np.float32)), "mean")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize(("loss", "scale"), [(losses.l2, 0.5), (losses.mse, 1.0)])
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (7,), (3, 5)])
+def test_the_one_node_squared_error_equals_its_chain(loss, scale, reduction, dtype, shape):
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=shape).astype(dtype)
+    fused = _prediction(rng.normal(size=shape), dtype)
+    chain = wg.tensor(fused.data.copy(), requires_grad=True)
+    value = loss(fused, y, reduction=reduction)
+    per_element = scale * (chain - y) ** 2
+    expected = {"mean": per_element.mean(), "sum": per_element.sum(), "none": per_element}
+    expected = expected[reduction]
+    assert value.dtype == dtype and value.shape == expected.shape
+    np.testing.assert_array_max_ulp(value.data, expected.data, maxulp=2)
+    seed = rng.normal(size=value.shape).astype(dtype)
+    value.backward(seed)
+    expected.backward(seed)
+    assert fused.grad.dtype == dtype
+    np.testing.assert_array_max_ulp(fused.grad, chain.grad, maxulp=2)
+
+
+def test_training_records_one_node_and_a_trace_shows_the_chain():
+    w = wg.tensor(np.array([0.5]), requires_grad=True)
+    x, y = np.array([[2.0]]), np.array([1.9])
+    loss = losses.l2(linear(x, w), y)
+    assert loss._prim.name == "squared_error"
+    assert [t._prim.name for t in loss._inputs if isinstance(t, wg.Tensor)] == ["linear"]
+    traced = wg.trace(lambda w: losses.l2(linear(x, w), y), np.array([0.5]))
+    assert [n._prim.name for n in traced.nodes] == ["linear", "sub", "pow", "mul", "mean"]
+    assert float(traced.output.data) == loss.item() == pytest.approx(0.5 * 0.9**2)

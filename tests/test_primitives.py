@@ -16,10 +16,10 @@ import pytest
 
 import wengert as wg
 from wengert.autodiff.mode import recording
-from wengert.autodiff.ops import cross_entropy, expm1, linear, scatter_add_p
+from wengert.autodiff.ops import cross_entropy, expm1, linear, scatter_add_p, squared_error_p
 from wengert.autodiff.primitive import apply
 from wengert.derivatives import gradcheck
-from wengert.losses import zero_one
+from wengert.losses import l2, mse, zero_one
 
 
 def _real(rng, shape):
@@ -86,6 +86,7 @@ BINARY_SHAPES = [
 ]
 MASK = np.array([[True, False, True], [False, False, True]])
 LABELS = np.array([2, 0, 0, 1])
+TARGETS = np.array([[0.5, -1.0, 2.0], [0.0, 1.5, -0.5]])
 
 
 def _binary(name, fn, domain=("real", "real")):
@@ -199,6 +200,15 @@ CASES = [
     Case("linear", lambda x, w, b: linear(x, w, b), ((5, 4, 3), (3, 2), (2,)), label="batched"),
     Case("cross_entropy", lambda z: cross_entropy(z, LABELS), ((4, 3),)),
     Case("cross_entropy", lambda z: cross_entropy(z, 2), ((5,),), label="one-sample"),
+    Case("squared_error", lambda a: l2(a, TARGETS), ((2, 3),), label="l2-mean"),
+    Case("squared_error", lambda a: mse(a, TARGETS, reduction="sum"), ((2, 3),), label="mse-sum"),
+    Case("squared_error", lambda a: l2(a, TARGETS, reduction="none"), ((2, 3),), label="l2-none"),
+    Case(
+        "squared_error",
+        lambda a, b: apply(squared_error_p, a, b, scale=0.5, reduction="mean"),
+        ((4,), (4,)),
+        label="both-arguments",
+    ),
     Case(
         "zero_one",
         lambda s: zero_one(s, np.array([1.0, -1.0, 1.0, -1.0])),

@@ -48,6 +48,7 @@ from wengert.losses._inputs import (
     check_targets,
     prepare,
     reduced,
+    squared,
 )
 
 __all__ = [
@@ -147,7 +148,7 @@ def l2(y_hat: Prediction, y: Targets, reduction: str = "mean") -> Tensor:
     the version without the ½, as PyTorch's MSELoss: l2 = mse / 2, for every reduction.
     """
     y_hat, y = prepare("l2", y_hat, y, reduction)
-    return reduced(0.5 * (y_hat - y) ** 2, reduction)
+    return squared(y_hat, y, 0.5, reduction)
 
 
 @_loss("value", "sign")
@@ -157,7 +158,7 @@ def mse(y_hat: Prediction, y: Targets, reduction: str = "mean") -> Tensor:
     `l2` is the lecture's ½(ŷ - y)², whose gradient is ŷ - y.
     """
     y_hat, y = prepare("mse", y_hat, y, reduction)
-    return reduced((y_hat - y) ** 2, reduction)
+    return squared(y_hat, y, 1.0, reduction)
 
 
 @_loss("value", "sign")
