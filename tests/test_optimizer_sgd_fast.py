@@ -54,6 +54,25 @@ def test_plain_sgd_equals_the_rule_bit_for_bit(dtype, grad_dtype):
     assert [g["t"] for g in fast[2].param_groups] == [5]
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (1, 1, 1, 1)])
+@pytest.mark.parametrize(
+    ("dtype", "grad_dtype"), [(np.float32,) * 2, (np.float64,) * 2, (np.float32, np.float64)]
+)
+def test_a_one_element_parameter_moves_as_the_rule_moves_it_bit_for_bit(shape, dtype, grad_dtype):
+    # one element: updated as NumPy scalars, which must round as the array operations do
+    rng = np.random.default_rng(11)
+    grads = [rng.normal(size=shape).astype(grad_dtype) * 10.0**k for k in range(-3, 4)]
+    fast, slow = leaf(np.full(shape, 0.3), dtype), leaf(np.full(shape, 0.3), dtype)
+    steppers = SGD([fast], lr=0.0123), RuleSGD([slow], lr=0.0123)
+    for g in grads:
+        for p, opt in zip((fast, slow), steppers, strict=True):
+            p.grad = g.copy()
+            opt.step()
+        assert fast.data.dtype == dtype and fast.data.shape == shape
+        assert fast.data.tobytes() == slow.data.tobytes()
+    np.testing.assert_allclose(fast.data, 0.3 - 0.0123 * sum(grads), rtol=1e-5)
+
+
 def test_the_path_follows_the_group_when_its_momentum_changes():
     w = leaf([0.0, 0.0])
     opt = SGD([w], lr=0.1, momentum=0.9)

@@ -50,6 +50,9 @@ def sgd_rule(
     return (g + momentum * buf if nesterov else buf), {"momentum_buffer": buf}
 
 
+_FIRST = [(0,) * ndim for ndim in range(4)]  # the index of the one element, by ndim
+
+
 class SGD(Optimizer):
     r"""Stochastic gradient descent (optionally with momentum), PyTorch 2.x's `torch.optim.SGD`.
 
@@ -127,7 +130,11 @@ class SGD(Optimizer):
                 g = _grad_array(p, theta)
             if p not in state:
                 state[p] = {}  # sgd_init_state's, without momentum
-            theta -= lr * g  # in place, same_kind casting: a float32 θ stays float32
+            if theta.size == 1:  # the same float operations on NumPy scalars: a seventh the time
+                at = _FIRST[theta.ndim] if theta.ndim < 4 else (0,) * theta.ndim
+                theta[at] -= lr * g[at]
+            else:
+                theta -= lr * g  # in place, same_kind casting: a float32 θ stays float32
 
     def _check_group(self, group: dict) -> None:
         """The table, and the rules that tie nesterov and momentum_form to the others."""
