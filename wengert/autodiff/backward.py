@@ -321,12 +321,16 @@ def _owned(g: np.ndarray, given: set[int]) -> np.ndarray:
     A rule may hand the same array to several arguments (add does), pass on the cotangent it got
     (which may be the seed), or return a view (reshape, transpose); every other cotangent is a
     fresh array that nothing else holds, and copying it would cost a pass over every parameter
-    on every step. The seed is the engine's own (make_seed copies a gradient passed in).
+    on every step. The seed is the engine's own: shared and read-only (so copied here) when it
+    is the 1 of a one-element root, a copy of the gradient passed in otherwise.
     """
     if g.base is not None or id(g) in given or not g.flags.writeable:
         g = np.array(g, copy=True)
     given.add(id(g))
     return g
+
+
+_SEEDS: dict[tuple, np.ndarray] = {}  # (shape, dtype) -> the seed 1 of a one-element root
 
 
 def make_seed(root: Tensor, gradient: Tensor | ArrayLike | None) -> np.ndarray:
@@ -338,8 +342,12 @@ def make_seed(root: Tensor, gradient: Tensor | ArrayLike | None) -> np.ndarray:
                 f"{root.shape}. Pass t.backward(g) with g of that shape, or reduce first: "
                 f"t.sum().backward()"
             )
-        seed = np.empty(root._data.shape, root._data.dtype)
-        seed.fill(1)
+        data = root._data
+        seed = _SEEDS.get((data.shape, data.dtype))
+        if seed is None:  # one per shape and dtype, read-only: no rule writes into a cotangent
+            seed = np.ones(data.shape, data.dtype)
+            seed.flags.writeable = False
+            _SEEDS[data.shape, data.dtype] = seed
         return seed
     g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if g.shape != root.shape:
