@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 
 from wengert._checks import refusal, what_came
 from wengert.autodiff.elementwise import elementwise, underflow_ignored
-from wengert.autodiff.ops.arithmetic import _data, exp_p, expm1_p
+from wengert.autodiff.ops.arithmetic import _data, exp_p, expm1_p, where_p
 from wengert.autodiff.ops.reductions import flag, keepdims_shape, normalize_axis, reshape_p, sum_p
 from wengert.autodiff.primitive import Primitive, apply
 from wengert.autodiff.sympy_forms import each, number, objects, reduce
@@ -183,16 +183,28 @@ tanh_p = elementwise(
     sympy=each(lambda sp, v: sp.tanh(v)),
     expression=True,
 )
+
+
 # relu'(0) is taken as 0 (PyTorch and JAX agree); any value in [0, 1] is a valid subgradient.
-# The rule multiplies by the mask rather than selecting with where: np.where branches on every
-# element, and on a layer's mask (about half the units live, at random) it runs ~10x slower
-# than the product (bench/training.py). The one difference is a non-finite g at x <= 0, which
-# gives NaN here and 0 with where (micrograd multiplies; PyTorch and JAX select); after a dense
-# layer a non-finite cotangent has reached every unit anyway. (x > 0 of a Tensor is a constant.)
-relu_p = elementwise(
+# The rule selects: g where x > 0 and 0 elsewhere, also where g is infinite or NaN (PyTorch and
+# JAX select too; g * mask would give NaN there). On ndarrays it multiplies by the mask when g
+# is finite, which np.isfinite(g).all() tells for less than a third of the cost of np.where on
+# a layer's random mask (bench/training.py), and selects otherwise. On Tensors
+# (create_graph=True, jvp) it selects with where_p.
+def _relu_rule(g, ans, x):
+    mask = _data(x) > 0  # x > 0 of a Tensor is a constant as well
+    if type(g) is np.ndarray:
+        if np.isfinite(g).all():
+            return g * mask
+        return np.where(mask, g, np.zeros((), g.dtype))
+    return where_p(mask, g, 0)
+
+
+relu_p = Primitive(
     "relu",
     lambda x: np.maximum(x, 0),
-    (lambda ans, x: x > 0,),
+    (_relu_rule,),
+    (_relu_rule,),
     saves=(0,),
     sympy=each(lambda sp, v: sp.Max(0, v)),
     expression=True,

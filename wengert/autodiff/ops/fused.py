@@ -94,14 +94,40 @@ def _cross_entropy_slope(ans, logits, labels):
     return slope
 
 
+# The rules of linear: on the first-order sweep's ndarrays, a layer's usual shapes (a batch of
+# rows x (N, k), w (k, m) or (k,)) take NumPy directly, x.T @ g and g @ w.T; anything else
+# (Tensors under create_graph=True, batched or 1-D x) takes matmul's rules, written with
+# primitives so that they differentiate again.
+def _linear_rule_x(g, ans, x, w, b=None):
+    if type(g) is np.ndarray and type(w) is np.ndarray:
+        if w.ndim == 2:
+            return np.matmul(g, w.T)  # (..., m) @ (m, k)
+        if g.ndim == 1:  # x (N, k) @ w (k,) -> (N,): the perceptron's column
+            return np.multiply.outer(g, w)
+    return _matmul_rule_a(g, ans, x, w)
+
+
+def _linear_rule_w(g, ans, x, w, b=None):
+    if type(g) is np.ndarray and type(x) is np.ndarray and x.ndim == 2:
+        return np.matmul(x.T, g)  # (k, N) @ (N, m), or (k, N) @ (N,) for a 1-D w
+    return _matmul_rule_b(g, ans, x, w)
+
+
+def _linear_rule_b(g, ans, x, w, b):
+    """The bias's gradient: g summed over the batch, in the rule for a batch of rows and a bias
+    of shape (m,) (the sweep's unbroadcast would call sum_p for it); other shapes are summed
+    back by the sweep."""
+    if g.ndim == 2 and np.ndim(b) == 1 and np.shape(b)[0] == g.shape[1]:
+        if type(g) is np.ndarray:
+            return np.add.reduce(g, axis=0)
+        return sum_p(g, axis=(0,))  # the same sum, recorded: it differentiates again
+    return g
+
+
 linear_p = Primitive(
     "linear",
     _linear,
-    (
-        lambda g, ans, x, w, b=None: _matmul_rule_a(g, ans, x, w),
-        lambda g, ans, x, w, b=None: _matmul_rule_b(g, ans, x, w),
-        lambda g, ans, x, w, b: g,  # summed over the batch by the sweep's unbroadcast
-    ),
+    (_linear_rule_x, _linear_rule_w, _linear_rule_b),
     jvps=(
         lambda t, ans, x, w, b=None: matmul_p(t, w),
         lambda t, ans, x, w, b=None: matmul_p(x, t),
