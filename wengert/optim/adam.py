@@ -9,6 +9,7 @@ import numpy as np
 from wengert._checks import Boolean, TupleOf, check
 from wengert.optim import hyperparameters as hp
 from wengert.optim.optimizer import Optimizer
+from wengert.optim.optimizer import _grad_array as grad_array
 
 # From this many elements up, fused=None takes the in-place path. Measured with
 # bench/optimizer_step.py on a shared 2-CPU machine: Adam.step() on the 784-256-256-10 MLP's
@@ -133,6 +134,33 @@ class Adam(Optimizer):
         if self.fused is False or small:
             return adam_rule(g, state, lr=lr, **hyper)
         return adam_rule_inplace(g, state, lr=lr, **hyper)
+
+    def _step_group(self, group: dict, lr: float) -> None:
+        """The base class's step, where the in-place path also scales its direction in place:
+        d ← η·d, θ ← θ − d, the very operations of θ ← θ − η·d without a fresh η·d the size of
+        the parameter. Groups with maximize or a weight decay, and a learning rate that is not
+        a Python float (a schedule's NumPy scalar would promote η·d), take the base class's
+        path."""
+        plain = type(lr) is float and not group["maximize"] and group["weight_decay"] == 0
+        if self.fused is False or not plain:
+            super()._step_group(group, lr)
+            return
+        hyper = self.rule_hyperparameters(group)
+        every = self.fused is True
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            theta = p.data
+            if not every and theta.size < INPLACE_MIN_SIZE:
+                self._update(p, lr, False, 0, hyper)
+                continue
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self.init_state(theta, **hyper)
+            direction, new_state = adam_rule_inplace(grad_array(p, theta), state, lr=lr, **hyper)
+            state.update(new_state)
+            direction *= lr  # the scratch array the rule returned: η·d in place, same_kind
+            theta -= direction
 
 
 class AdamW(Adam):
