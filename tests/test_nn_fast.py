@@ -48,3 +48,31 @@ def test_the_identity_activation_returns_the_linear_node_itself():
     squashed = nn.Perceptron(1, activation="sigmoid", bias=False)(np.array([[3.0]], np.float32))
     assert squashed._prim.name == "sigmoid"
     np.testing.assert_allclose(squashed.data, [0.5])
+
+
+def test_calling_a_module_calls_the_forward_of_its_own_class():
+    class Double(nn.Module):
+        def forward(self, x):
+            return 2 * x
+
+    class Triple(Double):
+        def forward(self, x):
+            return 3 * x
+
+    class Logged(Triple):
+        def __call__(self, x):
+            return ("called", super().__call__(x))
+
+    class Inherits(Triple):
+        pass
+
+    assert Double.__call__ is Double.forward and Triple.__call__ is Triple.forward
+    assert Double()(np.float64(2.0)) == 4.0
+    assert Triple()(np.float64(2.0)) == 6.0
+    assert Inherits()(np.float64(2.0)) == 6.0
+    assert Logged()(np.float64(2.0)) == ("called", 6.0)
+    with pytest.raises(NotImplementedError, match="Module does not define forward"):
+        nn.Module()(1.0)
+    model = nn.Perceptron(2, bias=False)
+    x = np.array([[1.0, 2.0]], np.float32)
+    assert model(x).item() == model.forward(x).item() == 0.0
