@@ -43,12 +43,21 @@ def _model(spec, dtype=np.float64):
     return MLP([3, 5, 3 if spec.several_outputs else 1], activation="tanh", seed=0, dtype=dtype)
 
 
+def _compiled(compiled, model, loss, optimizer):
+    """compile_step's step where `compiled` is True (on backend "numpy") or a backend's name."""
+    if not compiled:
+        return None
+    backend = compiled if isinstance(compiled, str) else "numpy"
+    return wg.compile_step(model, loss, optimizer, backend=backend)
+
+
 def _run(compiled, spec, make_optimizer, dtype=np.float64, steps=20):
-    """(losses, model state, optimizer state dict) after `steps` steps, eager or compiled."""
+    """(losses, model state, optimizer state dict, the step) after `steps` steps, eager (False)
+    or compiled (`_compiled`)."""
     X, y = _data(spec, dtype)
     model = _model(spec, dtype)
     optimizer = make_optimizer(model.parameters())
-    step = wg.compile_step(model, spec.function, optimizer) if compiled else None
+    step = _compiled(compiled, model, spec.function, optimizer)
     losses = []
     for _ in range(steps):
         if compiled:
@@ -59,7 +68,7 @@ def _run(compiled, spec, make_optimizer, dtype=np.float64, steps=20):
         loss.backward()
         optimizer.step()
         losses.append(float(loss.data))
-    return losses, model.state_dict(), optimizer.state_dict()
+    return losses, model.state_dict(), optimizer.state_dict(), step
 
 
 def _assert_runs_equal(got, want, rtol, atol):
@@ -119,7 +128,7 @@ def test_the_update_is_in_place_and_a_schedule_is_read_at_each_step():
     model = _model(spec)
     arrays = [p.data for p in model.parameters()]
     optimizer = make(model.parameters())
-    step = wg.compile_step(model, cross_entropy, optimizer)
+    step = wg.compile_step(model, cross_entropy, optimizer, backend="numpy")
     for _ in range(20):
         step(X, y)
     assert all(p.data is a for p, a in zip(model.parameters(), arrays, strict=True))
@@ -226,7 +235,7 @@ def test_a_compiled_step_reads_a_replaced_parameter_and_retraces_for_a_new_shape
     X, y = _data(spec)
     model = _model(spec)
     optimizer = SGD(model.parameters(), lr=0.1)
-    step = wg.compile_step(model, cross_entropy, optimizer)
+    step = wg.compile_step(model, cross_entropy, optimizer, backend="numpy")
     step(X, y)
     first = model.parameters()[0]
     first.data = np.zeros_like(first.data)  # a new array: the program must read it
@@ -253,7 +262,9 @@ def test_the_update_is_written_into_the_program_and_grad_is_left_as_eager_leaves
     spec = LOSSES["cross_entropy"]
     X, y = _data(spec)
     models = [_model(spec), _model(spec)]
-    plain = wg.compile_step(models[0], cross_entropy, SGD(models[0].parameters(), lr=0.1))
+    plain = wg.compile_step(
+        models[0], cross_entropy, SGD(models[0].parameters(), lr=0.1), backend="numpy"
+    )
     assert plain(X, y) == float(cross_entropy(models[1](X), y).data)
     assert "    layers_0_weight -= lr0 * layers_0_weight_bar\n" in plain.source
     assert 'lr0 = lr_at(group0["lr"], group0["t"] + 1, 0, \'SGD\')' in plain.source
@@ -263,7 +274,9 @@ def test_the_update_is_written_into_the_program_and_grad_is_left_as_eager_leaves
     for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
         np.testing.assert_array_equal(p.grad, q.grad)
         np.testing.assert_array_equal(p.data, q.data)
-    adam = wg.compile_step(models[0], cross_entropy, Adam(models[0].parameters(), lr=0.1))
+    adam = wg.compile_step(
+        models[0], cross_entropy, Adam(models[0].parameters(), lr=0.1), backend="numpy"
+    )
     adam(X, y)
     assert "layers_0_weight_d, layers_0_weight_new = direction(layers_0_weight" in adam.source
 
@@ -274,7 +287,7 @@ def _changed_by_hand(compiled):
     X, y = _data(spec)
     model = _model(spec)
     optimizer = SGD(model.parameters(), lr=0.1, momentum=0.5)
-    step = wg.compile_step(model, cross_entropy, optimizer)
+    step = _compiled(compiled, model, cross_entropy, optimizer)
     losses = []
     for k in range(12):
         if k == 3:

@@ -82,12 +82,19 @@ class Compiled:
     """f compiled: call it as f; `source` and `show()` give the program of the last call."""
 
     def __init__(
-        self, f: Callable, data_argnums: tuple[int, ...], finish=None, backend: str = "numpy"
+        self,
+        f: Callable,
+        data_argnums: tuple[int, ...],
+        finish=None,
+        backend: str = "numpy",
+        numba_finish: Callable | str | None = None,
     ) -> None:
         self.function = f
         self.requested_backend = backend  # "auto", "numpy" or "numba" (numba_backend.py)
         self.data_argnums = data_argnums
         self.finish = finish  # (emitter, result) -> result: lines written before the return
+        # The same lines for the numba program (numba_update.writer), or why it has none.
+        self.numba_finish = numba_finish
         self._cache: dict[tuple, Program] = {}
         self._arrays: dict[tuple, Program] = {}  # the same programs, by shapes and dtypes alone
         self._last: Program | None = None
@@ -222,10 +229,11 @@ class Compiled:
         program = Program(namespace[fname], emitter.shown(source), traced, externals, types)
         program.scalar_source = "" if fast is None else runs
         program.text, program.namespace = runs, namespace
-        if self.finish is not None:  # the update lines call Python objects (the optimizer)
-            return numba_backend.python_only(program, self.requested_backend)
+        numba_finish = self.numba_finish
+        if self.finish is not None and not callable(numba_finish):  # lines of Python objects
+            return numba_backend.python_only(program, self.requested_backend, numba_finish or "")
         arrays = [values[k] for k in traced] + [t._data for t in externals]
-        parts = (reference, names, inline, fname, result, arrays)
+        parts = (reference, names, inline, fname, result, arrays, numba_finish)
         return numba_backend.choose(program, self.requested_backend, *parts)
 
     def _probe(self, reference: Tracer, record: probe.Record, values: list, kinds: list) -> set:

@@ -77,19 +77,30 @@ class Built:
 
 
 def build(
-    tracer: Tracer, names: list[str], inline: set[int], fname: str, result: object, arrays: list
+    tracer: Tracer,
+    names: list[str],
+    inline: set[int],
+    fname: str,
+    result: object,
+    arrays: list,
+    finish=None,
 ) -> Built:
     """The traced program compiled by numba and run once on `arrays` (the traced arguments):
-    Unsupported for an operation without a numba form, or where numba fails to compile it."""
+    Unsupported for an operation without a numba form, or where numba fails to compile it.
+    `finish` (numba_update.writer) writes lines before the return; such a program writes into
+    its arguments, so that first run is on copies."""
     emitter = NumbaEmitter(tracer, names, inline)
-    kernel, wrapper = emitter.sources(fname, result)
+    kernel, wrapper = emitter.sources(fname, result, finish)
+    if finish is not None:
+        arrays = [np.array(a, copy=True) for a in arrays] + emitter.trial
     kernels = "from wengert.compile.numba_kernels import " + ", ".join(KERNELS)
     head = f"import numpy as np\nfrom numba import njit\n\n{kernels}\n\n\n"
-    text = f"{head}@njit(cache=True)\n{kernel}"
+    # error_model="numpy": a float divided by zero is inf or nan, as in NumPy, and loops vectorize
+    text = f'{head}@njit(cache=True, error_model="numpy")\n{kernel}'
     namespace = {k: v for k, v in emitter.namespace.items() if k not in ("np", "__builtins__")}
     module, cached = _module(text, namespace)
     module.__dict__.update(namespace)
-    wrap_space = {"_kernel": module._kernel, "_out": namespace["_out"]}
+    wrap_space = {"_kernel": module._kernel, "_out": namespace["_out"], **emitter.wrapper_space}
     exec(compile(wrapper, f"<wengert.compile numba {fname}>", "exec"), wrap_space)
     start = time.perf_counter()
     try:
@@ -146,7 +157,7 @@ def _uncached(name: str, text: str):
     import types
 
     module = types.ModuleType(name)
-    text = text.replace("@njit(cache=True)", "@njit")
+    text = text.replace("@njit(cache=True, ", "@njit(")
     exec(compile(text, f"<{name}>", "exec"), module.__dict__)
     return module
 
@@ -168,26 +179,17 @@ def check(owner: str, backend: object) -> str:
     return backend
 
 
-def choose(
-    program: Program,
-    backend: str,
-    tracer: Tracer,
-    names: list[str],
-    inline: set[int],
-    fname: str,
-    result: object,
-    arrays: list,
-) -> Program:
+def choose(program: Program, backend: str, *parts: object) -> Program:
     """The program on the backend asked for: under "auto" numba where it is installed and can
     compile the program, else NumPy with `program.note` saying why; under "numba" numba, or
-    NotImplementedError naming what it cannot compile."""
+    NotImplementedError naming what it cannot compile. `parts` are build's arguments."""
     if backend == "numpy":
         return program
     if not available():
         program.note = "numba is not installed: NumPy backend"
         return program
     try:
-        built = build(tracer, names, inline, fname, result, arrays)
+        built = build(*parts)
     except Unsupported as error:
         if backend == "numba":
             raise NotImplementedError(
@@ -203,10 +205,10 @@ def choose(
     return program
 
 
-def python_only(program: Program, backend: str) -> Program:
+def python_only(program: Program, backend: str, why: str = "") -> Program:
     """A program whose last lines call Python objects (a compiled step's optimizer update):
     NumPy under "auto" (with the note), refused under "numba"."""
-    why = "the optimizer's update lines call Python objects, which numba cannot compile"
+    why = why or "the optimizer's update lines call Python objects, which numba cannot compile"
     if backend == "numba":
         raise NotImplementedError(f'compile: backend="numba" cannot compile this program: {why}.')
     if backend == "auto":

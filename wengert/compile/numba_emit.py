@@ -71,6 +71,14 @@ class NumbaEmitter(Emitter):
         self.flat: list[str] = []  # what the numba function returns, in order
         self.node: Tensor | None = None  # the forward node being written, for shapes
         self.dtype = None  # the dtype of the line being written, for its literals
+        # What a `finish` (numba_update.py) adds: the wrapper's lines before and after the call
+        # of the numba function, the names it passes to it after the program's arguments (with
+        # values of their types for the first, compiling run), and the wrapper's constants.
+        self.prologue: list[str] = []
+        self.epilogue: list[str] = []
+        self.extra: list[str] = []
+        self.trial: list = []
+        self.wrapper_space: dict = {}
 
     def typed(self, v: object) -> str:
         """A Python number written in the dtype of the line (float32 stays float32)."""
@@ -172,15 +180,17 @@ class NumbaEmitter(Emitter):
             return f"_out(_r[{k}])"
         return f"_r[{k}]"
 
-    def sources(self, fname: str, result: object) -> tuple[str, str]:
-        """(the numba function `_kernel`, the Python wrapper `fname` that calls it)."""
-        text = self.source(fname, result)
+    def sources(self, fname: str, result: object, finish=None) -> tuple[str, str]:
+        """(the numba function `_kernel`, the Python wrapper `fname` that calls it); `finish` as
+        for Emitter.source, its Python lines in the wrapper (`prologue`, `epilogue`)."""
+        text = self.source(fname, result, finish)
         lines = text.rstrip("\n").split("\n")
         head, body, last = lines[0], lines[1:-1], lines[-1]
-        params = head[len(f"def {fname}(") : -2]
+        params = ", ".join([p for p in [head[len(f"def {fname}(") : -2]] if p] + self.extra)
         flat = ", ".join(self.flat) + ("," if len(self.flat) == 1 else "")
         kernel = [f"def _kernel({params}):", *body, f"    return ({flat})"]
-        wrapper = [head, f"    _r = _kernel({params})", last]
+        wrapper = [head, *(f"    {line}" for line in self.prologue)]
+        wrapper += [f"    _r = _kernel({params})", *(f"    {line}" for line in self.epilogue), last]
         return "\n".join(kernel) + "\n", "\n".join(wrapper) + "\n"
 
 

@@ -3,11 +3,12 @@
 `step(X, y)` runs one program that `wg.compile` traced for the batch's shapes and dtypes: the
 model's forward pass, the loss, and the reverse sweep to every parameter the optimizer holds,
 with the parameters as arguments of the program, read at each call (so a new array put in
-`p.data`, or one of another shape or dtype, is never stale: the latter traces again). The
-gradients it returns go into each parameter's `.grad`, and the update is the optimizer's own
-`step()`: its rule functions on arrays, its maximize, weight decay and θ ← θ − η·d, its
-schedules read at each step, in place, on the same arrays as ever, so `p.data`,
-`optimizer.state` and `state_dict()` are those of an eager step, and equal to them in value.
+`p.data`, or one of another shape or dtype, is never stale: the latter traces again), then the
+optimizer's update, in place, on the same arrays as ever, so `p.data`, `optimizer.state` and
+`state_dict()` are those of an eager step, and equal to them in value. On NumPy the update
+lines call the optimizer's own rule functions (update.py); on numba they are loops written
+from the optimizer's rule, traced (numba_update.py). The gradients the program returns go into
+each parameter's `.grad`.
 
 Optimizers that re-evaluate the loss through a closure (L-BFGS) are refused: their line search
 calls the model several times per step, which a training step of one forward and one backward
@@ -23,7 +24,7 @@ import numpy as np
 from wengert._checks import refusal, what_came
 from wengert.autodiff.mode import MODE
 from wengert.autodiff.tensor import Tensor
-from wengert.compile import numba_backend, update
+from wengert.compile import numba_backend, numba_update, update
 from wengert.compile.compiled import Compiled
 from wengert.nn.module import Module
 from wengert.optim.optimizer import Optimizer
@@ -44,15 +45,27 @@ class CompiledStep:
         self.names = {id(p): name.replace(".", "_") for name, p in model.named_parameters()}
         self._updating = [False]  # set by the program where its update begins
         self.program = self._compiled(self.gradient_step)
-        self.fused = self._compiled(
-            self.train_step, update.writer(optimizer, self.params, self._updating)
-        )
+        self.fused = self._fused()
         self._last = self.program
 
-    def _compiled(self, f: Callable, finish=None) -> Compiled:
-        program = Compiled(f, data_argnums=(1,), finish=finish, backend=self.backend)
+    def _compiled(self, f: Callable, finish=None, numba_finish=None) -> Compiled:
+        program = Compiled(f, (1,), finish, self.backend, numba_finish)
         program.external_names.update(self.names)
         return program
+
+    def _fused(self) -> Compiled:
+        """The program of a whole step, its update written for the optimizer as it is now: in
+        the numba program where numba runs it and the rule is elementwise (numba_update.py),
+        else as the optimizer's own Python objects (update.py), which numba cannot compile."""
+        opt, params = self.optimizer, self.params
+        numba = self.backend != "numpy" and numba_backend.available()
+        why = numba_update.unsupported(opt, params) if numba else ""
+        self.eager_update = self.backend == "numba" and bool(why)
+        self.update_note = f"the update runs eagerly: {why}" if self.eager_update else ""
+        numba_finish = why if why else numba_update.writer(opt, params)
+        return self._compiled(
+            self.train_step, update.writer(opt, params, self._updating), numba_finish
+        )
 
     def gradient_step(self, X: Tensor, y: Tensor) -> tuple:
         """What the program computes: (loss, model output, a gradient or None per parameter)."""
@@ -93,24 +106,38 @@ class CompiledStep:
     def __call__(self, X: np.ndarray, y: np.ndarray) -> float:
         """One step on the batch (X, y): forward, loss, backward and the optimizer's update, one
         program; `.grad` is set as an eager step leaves it. The loss before the update."""
-        if self.backend == "numba":
-            # numba runs the gradient program; the update is the optimizer's own step (the
-            # update lines of the fused program call Python objects: "auto" keeps it on NumPy)
-            value, _ = self.gradients(X, y)
-            self.optimizer.step()
-            return value
+        if self.eager_update:  # numba asked for, and an update numba does not write
+            return self._eager_step(X, y)
         self._updating[0] = False
         try:  # the guard of its last program (guard.py): no Python call before it
             value, grads = self.fused(X, y)
         except update.Changed:  # hyperparameters or groups changed by hand: write it again
-            self.fused = self._compiled(
-                self.train_step, update.writer(self.optimizer, self.params, self._updating)
-            )
-            value, grads = self.fused(X, y)
+            self.fused = self._fused()
+            if self.eager_update:
+                return self._eager_step(X, y)
+            try:
+                value, grads = self.fused(X, y)
+            except numba_update.Fresh:
+                return self._eager_step(X, y)
+        except numba_update.Fresh:  # a state entry the rule reads is no array yet
+            return self._eager_step(X, y)
         self._last = self.fused
         for p, g in zip(self.params, grads, strict=True):  # _set_grads, written out: each step
             p.grad = g if type(g) is _NDARRAY or g is None else np.asarray(g, p._data.dtype)
         return value
+
+    def _eager_step(self, X: np.ndarray, y: np.ndarray) -> float:
+        """The gradient program, then the optimizer's own step()."""
+        value, _ = self.gradients(X, y)
+        self.optimizer.step()
+        return value
+
+    @property
+    def note(self) -> str:
+        """Which backend runs the last call's program and why (its compile time on numba), and
+        why the update runs eagerly where it does."""
+        notes = [self._last.note, getattr(self, "update_note", "")]
+        return "; ".join(n for n in notes if n)
 
     @property
     def source(self) -> str:
@@ -169,9 +196,12 @@ def compile_step(
     optimizer's state and `state_dict()` are those of an eager step, and equal in value. The
     parameters are read at each call. L-BFGS (a closure-based optimizer) is refused.
 
-    `backend` as for `wg.compile`. The update lines call Python objects (the optimizer), which
-    numba cannot compile, so "auto" runs the whole step as one NumPy program; "numba" runs the
-    forward pass, loss and sweep as a numba program, then `optimizer.step()`.
+    `backend` as for `wg.compile`: "auto" (the default) is numba where it is installed. On
+    numba the update runs inside the numba program, one loop per parameter written from the
+    optimizer's own rule (numba_update.py), equal to the eager step to rounding; a rule that is
+    not elementwise, or a parameter with no axes, keeps the optimizer's own step() (under
+    "numba", after the numba gradient program; under "auto", the whole step on NumPy), and
+    `step.note` says why. On numba, no update raises under np.errstate.
     """
     return CompiledStep(model, loss, optimizer, backend)
 

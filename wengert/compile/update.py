@@ -70,21 +70,12 @@ class _Lines:
         return self.e._unique(base)
 
     def write(self, params: list[Tensor], grads: list, updating: str) -> None:
-        e, opt = self.e, self.opt
-        groups = self.name("groups")
-        self.line(f"{groups} = {opt}.param_groups", set(), groups)
-        names, lrs, kept = [], [], {}
-        for i in range(len(self.optimizer.param_groups)):
-            names.append(self.name(f"group{i}"))
-            self.line(f"{names[i]} = {groups}[{i}]", {groups}, names[i])
-        self._guard(groups, names)
-        lr_of = e._function("lr_at", lr_at)
-        for i, g in enumerate(names):
-            lrs.append(self.name(f"lr{i}"))
-            text = f'{lrs[i]} = {lr_of}({g}["lr"], {g}["t"] + 1, {i}, {self.owner})'
-            self.line(text, {g}, lrs[i])
-        state = self.name("state")
-        self.line(f"{state} = {opt}.state", set(), state)
+        e = self.e
+        lines, names, lrs = head(self.optimizer, self.opt, e._function, e._unique)
+        for target, text, used in lines:
+            self.line(text, used, target)
+        state, kept = self.name("state"), {}
+        self.line(f"{state} = {self.opt}.state", set(), state)
         grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
         self.line(f"{updating}[0] = True", set())
         for i, group in enumerate(self.optimizer.param_groups):
@@ -95,19 +86,6 @@ class _Lines:
                 g = grad_of.get(id(p))
                 if g is not None:  # None: the loss does not reach p, whose .grad stays None
                     self._parameter(p, g, group, (lrs[i], kept[i], state))
-
-    def _guard(self, groups: str, names: list[str]) -> None:
-        """Raise Changed, before anything moves, where the groups are not the traced ones."""
-        parts = []
-        for g, group in zip(names, self.optimizer.param_groups, strict=True):
-            read = [f"{g}[{k!r}]" for k in _keys(group)] + [f'id({g}["params"])']
-            parts.append(f"({', '.join(read)},)")
-        options = [f"{self.opt}.{k}" for k in self.optimizer.keyword_options]
-        now = f"(({', '.join(parts)},), ({''.join(o + ', ' for o in options)}))"
-        want = self.e._constant(snapshot(self.optimizer), "traced")
-        changed = self.e._constant(Changed, "Changed")
-        self.line(f"if len({groups}) != {len(names)}: raise {changed}", {groups})
-        self.line(f"if {now} != {want}: raise {changed}", set(names))
 
     def _plain(self, theta: str, g: str, lr: str, ndim: int) -> None:
         """θ ← θ − η·g in place; on the one element where g is a number too (scalar.py)."""
@@ -158,10 +136,37 @@ class _Lines:
         self.line(f"{theta} -= {lr} * {d}", {theta, lr})
 
 
+def head(
+    optimizer: Optimizer, opt: str, bind: Callable[[str, object], str], unique: Callable
+) -> tuple[list[tuple[str, str, set[str]]], list[str], list[str]]:
+    """The update's first lines, as (target, text, names read), with `opt` the name of the
+    optimizer: each group read, `Changed` raised where the groups are not the traced ones
+    (before anything moves), and each group's learning rate of this step (`lr_at`, so a
+    schedule is called and a refused value changes nothing); (lines, group names, lr names).
+    `bind(base, value)` names a constant, `unique(base)` a new variable."""
+    groups, owner = unique("groups"), repr(type(optimizer).__name__)
+    lines = [(groups, f"{groups} = {opt}.param_groups", set())]
+    names = [unique(f"group{i}") for i in range(len(optimizer.param_groups))]
+    lines += [(g, f"{g} = {groups}[{i}]", {groups}) for i, g in enumerate(names)]
+    parts = []
+    for g, group in zip(names, optimizer.param_groups, strict=True):
+        read = [f"{g}[{k!r}]" for k in _keys(group)] + [f'id({g}["params"])']
+        parts.append(f"({', '.join(read)},)")
+    options = [f"{opt}.{k}" for k in optimizer.keyword_options]
+    now = f"(({', '.join(parts)},), ({''.join(o + ', ' for o in options)}))"
+    want, changed = bind("traced", snapshot(optimizer)), bind("Changed", Changed)
+    lines.append(("", f"if len({groups}) != {len(names)}: raise {changed}", {groups}))
+    lines.append(("", f"if {now} != {want}: raise {changed}", set(names)))
+    lr_of, lrs = bind("lr_at", lr_at), [unique(f"lr{i}") for i in range(len(names))]
+    for i, (g, lr) in enumerate(zip(names, lrs, strict=True)):
+        lines.append((lr, f'{lr} = {lr_of}({g}["lr"], {g}["t"] + 1, {i}, {owner})', {g}))
+    return lines, names, lrs
+
+
 def _plain_sgd(optimizer: Optimizer, group: dict) -> bool:
     """SGD without momentum through the base class's own path: its direction is g itself."""
     plain = type(optimizer)._direction is Optimizer._direction
     return plain and optimizer.rule is sgd_rule and group["momentum"] == 0
 
 
-__all__ = ["Changed", "snapshot", "writer"]
+__all__ = ["Changed", "head", "snapshot", "writer"]
