@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import wengert as wg
-from wengert.autodiff.ops import linear
+from wengert.autodiff.ops import cross_entropy, linear
 
 RNG = np.random.default_rng(11)
 
@@ -111,3 +111,17 @@ def test_relu_gradient_of_finite_cotangents_is_the_masked_product():
     wg.relu(xt).backward(g)
     np.testing.assert_array_equal(xt.grad, np.where(x > 0, g, 0))
     assert xt.grad.dtype == np.float32
+
+
+def test_cross_entropy_gradient_on_float32_arrays_is_softmax_minus_onehot_times_g():
+    z = (RNG.normal(size=(16, 10)) * 4).astype(np.float32)
+    labels = RNG.integers(0, 10, 16)
+    g = RNG.normal(size=16).astype(np.float32)
+    zt = wg.tensor(z, requires_grad=True)
+    cross_entropy(zt, labels).backward(g)
+    assert zt.grad.dtype == np.float32
+    z64 = z.astype(np.float64)
+    softmax = np.exp(z64 - z64.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    expected = (softmax - np.eye(10)[labels]) * g[:, None]
+    np.testing.assert_allclose(zt.grad, expected, rtol=2e-5, atol=1e-6)

@@ -188,9 +188,9 @@ tanh_p = elementwise(
 # relu'(0) is taken as 0 (PyTorch and JAX agree); any value in [0, 1] is a valid subgradient.
 # The rule selects: g where x > 0 and 0 elsewhere, also where g is infinite or NaN (PyTorch and
 # JAX select too; g * mask would give NaN there). On ndarrays it multiplies by the mask when g
-# is finite, which np.isfinite(g).all() tells for less than a third of the cost of np.where on
-# a layer's random mask (bench/training.py), and selects otherwise. On Tensors
-# (create_graph=True, jvp) it selects with where_p.
+# is finite, which np.isfinite(g).all() tells: the check and the product cost about a third of
+# np.where on a layer's random mask (float32, (16, 256) and (128, 256)); it selects otherwise.
+# On Tensors (create_graph=True, jvp) it selects with where_p.
 def _relu_rule(g, ans, x):
     mask = _data(x) > 0  # x > 0 of a Tensor is a constant as well
     if type(g) is np.ndarray:
