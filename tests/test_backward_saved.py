@@ -4,6 +4,7 @@ backward() is refused naming the node, never a silently wrong gradient.
 
 import gc
 import math
+import re
 
 import numpy as np
 import pytest
@@ -354,3 +355,49 @@ def test_saved_values_left_read_only_pass_the_check_with_the_right_gradient():
     y.sum().backward(retain_graph=True)
     y.sum().backward()
     np.testing.assert_allclose(w.grad, 2 * np.exp([1.0, 2.0]), rtol=1e-15)
+
+
+# ----------------------------------------------------------------------------- reads
+# Primitive.reads: a node saves only what the rules of its arguments that require grad read.
+@pytest.mark.parametrize("size", [3, BIG])
+def test_a_product_with_a_constant_guards_the_constant_alone(size):
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=size), leaf(rng.normal(size=size))
+    y = (w * x).sum()
+    (node,) = y._inputs
+    assert node._raw[0] is w._data  # w's rule is not run: its value is not saved
+    x_before = x.copy()
+    if size == BIG:  # held read-only while the graph lives
+        with pytest.raises(ValueError, match=READ_ONLY):
+            x[0] = 100.0
+    else:  # saved as a copy: a change in place after the forward pass does not reach it
+        x[0] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(w.grad, x_before)
+    assert x.flags.writeable
+
+
+def test_a_product_of_two_leaves_guards_both():
+    a, b = leaf(np.array([2.0, 3.0])), leaf(np.array([5.0, 7.0]))
+    y = (a * b).sum()
+    (node,) = y._inputs
+    assert node._raw[0] is not a._data and node._raw[1] is not b._data  # copies, both
+    with wg.no_grad():
+        a.data[...] = 0.0  # an optimizer's step between forward and backward
+    y.backward()
+    np.testing.assert_array_equal(a.grad, [5.0, 7.0])
+    np.testing.assert_array_equal(b.grad, [2.0, 3.0])
+
+
+def test_reads_outside_saves_are_refused_by_name():
+    rule = lambda g, ans, a, b: g
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Primitive 'bad': reads must name values within saves; got reads=((1,), (0,)) and "
+            "saves=(0,)."
+        ),
+    ):
+        wg.autodiff.primitive.Primitive(
+            "bad", np.add, (rule, rule), saves=(0,), reads=((1,), (0,)), register=False
+        )

@@ -81,6 +81,9 @@ class Primitive:
     the node lives (`saved.py`: checked, copied or held read-only), so that an in-place change
     cannot make the gradient silently wrong. None (the default) guards every argument and the
     result; `()` says the rules read shapes only (add, sum, reshape), and then nothing is held.
+    `reads` (optional) says it per argument: what the rule of argument i reads, within `saves`.
+    A node then saves only what the rules of its arguments that require grad read: `w * x`
+    with x a constant saves x alone, not w, which its rule for x would read.
 
     `template` and `precedence` say how a Wengert list prints the operation: "{0} * {1}" gives
     `t1 = w * x`, "-{0}" gives `t3 = -z`, "{0}[{index}]" gives `t2 = x[0]` (keys are the
@@ -108,11 +111,14 @@ class Primitive:
     template: str | None = None
     precedence: int = 100
     saves: tuple[int | str, ...] | None = None
+    reads: tuple[tuple[int | str, ...], ...] | None = None
     sympy: Callable[..., Any] | Without | None = None
     expression: bool = False
     register: InitVar[bool] = True
 
     def __post_init__(self, register: bool) -> None:
+        object.__setattr__(self, "guard", _guard(self.saves))
+        object.__setattr__(self, "plans", None if self.reads is None else self._plans())
         if register:
             if self.name in REGISTRY:
                 raise ValueError(
@@ -121,11 +127,20 @@ class Primitive:
                     f"primitive outside the library (a test's), or choose another name."
                 )
             REGISTRY[self.name] = self
-        # What apply does after the forward, read as one attribute: nothing to guard (add, sum),
-        # the result alone (exp, tanh, sigmoid: a new array needs no work), the first argument
-        # alone (relu, softplus: no work when it is an intermediate result), or saved.hold.
-        guard = {(): _NOTHING, ("ans",): _RESULT, (0,): _FIRST}.get(self.saves, _HOLD)
-        object.__setattr__(self, "guard", guard)
+
+    def _plans(self) -> tuple[tuple[tuple | None, int], ...]:
+        """(saves, guard) for each set of arguments that require grad, by its bits (_arrays)."""
+        if self.saves is None or not set().union(*self.reads) <= set(self.saves):
+            raise ValueError(
+                f"Primitive {self.name!r}: reads must name values within saves; got reads="
+                f"{self.reads!r} and saves={self.saves!r}."
+            )
+        plans = []
+        for bits in range(2 ** len(self.reads)):
+            wanted = {key for i in positions(bits) for key in self.reads[i]}
+            saves = tuple(key for key in self.saves if key in wanted)
+            plans.append((saves, _guard(saves)))
+        return tuple(plans)
 
     def __call__(self, *args: Tensor | ArrayLike, **params: Any) -> Tensor | np.ndarray:
         for a in args:
@@ -227,7 +242,11 @@ def _record(prim: Primitive, out: np.ndarray, args: tuple, params: dict, raw: tu
     node._params = params
     node._wanted = _POSITIONS[wanted] if wanted < 8 else positions(wanted)
     node._seq = next(SEQUENCE)
-    guard = prim.guard  # what the rules read, and how it is guarded (saved.py)
+    plans = prim.plans  # what the rules read, and how it is guarded (saved.py)
+    if plans is None:
+        saves, guard = prim.saves, prim.guard
+    else:
+        saves, guard = plans[wanted]
     if guard == _NOTHING:  # add, sum, reshape: the rules read shapes alone, from the inputs
         node._hold = node._raw = None  # (one object less per node: it costs the collector more)
         return node
@@ -242,7 +261,7 @@ def _record(prim: Primitive, out: np.ndarray, args: tuple, params: dict, raw: tu
     ):
         node._hold = (raw, out, (), (), (a,))
     else:
-        node._hold = held = hold(prim.saves, raw, out, args, params)
+        node._hold = held = hold(saves, raw, out, args, params)
         raw = held[0]  # small arrays the caller may hold are saved as copies
     node._raw = raw
     return node
@@ -256,6 +275,13 @@ def record_fields(node: Tensor) -> None:
         i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad
     )
     node._seq = next(SEQUENCE)
+
+
+def _guard(saves: tuple | None) -> int:
+    """What apply does after the forward, read as one attribute: nothing to guard (add, sum),
+    the result alone (exp, tanh, sigmoid: a new array needs no work), the first argument alone
+    (relu, softplus: no work when it is an intermediate result), or saved.hold."""
+    return {(): _NOTHING, ("ans",): _RESULT, (0,): _FIRST}.get(saves, _HOLD)
 
 
 def positions(bits: int) -> tuple[int, ...]:

@@ -112,6 +112,7 @@ mul_p = elementwise(
     np.multiply,
     (lambda ans, a, b: b, lambda ans, a, b: a),
     saves=(0, 1),
+    reads=((1,), (0,)),  # w * x with x a constant saves x alone
     template="{0} * {1}",
     precedence=60,
     sympy=lambda sp, a, b: a * b,
