@@ -24,13 +24,16 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 # The benchmarks compare against PyTorch, JAX, micrograd, scikit-learn and SciPy, which
-# `make test` never installs.
+# `make test` never installs. numba goes into a folder of its own, read by the peers' bench
+# alone: in the environment itself it would become every test's "auto" backend.
+BENCH_SITE := .bench-site
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peers]"
+	test -d $(BENCH_SITE)/numba || $(PY) -m pip install --quiet --no-deps --target $(BENCH_SITE) "numba>=0.60" llvmlite
 	$(PY) bench/engine_overhead.py --quick
 	$(PY) bench/training.py
 	$(PY) bench/lbfgs.py
-	$(PY) bench/peers.py
+	PYTHONPATH=$(BENCH_SITE) $(PY) bench/peers.py
 
 fixtures: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[peers]"
@@ -45,4 +48,4 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_SITE) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -12,7 +12,8 @@
    (bench/numpy_mlp.py).
 
 "wengert, compiled" is `step = wengert.compile_step(model, loss, optimizer)`, `step(X, y)`
-returning the loss; it reads "not available" while wengert has no compile_step. A peer that does
+returning the loss, on backend "auto": numba where it is installed (`make bench` installs it),
+and then a row for the NumPy backend too. A peer that does
 not import is left out with a note. Every library runs on --threads threads (default 1): NumPy's
 BLAS through threadpoolctl, torch.set_num_threads, XLA's CPU flags for JAX. Correctness first:
 from the same start, every side's loss after the same steps on the same data matches wengert's
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import itertools
 import os
 import sys
@@ -56,13 +58,15 @@ import wengert as wg
 import wengert.losses
 import wengert.nn
 import wengert.optim
+from wengert.compile import numba_backend
 
 PEERS = ("torch", "jax", "micrograd")
 RESULTS = Path(__file__).with_name("results.md")
 QUICK = SimpleNamespace(repeats=3, block_s=0.05)
 FULL = SimpleNamespace(repeats=13, block_s=0.3)
 EAGER_P, EAGER_MLP = "wengert, nn.Perceptron + optim.SGD", "wengert, Adam (eager)"
-COMPILED = "wengert, compiled (compile_step)"
+COMPILED = "wengert, compiled (compile_step)"  # backend "auto": numba where it is installed
+NUMPY_BACKEND = "wengert, compiled, NumPy backend"
 LEGEND = "x wengert: how many times faster than wengert's eager row (medians; best: fastest blocks)"
 CHECK_EPOCHS, CHECK_STEPS = 3, 10  # perceptron epochs, MLP steps, before the losses are compared
 P_RTOL, MLP_RTOL = 1e-5, 2e-3
@@ -106,18 +110,26 @@ def import_peers(threads: int) -> tuple[dict, list[str]]:
 
 def versions(found: dict) -> str:
     names = ["numpy", "wengert", *(name for name in PEERS if name in found)]
+    names += ["numba"] if numba_backend.available() else []
     return ", ".join(f"{name} {metadata.version(name)}" for name in names)
 
 
-def compiled_side(make, *args):
-    """make(compile_step, *args), or the reason the compiled row is not available."""
+def compiled_sides(make, *args) -> dict:
+    """label -> make(compile_step, *args), or the reason a row is missing: backend "auto"
+    (numba where it is installed), and the NumPy backend too where auto is numba."""
     compile_step = getattr(wg, "compile_step", None)
     if compile_step is None:
-        return "not available: no wengert.compile_step"
-    try:
-        return make(compile_step, *args)
-    except Exception as exc:  # a step it cannot compile yet is reported in its row
-        return f"not available: {type(exc).__name__}: {exc}"
+        return {COMPILED: "not available: no wengert.compile_step"}
+    backends = {COMPILED: "auto"}
+    if numba_backend.available():
+        backends[NUMPY_BACKEND] = "numpy"
+    sides = {}
+    for label, backend in backends.items():
+        try:
+            sides[label] = make(functools.partial(compile_step, backend=backend), *args)
+        except Exception as exc:  # a step it cannot compile yet is reported in its row
+            sides[label] = f"not available: {type(exc).__name__}: {exc}"
+    return sides
 
 
 # ----------------------------------------------------------------------------- 1. perceptron
@@ -129,7 +141,7 @@ def perceptron_all(found: dict) -> dict:
         sides["micrograd, Value + hand SGD"] = _micrograd(found["micrograd"])
     if "jax" in found:
         sides["JAX, jitted step"] = _jax_perceptron(found["jax"])
-    sides[COMPILED] = compiled_side(_wengert_compiled)
+    sides.update(compiled_sides(_wengert_compiled))
     return sides
 
 
@@ -236,7 +248,7 @@ def mlp_sides(found: dict, X, y, batch: int) -> dict:
     model, opt = wengert_model(params)
     data = batches(X, y, batch)
     sides[EAGER_MLP] = lambda: wengert_step(model, opt, *next(data))
-    sides[COMPILED] = compiled_side(_compiled_mlp, params, X, y, batch)
+    sides.update(compiled_sides(_compiled_mlp, params, X, y, batch))
     if "jax" in found:
         sides["JAX, jitted step, Adam by hand"] = _jax_mlp(found["jax"], params, X, y, batch)
     if (torch := found.get("torch")) is not None:
