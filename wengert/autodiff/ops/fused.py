@@ -139,7 +139,8 @@ linear_p = Primitive(
         lambda t, ans, x, w, b=None: matmul_p(x, t),
         lambda t, ans, x, w, b: t,  # repeated over the batch by forward mode's broadcast
     ),
-    saves=(0, 1),  # the bias's rule reads no value
+    saves=(0, 1),
+    reads=((1,), (0,), ()),  # x's rule reads w, w's reads x, the bias's rule reads no value
     sympy=lambda sp, x, w, b=None: np.matmul(x, w) if b is None else np.matmul(x, w) + b,
 )
 cross_entropy_p = Primitive(

@@ -60,6 +60,7 @@ matmul_p = Primitive(
     (_matmul_rule_a, _matmul_rule_b),
     jvps=(lambda t, ans, a, b: matmul_p(t, b), lambda t, ans, a, b: matmul_p(a, t)),
     saves=(0, 1),
+    reads=((1,), (0,)),  # X @ W with X data saves X alone
     template="{0} @ {1}",
     precedence=60,
     sympy=lambda sp, a, b: np.matmul(a, b),  # object arrays multiply as numbers do
