@@ -127,6 +127,9 @@ class _Writer:
         theta, g = e.names[id(p)], e.names[id(g_tensor)]
         s, param = e._unique(f"_{theta}_state"), self.bind(f"{theta}_p", p)
         init = self.bind("init_state", self.optimizer.init_state)
+        # A graph alive elsewhere (the trace's, until collected) holds θ read-only; reading
+        # .data moves the parameter to a writeable copy, as the eager step does (saved.py).
+        e.prologue.append(f"if not {theta}.flags.writeable: {theta} = {param}.data")
         e.prologue.append(f"{s} = {state}.get({param})")
         e.prologue.append(f"if {s} is None: {s} = {state}[{param}] = {init}({theta}, **{hyper})")
         read = {"g": g, "lr": lr}
