@@ -361,3 +361,33 @@ def test_a_tensor_batch_and_alternating_batch_shapes_step_as_arrays_do():
     for key in state:
         np.testing.assert_array_equal(state[key], t_state[key])
     assert losses[2] < losses[0]  # the steps moved the weights
+
+
+def _held_read_only(compiled):
+    """(losses, model state, optimizer state dict) of 3 steps, each taken while a live graph
+    locks the large parameter's array read-only (saved.py), as the trace's graph does until
+    it is collected: the update moves it to a writeable copy, as the eager step's reading of
+    .data does."""
+    spec = LOSSES["cross_entropy"]
+    X, y = _data(spec)
+    model = MLP([3, 400, 3], seed=0, dtype=np.float64)
+    opt = Adam(model.parameters(), lr=0.01)
+    step = _compiled(compiled, model, cross_entropy, opt)
+    losses = []
+    w = model.parameters()[0]
+    for _ in range(3):
+        held = (w * w).sum()  # noqa: F841 (alive while the step runs, holding w's array)
+        assert not w._data.flags.writeable
+        if step is not None:
+            losses.append(step(X, y))
+            continue
+        opt.zero_grad()
+        loss = cross_entropy(model(X), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.data))
+    return losses, model.state_dict(), opt.state_dict()
+
+
+def test_a_parameter_that_a_live_graph_holds_read_only_is_updated_as_eagerly():
+    _assert_runs_equal(_held_read_only(True), _held_read_only(False), rtol=1e-12, atol=1e-12)

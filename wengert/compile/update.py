@@ -107,6 +107,9 @@ class _Lines:
             self.line(f"{g2} = {g}.astype({dtype})", {g}, g2)
             g = g2
         p_name = e._constant(p, f"{theta}_p")
+        # A graph alive elsewhere holds θ read-only: .data moves it to a writeable copy, as the
+        # eager step's reading of it does (saved.py).
+        self.line(f"if not {theta}.flags.writeable: {theta} = {p_name}.data", {theta})
         s = self.name(f"{theta}_state")
         init = e._function("init_state", opt.init_state)
         self.line(f"{s} = {state}.get({p_name})", {state}, s)
