@@ -51,6 +51,15 @@ def _compiled(compiled, model, loss, optimizer):
     return wg.compile_step(model, loss, optimizer, backend=backend)
 
 
+def _eager_step(model, loss, optimizer, X, y) -> float:
+    """One eager step: zero_grad, forward, backward, optimizer.step(); the loss."""
+    optimizer.zero_grad()
+    value = loss(model(X), y)
+    value.backward()
+    optimizer.step()
+    return float(value.data)
+
+
 def _run(compiled, spec, make_optimizer, dtype=np.float64, steps=20):
     """(losses, model state, optimizer state dict, the step) after `steps` steps, eager (False)
     or compiled (`_compiled`)."""
@@ -63,11 +72,7 @@ def _run(compiled, spec, make_optimizer, dtype=np.float64, steps=20):
         if compiled:
             losses.append(step(X, y))
             continue
-        optimizer.zero_grad()
-        loss = spec.function(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.data))
+        losses.append(_eager_step(model, spec.function, optimizer, X, y))
     return losses, model.state_dict(), optimizer.state_dict(), step
 
 
@@ -302,11 +307,7 @@ def _changed_by_hand(compiled):
         if compiled:
             losses.append(step(X, y))
             continue
-        optimizer.zero_grad()
-        loss = cross_entropy(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.data))
+        losses.append(_eager_step(model, cross_entropy, optimizer, X, y))
     return losses, model.state_dict(), optimizer.state_dict(), step
 
 
@@ -378,14 +379,7 @@ def _held_read_only(compiled):
     for _ in range(3):
         held = (w * w).sum()  # noqa: F841 (alive while the step runs, holding w's array)
         assert not w._data.flags.writeable
-        if step is not None:
-            losses.append(step(X, y))
-            continue
-        opt.zero_grad()
-        loss = cross_entropy(model(X), y)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.data))
+        losses.append(_eager_step(model, cross_entropy, opt, X, y) if step is None else step(X, y))
     return losses, model.state_dict(), opt.state_dict()
 
 
