@@ -7,7 +7,8 @@ docstring), so that a test, or a reader, can check the picture against the libra
 matplotlib is imported when a picture is drawn, never by `import wengert.plot`.
 
     plot_losses              the four losses (L1, L2, zero-one, hinge) against ŷ, y = 1
-    plot_loss_curve          a History's loss per step and epoch, its learning rate below
+    plot_loss_curve          a History's loss per step and epoch, its learning rate below;
+                             a diverged run's finite part, and where it diverged
     plot_descent             gradient descent on a 1-D function, the steps as arrows
     plot_learning_rates      learning rate too small / about right / too big
     plot_optimizer_paths     SGD, momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, L-BFGS
@@ -15,6 +16,8 @@ matplotlib is imported when a picture is drawn, never by `import wengert.plot`.
     plot_margins             a perceptron's and an SVM's boundaries, with the SVM's margin
     plot_boundary_evolution  an MLP's boundary on xor / circles / spirals as it trains
     plot_step_size_error     the V of finite-difference error against the step h
+    plot_boundary            any trained classifier's decision regions on 2-feature data
+    plot_schedule            a learning-rate schedule over the steps, beside the rates recorded
 
 PICTURES maps a short name to a function callable with no arguments (for `wengert plot NAME`).
 
@@ -22,10 +25,16 @@ Layer: integrations, with io and sklearn; it imports the layers above it (checks
 classic) and the other integrations, never the interfaces (wengert.cli).
 """
 
-from wengert.plot.boundaries import DATASETS, plot_boundary_evolution, plot_margins
+from wengert.plot.boundaries import (
+    DATASETS,
+    plot_boundary,
+    plot_boundary_evolution,
+    plot_margins,
+)
 from wengert.plot.curves import example_history, plot_loss_curve, plot_losses, plot_step_size_error
 from wengert.plot.descent import descend_1d, plot_descent, plot_learning_rates
 from wengert.plot.paths import OPTIMIZERS, SURFACES, optimizer_path, plot_optimizer_paths
+from wengert.plot.schedules import plot_schedule
 
 PICTURES = {
     "losses": plot_losses,
@@ -46,6 +55,7 @@ __all__ = [
     "descend_1d",
     "example_history",
     "optimizer_path",
+    "plot_boundary",
     "plot_boundary_evolution",
     "plot_descent",
     "plot_learning_rates",
@@ -53,5 +63,6 @@ __all__ = [
     "plot_losses",
     "plot_margins",
     "plot_optimizer_paths",
+    "plot_schedule",
     "plot_step_size_error",
 ]

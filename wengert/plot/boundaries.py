@@ -13,14 +13,14 @@ from numpy.typing import ArrayLike
 
 import wengert as wg
 from wengert import classic, data, losses, nn, optim
-from wengert._checks import Interval, Options, check, refusal
+from wengert._checks import Interval, Options, check, refusal, what_came
 from wengert.plot._figure import check_save, finish, new_figure
 
 if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["DATASETS", "plot_boundary_evolution", "plot_margins"]
+__all__ = ["DATASETS", "plot_boundary", "plot_boundary_evolution", "plot_margins"]
 
 # name -> (toy-set function, epochs, hidden sizes, Adam's lr): defaults that fit each set
 DATASETS = {
@@ -219,3 +219,121 @@ def _draw_snapshots(
         _scatter(ax, X, y)
         ax.set(title=f"epoch {mark}: accuracy {acc:.0%}", aspect="equal", xticks=[], yticks=[])
     return fig
+
+
+def plot_boundary(
+    model: object,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    resolution: int = 200,
+    title: str | None = None,
+    save: str | os.PathLike | None = None,
+) -> Figure:
+    """A trained classifier's decision regions and boundary in the plane, with the data on top.
+
+    model: anything with `predict(X)` returning a label per row (wengert.classic, wengert.sklearn
+    or scikit-learn models), or a wengert Module (or a function) mapping X to outputs: one
+    output puts a row in y's second class where it is > 0, several pick the class of the
+    largest. X: 2 features; y: one label per row (numbers or names). The regions are the
+    predicted class on a resolution × resolution grid over the data; the lines are where it
+    changes. fig.wengert_data: {"grid": (xs, ys), "prediction": the label at each grid point,
+    "classes", "accuracy"} (the accuracy of the model on X, y).
+    """
+    owner = "plot_boundary"
+    path = check_save(save, owner)
+    check(owner, "resolution", resolution, Interval(Integral, 2, 2000))
+    X, y = _boundary_data(X, y)
+    label = _labeller(model, np.unique(y))
+    xs, ys = _grid(X, resolution)
+    predicted = label(np.column_stack([xs.ravel(), ys.ravel()]))
+    classes = np.unique(np.concatenate([np.unique(y), np.unique(predicted)]))
+    index = np.searchsorted(classes, predicted).reshape(xs.shape)
+    accuracy = float(np.mean(label(X) == y))
+    fig = new_figure((6.4, 5.4))
+    ax = fig.add_subplot()
+    _draw_regions(ax, (xs, ys), index, len(classes))
+    _scatter_classes(ax, X, y, classes)
+    name = title or f"Decision boundary of {type(model).__name__}"
+    ax.set(xlabel="x₁", ylabel="x₂", title=f"{name}: accuracy {accuracy:.0%}")
+    ax.legend(fontsize="small", loc="best")
+    result = {"grid": (xs, ys), "prediction": predicted.reshape(xs.shape), "classes": classes}
+    return finish(fig, result | {"accuracy": accuracy}, path)
+
+
+def _boundary_data(X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """plot_boundary's X (finite, 2 features) and y (one label per row), checked."""
+    X, _ = data.check_X_y(X, None, owner="plot_boundary")
+    if X.shape[1] != 2:
+        raise refusal(
+            "plot_boundary",
+            "X",
+            "of 2 features, to be drawn in the plane",
+            f"shape {X.shape}",
+            fix="Pick two columns, or train a model on two features.",
+        )
+    y = np.asarray(y)
+    if y.shape != (len(X),):
+        raise refusal(
+            "plot_boundary", "y", f"one label per row of X, shape ({len(X)},)", str(y.shape)
+        )
+    return X, y
+
+
+def _labeller(model: object, classes: np.ndarray):
+    """A function from rows of X to the labels `model` predicts for them."""
+    if callable(getattr(model, "predict", None)):
+        return lambda rows: np.asarray(model.predict(rows)).reshape(len(rows))
+    if not callable(model):
+        raise refusal(
+            "plot_boundary",
+            "model",
+            "a model with predict(X), or a wengert Module or function of X",
+            what_came(model),
+            TypeError,
+        )
+
+    def label(rows: np.ndarray) -> np.ndarray:
+        with wg.no_grad():
+            outputs = model(wg.tensor(rows))
+        outputs = np.asarray(getattr(outputs, "data", outputs), dtype=np.float64)
+        outputs = outputs.reshape(len(rows), -1)
+        if outputs.shape[1] == 1:
+            return classes[np.minimum((outputs[:, 0] > 0).astype(int), len(classes) - 1)]
+        return classes[np.minimum(outputs.argmax(axis=1), len(classes) - 1)]
+
+    return label
+
+
+COLOURS = ("C0", "C3", "C2", "C1", "C4", "C5", "C6", "C7", "C8", "C9")
+MARKERS = ("o", "^", "s", "D", "v", "P", "X", "*", "<", ">")
+
+
+def _draw_regions(ax: Axes, grid: tuple[np.ndarray, np.ndarray], index: np.ndarray, k: int):
+    """Each predicted class's region shaded in its colour, and the lines between regions."""
+    from matplotlib.colors import ListedColormap
+
+    xs, ys = grid
+    colours = ListedColormap([COLOURS[i % len(COLOURS)] for i in range(k)])
+    levels = np.arange(k + 1) - 0.5
+    ax.contourf(xs, ys, index, levels=levels, cmap=colours, alpha=0.25)
+    if k > 1:
+        ax.contour(xs, ys, index, levels=levels[1:-1], colors="k", linewidths=1.5)
+        ax.plot([], [], color="k", lw=1.5, label="decision boundary")
+
+
+def _scatter_classes(ax: Axes, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+    for i, value in enumerate(classes):
+        rows = y == value
+        if rows.any():
+            n = len(COLOURS)
+            ax.scatter(
+                X[rows, 0],
+                X[rows, 1],
+                c=COLOURS[i % n],
+                marker=MARKERS[i % n],
+                s=22,
+                edgecolors="k",
+                linewidths=0.4,
+                label=f"class {value}",
+            )

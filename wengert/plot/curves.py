@@ -103,13 +103,24 @@ def plot_loss_curve(
     """A training run's loss per step (and per epoch), with the learning rate of each step below.
 
     history: a wengert History (or its as_dict()) with step_loss and lr recorded; None trains
-    `example_history()`. The epoch losses sit at each epoch's last step, assuming equal epochs.
-    The loss axis is logarithmic when every loss is positive. fig.wengert_data: {"steps",
-    "step_loss", "lr", "epoch_end", "epoch_loss", "val_loss"} (steps count from 1).
+    `example_history()`. A History of epochs alone (no step losses, as a run's history.csv
+    holds) is drawn against the epoch, without the learning-rate panel. The epoch losses sit at
+    each epoch's last step, assuming equal epochs. The loss axis is logarithmic when every loss
+    is positive. A run that diverged (a non-finite loss, or its nonfinite or stop_reason saying
+    so) is drawn up to where it diverged, and the picture says where.
+    fig.wengert_data: {"steps", "step_loss", "lr", "epoch_end", "epoch_loss", "val_loss",
+    "diverged"} (steps count from 1; "diverged" is the message, or None).
     """
     path = check_save(save, "plot_loss_curve")
-    record = _loss_record(example_history() if history is None else history)
+    history = example_history() if history is None else history
+    record = _loss_record(history)
+    record["diverged"] = _divergence(history, record)
     fig = new_figure((6.4, 4.8))
+    if not record["lr"].size:
+        top = fig.add_subplot()
+        _draw_losses(top, record, title or "Loss curve")
+        top.set_xlabel("epoch")
+        return finish(fig, record, path)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.3))
     _draw_losses(top, record, title or "Loss curve")
     steps, lr = record["steps"], record["lr"]
@@ -123,28 +134,48 @@ def plot_loss_curve(
 def _loss_record(history: History | dict) -> dict[str, np.ndarray]:
     """The arrays plot_loss_curve draws, read from `history` and checked; inf and NaN (a run
     that diverged) become NaN, so that only the finite part is drawn."""
-    if isinstance(history, dict) and "step_loss" in history:
+    if isinstance(history, dict) and ("step_loss" in history or "history" in history):
         history = wg.History.from_dict(history)  # as_dict()'s shape, or the one before history
     step_loss, lr = _history_field(history, "step_loss"), _history_field(history, "lr")
     series = getattr(history, "history", {})
     epoch_loss, val_loss = (np.asarray(series.get(k, []), np.float64) for k in ("loss", "val_loss"))
-    if step_loss.size == 0 or lr.size != step_loss.size:
+    if lr.size != step_loss.size:
         expected = "a record of one loss and one lr per step"
         got = f"{step_loss.size} losses and {lr.size} learning rates"
         raise refusal("plot_loss_curve", "history", expected, got)
+    if step_loss.size == 0 and epoch_loss.size == 0:
+        expected = "a record of one loss and one lr per step, or of one loss per epoch"
+        raise refusal("plot_loss_curve", "history", expected, "an empty History")
     steps = np.arange(1, step_loss.size + 1)
     step_loss, epoch_loss, val_loss = (
         np.where(np.isfinite(v), v, np.nan) for v in (step_loss, epoch_loss, val_loss)
     )
-    epoch_end = np.round(
-        np.arange(1, epoch_loss.size + 1) * step_loss.size / max(epoch_loss.size, 1)
-    )
+    per_epoch = step_loss.size / max(epoch_loss.size, 1) if step_loss.size else 1
+    epoch_end = np.round(np.arange(1, epoch_loss.size + 1) * per_epoch)
     result = {"steps": steps, "step_loss": step_loss, "lr": lr, "epoch_end": epoch_end}
     return result | {"epoch_loss": epoch_loss, "val_loss": val_loss}
 
 
+def _divergence(history: History | dict, record: dict[str, np.ndarray]) -> str | None:
+    """Where the run diverged, in words, or None for a run that stayed finite."""
+    if isinstance(history, dict):
+        history = wg.History.from_dict(history)
+    bad = getattr(history, "nonfinite", None)
+    reason = str(getattr(history, "stop_reason", "") or "")
+    if bad:
+        where = f"the {bad['quantity']} became {bad['value']} at epoch {bad['epoch']}, step "
+        return f"diverged: {where}{bad['step']}"
+    if reason.startswith("non-finite"):
+        return f"diverged: {reason}"
+    for name, values in (("step", record["step_loss"]), ("epoch", record["epoch_loss"])):
+        first = np.flatnonzero(np.isnan(values))
+        if first.size:
+            return f"diverged: the loss is not finite from {name} {first[0] + 1} on"
+    return None
+
+
 def _draw_losses(ax: Axes, record: dict[str, np.ndarray], title: str) -> None:
-    """Draw the step, epoch and validation losses of `record` on `ax`."""
+    """Draw the step, epoch and validation losses of `record` on `ax`, and where it diverged."""
     steps, step_loss, epoch_end = record["steps"], record["step_loss"], record["epoch_end"]
     epoch_loss, val_loss = record["epoch_loss"], record["val_loss"]
     few = epoch_loss.size <= 40  # markers for each epoch only while they stay apart
@@ -155,11 +186,15 @@ def _draw_losses(ax: Axes, record: dict[str, np.ndarray], title: str) -> None:
         ax.plot(epoch_end, epoch_loss, style, lw=2, label="training loss (epoch mean)")
     if val_loss.size == epoch_loss.size and val_loss.size:
         ax.plot(epoch_end, val_loss, "s--" if few else "--", lw=2, label="validation loss")
-    finite = step_loss[np.isfinite(step_loss)]
+    shown = np.concatenate([step_loss, epoch_loss, val_loss])
+    finite = shown[np.isfinite(shown)]
     # matplotlib's log ticks step past the largest float above about 1e250 (OverflowError): a
     # diverging run's curve is drawn on a linear axis there
     if finite.size and np.all(finite > 0) and finite.max() < 1e250:
         ax.set_yscale("log")
+    if record.get("diverged"):
+        note = f"{record['diverged']}; the curve shows its finite part"
+        ax.text(0.02, 0.03, note, transform=ax.transAxes, color="C3", fontsize="small", wrap=True)
     ax.set(ylabel="loss", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
