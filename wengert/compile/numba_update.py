@@ -106,9 +106,8 @@ class _Writer:
     def write(self, params: list[Tensor], grads: list) -> None:
         e, opt = self.e, self.optimizer
         name = self.bind("optimizer", opt)
-        lines, groups, lrs = update.head(opt, name, self.bind, e._unique)
+        lines, groups, lrs = update.head(opt, name, self.bind, e._unique, as_float=True)
         e.prologue += [text for _, text, _ in lines]
-        e.prologue += [f"{lr} = float({lr})" for lr in lrs]  # one numba type: float64
         e.extra += lrs
         e.trial += [0.01] * len(lrs)
         state = e._unique("_state")

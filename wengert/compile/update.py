@@ -19,6 +19,7 @@ by hand, a group added, load_state_dict's new groups); the compiled step then wr
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 
 from wengert.autodiff.tensor import Tensor
 from wengert.optim.optimizer import Optimizer, lr_at
@@ -32,10 +33,12 @@ class Changed(Exception):
 def snapshot(optimizer: Optimizer) -> tuple:
     """What the update lines are written for: each group's hyperparameters but lr and t, and
     the id of its parameter list; the optimizer's keyword options (Adam's fused)."""
-    groups = tuple(
-        (*(group[k] for k in _keys(group)), id(group["params"])) for group in optimizer.param_groups
-    )
+    groups = tuple((_values(group), id(group["params"])) for group in optimizer.param_groups)
     return groups, tuple(getattr(optimizer, k, None) for k in optimizer.keyword_options)
+
+
+def _values(group: dict) -> tuple:
+    return tuple(group[k] for k in _keys(group))
 
 
 def _keys(group: dict) -> list[str]:
@@ -140,21 +143,28 @@ class _Lines:
 
 
 def head(
-    optimizer: Optimizer, opt: str, bind: Callable[[str, object], str], unique: Callable
+    optimizer: Optimizer,
+    opt: str,
+    bind: Callable[[str, object], str],
+    unique: Callable,
+    as_float: bool = False,
 ) -> tuple[list[tuple[str, str, set[str]]], list[str], list[str]]:
     """The update's first lines, as (target, text, names read), with `opt` the name of the
     optimizer: each group read, `Changed` raised where the groups are not the traced ones
     (before anything moves), and each group's learning rate of this step (`lr_at`, so a
     schedule is called and a refused value changes nothing); (lines, group names, lr names).
-    `bind(base, value)` names a constant, `unique(base)` a new variable."""
+    `bind(base, value)` names a constant, `unique(base)` a new variable; `as_float` makes each
+    learning rate a float (one numba type)."""
     groups, owner = unique("groups"), repr(type(optimizer).__name__)
     lines = [(groups, f"{groups} = {opt}.param_groups", set())]
     names = [unique(f"group{i}") for i in range(len(optimizer.param_groups))]
     lines += [(g, f"{g} = {groups}[{i}]", {groups}) for i, g in enumerate(names)]
     parts = []
     for g, group in zip(names, optimizer.param_groups, strict=True):
-        read = [f"{g}[{k!r}]" for k in _keys(group)] + [f'id({g}["params"])']
-        parts.append(f"({', '.join(read)},)")
+        keys = _keys(group)  # one C call reads them all: itemgetter gives a tuple for two or more
+        read = f"{bind('hyperparameters', itemgetter(*keys))}({g})" if len(keys) > 1 else ""
+        read = read or f"({''.join(f'{g}[{k!r}], ' for k in keys)})"
+        parts.append(f'({read}, id({g}["params"]))')
     options = [f"{opt}.{k}" for k in optimizer.keyword_options]
     now = f"(({', '.join(parts)},), ({''.join(o + ', ' for o in options)}))"
     want, changed = bind("traced", snapshot(optimizer)), bind("Changed", Changed)
@@ -162,7 +172,11 @@ def head(
     lines.append(("", f"if {now} != {want}: raise {changed}", set(names)))
     lr_of, lrs = bind("lr_at", lr_at), [unique(f"lr{i}") for i in range(len(names))]
     for i, (g, lr) in enumerate(zip(names, lrs, strict=True)):
-        lines.append((lr, f'{lr} = {lr_of}({g}["lr"], {g}["t"] + 1, {i}, {owner})', {g}))
+        # a float is lr_at's answer as it is; anything else (a schedule) goes through it
+        call = f'{lr_of}({lr}, {g}["t"] + 1, {i}, {owner})'
+        lines.append((lr, f'{lr} = {g}["lr"]', {g}))
+        slow = f"float({call})" if as_float else call
+        lines.append((lr, f"if type({lr}) is not float: {lr} = {slow}", {g, lr}))
     return lines, names, lrs
 
 
