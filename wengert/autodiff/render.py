@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import shutil
+import subprocess
 import unicodedata
 from collections.abc import Callable
 
@@ -147,3 +150,123 @@ def width(text: str) -> int:
 def pad(text: str, columns: int) -> str:
     """`text` padded with spaces to `columns` columns of the terminal (its printed width)."""
     return text + " " * max(0, columns - width(text))
+
+
+# ----------------------------------------------------------------------------- HTML and DOT
+def html_table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
+    """An HTML table of plain-text cells, every one escaped (a notebook shows it as is)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_block(kind: str, title: str, parts: list[str]) -> str:
+    """One object's HTML: a div of class `wengert-<kind>`, a bold escaped title, then `parts`
+    (HTML already written, e.g. by html_table)."""
+    return (
+        f'<div class="wengert-{kind}"><p><b>{html.escape(title)}</b></p>'
+        + "".join(parts)
+        + "</div>"
+    )
+
+
+def dot_string(text: str) -> str:
+    """A DOT quoted string of `text`: backslashes and quotes escaped, a newline as DOT's \\n."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Graphviz's `dot` program, which turns DOT text into a picture, is not installed."""
+
+
+def graphviz_dot() -> str | None:
+    """The path of Graphviz's `dot` program, or None when it is not on PATH."""
+    return shutil.which("dot")
+
+
+def render_dot(text: str, fmt: str, owner: str) -> bytes:
+    """`text` (DOT) drawn by Graphviz as `fmt` ("svg" or "png"); GraphvizNotFoundError naming
+    what to install when `dot` is missing, RuntimeError with its message when it fails."""
+    program = graphviz_dot()
+    if program is None:
+        raise GraphvizNotFoundError(
+            f"{owner}: drawing the graph needs Graphviz's `dot` program, which is not on PATH; "
+            "install it: apt-get install graphviz (Debian, Ubuntu), brew install graphviz "
+            "(macOS) or conda install graphviz (pip install graphviz gives only the Python "
+            "bindings, which call the same program). to_dot() gives the DOT text without it."
+        )
+    done = subprocess.run(
+        [program, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError(f"{owner}: Graphviz's dot failed: {why[0] if why else done.returncode}")
+    return done.stdout
+
+
+# ----------------------------------------------------------------------------- a Trace's views
+_BAR = "\u0304"  # combining overline, as in the printed sweep: z̄ is the adjoint of z
+
+
+def _dot_node(name: str, lines: list[str], adjoints: dict, attributes: str) -> str:
+    if name in adjoints:
+        lines.append(f"{name}{_BAR} = {value(adjoints[name])}")
+    return f"  {dot_string(name)} [{attributes}, label={dot_string(chr(10).join(lines))}];"
+
+
+def trace_dot(trace: object) -> str:
+    """The DOT text of a Trace's graph (see Trace.to_dot): its named arguments as ellipses
+    (constants dashed), its primitives as boxes (the output's doubled), operands to operations."""
+    adjoints = {} if trace.last_sweep is None else trace.last_sweep.adjoints
+    lines = ["digraph wengert {", "  rankdir=LR;", '  node [fontname="monospace"];']
+    for n, (a, name) in enumerate(zip(trace.arguments, trace.argument_names, strict=True)):
+        if id(a) not in trace.names:  # a number: the expressions write it by value
+            continue
+        kind, shape = ("input", "shape=ellipse")
+        if n not in trace.argnums:
+            kind, shape = ("constant", "shape=ellipse, style=dashed")
+        lines.append(_dot_node(name, [f"{name}  ({kind})", f"value {value(a)}"], adjoints, shape))
+    for t, step in zip(trace.nodes, trace.steps, strict=True):
+        shape = "shape=box, peripheries=2" if t is trace.output else "shape=box"
+        text = [f"{step.name} = {step.expression}", f"{step.primitive}  value {value(t)}"]
+        lines.append(_dot_node(step.name, text, adjoints, shape))
+        for a in t._inputs:
+            if id(a) in trace.names:
+                lines.append(f"  {dot_string(trace.names[id(a)])} -> {dot_string(step.name)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def trace_html(trace: object) -> str:
+    """A Trace as HTML (see Trace._repr_html_): its arguments and steps, then its latest sweep."""
+    rows = []
+    for n, (a, name) in enumerate(zip(trace.arguments, trace.argument_names, strict=True)):
+        numeric = np.asarray(getattr(a, "data", a)).dtype.kind in "biuf"
+        shown = value(a) if numeric else type(a).__name__
+        rows.append([name, "input" if n in trace.argnums else "constant", "", shown])
+    rows += [[s.name, s.expression, s.primitive, value(s.value)] for s in trace.steps]
+    fname = getattr(trace.function, "__name__", "f")
+    title = f"Wengert list of {fname}({', '.join(trace.argument_names)}): {len(trace.steps)} "
+    table = html_table(["name", "expression", "primitive", "value"], rows)
+    sweep = [] if trace.last_sweep is None else [sweep_html(trace.last_sweep)]
+    return html_block("trace", title + "primitives", [table, *sweep])
+
+
+def sweep_html(sweep: object) -> str:
+    """A Sweep as HTML: one row per rule applied, then the gradient of each input."""
+    root = sweep.trace.names[id(sweep.trace.output)]
+    title = (
+        f"Backward sweep: x{_BAR} = d{root}/dx, from {root}{_BAR} = {value(sweep.gradient)} "
+        "back to the inputs"
+    )
+    rows = [
+        [a.name, "+=" if a.accumulates else "=", a.rule, value(a.value), a.source]
+        for a in sweep.lines
+    ]
+    lines = html_table(["adjoint", "", "rule", "value", "from"], rows)
+    grads = [[f"d{root}/d{name}", value(g, width=24)] for name, g in sweep.grads.items()]
+    return html_block("sweep", title, [lines, html_table(["gradient", "value"], grads)])

@@ -106,6 +106,7 @@ class Trace:
         for k, t in enumerate(nodes, start=1):
             self._name(t, named.get(id(t), f"t{k}"))
         self.steps = [Step(self.names[id(t)], t._prim.name, self._line(t), t.data) for t in nodes]
+        self.last_sweep: Sweep | None = None  # the latest backward(), which the views show
 
     def _name(self, t, name: str) -> str:
         while name in self._taken:
@@ -156,7 +157,23 @@ class Trace:
         `gradient` is the cotangent the sweep starts from (the "seed" of reverse mode), as in
         Tensor.backward: it may be left out when f returns one number, which then starts at 1.
         """
-        return Sweep(self, gradient)
+        self.last_sweep = Sweep(self, gradient)
+        return self.last_sweep
+
+    def to_dot(self) -> str:
+        """The graph of this list as Graphviz DOT text: a node per input and per primitive,
+        labelled with its name, operation and value and, once backward() ran, its adjoint;
+        an edge from each named operand to the operation that reads it."""
+        return render.trace_dot(self)
+
+    def to_svg(self) -> SVG:
+        """The graph of to_dot() drawn as SVG by Graphviz (a str a notebook shows as the
+        picture); GraphvizNotFoundError saying what to install when Graphviz is missing."""
+        return SVG(render.render_dot(self.to_dot(), "svg", "Trace.to_svg").decode("utf-8"))
+
+    def _repr_html_(self) -> str:
+        """The list as an HTML table for Jupyter, and the latest backward sweep under it."""
+        return render.trace_html(self)
 
 
 class Sweep:
@@ -179,10 +196,12 @@ class Sweep:
             else as_array(gradient, name="gradient", owner="Trace.backward")
         )
         self.lines: list[Adjoint] = []
+        self.adjoints: dict[str, np.ndarray] = {}  # each name's total adjoint, inputs included
         adjoints = self._run()
         self.grads = {
             trace.names[id(t)]: adjoints.get(id(t), np.zeros_like(t.data)) for t in trace.inputs
         }
+        self.adjoints.update(self.grads)
 
     def _run(self) -> dict[int, np.ndarray]:
         trace, names = self.trace, self.trace.names
@@ -191,6 +210,7 @@ class Sweep:
         for t in order:
             check_locked(t, trace.nodes)
             bar_t = Tensor(adjoints.pop(id(t)), requires_grad=True)
+            self.adjoints[names[id(t)]] = bar_t.data
             known = ChainMap({id(bar_t): names[id(t)] + BAR}, names)  # no copy per node
             source = f"{names[id(t)]} = {trace._line(t)}"
             for i, a in enumerate(t._inputs):
@@ -233,6 +253,18 @@ class Sweep:
             label = f"Gradient: d{root}/d{name} = "
             tail.append(label + _full(g, len(label)))
         return "\n".join(head + body + tail)
+
+    def _repr_html_(self) -> str:
+        """The sweep as an HTML table for Jupyter: each rule applied, its value, the gradient."""
+        return render.sweep_html(self)
+
+
+class SVG(str):
+    """SVG text that Jupyter shows as the picture it draws (`_repr_svg_`)."""
+
+    def _repr_svg_(self) -> str:
+        """The SVG text itself."""
+        return str(self)
 
 
 def _full(g: np.ndarray, indent: int) -> str:
@@ -290,4 +322,4 @@ def _call_keeping_locals(f, args, kwargs):
     return out, seen
 
 
-__all__ = ["Adjoint", "Step", "Sweep", "Trace", "trace"]
+__all__ = ["SVG", "Adjoint", "Step", "Sweep", "Trace", "trace"]

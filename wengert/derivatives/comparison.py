@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 import numpy as np
 
+from wengert.autodiff.render import html_block, html_table
 from wengert.derivatives.program import short
 
 LABELS = {
@@ -30,6 +32,9 @@ KEYS = (
     "expression_ops_cse",
     "note",
 )
+# The columns of the printed table.
+COLUMNS = ["method", "gradient", "max error", "rel. error", "f evals", "prim. ops", "time"]
+COLUMNS.append("expr. ops / CSE")
 
 
 @dataclass(frozen=True)
@@ -65,24 +70,31 @@ class Comparison:
             out.append(d)
         return out
 
-    def __str__(self) -> str:
+    def _heading(self) -> str:
         point = ", ".join(f"{n} = {short(v)}" for n, v in zip(self.names, self.point, strict=True))
-        head = (
+        return (
             f"Gradient of {self.function}({', '.join(self.names)}) at {point}: n = "
             f"{plural(self.n, 'input')}; one evaluation of f = "
             f"{plural(self.primitives, 'primitive')}"
         )
-        columns = ["method", "gradient", "max error", "rel. error", "f evals", "prim. ops", "time"]
-        columns.append("expr. ops / CSE")
-        table = [columns] + [_cells(r) for r in self.rows]
-        widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-        lines = [head, ""]
+
+    def _notes(self) -> list[str]:
+        notes = [f"Errors against {LABELS.get(self.reference, self.reference)}, in float64."]
+        return notes + [f"  {r['label']}: {r['note']}" for r in self.rows if r["note"]]
+
+    def __str__(self) -> str:
+        table = [COLUMNS] + [_cells(r) for r in self.rows]
+        widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+        lines = [self._heading(), ""]
         for line in table:
             lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        lines.append("")
-        lines.append(f"Errors against {LABELS.get(self.reference, self.reference)}, in float64.")
-        lines += [f"  {r['label']}: {r['note']}" for r in self.rows if r["note"]]
-        return "\n".join(lines)
+        return "\n".join([*lines, "", *self._notes()])
+
+    def _repr_html_(self) -> str:
+        """The table as HTML for Jupyter: the same heading, columns and notes as print()."""
+        table = html_table(COLUMNS, [_cells(r) for r in self.rows])
+        notes = [f"<p>{escape(n.strip())}</p>" for n in self._notes()]
+        return html_block("comparison", self._heading(), [table, *notes])
 
 
 def plural(k: int, word: str, words: str | None = None) -> str:

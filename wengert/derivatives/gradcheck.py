@@ -37,6 +37,7 @@ from wengert._checks import (
 from wengert.autodiff import ops
 from wengert.autodiff.functional import grad
 from wengert.autodiff.mode import no_grad
+from wengert.autodiff.render import html_block, html_table
 from wengert.autodiff.tensor import Tensor, as_array, tensor
 from wengert.derivatives.numerical import _check_eps, numerical_grad
 
@@ -118,6 +119,20 @@ class GradcheckReport:
         ]
         return "\n".join([head, *lines])
 
+    def _repr_html_(self) -> str:
+        """The report as HTML for Jupyter: the verdict, and per argument and order whether it
+        passed, its largest errors and the worst element's two derivatives."""
+        verdict = "passed" if self.passed else "FAILED"
+        title = (
+            f"gradcheck {verdict}: autodiff vs central differences in float64, "
+            f"atol={self.atol:g}, rtol={self.rtol:g}"
+        )
+        header = ["argument", "order", "passed", "max abs err", "max rel err", "worst index"]
+        rows = [_html_row(c) for c in self.arguments]
+        return html_block(
+            "gradcheck", title, [html_table([*header, "autodiff", "numerical"], rows)]
+        )
+
 
 def gradcheck(
     f: Callable[..., Tensor],
@@ -156,6 +171,13 @@ def gradcheck(
     if raise_on_fail and not report.passed:
         raise GradcheckError(_failure_message(report), report)
     return report
+
+
+def _html_row(c: ArgumentCheck) -> list[str]:
+    """One argument's row of GradcheckReport's HTML table."""
+    verdict = "yes" if c.passed else "NO"
+    errors = [f"{c.max_abs_error:.3g}", f"{c.max_rel_error:.3g}", str(c.worst_index)]
+    return [c.label, str(c.order), verdict, *errors, f"{c.autodiff:.10g}", f"{c.numerical:.10g}"]
 
 
 # ----------------------------------------------------------------------------- the comparison

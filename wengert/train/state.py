@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wengert._checks import ConvergenceWarning
+from wengert.autodiff.render import html_block, html_table
 from wengert.nn.module import Module
 
 
@@ -154,6 +156,42 @@ class History:
         last = f", loss {self.epoch_loss[-1]:.6g}" if self.epoch_loss else ""
         reason = f", stopped: {self.stop_reason}" if self.stop_reason else ""
         return f"History({self.epochs} epochs, {self.steps} steps{last}{reason})"
+
+    def _repr_html_(self) -> str:
+        """The run as HTML for Jupyter: each epoch's series as a table, and why it stopped."""
+        return history_html(self)
+
+
+# A long run's table shows its first and last epochs, this many each, and a row of "…" between.
+HTML_EPOCHS = 20
+
+
+def history_html(history: History) -> str:
+    """History._repr_html_: its summary line, a table of epoch and each series (at most
+    2 * HTML_EPOCHS rows), the stop reason and the best epoch."""
+    names = [k for k, v in history.history.items() if v]
+    epochs = list(range(history.epochs))
+    if len(epochs) > 2 * HTML_EPOCHS:
+        epochs = [*epochs[:HTML_EPOCHS], -1, *epochs[-HTML_EPOCHS:]]
+    rows = [
+        ["…"] * (len(names) + 1)
+        if e < 0
+        else [str(e + 1)] + [_cell(history.history[k], e) for k in names]
+        for e in epochs
+    ]
+    title = f"History: {history.epochs} epochs, {history.steps} steps"
+    notes = []
+    if history.stop_reason:
+        notes.append(f"stopped: {history.stop_reason}")
+    if history.best_epoch is not None:
+        notes.append(f"best epoch: {history.best_epoch}")
+    parts = [html_table(["epoch", *names], rows)]
+    parts += [f"<p>{html.escape(n)}</p>" for n in notes]
+    return html_block("history", title, parts)
+
+
+def _cell(series: list[float], epoch: int) -> str:
+    return f"{series[epoch]:.6g}" if epoch < len(series) else ""
 
 
 @dataclass
