@@ -203,8 +203,10 @@ def render_dot(text: str, fmt: str, owner: str) -> bytes:
         [program, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True, check=False
     )
     if done.returncode != 0:
-        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(f"{owner}: Graphviz's dot failed: {why[0] if why else done.returncode}")
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines() or [
+            f"exit status {done.returncode}"
+        ]
+        raise RuntimeError(f"{owner}: Graphviz's dot failed: {why[0]}")
     return done.stdout
 
 

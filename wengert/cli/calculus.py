@@ -10,12 +10,11 @@ the nan or inf and say so in a note under it; gradcheck refuses, having nothing 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 
 import click
 import numpy as np
 
+from wengert.autodiff.render import GraphvizNotFoundError, render_dot
 from wengert.autodiff.trace import trace as trace_program
 from wengert.cli.boundary import UserError, boundary
 from wengert.cli.expr import FUNCTIONS, MAX_OPERATIONS, compile_expression, parse_point
@@ -111,7 +110,9 @@ def _short(expression: str, width: int = 60) -> str:
 @click.option(
     "--dot",
     type=click.Path(dir_okay=False, writable=True),
-    help="Also write the graph as Graphviz text (and FILE.png when `dot` is installed).",
+    help="Also write the graph, with values and adjoints, as Graphviz text to FILE, and draw "
+    "it with Graphviz's `dot` when installed: FILE.png beside it, or, for a FILE ending in "
+    ".svg or .png, that picture (the text then goes to FILE's name with .dot).",
 )
 @boundary("trace")
 def trace(expression: str, at: str, dot: str | None) -> None:
@@ -131,27 +132,41 @@ def trace(expression: str, at: str, dot: str | None) -> None:
 
 
 def _write_dot(recorded, path: str) -> None:
-    lines = ["digraph wengert {", "  rankdir=LR;", '  node [fontname="monospace"];']
-    for t in recorded.inputs:
-        name = recorded.name_of(t)
-        lines.append(f'  "{name}" [shape=ellipse, label="{name} = {float(t.data):.6g}"];')
-    for t, step in zip(recorded.nodes, recorded.steps, strict=True):
-        name = recorded.name_of(t)
-        expression = step.expression.replace('"', '\\"')
-        label = f"{name} = {expression}\\n{float(t.data.ravel()[0]):.6g}"
-        lines.append(f'  "{name}" [shape=box, label="{label}"];')
-        for a in t._inputs:
-            if id(a) in recorded.names:
-                lines.append(f'  "{recorded.name_of(a)}" -> "{name}";')
-    lines.append("}")
-    with open(path, "w", encoding="utf-8") as file:
-        file.write("\n".join(lines) + "\n")
-    click.echo(f"wrote {path}", err=True)
-    if shutil.which("dot"):
-        png = path.rsplit(".", 1)[0] + ".png" if path.endswith(".dot") else path + ".png"
-        done = subprocess.run(["dot", "-Tpng", path, "-o", png], capture_output=True, check=False)
-        if done.returncode == 0:
-            click.echo(f"wrote {png}", err=True)
+    """The graph with its adjoints as DOT text, and a picture of it when Graphviz is installed:
+    PATH itself when it ends in .svg or .png (the DOT text then goes beside it, in .dot), else
+    PATH.png beside PATH. Says in one line when no picture is written, and why."""
+    stem, dot_suffix, suffix = _picture_names(path)
+    dot_path = path if dot_suffix else stem + ".dot"
+    picture = path if not dot_suffix else stem + ".png"
+    text = recorded.to_dot()
+    with open(dot_path, "w", encoding="utf-8") as file:
+        file.write(text)
+    click.echo(f"wrote {dot_path}", err=True)
+    try:
+        drawn = render_dot(text, suffix, "wengert trace")
+    except GraphvizNotFoundError:
+        click.echo(
+            f"no picture written: {picture} needs Graphviz's `dot` program (apt-get install "
+            f"graphviz, brew install graphviz or conda install graphviz); {dot_path} holds "
+            "the graph as text",
+            err=True,
+        )
+        return
+    except RuntimeError as error:
+        click.echo(f"no picture written: {str(error).removeprefix('wengert trace: ')}", err=True)
+        return
+    with open(picture, "wb") as file:
+        file.write(drawn)
+    click.echo(f"wrote {picture}", err=True)
+
+
+def _picture_names(path: str) -> tuple[str, bool, str]:
+    """(the path without its .dot, .svg or .png, whether the DOT text goes to path itself,
+    the picture's format)."""
+    for suffix in (".svg", ".png"):
+        if path.lower().endswith(suffix):
+            return path[: -len(suffix)], False, suffix[1:]
+    return (path[:-4] if path.endswith(".dot") else path), True, "png"
 
 
 @click.command(
