@@ -7,6 +7,7 @@
     wengert gradcheck    autodiff against central differences, for an expression
     wengert derivatives  the gradient of an expression by six methods, side by side
     wengert plot         the lecture's pictures
+    wengert playground   a page on localhost to train a network and watch it learn
 
 Results go to stdout, progress to stderr. A mistake in the input exits with status 2 and one
 line, `wengert <command>: error: <what was wrong>`, and writes nothing.
@@ -20,6 +21,7 @@ import click
 
 from wengert.cli.boundary import UserError
 from wengert.cli.calculus import derivatives, gradcheck, trace
+from wengert.cli.playground import playground
 from wengert.cli.plot import plot
 from wengert.cli.predict import predict
 from wengert.cli.train import resume, train
@@ -40,5 +42,5 @@ def main() -> None:
     """Train perceptrons and MLPs by gradient descent, and watch backpropagation work."""
 
 
-for _command in (train, predict, resume, trace, gradcheck, derivatives, plot):
+for _command in (train, predict, resume, trace, gradcheck, derivatives, plot, playground):
     main.add_command(_command)
