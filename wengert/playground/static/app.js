@@ -281,8 +281,13 @@ function showStep(result) {
 }
 
 function inputNames() {
-  const config = state.config || readConfig();
-  return config.features || ["x1", "x2"];
+  const labels = Object.fromEntries(entries(state.options.features).map((e) => [e.name, e.label]));
+  return (state.config.features || []).map((name) => labels[name] || name);
+}
+
+// The lecture's table is a regression: its points are (x, y), coloured by neither class.
+function regression() {
+  return state.config.dataset === "seed_table";
 }
 
 /** Redraw the boundary and the network from the server's current run. */
@@ -294,9 +299,8 @@ async function refresh(generation) {
   ]);
   if (generation !== state.generation) return;
   state.boundary = boundary;
-  state.frame = Draw.boundary($("boundary"), boundary, state.selected);
-  const layers = Array.isArray(weights) ? weights : weights.layers || weights.weights;
-  Draw.network($("network"), layers, inputNames());
+  state.frame = Draw.boundary($("boundary"), boundary, state.selected, regression());
+  Draw.network($("network"), weights.layers, inputNames());
 }
 
 async function advance(steps) {
@@ -388,7 +392,7 @@ function lineTable(title, lines) {
   const body = table.createTBody();
   for (const line of lines) {
     const row = body.insertRow();
-    row.append(cell(line.name), cell(line.expression || line.expr || ""),
+    row.append(cell(line.name), cell(line.expression || line.rule || ""),
       cell(shown(line.value), "value"));
   }
   return table;
@@ -423,9 +427,9 @@ async function onBoundaryClick(event) {
   const point = nearestPoint(px, py);
   if (!point) return;
   state.selected = point;
-  Draw.boundary(canvas, state.boundary, point);
+  Draw.boundary(canvas, state.boundary, point, regression());
   try {
-    const query = `x=${point[0]},${point[1]}&y=${point[2]}`;
+    const query = new URLSearchParams({ x: point[0], y: point[1], label: point[2] });
     showTrace(point, await api("GET", `/api/runs/${state.runId}/trace?${query}`));
   } catch (err) {
     report(err);

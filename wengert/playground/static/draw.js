@@ -39,7 +39,16 @@ const Draw = (() => {
     };
   }
 
-  function heatMap(canvas, grid) {
+  // A few stops of viridis, for the loss surface's levels (dark low, light high).
+  const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+
+  function levelColour(t) {
+    const u = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1);
+    const k = Math.min(VIRIDIS.length - 2, Math.floor(u));
+    return mix(mix(VIRIDIS[k], VIRIDIS[k + 1], u - k), WHITE, 0.35);
+  }
+
+  function heatMap(canvas, grid, colour = probabilityColour) {
     const ctx = canvas.getContext("2d");
     const rows = grid.length;
     const cols = grid[0].length;
@@ -47,7 +56,7 @@ const Draw = (() => {
     // values[i][j]: row i runs along y from y_range[0], column j along x from x_range[0].
     for (let i = 0; i < rows; i += 1) {
       for (let j = 0; j < cols; j += 1) {
-        const [r, g, b] = probabilityColour(grid[i][j]);
+        const [r, g, b] = colour(grid[i][j]);
         const k = ((rows - 1 - i) * cols + j) * 4;
         image.data.set([r, g, b, 255], k);
       }
@@ -60,17 +69,19 @@ const Draw = (() => {
     ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
   }
 
-  function points(canvas, f, pts, validationFrom, selected) {
+  function points(canvas, f, pts, validationFrom, selected, regression) {
     const ctx = canvas.getContext("2d");
     pts.forEach((p, index) => {
       const [x, y, label] = p;
       const validation = validationFrom !== null && index >= validationFrom;
       ctx.beginPath();
       ctx.arc(f.px(x), f.py(y), validation ? 4 : 3.5, 0, 2 * Math.PI);
-      ctx.fillStyle = label > 0.5 ? "rgb(8,119,189)" : "rgb(245,147,34)";
+      if (regression) ctx.fillStyle = "#333";
+      else ctx.fillStyle = label > 0.5 ? "rgb(8,119,189)" : "rgb(245,147,34)";
       ctx.fill();
       ctx.lineWidth = validation ? 2 : 1;
       ctx.strokeStyle = validation ? "#222" : "#fff";
+      if (regression && !validation) ctx.strokeStyle = "#ccc";
       ctx.stroke();
     });
     if (selected) {
@@ -83,13 +94,13 @@ const Draw = (() => {
   }
 
   /** The boundary: heat map of the predictions, then the train and validation points. */
-  function boundary(canvas, data, selected) {
+  function boundary(canvas, data, selected, regression) {
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     if (data.values && data.values.length) heatMap(canvas, asProbabilities(data.values));
     const f = frame(canvas, data.x_range, data.y_range);
     const from = Number.isInteger(data.n_train) ? data.n_train : null;
-    points(canvas, f, data.points || [], from, selected);
+    points(canvas, f, data.points || [], from, selected, regression);
     return f;
   }
 
@@ -195,7 +206,7 @@ const Draw = (() => {
   function surface(canvas, data) {
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    const grid = data.values || data.z || data.grid;
+    const grid = data.grid ? data.grid.z : data.values;
     if (grid && grid.length) {
       const flat = grid.flat().filter(Number.isFinite);
       const lo = Math.min(...flat);
@@ -204,8 +215,10 @@ const Draw = (() => {
       const lf = logs.flat().filter(Number.isFinite);
       const a = Math.min(...lf);
       const b = Math.max(...lf);
-      const scaled = logs.map((row) => row.map((v) => 0.5 + 0.5 * ((v - a) / (b - a || 1))));
-      heatMap(canvas, scaled);
+      // Banded levels of log f read as contour lines.
+      const bands = 14;
+      const scaled = logs.map((row) => row.map((v) => Math.floor(((v - a) / (b - a || 1)) * bands) / bands));
+      heatMap(canvas, scaled, levelColour);
     }
     const f = frame(canvas, data.x_range, data.y_range);
     const paths = data.paths || {};
@@ -219,9 +232,15 @@ const Draw = (() => {
       ctx.lineWidth = 2;
       ctx.stroke();
       ctx.fillStyle = colour;
+      const [ex, ey] = pts[pts.length - 1];
+      ctx.fillRect(f.px(ex) - 3, f.py(ey) - 3, 6, 6);
       ctx.textAlign = "left";
       ctx.fillText(name, canvas.width - 110, 18 + 15 * k);
     });
+    if (data.formula) {
+      ctx.fillStyle = "#111";
+      ctx.fillText(data.formula, 8, canvas.height - 8);
+    }
   }
 
   return { boundary, network, curves, surface, frame };
