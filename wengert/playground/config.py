@@ -143,7 +143,9 @@ def _hidden(name: str, v: object) -> list:
 def _batch_size(name: str, v: object) -> object:
     if v == "full":
         return v
-    return check(OWNER, name, v, Interval(Integral, 1, limits.MAX_SAMPLES), Options(["full"]))
+    return check(
+        OWNER, name, v, Interval(Integral, 1, limits.MAX_SAMPLES, closed="both"), Options(["full"])
+    )
 
 
 FIELDS: dict[str, Callable] = {

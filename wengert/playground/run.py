@@ -58,8 +58,10 @@ class Run:
         return loss
 
     def step(self, n: int) -> dict:
-        """Take n optimizer steps (stopping early once the loss is not finite); the new state."""
-        with self.lock:
+        """Take n optimizer steps (stopping early once the loss is not finite); the new state.
+
+        Overflow is no warning here: a diverging run says so in the state ("diverged")."""
+        with self.lock, np.errstate(over="ignore", invalid="ignore"):
             for _ in range(n):
                 if self.diverged:
                     break
