@@ -373,3 +373,24 @@ def test_the_page_is_served_at_the_root(tmp_path):
     missing = TestClient(create_app(static=tmp_path / "none")).get("/")
     assert missing.status_code == 404
     assert missing.json() == {"error": "playground: the page (static/index.html) is not installed."}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "lbfgs"])
+@pytest.mark.parametrize("loss", ["l1", "l2", "hinge", "logistic", "cross_entropy"])
+def test_every_optimizer_lowers_every_loss(optimizer, loss):
+    run = Run(
+        validate({"optimizer": optimizer, "loss": loss, "hidden": [4], "learning_rate": 0.05})
+    )
+    start = run.step(0)["loss"]
+    end = run.step(40)
+    assert end["loss"] < start and not end["diverged"]
+    assert run.trace(0.1, -0.2)["forward"][-1]["value"] >= 0  # a loss of one point
+
+
+def test_both_momentum_forms_take_the_same_path_at_a_constant_rate():
+    def loss_after(form):
+        run = Run(validate({"momentum": 0.9, "momentum_form": form, "nesterov": True}))
+        return run.step(50)["loss"]
+
+    assert loss_after("lecture") == pytest.approx(loss_after("pytorch"), rel=1e-9)
+    assert loss_after("pytorch") == pytest.approx(0.450617, abs=1e-6)
