@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike
 
 import wengert as wg
 from wengert import classic, data, losses, nn, optim
-from wengert._checks import Interval, Options, check, refusal, what_came
+from wengert._checks import InstanceOf, Interval, Options, TupleOf, check, refusal, what_came
 from wengert.plot._figure import check_save, finish, new_figure
 
 if TYPE_CHECKING:  # matplotlib is imported only when a picture is drawn
@@ -227,6 +227,7 @@ def plot_boundary(
     y: ArrayLike,
     *,
     resolution: int = 200,
+    feature_names: tuple[str, str] = ("x₁", "x₂"),
     title: str | None = None,
     save: str | os.PathLike | None = None,
 ) -> Figure:
@@ -237,12 +238,13 @@ def plot_boundary(
     output puts a row in y's second class where it is > 0, several pick the class of the
     largest. X: 2 features; y: one label per row (numbers or names). The regions are the
     predicted class on a resolution × resolution grid over the data; the lines are where it
-    changes. fig.wengert_data: {"grid": (xs, ys), "prediction": the label at each grid point,
-    "classes", "accuracy"} (the accuracy of the model on X, y).
+    changes; feature_names label the axes. fig.wengert_data: {"grid": (xs, ys), "prediction":
+    the label at each grid point, "classes", "accuracy"} (the accuracy of the model on X, y).
     """
     owner = "plot_boundary"
     path = check_save(save, owner)
     check(owner, "resolution", resolution, Interval(Integral, 2, 2000))
+    check(owner, "feature_names", feature_names, TupleOf(InstanceOf(str, "a str"), 2))
     X, y = _boundary_data(X, y)
     label = _labeller(model, np.unique(y))
     xs, ys = _grid(X, resolution)
@@ -255,7 +257,8 @@ def plot_boundary(
     _draw_regions(ax, (xs, ys), index, len(classes))
     _scatter_classes(ax, X, y, classes)
     name = title or f"Decision boundary of {type(model).__name__}"
-    ax.set(xlabel="x₁", ylabel="x₂", title=f"{name}: accuracy {accuracy:.0%}")
+    xlabel, ylabel = feature_names
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{name}: accuracy {accuracy:.0%}")
     ax.legend(fontsize="small", loc="best")
     result = {"grid": (xs, ys), "prediction": predicted.reshape(xs.shape), "classes": classes}
     return finish(fig, result | {"accuracy": accuracy}, path)

@@ -4,6 +4,7 @@ error of finite differences against the step."""
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -192,9 +193,8 @@ def _draw_losses(ax: Axes, record: dict[str, np.ndarray], title: str) -> None:
     # diverging run's curve is drawn on a linear axis there
     if finite.size and np.all(finite > 0) and finite.max() < 1e250:
         ax.set_yscale("log")
-    if record.get("diverged"):
-        note = f"{record['diverged']}; the curve shows its finite part"
-        ax.text(0.02, 0.03, note, transform=ax.transAxes, color="C3", fontsize="small", wrap=True)
+    if record.get("diverged"):  # said under the title, where no curve runs
+        title = "\n".join([title, *textwrap.wrap(f"{record['diverged']}; finite part shown", 64)])
     ax.set(ylabel="loss", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
