@@ -1,6 +1,7 @@
 """The playground's JSON API through Starlette's TestClient: every endpoint, every error case,
 and the numbers of real runs (the lecture's w, the xor MLP, fit's full batch, the trace)."""
 
+import json
 import math
 import warnings
 
@@ -394,3 +395,17 @@ def test_both_momentum_forms_take_the_same_path_at_a_constant_rate():
 
     assert loss_after("lecture") == pytest.approx(loss_after("pytorch"), rel=1e-9)
     assert loss_after("pytorch") == pytest.approx(0.450617, abs=1e-6)
+
+
+def test_live_sends_one_event_per_frame_then_done(client):
+    key = make_run(client)
+    with client.stream("GET", f"/api/runs/{key}/live", params={"steps": 5, "frames": 3}) as reply:
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        text = "".join(reply.iter_text())
+    events = [block.split("\n") for block in text.strip().split("\n\n")]
+    assert [e[0] for e in events] == ["event: state"] * 3 + ["event: done"]
+    states = [json.loads(e[1].removeprefix("data: ")) for e in events[:3]]
+    assert [s["step"] for s in states] == [5, 10, 15]
+    assert client.get(f"/api/runs/{key}/history").json()["step"] == [5, 10, 15]
+    response = client.get(f"/api/runs/{key}/live", params={"steps": 0})
+    assert response.status_code == 422 and response.json()["field"] == "steps"

@@ -6,6 +6,7 @@
     GET    /api/runs/{id}/trace         ?x=…&y=…[&label=…] -> the Wengert list of that point's loss
     GET    /api/runs/{id}/weights       the weight matrix and bias of each layer
     GET    /api/runs/{id}/history       the curves so far
+    GET    /api/runs/{id}/live          ?steps=n&frames=k: server-sent events, a state a frame
     DELETE /api/runs/{id}               -> 204
     GET    /api/options                 what the page's menus offer, the defaults and the limits
     GET    /api/paths                   ?surface=…&optimizers=…&lr=…&steps=… optimizer paths
@@ -16,15 +17,17 @@ JSON, 422 for a bad field, 404 for an unknown run, 429 for a request over a limi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -174,6 +177,33 @@ async def history(request: Request) -> Response:
     return CleanJSON(_entry(request).run.history())
 
 
+async def live(request: Request) -> Response:
+    """GET /api/runs/{id}/live?steps=n&frames=k: the run trained for k frames of n steps, each
+    frame's state sent as a server-sent event ("state"), then "done"; it waits for the step
+    budget instead of refusing, and stops when the run diverges or the page goes away."""
+    entry = _entry(request)
+    steps = _int_param(request, "steps", 10, 1, limits.MAX_STEPS_PER_REQUEST)
+    frames = _int_param(request, "frames", 100, 1, 10_000)
+    return StreamingResponse(_frames(request, entry, steps, frames), media_type="text/event-stream")
+
+
+async def _frames(request: Request, entry: _Entry, steps: int, frames: int) -> AsyncIterator[str]:
+    for _ in range(frames):
+        if await request.is_disconnected():
+            return
+        while True:
+            try:
+                entry.bucket.take(steps)
+                break
+            except LimitError:
+                await asyncio.sleep(steps / limits.STEPS_PER_SECOND)
+        state = await run_in_threadpool(entry.run.step, steps)
+        yield f"event: state\ndata: {json.dumps(_clean(state))}\n\n"
+        if state["diverged"]:
+            break
+    yield "event: done\ndata: {}\n\n"
+
+
 async def delete_run(request: Request) -> Response:
     """DELETE /api/runs/{id}: 204, or 404 for an unknown id."""
     _entry(request)
@@ -243,6 +273,7 @@ def create_app(static: Path = STATIC, store: RunStore | None = None) -> Starlett
         Route(run + "/trace", trace),
         Route(run + "/weights", weights),
         Route(run + "/history", history),
+        Route(run + "/live", live),
         Mount("/static", StaticFiles(directory=static, check_dir=False)),
         Mount("/", StaticFiles(directory=static, check_dir=False)),
     ]
