@@ -6,6 +6,8 @@
   perceptron", gradient descent on ½ (y - ŷ)² one sample at a time.
 - `LinearSVM`: the hinge loss with L2 regularisation, minimised by Pegasos; it maximises the
   margin, which the perceptron does not.
+- `perceptron_criterion` and `NoMistakes`: Rosenblatt's rule as a loss and a stopping rule, so
+  that wengert.fit runs it by backpropagation and SGD, step for step the same.
 
 They follow scikit-learn's estimator contract (fit returns self; learned attributes end in `_`)
 and keep a record of training in `history_`. No autodiff here: the update rules are the subject,
@@ -26,6 +28,7 @@ training).
 
 from wengert._checks import ConvergenceWarning
 from wengert.classic._checks import DivergenceWarning, NotFittedError
+from wengert.classic.criterion import NoMistakes, perceptron_criterion
 from wengert.classic.lms import LMS
 from wengert.classic.perceptron import Perceptron
 from wengert.classic.svm import LinearSVM
@@ -35,6 +38,8 @@ __all__ = [
     "ConvergenceWarning",
     "DivergenceWarning",
     "LinearSVM",
+    "NoMistakes",
     "NotFittedError",
     "Perceptron",
+    "perceptron_criterion",
 ]

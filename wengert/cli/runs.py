@@ -21,6 +21,7 @@ from wengert import data as wdata
 from wengert import losses, nn, optim
 from wengert.autodiff.tensor import Tensor
 from wengert.cli.boundary import check_file
+from wengert.cli.models import CHOICES, DEFAULT_LOSSES, MODELS, build_model, loss_spec
 from wengert.data.csv import labelled_table
 from wengert.losses import LossSpec
 from wengert.optim import schedules
@@ -55,17 +56,9 @@ DATASETS = {
     "breast_cancer": wdata.breast_cancer,
     "wine": wdata.wine,
 }
-MODELS = ("perceptron", "mlp", "lms", "svm")
 # The losses the command line trains with, as wengert.losses declares them (its registry), in
 # its order; prepare reads the registry itself, so a loss defined there needs no edit here.
 LOSSES = tuple(name for name, spec in losses.LOSSES.items() if spec.trainable)
-# Each model's default loss: for a real-valued target, for 2 classes, for more than 2.
-DEFAULT_LOSSES = {
-    "perceptron": ("l2", "logistic", "logistic"),
-    "mlp": ("mse", "logistic", "cross_entropy"),
-    "lms": ("l2", "l2", "l2"),
-    "svm": ("mse", "hinge", "hinge"),
-}
 # The optimizers by command-line name, as each class declares it (wengert.optim's registry).
 OPTIMIZERS = optim.OPTIMIZERS
 # The trained model's file in a run directory: written by train, read by predict.
@@ -250,21 +243,6 @@ def _memory_limits() -> list[tuple[int, str]]:
     return limits
 
 
-def _loss_spec(config: dict, classes: np.ndarray | None) -> LossSpec:
-    """The loss of --loss, or the model's default for the data, checked against both."""
-    model, name = config["model"], config["loss"]
-    if name is None:
-        name = DEFAULT_LOSSES[model][0 if classes is None else 1 if len(classes) <= 2 else 2]
-    spec = losses.LOSSES[name]
-    if classes is None and "value" not in spec.targets:
-        raise ValueError(f"--loss {name} needs class labels; the target is real-valued")
-    if classes is not None and spec.labels is None:
-        raise ValueError(f"--loss {name} needs real-valued targets; the target holds classes")
-    if model != "mlp" and spec.several_outputs:
-        raise ValueError(f"--loss {name} needs --model mlp; got --model {model}")
-    return spec
-
-
 def _targets(y: np.ndarray, classes: np.ndarray | None, spec: LossSpec) -> tuple[np.ndarray, str]:
     """y encoded for the loss, and the code (wengert.losses.TARGETS) that says how: the values
     (regression), class indices ("argmax"), 0/1 ("logit") or -1/+1 ("sign")."""
@@ -281,14 +259,6 @@ def _targets(y: np.ndarray, classes: np.ndarray | None, spec: LossSpec) -> tuple
     if spec.labels == "logit":
         return index.astype(np.int64), "logit"
     return (2 * index - 1).astype(np.float64), "sign"
-
-
-def _model(config: dict, hidden: list[int], n_in: int, n_out: int):
-    name, seed = config["model"], config["seed"]
-    if name == "mlp":
-        sizes = [n_in, *hidden, n_out]
-        return nn.MLP(sizes, activation=config["activation"], seed=seed, dtype=np.float64)
-    return nn.Perceptron(n_in, init="zeros", seed=seed, dtype=np.float64)
 
 
 def _optimizer(config: dict, params, steps: int):
@@ -308,7 +278,7 @@ def _optimizer(config: dict, params, steps: int):
 
 def prepare(config: dict) -> Run:
     """Validate `config` (the CLI's arguments) and build the run; raises ValueError."""
-    _choice(config["model"], MODELS, "model")
+    _choice(config["model"], CHOICES, "model")
     _choice(config["optimizer"], list(OPTIMIZERS), "optimizer")
     _choice(config["schedule"], SCHEDULES, "schedule")
     if config["loss"] is not None:
@@ -316,7 +286,7 @@ def prepare(config: dict) -> Run:
     hidden = _check_numbers(config)
     X, y, features, target_name = load_data(config["data"], config["target"])
     classes = _as_classes(y, target_name)
-    spec = _loss_spec(config, classes)
+    spec = loss_spec(config, classes)
     t, label_map = _targets(y, classes, spec)
     split = config["val_split"]
     if split > 0:
@@ -325,18 +295,27 @@ def prepare(config: dict) -> Run:
         )
     else:
         X_tr, X_va, t_tr, t_va = X, None, t, None
-    mean, std = X_tr.mean(axis=0), np.where(X_tr.std(axis=0) > 0, X_tr.std(axis=0), 1.0)
+    mean, std = _standardization(X_tr, config["standardize"])
     n_out = len(classes) if label_map == "argmax" else 1
     if config["model"] == "mlp":
         rows = max(min(config["batch_size"], len(t_tr)), 0 if t_va is None else len(t_va))
         check_memory(config["hidden"], [X.shape[1], *hidden, n_out], rows)
-    model = _model(config, hidden, X.shape[1], n_out)
+    model = build_model(config, hidden, X.shape[1], n_out)
     batches = math.ceil(len(t_tr) / config["batch_size"])
     opt = _optimizer(config, model.parameters(), batches * config["epochs"])
     val = None if X_va is None else ((X_va - mean) / std, t_va)
     loss = _loss_fn(spec)
     train = ((X_tr - mean) / std, t_tr)
     return Run(model, loss, opt, train, val, classes, mean, std, label_map, features, target_name)
+
+
+def _standardization(X: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's mean and standard deviation (1 where it is 0) over the rows of X; with
+    standardize False, 0 and 1, which leave the inputs as given."""
+    if not standardize:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    std = X.std(axis=0)
+    return X.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
 def _loss_fn(spec: LossSpec) -> Callable[[Tensor, np.ndarray], Tensor]:

@@ -26,14 +26,23 @@ import shutil
 import warnings
 
 import click
-import numpy as np
 
+from wengert.classic import NoMistakes
 from wengert.cli.boundary import UserError, boundary
+from wengert.cli.models import (
+    CHOICES,
+    EXAMPLES,
+    MODEL_HELP,
+    check_moved,
+    diverged,
+    rule_defaults,
+    summary,
+    weights,
+)
 from wengert.cli.runs import (
     DATASETS,
     LOSSES,
     MODEL_FILE,
-    MODELS,
     OPTIMIZERS,
     SCHEDULES,
     accuracy_metric,
@@ -62,24 +71,29 @@ class Diverged(UserError):
 
 
 @click.command(
-    epilog="\b\nExamples:\n  wengert train --data xor --model mlp --hidden 8 --lr 0.1 "
-    "--epochs 50 --out runs/xor\n  wengert train --data table.csv --target price --model lms "
-    "--out runs/price",
+    epilog=EXAMPLES,
     help="Train a model and write the run to --out: the model, history.csv, metrics.json, "
     "config.json and a plot of the loss. Bundled datasets: " + ", ".join(DATASETS) + ". "
     "Exit status 2: bad input (nothing written); 3: training diverged.",
 )
 @click.option("--data", required=True, help="A bundled dataset's name or a CSV file.")
 @click.option("--target", help="The CSV column to predict (name or index; default: the last).")
-@click.option("--model", default="mlp", show_default=True, help="One of " + ", ".join(MODELS))
+@click.option(
+    "--model", default="mlp", show_default=True, help=", ".join(CHOICES) + ". " + MODEL_HELP
+)
 @click.option("--hidden", default="64", show_default=True, help="MLP hidden sizes: 64,64.")
 @click.option("--activation", default="relu", show_default=True)
+@click.option("--bias/--no-bias", default=True, help="--no-bias: no b, y = w·x (every layer).")
+@click.option("--standardize/--no-standardize", default=True, help="--no-standardize: as given.")
 @click.option("--loss", help="One of " + ", ".join(LOSSES) + " (default: per model and task).")
 @click.option("--optimizer", default="adam", show_default=True, help=", ".join(OPTIMIZERS))
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--schedule", default="constant", show_default=True, help=", ".join(SCHEDULES))
 @click.option("--momentum", type=float, default=0.0, show_default=True, help="For sgd.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--shuffle/--no-shuffle", default=True, help="--no-shuffle: each epoch in the data's order."
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--val-split", type=float, default=0.2, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
@@ -89,6 +103,7 @@ class Diverged(UserError):
 def train(out: str, force: bool, **config: object) -> None:
     """`wengert train`: train the configured model and write the run directory `out`."""
     _check_out(out, force)
+    config = rule_defaults(config, click.get_current_context())
     run = _prepare(config)
     initial = run.model.state_dict()
     created = not os.path.exists(out)
@@ -188,6 +203,7 @@ class _Start:
 
 def _train(run, config: dict, out: str, start: _Start, other_data: bool = False):
     metrics = [accuracy_metric(run.label_map)] if run.classes is not None else []
+    rule = [NoMistakes()] if config["model"] == "rosenblatt" else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonFiniteLossWarning)  # reported as one line instead
         return fit(
@@ -198,9 +214,10 @@ def _train(run, config: dict, out: str, start: _Start, other_data: bool = False)
             epochs=config["epochs"],
             val_data=run.val,
             batch_size=config["batch_size"],
+            shuffle=config["shuffle"],
             seed=config["seed"],
             metrics=metrics,
-            callbacks=[start],
+            callbacks=[start, *rule],
             checkpoint_dir=out,
             resume=not start.fresh,
             resume_other_data=other_data,
@@ -227,6 +244,7 @@ def _config_problem(directory: str) -> tuple[str, str] | None:
         return "damaged", f"cannot be read ({exc.strerror})"
     if not isinstance(config, dict) or config.get("wengert_run") != 1:
         return "foreign", 'has no "wengert_run" marker'
+    config = _with_flags(config)
     # What rebuilds the run: every option of `wengert train` but where it writes.
     settings = [p for p in train.params if p.name not in ("out", "force")]
     missing = [p.name for p in settings if p.name not in config]
@@ -244,6 +262,8 @@ def _setting_problem(param: click.Option, value: object) -> tuple[str, str] | No
     elif isinstance(param.type, click.IntRange):
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= param.type.min
         expected = f"an int >= {param.type.min}"
+    elif isinstance(param.type, click.types.BoolParamType):
+        ok, expected = isinstance(value, bool), "true or false"
     elif param.type is click.FLOAT:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         expected = "a number"
@@ -275,8 +295,14 @@ def _run_config(directory: str) -> dict:
     problem = _config_problem(directory)
     if problem is not None:
         raise ValueError(_not_a_run(directory, *problem))
-    config = read_json(os.path.join(directory, CONFIG_FILE))
+    config = _with_flags(read_json(os.path.join(directory, CONFIG_FILE)))
     return {k: v for k, v in config.items() if k != "wengert_run"}
+
+
+def _with_flags(config: dict) -> dict:
+    """A run's config with the flags added after it was written (--no-bias, --no-standardize,
+    --no-shuffle) at their defaults, as it was trained."""
+    return {p.name: p.default for p in train.params if p.is_flag and p.name != "force"} | config
 
 
 def _not_a_run(directory: str, kind: str, what: str) -> str:
@@ -288,25 +314,6 @@ def _not_a_run(directory: str, kind: str, what: str) -> str:
         f"{os.path.join(directory, CONFIG_FILE)} {what}: the file is damaged; restore it, or "
         f"start the run anew with wengert train ... --out {directory} --force"
     )
-
-
-def _check_moved(initial: dict, run, history, config: dict) -> None:
-    """Warn when training ended with every weight where it started: the loss never moved."""
-    final = run.model.state_dict()
-    if any(not np.array_equal(initial[name], final[name]) for name in initial):
-        return
-    lr = config["lr"]
-    if config["optimizer"] == "lbfgs":
-        why = (
-            "no step of L-BFGS's line search lowered the loss; try a smaller --lr (this "
-            f"run's: {lr:g})"
-        )
-    else:
-        why = (
-            "each step was too small to change them in float64, or the gradient was 0; try a "
-            f"larger --lr (this run's: {lr:g})"
-        )
-    warnings.warn(f"the weights did not change in {history.epochs} epochs: {why}", stacklevel=2)
 
 
 def _final_metrics(history) -> dict:
@@ -329,24 +336,16 @@ def _finish(command: str, out: str, config: dict, run, history, initial: dict) -
         _remove(os.path.join(out, MODEL_FILE))
     _plot_loss(os.path.join(out, "loss.png"), history)
     if history.nonfinite is not None:
-        raise Diverged(command, _diverged(history.nonfinite, out, config["lr"]))
-    _check_moved(initial, run, history, config)
+        raise Diverged(
+            command, diverged(history.nonfinite, os.path.join(out, CHECKPOINT_FILE), config["lr"])
+        )
+    check_moved(initial, run.model, history.epochs, config)
+    for line in summary(config, run):
+        click.echo(line)
     for key, value in final.items():
         click.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
-
-
-def _diverged(bad: dict, out: str, lr: float) -> str:
-    where = f"at epoch {bad['epoch']}, step {bad['step']}"
-    if bad["quantity"].startswith("parameter"):
-        where = "after the update " + where
-    if os.path.exists(os.path.join(out, CHECKPOINT_FILE)):
-        kept = f"{os.path.join(out, CHECKPOINT_FILE)} keeps the last good epoch, {bad['epoch'] - 1}"
-    else:
-        kept = "no epoch had finished, so there is no checkpoint"
-    return (
-        f"training diverged: the {bad['quantity']} became {bad['value']} {where}; {kept}. "
-        f"Try a smaller --lr (this run's: {lr:g})"
-    )
+    for line in weights(run.model):
+        click.echo(line)
 
 
 def _write_json(path: str, value: dict) -> None:
