@@ -86,6 +86,7 @@ def test_a_trace_shows_its_list_and_after_backward_its_sweep():
     assert dict(gradient[1:]) == {f"dL/d{k}": f"{float(g):.6g}" for k, g in sweep.grads.items()}
     assert dict(gradient[1:])["dL/db"] == f"{y * (1 - y) * (y - 1):.6g}"
     assert Tables(sweep._repr_html_()).tables == after.tables[1:]
+    assert repr(sweep) == "<Sweep of 12 rules back to 4 inputs>"
 
 
 def test_names_and_expressions_are_escaped():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from wengert.autodiff import render
+
 nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient")
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat")
 pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel")
@@ -65,7 +67,7 @@ def text_of(outputs: list[dict]) -> str:
     for out in outputs:
         if out["output_type"] == "stream":
             parts.append(out["text"])
-        for kind in ("text/plain", "text/html"):
+        for kind in ("text/plain", "text/html", "image/svg+xml"):
             parts.append(out.get("data", {}).get(kind, ""))
     return "\n".join(parts)
 
@@ -78,6 +80,7 @@ def check_smallest_perceptron(text: str) -> None:
     assert "by hand: w = 1.0047" in text and "fit: w = 1.0047" in text
     assert "least squares: w = 1.0047" in text
     assert "<b>History: 20 epochs, 80 steps</b>" in text
+    assert "epoch 20/20  loss 0.0047  (" in text  # fit's line for the last epoch, on stderr
     assert "Backward sweep: x\u0304 = dL/dx" in text  # the trace's HTML, with its sweep
 
 
@@ -86,6 +89,10 @@ def check_backpropagation(text: str) -> None:
     assert "<td>w\u0304</td><td>=</td><td>t1\u0304 * x</td><td>-0.0935875</td>" in text
     assert "reverse mode (grad)" in text and "symbolic (SymPy)" in text
     assert '"w" -> "t1";' in text
+    if render.graphviz_dot() is None:
+        assert "needs Graphviz's `dot` program" in text
+    else:
+        assert "<svg" in text and "<SVG of " in text
 
 
 def check_optimizers(text: str) -> None:

@@ -258,6 +258,9 @@ class Sweep:
         """The sweep as an HTML table for Jupyter: each rule applied, its value, the gradient."""
         return render.sweep_html(self)
 
+    def __repr__(self) -> str:
+        return f"<Sweep of {len(self.lines)} rules back to {len(self.grads)} inputs>"
+
 
 class SVG(str):
     """SVG text that Jupyter shows as the picture it draws (`_repr_svg_`)."""
@@ -265,6 +268,10 @@ class SVG(str):
     def _repr_svg_(self) -> str:
         """The SVG text itself."""
         return str(self)
+
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        """IPython's plain-text form: a short line, not the whole text."""
+        printer.text(f"<SVG of {len(self)} characters>")
 
 
 def _full(g: np.ndarray, indent: int) -> str:

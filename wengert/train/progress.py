@@ -189,6 +189,9 @@ class _HTML:
     def _repr_html_(self) -> str:
         return self.text
 
+    def __repr__(self) -> str:  # the plain-text form a notebook keeps beside the HTML
+        return ""
+
 
 __all__ = [
     "PROGRESS",
