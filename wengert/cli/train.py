@@ -84,7 +84,11 @@ class Diverged(UserError):
 @click.option("--hidden", default="64", show_default=True, help="MLP hidden sizes: 64,64.")
 @click.option("--activation", default="relu", show_default=True)
 @click.option("--bias/--no-bias", default=True, help="--no-bias: no b, y = w·x (every layer).")
-@click.option("--standardize/--no-standardize", default=True, help="--no-standardize: as given.")
+@click.option(
+    "--standardize/--no-standardize",
+    default=True,
+    help="--no-standardize: the inputs as given, not scaled to mean 0 and sd 1.",
+)
 @click.option("--loss", help="One of " + ", ".join(LOSSES) + " (default: per model and task).")
 @click.option("--optimizer", default="adam", show_default=True, help=", ".join(OPTIMIZERS))
 @click.option("--lr", type=float, default=0.01, show_default=True)
