@@ -374,17 +374,23 @@ function cell(text, className) {
   return td;
 }
 
-function shown(value) {
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(6);
-  if (Array.isArray(value)) return `[${value.map(shown).join(", ")}]`;
+function shown(value, digits = 6) {
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(digits)));
+  }
+  // an array's entries with fewer digits, so that a layer's values fit on a line
+  if (Array.isArray(value)) return `[${value.map((v) => shown(v, 4)).join(", ")}]`;
   return value === undefined || value === null ? "" : String(value);
 }
 
-function lineTable(title, lines) {
+// A table of Wengert lines; the backward sweep's also say where each adjoint comes from, and
+// "+=" where it adds to an adjoint already written.
+function lineTable(title, lines, backward) {
   const table = document.createElement("table");
   table.createCaption().textContent = title;
   const head = table.createTHead().insertRow();
-  for (const h of ["name", "expression", "value"]) {
+  const headings = backward ? ["name", "rule", "value", "from"] : ["name", "expression", "value"];
+  for (const h of headings) {
     const th = document.createElement("th");
     th.textContent = h;
     head.append(th);
@@ -392,8 +398,9 @@ function lineTable(title, lines) {
   const body = table.createTBody();
   for (const line of lines) {
     const row = body.insertRow();
-    row.append(cell(line.name), cell(line.expression || line.rule || ""),
-      cell(shown(line.value), "value"));
+    const expression = backward ? `${line.accumulates ? "+= " : ""}${line.rule}` : line.expression;
+    row.append(cell(line.name), cell(expression), cell(shown(line.value), "value"));
+    if (backward) row.append(cell(line.source || "", "source"));
   }
   return table;
 }
@@ -402,12 +409,14 @@ function showTrace(point, trace) {
   const panel = $("trace");
   const title = document.createElement("p");
   title.className = "hint";
-  title.textContent = `Sample x = (${shown(point[0])}, ${shown(point[1])}), label ${point[2]}`;
-  const parts = [title, lineTable("Forward", trace.forward || []),
-    lineTable("Backward sweep", trace.backward || [])];
+  title.textContent = regression()
+    ? `Sample x = ${shown(point[0])}, y = ${shown(point[1])}`
+    : `Sample x = (${shown(point[0])}, ${shown(point[1])}), label ${point[2]}`;
+  const parts = [title, lineTable("Forward", trace.forward, false),
+    lineTable("Backward sweep", trace.backward, true)];
   if (trace.text) {
     const details = document.createElement("details");
-    details.open = true;
+    details.open = false;
     const summary = document.createElement("summary");
     summary.textContent = "as wg.trace prints it";
     const pre = document.createElement("pre");

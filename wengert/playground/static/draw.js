@@ -79,8 +79,8 @@ const Draw = (() => {
       if (regression) ctx.fillStyle = "#333";
       else ctx.fillStyle = label > 0.5 ? "rgb(8,119,189)" : "rgb(245,147,34)";
       ctx.fill();
-      ctx.lineWidth = validation ? 2 : 1;
-      ctx.strokeStyle = validation ? "#222" : "#fff";
+      ctx.lineWidth = validation ? 1.5 : 1;
+      ctx.strokeStyle = validation ? "#333" : "#fff";
       if (regression && !validation) ctx.strokeStyle = "#ccc";
       ctx.stroke();
     });
