@@ -15,6 +15,7 @@ from wengert.classic import Perceptron
 from wengert.classic.perceptron import perceptron_epoch
 from wengert.cli import main
 from wengert.cli.models import EXAMPLES
+from wengert.cli.runs import prepare
 from wengert.data import DataLoader
 
 X_TABLE = np.array([10.0, 2.0, 3.5, 1.0])
@@ -293,6 +294,8 @@ def test_a_config_json_whose_flag_is_not_a_bool_is_refused_and_an_older_one_resu
     )
     # a run written before --no-bias, --no-standardize and --no-shuffle: trained with all three
     older = {k: v for k, v in config.items() if k not in ("bias", "standardize", "shuffle")}
+    prepared = prepare({k: v for k, v in older.items() if k != "wengert_run"})
+    assert prepared.model.bias is not None and prepared.mean.tolist() == [np.mean(X_TABLE)]
     (out / "config.json").write_text(json.dumps(older))
     result = run("resume", out, "--epochs", 1)
     assert result.exit_code == 0, result.output

@@ -129,8 +129,9 @@ def loss_spec(config: dict, classes: np.ndarray | None) -> LossSpec:
 
 
 def build_model(config: dict, hidden: list[int], n_in: int, n_out: int) -> nn.Module:
-    """The model of --model, with a bias unless --no-bias, its weights from --seed."""
-    name, seed, bias = config["model"], config["seed"], config["bias"]
+    """The model of --model, with a bias unless --no-bias, its weights from --seed (a config
+    from before --no-bias has a bias)."""
+    name, seed, bias = config["model"], config["seed"], config.get("bias", True)
     if name == "mlp":
         sizes = [n_in, *hidden, n_out]
         activation = config["activation"]

@@ -295,7 +295,7 @@ def prepare(config: dict) -> Run:
         )
     else:
         X_tr, X_va, t_tr, t_va = X, None, t, None
-    mean, std = _standardization(X_tr, config["standardize"])
+    mean, std = _standardization(X_tr, config.get("standardize", True))  # True before the flag
     n_out = len(classes) if label_map == "argmax" else 1
     if config["model"] == "mlp":
         rows = max(min(config["batch_size"], len(t_tr)), 0 if t_va is None else len(t_va))
