@@ -131,7 +131,7 @@ def read_run_config(run: str) -> dict:
         raise ValueError(f"RUN: {path} is damaged ({exc}); train the run again") from None
     if not isinstance(config, dict) or config.get("wengert_run") != 1:
         raise ValueError(
-            not_a_run.replace("no config.json", 'its config.json has no "wengert_run"')
+            f'RUN: {run} is not a wengert run (its config.json has no "wengert_run" marker)'
         )
     return {k: v for k, v in config.items() if k != "wengert_run"}
 

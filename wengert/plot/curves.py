@@ -194,7 +194,7 @@ def _draw_losses(ax: Axes, record: dict[str, np.ndarray], title: str) -> None:
     if finite.size and np.all(finite > 0) and finite.max() < 1e250:
         ax.set_yscale("log")
     if record.get("diverged"):  # said under the title, where no curve runs
-        title = "\n".join([title, *textwrap.wrap(f"{record['diverged']}; finite part shown", 64)])
+        title = "\n".join([title, *textwrap.wrap(f"{record['diverged']}; finite part shown", 72)])
     ax.set(ylabel="loss", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
