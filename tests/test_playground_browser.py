@@ -255,3 +255,23 @@ def test_a_bad_learning_rate_shows_the_apis_message_on_the_page(tab, server):
     assert status == 422 and answer["field"] == "learning_rate"
     expect(tab.testid("message")).to_have_text(answer["error"])
     assert "learning_rate" in tab.text("message")
+
+
+def test_a_diverging_run_stops_playing_and_says_at_which_step(tab):
+    config = chosen(tab, "dataset", "seed_table")
+    assert (config["hidden"], config["schedule"]) == ([], "inverse_sqrt")
+    tab.page.wait_for_function("() => state.runId !== null && state.boundary !== null")
+    with tab.page.expect_response(lambda r: r.url.endswith("/api/runs")):
+        tab.testid("learning-rate").fill("50")
+        tab.testid("learning-rate").press("Tab")
+    tab.page.wait_for_function("() => state.runId !== null && state.boundary !== null")
+    tab.testid("steps-per-frame").fill("50")
+    tab.testid("play").click()
+    expect(tab.testid("message")).to_contain_text("diverged", timeout=10000)
+    expect(tab.testid("play")).to_have_attribute("aria-pressed", "false")
+    step = tab.steps()
+    assert 1 < step < 1000
+    assert tab.text("message") == (
+        f"The loss diverged at step {step}: try a smaller learning rate."
+    )
+    assert tab.text("loss") == "–"
