@@ -140,7 +140,7 @@ class Tab:
 
 
 @pytest.fixture
-def tab(server, browser_context):
+def tab(browser_context, server):
     page = browser_context.new_page()
     tab = Tab(page, server)
     page.goto(server + "/")
