@@ -31,6 +31,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,7 +84,7 @@ def build(
     fname: str,
     result: object,
     arrays: list,
-    finish=None,
+    finish: Callable | None = None,
 ) -> Built:
     """The traced program compiled by numba and run once on `arrays` (the traced arguments):
     Unsupported for an operation without a numba form, or where numba fails to compile it.

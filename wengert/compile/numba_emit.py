@@ -10,6 +10,7 @@ elementwise value into the line that reads it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -180,7 +181,9 @@ class NumbaEmitter(Emitter):
             return f"_out(_r[{k}])"
         return f"_r[{k}]"
 
-    def sources(self, fname: str, result: object, finish=None) -> tuple[str, str]:
+    def sources(
+        self, fname: str, result: object, finish: Callable | None = None
+    ) -> tuple[str, str]:
         """(the numba function `_kernel`, the Python wrapper `fname` that calls it); `finish` as
         for Emitter.source, its Python lines in the wrapper (`prologue`, `epilogue`)."""
         text = self.source(fname, result, finish)

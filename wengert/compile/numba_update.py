@@ -21,6 +21,8 @@ takes that step with the optimizer's own step().
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from wengert.autodiff.tensor import Tensor
@@ -78,7 +80,7 @@ def unsupported(optimizer: Optimizer, params: list[Tensor]) -> str:
     return ""
 
 
-def writer(optimizer: Optimizer, params: list[Tensor]):
+def writer(optimizer: Optimizer, params: list[Tensor]) -> Callable[[object, tuple], tuple]:
     """finish(emitter, (value, grads)) for a numba program (numba_emit.NumbaEmitter): the update
     loops in the numba function, the Python parts in its wrapper (see the module docstring)."""
 
