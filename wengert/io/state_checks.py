@@ -82,11 +82,11 @@ def check_history(history: object, where: str) -> None:
 def check_loader(loader: object, where: str) -> None:
     """The DataLoader's position: seed, epoch, shuffle, batch size, samples, generator state."""
     keys = set(LOADER_KEYS)
-    if not isinstance(loader, dict) or not keys <= set(loader) <= keys | {"fingerprint"}:
+    if not isinstance(loader, dict) or not keys <= set(loader) <= keys | {"fingerprint", "ranks"}:
         raise _bad(where, "state.loader", f"an object with the keys {LOADER_KEYS}", loader)
-    for key, low in (("seed", 0), ("epoch", 0), ("batch_size", 1), ("n_samples", 1)):
-        if not _is_int(loader[key], low):
-            raise _bad(where, f"state.loader.{key}", f"an int >= {low}", loader[key])
+    for key, low in (("seed", 0), ("epoch", 0), ("batch_size", 1), ("n_samples", 1), ("ranks", 1)):
+        if not _is_int(loader.get(key, 1), low):
+            raise _bad(where, f"state.loader.{key}", f"an int >= {low}", loader.get(key))
     if not isinstance(loader["shuffle"], bool):
         raise _bad(where, "state.loader.shuffle", "true or false", loader["shuffle"])
     fingerprint = loader.get("fingerprint", "")

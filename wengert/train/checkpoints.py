@@ -89,6 +89,12 @@ class FitCheckpoints:
         self.resume_other_data = resume_other_data
         self._fingerprints: dict[int, str] = {}
         self.files = checkpoint_files() if files is None else files
+        self.ranks, self.writer, self.barrier = 1, True, None
+
+    def distribute(self, ranks: int, writer: bool, barrier: object) -> None:
+        """Checkpoint a run over `ranks` ranks: only the `writer` writes, then every rank calls
+        `barrier(what)`, so that no rank reads a half-written file; resuming needs `ranks`."""
+        self.ranks, self.writer, self.barrier = ranks, writer, barrier
 
     @classmethod
     def for_fit(
@@ -111,6 +117,7 @@ class FitCheckpoints:
             return 0
         state = self.files.read_fit_state(self.path)
         saved = state["loader"]
+        self._check_ranks(saved.get("ranks", 1))
         self._check_loader(saved, loader)
         self._check_same_data(saved.get("fingerprint"), loader)
         self._check_series(History.from_dict(state["history"]), run.history)
@@ -144,6 +151,19 @@ class FitCheckpoints:
                 fix=fix,
             )
 
+    def _check_ranks(self, saved: int) -> None:
+        """A run resumes on the number of ranks it was saved on (its data order and batches
+        were split for them)."""
+        if saved != self.ranks:
+            raise refusal(
+                "fit(resume=True)",
+                "the number of ranks",
+                f"{saved}, as in {self.path}",
+                str(self.ranks),
+                fix=f"Resume under mpiexec -n {saved}"
+                + (" with distributed=True." if saved > 1 else " without distributed."),
+            )
+
     def _check_same_data(self, saved: str | None, loader: DataLoader) -> None:
         if saved is None or self.resume_other_data:
             return  # a checkpoint from before fingerprints, or other data on purpose
@@ -173,7 +193,13 @@ class FitCheckpoints:
 
     def after_epoch(self, run: Run, loader: DataLoader, last: bool) -> None:
         """Write the checkpoint after every `every`-th epoch and after the `last` one."""
-        if last or run.epoch % self.every == 0:
+        if not (last or run.epoch % self.every == 0):
+            return
+        if self.writer:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             loader_json = {**loader_state(loader), "fingerprint": self.fingerprint(loader)}
+            if self.ranks > 1:
+                loader_json["ranks"] = self.ranks
             self.files.write(self.path, run, loader_json)
+        if self.barrier is not None:
+            self.barrier(f"the checkpoint of epoch {run.epoch}")

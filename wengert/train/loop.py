@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +30,8 @@ from wengert.train.arguments import as_arrays, as_loader, check_fit_arguments
 from wengert.train.callbacks import Callback, call_hook
 from wengert.train.checkpoints import FitCheckpoints
 from wengert.train.compiled_step import CompiledTrainStep
+from wengert.train.distributed import Distributed, start_distributed
+from wengert.train.distributed_step import DistributedStep
 from wengert.train.metrics import metric_functions
 from wengert.train.progress import Progress
 from wengert.train.state import ConvergenceWarning, History, Run, series_names
@@ -60,6 +62,7 @@ def fit(
     on_nonfinite: str = "stop",
     clip_grad_norm: float | None = None,
     compile: bool = False,
+    distributed: bool | object = False,
 ) -> History:
     """Train `model` on `data` with `optimizer`, minimising `loss`; return the run's History.
 
@@ -101,6 +104,14 @@ def fit(
         step: the same History, checkpoints and resume as the eager steps, faster on small
         models. Refused for L-BFGS, whose step re-evaluates the loss through a closure.
 
+    distributed: True trains data-parallel over MPI.COMM_WORLD (mpi4py; run the script under
+        `mpiexec -n K`); an mpi4py communicator, or a wengert.train.distributed.Distributed
+        (a communicator and a timeout), trains over that one. Each global batch of
+        `batch_size` rows is split over the ranks and the gradients averaged: the result is
+        one process's with the same batch size (wengert.train.distributed). Every rank
+        returns the same History; rank 0 alone shows progress and writes checkpoints, and
+        resuming needs the saved number of ranks. Refused for L-BFGS.
+
     Ctrl-C ends training, keeps the weights reached and warns.
     """
     # Here, before any other name is bound, locals() holds exactly fit's arguments.
@@ -108,13 +119,21 @@ def fit(
     check("fit", "compile", compile, Boolean())
     step = (CompiledTrainStep if compile else Step)(model, loss, optimizer, clip_grad_norm)
     loader = as_loader(data, model, batch_size, shuffle, seed)
+    dist = start_distributed(distributed, model, optimizer, loader)
+    if dist is not None:
+        step = DistributedStep(step, dist)
+        progress = progress if dist.rank == 0 else False
     val = None if val_data is None else as_arrays(val_data, model, "val_data")
     metric_fns = metric_functions(metrics, loss, loader)
     history = History.for_series(series_names(metric_fns, val is not None))
     saver = FitCheckpoints.for_fit(checkpoint_dir, checkpoint_every, resume, resume_other_data)
+    if saver is not None and dist is not None:
+        saver.distribute(dist.size, dist.rank == 0, dist.barrier)
     run = Run(model, optimizer, history, val_data=val)
     plateau = Plateau(tol, n_iter_no_change)
-    loop = _Training(run, step, loader, metric_fns, list(callbacks), saver, plateau, on_nonfinite)
+    loop = _Training(
+        run, step, loader, metric_fns, list(callbacks), saver, plateau, on_nonfinite, dist
+    )
     loop.train(epochs, Progress(progress, epochs))
     return history
 
@@ -131,6 +150,7 @@ class _Training:
     checkpoints: FitCheckpoints | None
     plateau: Plateau
     on_nonfinite: str
+    dist: Distributed | None = None
 
     def train(self, epochs: int, display: Progress) -> None:
         """Run the epochs, resuming first if asked; Ctrl-C ends them and keeps the weights."""
@@ -195,20 +215,26 @@ class _Training:
         run, history, metric_fns = self.run, self.run.history, self.metric_fns
         total, seen = 0.0, 0
         sums = dict.fromkeys(metric_fns, 0.0)
-        for xb, yb in self.loader:
+        for xb, yb in self._batches():
             value, out = self.step(xb, yb)
             run.step += 1
-            n = len(xb)
+            n = len(xb) if self.dist is None else self.step.global_count
             history.step_loss.append(value)
             history.lr.append(_current_lr(run.optimizer))
             total += value * n
             seen += n
-            for name, fn in metric_fns.items():
-                sums[name] += fn(out.data, yb) * n
+            for name, fn in metric_fns.items() if len(xb) else ():
+                sums[name] += fn(out.data, yb) * len(xb)
             display.step(total, seen)
             if self.callbacks:
                 call_hook(self.callbacks, "on_step_end", run)
+        if self.dist is not None:
+            sums = self.dist.sum_metrics(sums)
         return total, sums, seen
+
+    def _batches(self) -> Iterable:
+        """The loader's batches; distributed, this rank's shard of each."""
+        return self.loader if self.dist is None else self.dist.shards(self.loader)
 
     def _end_epoch(self, totals: tuple[float, dict, int]) -> None:
         """Record the epoch's training loss and metrics, then those on the validation data."""

@@ -1,0 +1,223 @@
+"""Synchronous data-parallel training over MPI (mpi4py): fit(..., distributed=True).
+
+Every rank holds the same model, optimizer and data (X, y). At the start the parameters are
+broadcast from rank 0, and so is the seed of the data order, so ranks whose models or loaders
+were seeded differently start equal. Each global minibatch of B rows, taken from the loader's
+seeded permutation (DataLoader.batch_indices), is split into k nearly equal shards
+(np.array_split); rank r computes the loss and gradients on shard r, then one Allreduce over a
+single flat buffer sums, over the ranks, every gradient and the loss weighted by the shard's
+row count, and the count itself. Divided by the global count, these are exactly the mean over
+the global batch, as one process with batch B computes them (the loss must be a mean over the
+rows, as wengert.losses' default reduction is), also when the shards are unequal. Every rank
+then takes the same optimizer step, so the weights stay equal.
+
+Waiting is bounded: each collective is non-blocking and polled until a deadline (`timeout`
+seconds, 60 by default, or the environment variable WENGERT_MPI_TIMEOUT). A rank that stops
+taking part (it died, or left fit early) makes the others raise DistributedError naming the
+step, and the communicator is aborted when the process exits, so that no rank hangs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from wengert._checks import refusal, what_came
+from wengert.data import DataLoader
+from wengert.nn.module import Module
+
+TIMEOUT_VARIABLE = "WENGERT_MPI_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
+_SEED_BYTES = 64  # a seed drawn by the loader has 128 bits; a chosen one may be larger
+
+
+class DistributedError(RuntimeError):
+    """A collective operation did not complete within the timeout: a rank died or left."""
+
+
+def load_mpi() -> object:
+    """mpi4py's MPI module, imported on first use; a clear ImportError when it is missing."""
+    try:
+        from mpi4py import MPI
+    except ImportError as error:
+        raise ImportError(
+            "fit(distributed=True) needs mpi4py and an MPI library; install them with "
+            'pip install "wengert[mpi]" (the mpich wheel brings mpiexec).'
+        ) from error
+    return MPI
+
+
+def _timeout_from_environment() -> float:
+    text = os.environ.get(TIMEOUT_VARIABLE)
+    if text is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise refusal("fit(distributed=True)", TIMEOUT_VARIABLE, "a number of seconds > 0", text)
+    return value
+
+
+class Distributed:
+    """The communicator fit(distributed=...) trains over, with bounded waits.
+
+    comm: an mpi4py communicator; None: MPI.COMM_WORLD. timeout: seconds a rank waits for the
+    others at any collective before raising DistributedError; None: the environment variable
+    WENGERT_MPI_TIMEOUT, else 60. Attributes: comm, rank, size, timeout, step (the step being
+    synchronised, for messages).
+    """
+
+    def __init__(self, comm: object = None, timeout: float | None = None) -> None:
+        self.MPI = load_mpi()
+        if comm is None:
+            comm = self.MPI.COMM_WORLD
+        if not isinstance(comm, self.MPI.Comm):
+            raise refusal(
+                "fit", "distributed", "True or an mpi4py communicator", what_came(comm), TypeError
+            )
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise refusal("Distributed", "timeout", "a number of seconds > 0", repr(timeout))
+        self.comm = comm
+        self.rank, self.size = comm.Get_rank(), comm.Get_size()
+        self.timeout = _timeout_from_environment() if timeout is None else float(timeout)
+        self.step = 0
+
+    def wait(self, request: object, what: str) -> None:
+        """Poll `request` until it completes; past the timeout raise DistributedError (and
+        abort the communicator when the process exits)."""
+        deadline = time.monotonic() + self.timeout
+        spins = 0
+        while not request.Test():
+            spins += 1
+            if spins > 200:  # yield the core: ranks may outnumber the cores
+                time.sleep(0.0002)
+            if time.monotonic() > deadline:
+                self._fail(what)
+
+    def _fail(self, what: str) -> None:
+        message = (
+            f"fit(distributed=True): rank {self.rank} of {self.size} waited {self.timeout:g} s "
+            f"for the other ranks at {what} (step {self.step}); a rank has probably died or "
+            f"left fit early (see its own error). The communicator is aborted at exit."
+        )
+        abort_at_exit(self.comm)
+        raise DistributedError(message)
+
+    def allreduce(self, buffer: np.ndarray, what: str, op: object = None) -> None:
+        """Sum (or `op`) `buffer` over the ranks, in place, within the timeout."""
+        op = self.MPI.SUM if op is None else op
+        self.wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=op), what)
+
+    def broadcast(self, buffer: np.ndarray, what: str) -> None:
+        """Overwrite `buffer` with rank 0's, within the timeout."""
+        self.wait(self.comm.Ibcast(buffer, root=0), what)
+
+    def barrier(self, what: str) -> None:
+        """Wait until every rank reaches this point, within the timeout."""
+        self.wait(self.comm.Ibarrier(), what)
+
+    def broadcast_parameters(self, model: Module) -> None:
+        """Make every rank's parameters rank 0's (one broadcast of a flat buffer)."""
+        params = list(model.parameters())
+        flat = np.concatenate([p.data.reshape(-1) for p in params])
+        self.broadcast(flat, "the broadcast of the parameters")
+        start = 0
+        for p in params:
+            p.data[...] = flat[start : start + p.data.size].reshape(p.data.shape)
+            start += p.data.size
+
+    def check_same_data(self, loader: DataLoader) -> None:
+        """Refuse, on every rank, loaders whose shapes or batch sizes differ between ranks."""
+        here = np.array([loader.n_samples, loader.n_features, loader.batch_size], np.int64)
+        both = np.concatenate([here, -here])
+        self.allreduce(both, "the check of the data's shape", self.MPI.MAX)
+        if not np.array_equal(both[:3], -both[3:]):
+            raise refusal(
+                "fit(distributed=True)",
+                "data",
+                "the same number of rows, features and batch size on every rank",
+                f"(rows, features, batch size) {tuple(here)} on rank {self.rank}, up to "
+                f"{tuple(both[:3])} on another",
+            )
+
+    def same_order(self, loader: DataLoader) -> None:
+        """Make the loader's seed and epoch rank 0's, so every rank draws the same orders."""
+        seed = int(loader.seed)
+        if seed.bit_length() > 8 * _SEED_BYTES - 64:
+            raise refusal(
+                "fit(distributed=True)", "seed", f"below 2**{8 * _SEED_BYTES - 64}", repr(seed)
+            )
+        words = np.frombuffer(seed.to_bytes(_SEED_BYTES - 8, "little"), np.uint8)
+        buffer = np.concatenate([words, np.frombuffer(np.int64(loader.epoch).tobytes(), np.uint8)])
+        self.broadcast(buffer, "the broadcast of the data order's seed")
+        loader.seed = int.from_bytes(buffer[: _SEED_BYTES - 8].tobytes(), "little")
+        loader.set_epoch(int(buffer[_SEED_BYTES - 8 :].view(np.int64)[0]))
+
+    def shards(self, loader: DataLoader) -> Iterator:
+        """This rank's part of each global batch of one pass over `loader`: (X, y) rows of
+        np.array_split(batch, size)[rank]."""
+        X, y = loader.X, loader.y
+        for rows in loader.batch_indices():
+            mine = np.array_split(rows, self.size)[self.rank]
+            yield (X[mine], None if y is None else y[mine])
+
+    def sum_metrics(self, sums: dict) -> dict:
+        """The per-rank metric sums of an epoch, summed over the ranks (one small Allreduce)."""
+        if not sums:
+            return sums
+        values = np.array(list(sums.values()), dtype=np.float64)
+        self.allreduce(values, "the sum of the epoch's metrics")
+        return dict(zip(sums, values.tolist(), strict=True))
+
+
+_ABORTS: list = []
+
+
+def abort_at_exit(comm: object) -> None:
+    """Abort `comm` when this process exits (once), so that no other rank waits on it."""
+    if _ABORTS:
+        return
+    _ABORTS.append(comm)
+
+    def abort() -> None:
+        sys.stderr.flush()
+        comm.Abort(1)
+
+    atexit.register(abort)
+
+
+def start_distributed(
+    distributed: object, model: Module, optimizer: object, loader: DataLoader
+) -> Distributed | None:
+    """fit's `distributed` argument as a Distributed (None for False), after making every
+    rank's parameters and data order rank 0's; refused for an optimizer with a line search."""
+    if distributed is False:
+        return None
+    if getattr(optimizer, "needs_closure", False):
+        raise refusal(
+            "fit",
+            "distributed",
+            f"False with {type(optimizer).__name__}, whose line search re-evaluates the loss "
+            f"on the whole batch",
+            repr(distributed),
+            fix="Use SGD, Adam or another first-order optimizer to train on several ranks.",
+        )
+    if isinstance(distributed, Distributed):
+        dist = distributed
+    else:
+        dist = Distributed(None if distributed is True else distributed)
+    dist.check_same_data(loader)
+    dist.broadcast_parameters(model)
+    dist.same_order(loader)
+    return dist
+
+
+__all__ = ["DEFAULT_TIMEOUT", "Distributed", "DistributedError", "load_mpi", "start_distributed"]
