@@ -4,6 +4,10 @@
                                                                per `for` loop (wengert.data.loader)
     datasets: seed_table, blobs, xor, circles, moons, spirals, digits, iris, breast_cancer,
               wine, from_csv, train_test_split, standardize   (wengert.data.datasets)
+    ChunkedLoader, Columns                                     the same over a numpy.memmap, an
+                                                               .npy opened with mmap_mode or a
+                                                               Dask array, chunk by chunk
+                                                               (wengert.data.outofcore, .chunks)
     check_X_y(X, y, owner=...)                                 the shared input checker
                                                                (wengert.data.validation)
 
@@ -15,6 +19,7 @@ optimizers).
 """
 
 from wengert.data import datasets
+from wengert.data.chunks import Columns
 from wengert.data.datasets import (
     blobs,
     breast_cancer,
@@ -31,9 +36,12 @@ from wengert.data.datasets import (
     xor,
 )
 from wengert.data.loader import DataLoader
+from wengert.data.outofcore import ChunkedLoader
 from wengert.data.validation import check_X_y
 
 __all__ = [
+    "ChunkedLoader",
+    "Columns",
     "DataLoader",
     "blobs",
     "breast_cancer",

@@ -17,6 +17,7 @@ from numbers import Integral
 import numpy as np
 
 from wengert._checks import Boolean, Interval, check
+from wengert.data.chunks import is_out_of_core
 from wengert.data.validation import check_dtype, check_X_y
 
 COUNT = Interval(Integral, 1, None)
@@ -52,6 +53,11 @@ class DataLoader:
     numpy.float32 for float32 models); integer labels stay int64. None keeps a floating X's
     dtype and makes other X float64.
 
+    chunk_size: for arrays that are not in memory, the rows read at a time (None: a Dask
+    array's own chunks, or about 64 MB); ignored for arrays in memory. A numpy.memmap, an .npy
+    opened with numpy.load(path, mmap_mode="r") or a Dask array as X makes the loader a
+    ChunkedLoader (wengert.data.outofcore), which reads it chunk by chunk and never whole.
+
     Attributes: X, y (the arrays batches are taken from), n_samples, n_features, batch_size (as
     used: n_samples for a full batch), shuffle, drop_last, seed, epoch.
 
@@ -59,6 +65,14 @@ class DataLoader:
     >>> len(loader), [xb.shape for xb, yb in loader]
     (2, [(2, 1), (1, 1)])
     """
+
+    def __new__(cls, X=None, *args, **kwargs) -> DataLoader:
+        """A ChunkedLoader for an X that is not in memory, a DataLoader for any other."""
+        if cls is DataLoader and is_out_of_core(X):
+            from wengert.data.outofcore import ChunkedLoader
+
+            cls = ChunkedLoader
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -69,20 +83,19 @@ class DataLoader:
         seed: int | None = None,
         drop_last: bool = False,
         dtype=None,
+        chunk_size: int | None = None,
     ) -> None:
         owner = "DataLoader"
         check(owner, "shuffle", shuffle, Boolean())
         check(owner, "drop_last", drop_last, Boolean())
         check(owner, "batch_size", batch_size, COUNT, None)
         check(owner, "seed", seed, Interval(Integral, 0, None), None)
+        check(owner, "chunk_size", chunk_size, COUNT, None)
         # Drawn once, so that the run can be repeated (loader.seed) and positioned (set_epoch);
         # a drawn seed is no choice of the user's: a resumed fit() takes its checkpoint's.
         drawn = seed is None
         seed = int(np.random.SeedSequence().entropy) if drawn else int(seed)
-        X, y = check_X_y(X, y, owner=owner, dtype=check_dtype(dtype, owner=owner))
-        self.X = X
-        self.y = y
-        self.n_samples, self.n_features = X.shape
+        self._set_data(X, y, check_dtype(dtype, owner=owner), chunk_size)
         self.batch_size = self.n_samples if batch_size is None else min(batch_size, self.n_samples)
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -90,6 +103,13 @@ class DataLoader:
         self._seed_drawn = drawn
         self.epoch = 0
         self._rng = np.random.default_rng(seed)
+
+    def _set_data(self, X, y, dtype: np.dtype | None, chunk_size: int | None) -> None:
+        """Check X and y and keep them, as arrays in memory (ChunkedLoader: as given)."""
+        X, y = check_X_y(X, y, owner="DataLoader", dtype=dtype)
+        self.X = X
+        self.y = y
+        self.n_samples, self.n_features = X.shape
 
     def __len__(self) -> int:
         if self.drop_last:
@@ -109,7 +129,7 @@ class DataLoader:
         self._rng = np.random.default_rng(self.seed)
         if self.shuffle:
             for _ in range(epoch):
-                self._rng.permutation(self.n_samples)
+                self._draw_order()
         self.epoch = int(epoch)
 
     def batch_indices(self) -> list[np.ndarray]:
@@ -121,9 +141,13 @@ class DataLoader:
     def _start_pass(self) -> np.ndarray | None:
         # Called when a pass starts (in __iter__, not at the first next()), so that `epoch` and
         # the generator move together however the iterator is consumed.
-        order = self._rng.permutation(self.n_samples) if self.shuffle else None
+        order = self._draw_order() if self.shuffle else None
         self.epoch += 1
         return order
+
+    def _draw_order(self) -> np.ndarray:
+        """One pass's order, drawn from the generator (the only draw a pass makes)."""
+        return self._rng.permutation(self.n_samples)
 
     def _starts(self) -> range:
         return range(0, len(self) * self.batch_size, self.batch_size)

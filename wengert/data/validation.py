@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from wengert._checks import Options, check, check_finite, refusal, what_came
 
-__all__ = ["check_X_y", "check_dtype"]
+__all__ = ["check_X_y", "check_dtype", "convert_y"]
 
 Y_KINDS = ("any", "labels", "float")
 
@@ -83,6 +83,12 @@ def check_dtype(dtype: DTypeLike, *, owner: str, name: str = "dtype") -> np.dtyp
             what_came(dtype), TypeError,
         )  # fmt: skip
     return resolved
+
+
+def convert_y(y: np.ndarray, float_dtype: DTypeLike, owner: str) -> np.ndarray:
+    """y of real numbers as check_X_y(y_kind="any") returns it: whole-number kinds as int64
+    (refused outside its range), floating y in `float_dtype`."""
+    return _convert_y(y, np.dtype(float_dtype), owner, "any")
 
 
 def _as_real_array(a, name: str, owner: str) -> np.ndarray:
