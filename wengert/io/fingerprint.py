@@ -12,6 +12,8 @@ import hashlib
 import numpy as np
 from numpy.typing import ArrayLike
 
+from wengert.data.chunks import is_out_of_core, row_blocks
+
 _CHUNK_BYTES = 1 << 22
 
 
@@ -22,15 +24,15 @@ def data_fingerprint(X: ArrayLike, y: ArrayLike | None = None) -> str:
         if array is None:
             digest.update(b"none;")
             continue
-        array = np.asarray(array)
-        digest.update(f"{array.dtype.str}{list(array.shape)};".encode())
-        if array.ndim == 0 or array.size == 0:
-            digest.update(array.tobytes())
+        if not is_out_of_core(array):  # mapped and Dask arrays are read by blocks, not whole
+            array = np.asarray(array)
+        digest.update(f"{np.dtype(array.dtype).str}{list(array.shape)};".encode())
+        if array.ndim == 0 or 0 in array.shape:
+            digest.update(np.asarray(array).tobytes())
             continue
-        row_bytes = max(array[0].nbytes, 1)
-        rows = max(1, _CHUNK_BYTES // row_bytes)
-        for start in range(0, len(array), rows):
-            digest.update(np.ascontiguousarray(array[start : start + rows]).tobytes())
+        row_bytes = max(int(np.prod(array.shape[1:])) * np.dtype(array.dtype).itemsize, 1)
+        for block in row_blocks(array, max(1, _CHUNK_BYTES // row_bytes)):
+            digest.update(np.ascontiguousarray(block).tobytes())
     return "sha256:" + digest.hexdigest()
 
 
