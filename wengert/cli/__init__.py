@@ -8,6 +8,7 @@
     wengert derivatives  the gradient of an expression by six methods, side by side
     wengert plot         the lecture's pictures
     wengert playground   a page on localhost to train a network and watch it learn
+    wengert sweep        one training run per point of a grid, locally or on Dask or Ray
 
 Results go to stdout, progress to stderr. A mistake in the input exits with status 2 and one
 line, `wengert <command>: error: <what was wrong>`, and writes nothing.
@@ -24,6 +25,7 @@ from wengert.cli.calculus import derivatives, gradcheck, trace
 from wengert.cli.playground import playground
 from wengert.cli.plot import plot
 from wengert.cli.predict import predict
+from wengert.cli.sweep import sweep
 from wengert.cli.train import resume, train
 
 __all__ = ["UserError", "main"]
@@ -42,5 +44,5 @@ def main() -> None:
     """Train perceptrons and MLPs by gradient descent, and watch backpropagation work."""
 
 
-for _command in (train, predict, resume, trace, gradcheck, derivatives, plot, playground):
+for _command in (train, predict, resume, trace, gradcheck, derivatives, plot, playground, sweep):
     main.add_command(_command)

@@ -1,0 +1,158 @@
+"""Where the points of `wengert sweep` run: in this process, in joblib's local processes, on a
+Dask cluster or on Ray, always through joblib (`joblib.parallel_config(backend=...)`).
+
+Each point is `run_point`: `wengert train`'s own command, called in the worker with the
+point's arguments and its output captured, so a point's run directory is the one that command
+typed by hand writes. The run directories are written by the workers: on a cluster of several
+machines DIR must be on a filesystem they share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import click
+
+__all__ = ["BACKENDS", "connect", "run_point"]
+
+BACKENDS = ("local", "dask", "ray")
+CONNECT_TIMEOUT_S = 5.0
+# The metrics a summary row takes from a run's metrics.json, in its order.
+METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "epochs")
+
+
+def run_point(args: list[str], directory: str) -> dict:
+    """Run `wengert train ARGS --out DIRECTORY` here, its output captured; returns the row of
+    the summary: status ("ok", "diverged" or "error"), message, seconds and the final metrics
+    (those of metrics.json; NaN where the run wrote none)."""
+    from wengert.cli.train import train
+
+    started = time.perf_counter()
+    status, message = "ok", ""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            train.main([*args, "--out", directory], "wengert train", standalone_mode=False)
+        except click.ClickException as exc:
+            status = "diverged" if exc.exit_code == 3 else "error"
+            message = exc.format_message()
+        except Exception as exc:  # a point's failure is its row, never the sweep's end
+            status, message = "error", f"{type(exc).__name__}: {exc}"
+    row = {"status": status, "message": " ".join(message.split())}
+    row["seconds"] = time.perf_counter() - started
+    return row | _metrics(directory)
+
+
+def _metrics(directory: str) -> dict:
+    path = os.path.join(directory, "metrics.json")
+    found = {}
+    with contextlib.suppress(OSError, ValueError), open(path, encoding="utf-8") as file:
+        found = json.load(file)
+    return {key: found.get(key, math.nan) for key in METRICS}
+
+
+@contextlib.contextmanager
+def connect(backend: str, address: str | None, jobs: int) -> Iterator[tuple[str, int]]:
+    """Inside: joblib's backend name and n_jobs for the sweep on `backend`; a cluster or Ray
+    instance started here is closed on the way out (one found running is left as it was)."""
+    if backend == "local":
+        if address is not None:
+            raise ValueError("--address: only for --backend dask or ray; got --backend local")
+        yield ("sequential" if jobs == 1 else "loky"), jobs
+    elif backend == "dask":
+        with _dask(address, jobs):
+            yield "dask", -1
+    else:
+        with _ray(address, jobs):
+            yield "ray", -1
+
+
+@contextlib.contextmanager
+def _dask(address: str | None, jobs: int) -> Iterator[None]:
+    distributed = _need("distributed", "dask", "dask")
+    if address is not None:
+        _check_answers(address)
+        with distributed.Client(address, timeout=CONNECT_TIMEOUT_S * 2):
+            yield
+        return
+    cluster = distributed.LocalCluster(
+        n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster):
+        yield
+
+
+@contextlib.contextmanager
+def _ray(address: str | None, jobs: int) -> Iterator[None]:
+    ray = _need("ray", "ray", "ray")
+    from ray.util.joblib import register_ray
+
+    register_ray()
+    if ray.is_initialized():  # the caller's own instance: use it, leave it running
+        yield
+        return
+    if address is not None and address != "auto":
+        _check_answers(address)
+    quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
+    if address is None:
+        ray.init(num_cpus=jobs, include_dashboard=False, **quiet)
+    else:
+        ray.init(address=address, **quiet)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _need(module: str, extra: str, backend: str):
+    try:
+        return __import__(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"--backend {backend} needs {module}, which is not installed: "
+            f"pip install 'wengert[{extra}]'"
+        ) from exc
+
+
+def _check_answers(address: str) -> None:
+    """Refuse, within CONNECT_TIMEOUT_S, an address where nothing accepts a connection."""
+    host, port = _host_port(address)
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise ValueError(
+            f"--address: nothing answers at {address} ({why} within {CONNECT_TIMEOUT_S:g} s); "
+            "start the scheduler there, or leave --address out to start a local one"
+        ) from None
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise ValueError(f"--address must be HOST:PORT (or SCHEME://HOST:PORT); got {address!r}")
+    return parts.hostname, port
+
+
+def run_all(jobs: list[tuple[list[str], str]], backend: str, n_jobs: int) -> list[dict]:
+    """Each (args, directory) of `jobs` through run_point on joblib's `backend`, in order."""
+    import joblib
+
+    if backend == "sequential":
+        return [run_point(args, directory) for args, directory in jobs]
+    call: Callable = joblib.delayed(run_point)
+    with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
+        return list(joblib.Parallel()(call(args, directory) for args, directory in jobs))

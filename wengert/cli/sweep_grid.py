@@ -1,0 +1,195 @@
+"""The grid of `wengert sweep`: read from a YAML or JSON file, checked, and expanded into points.
+
+A grid file holds two mappings of `wengert train`'s options (named as on its command line, with
+or without the leading dashes, `batch-size` or `batch_size`):
+
+    train: {data: xor, model: mlp, epochs: 20}     # fixed for every point
+    grid: {lr: [0.01, 0.1], hidden: ["8", "16"]}   # each point one value of each list
+
+Every point is one `wengert train` command line: the `train` options, then one value of each
+`grid` list (the lists' product, in the file's order, the last option varying fastest). A flag
+option (`bias`, `standardize`, `shuffle`) takes true or false. Everything about the file is
+checked here, before anything is written; a value that `wengert train` refuses (lr: "abc") is
+its point's error, recorded in the summary while the other points run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from dataclasses import dataclass
+
+import click
+
+__all__ = ["Point", "command_line", "points", "read_grid"]
+
+# Options a sweep sets itself, for each point: never in the grid file.
+OWN = {"out": "--out is the sweep's own: each point writes to a directory under DIR"}
+OWN["force"] = "--force is the sweep's own: DIR must be new or empty, so nothing is overwritten"
+SECTIONS = ("train", "grid")
+MAX_POINTS = 10_000
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of the grid: its number, its directory's name, the grid's values at it (in the
+    grid's order) and every option of its `wengert train` command line (fixed ones first)."""
+
+    index: int
+    name: str
+    varied: dict
+    options: dict
+
+
+def read_grid(path: str, train: click.Command) -> tuple[dict, dict]:
+    """The (fixed, grid) option mappings of the grid file `path`, checked against the options
+    of the command `train`; ValueError or ImportError naming what is wrong."""
+    document = _load(path)
+    if not isinstance(document, dict):
+        raise ValueError(
+            f"GRID: {path} must hold a mapping with 'train' and 'grid'; got {_kind(document)}"
+        )
+    unknown = [key for key in document if key not in SECTIONS]
+    if unknown:
+        raise ValueError(
+            f"GRID: unknown section {unknown[0]!r} in {path}; expected only 'train' and 'grid'"
+        )
+    if "grid" not in document:
+        raise ValueError(f"GRID: {path} has no 'grid' section (the options to vary)")
+    options = {p.name: p for p in train.params if isinstance(p, click.Option)}
+    fixed = _section(document.get("train", {}), "train", options)
+    grid = _section(document["grid"], "grid", options)
+    for name, values in grid.items():
+        _check_list(name, values)
+    both = [name for name in grid if name in fixed]
+    if both:
+        raise ValueError(f"GRID: {both[0]!r} is both in 'train' and in 'grid'; keep it in one")
+    required = [p.name for p in options.values() if p.required and p.name not in OWN]
+    missing = [name for name in required if name not in fixed and name not in grid]
+    if missing:
+        raise ValueError(f"GRID: {missing[0]!r} is required by wengert train; set it in 'train'")
+    return fixed, grid
+
+
+def points(fixed: dict, grid: dict) -> list[Point]:
+    """The points of the grid, numbered from 0, each named like 003-lr=0.1-hidden=16."""
+    combos = list(itertools.product(*grid.values()))
+    if len(combos) > MAX_POINTS:
+        raise ValueError(f"GRID: at most {MAX_POINTS} points; got {len(combos)}")
+    width = max(3, len(str(len(combos) - 1)))
+    result = []
+    for index, values in enumerate(combos):
+        varied = dict(zip(grid, values, strict=True))
+        name = "-".join([f"{index:0{width}d}", *(f"{k}={_safe(v)}" for k, v in varied.items())])
+        result.append(Point(index, name, varied, fixed | varied))
+    return result
+
+
+def command_line(options: dict, train: click.Command) -> list[str]:
+    """The arguments of `wengert train` that set `options`; ValueError for a flag given
+    something other than true or false."""
+    params = {p.name: p for p in train.params}
+    args = []
+    for name, value in options.items():
+        param = params[name]
+        if param.is_flag:
+            if not isinstance(value, bool):
+                raise ValueError(f"--{_dashed(name)} must be true or false; got {value!r}")
+            on, off = param.opts[0], (param.secondary_opts or [None])[0]
+            if value or off is not None:
+                args.append(on if value else off)
+            continue
+        args += [param.opts[0], _text(value)]
+    return args
+
+
+def _load(path: str):
+    if not os.path.isfile(path):
+        raise ValueError(f"GRID: no such file: {path}")
+    suffix = os.path.splitext(path)[1].lower()
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"GRID: {path} is not valid JSON ({exc})") from None
+    if suffix in (".yaml", ".yml"):
+        return _load_yaml(path, text)
+    raise ValueError(
+        f"GRID: {path} must end in .json, .yaml or .yml; got {suffix or 'no suffix'!r}"
+    )
+
+
+def _load_yaml(path: str, text: str):
+    try:
+        import yaml
+    except ImportError as exc:
+        raise ImportError(
+            "GRID: a YAML grid needs PyYAML: pip install 'wengert[sweep]' (or write it as JSON)"
+        ) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ValueError(f"GRID: {path} is not valid YAML{at}") from None
+
+
+def _section(value: object, section: str, options: dict) -> dict:
+    """The section's mapping with each name as `wengert train` spells its parameter."""
+    if not isinstance(value, dict):
+        raise ValueError(f"GRID: '{section}' must be a mapping of option names; got {_kind(value)}")
+    result = {}
+    for key, item in value.items():
+        name = str(key).lstrip("-").replace("-", "_")
+        if name in OWN:
+            raise ValueError(f"GRID: '{section}' sets {key!r}; {OWN[name]}")
+        if name not in options:
+            known = ", ".join(_dashed(n) for n in options if n not in OWN)
+            raise ValueError(
+                f"GRID: '{section}' names {key!r}, which is not an option of wengert train "
+                f"(its options: {known})"
+            )
+        if section == "train":
+            _check_scalar(f"train.{key}", item)
+        result[name] = item
+    return result
+
+
+def _check_list(name: str, values: object) -> None:
+    where = f"grid.{_dashed(name)}"
+    if not isinstance(values, list):
+        raise ValueError(f"GRID: {where} must be a list of values to try; got {_kind(values)}")
+    if not values:
+        raise ValueError(f"GRID: {where} must be a list of at least one value; got []")
+    for value in values:
+        _check_scalar(where, value)
+
+
+def _check_scalar(where: str, value: object) -> None:
+    if not isinstance(value, (str, int, float, bool)):
+        raise ValueError(
+            f"GRID: {where} must be a string, a number or true/false; got {_kind(value)}"
+        )
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, (list, dict)):
+        return f"{'a list' if isinstance(value, list) else 'a mapping'} {json.dumps(value)[:60]}"
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def _text(value: object) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _safe(value: object) -> str:
+    """The value as it may stand in a directory's name."""
+    return re.sub(r"[^A-Za-z0-9.,+_-]", "_", _text(value))[:40]
+
+
+def _dashed(name: str) -> str:
+    return name.replace("_", "-")
