@@ -15,11 +15,7 @@ last good epoch and exits with status 3 and one line saying where and what.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
-import math
 import os
 import re
 import shutil
@@ -39,6 +35,7 @@ from wengert.cli.models import (
     summary,
     weights,
 )
+from wengert.cli.run_files import plot_loss, remove, write_history, write_json
 from wengert.cli.runs import (
     DATASETS,
     LOSSES,
@@ -59,6 +56,12 @@ CHECKPOINT_FILE = "checkpoint.safetensors"
 CONFIG_FILE = "config.json"
 # An option given no default: None before click 8.3, its UNSET marker since.
 _NO_DEFAULT = (None, getattr(click.core, "UNSET", None))
+# Options of `wengert train` that are not the run's settings (config.json leaves them out).
+NOT_SETTINGS = ("out", "force", "distributed")
+DISTRIBUTED_HELP = (
+    "Train data-parallel over MPI: run under mpiexec -n K (needs wengert[mpi]); each batch is "
+    "split over the K processes, rank 0 alone writes and prints."
+)
 # What a run writes besides its config: removed when `train` starts a run afresh in DIR.
 OUTPUTS = (CHECKPOINT_FILE, MODEL_FILE, "metrics.json", "history.csv", "loss.png")
 
@@ -103,21 +106,24 @@ class Diverged(UserError):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", required=True, type=click.Path(), help="Run directory.")
 @click.option("--force", is_flag=True, help="Write into --out even if it is not a wengert run.")
+@click.option("--distributed", is_flag=True, help=DISTRIBUTED_HELP)
 @boundary("train")
-def train(out: str, force: bool, **config: object) -> None:
+def train(out: str, force: bool, distributed: bool, **config: object) -> None:
     """`wengert train`: train the configured model and write the run directory `out`."""
     _check_out(out, force)
     config = rule_defaults(config, click.get_current_context())
     run = _prepare(config)
     initial = run.model.state_dict()
+    writer = _rank(distributed) == 0
     created = not os.path.exists(out)
     try:
-        history = _train(run, config, out, _Start(out, config, fresh=True))
+        start = _Start(out, config, fresh=True, writer=writer)
+        history = _train(run, config, out, start, distributed=distributed)
     except (ValueError, TypeError, KeyError, MemoryError):
-        if created and os.path.isdir(out):  # fit refused the data: leave nothing behind
+        if writer and created and os.path.isdir(out):  # fit refused the data: leave nothing
             shutil.rmtree(out)
         raise
-    _finish("train", out, config, run, history, initial)
+    _finish("train", out, config, run, history, initial, writer)
 
 
 @click.command(
@@ -134,8 +140,9 @@ def train(out: str, force: bool, **config: object) -> None:
     help="Continue although the training data differs from the data the run was trained on "
     "(the CSV file changed).",
 )
+@click.option("--distributed", is_flag=True, help=DISTRIBUTED_HELP)
 @boundary("resume")
-def resume(directory: str, epochs: int | None, other_data: bool) -> None:
+def resume(directory: str, epochs: int | None, other_data: bool, distributed: bool) -> None:
     """`wengert resume`: continue the run in `directory` from its last checkpoint."""
     saved = _run_config(directory)
     config = dict(saved)
@@ -151,16 +158,27 @@ def resume(directory: str, epochs: int | None, other_data: bool) -> None:
     config_path = os.path.join(directory, CONFIG_FILE)
     with open(config_path, "rb") as file:
         original = file.read()
+    writer = _rank(distributed) == 0
     try:
-        history = _train(run, config, directory, _Start(directory, config, fresh=False), other_data)
+        start = _Start(directory, config, fresh=False, writer=writer)
+        history = _train(run, config, directory, start, other_data, distributed)
     except (ValueError, TypeError, KeyError) as exc:  # refused: the checkpoint does not fit
         with open(config_path, "rb") as file:
-            if file.read() != original:  # the new --epochs was written: put the old back
+            if writer and file.read() != original:  # the new --epochs was written: undo it
                 atomic_write(config_path, original)
         if "resume_other_data" in str(exc):
             raise ValueError(_other_data_hint(str(exc))) from exc
         raise
-    _finish("resume", directory, config, run, history, initial)
+    _finish("resume", directory, config, run, history, initial, writer)
+
+
+def _rank(distributed: bool) -> int:
+    """This process's rank in MPI.COMM_WORLD with --distributed; 0 without."""
+    if not distributed:
+        return 0
+    from wengert.train.distributed import load_mpi
+
+    return load_mpi().COMM_WORLD.Get_rank()
 
 
 def _other_data_hint(message: str) -> str:
@@ -191,21 +209,24 @@ class _Start:
     """fit's first callback: once fit has accepted the data, and before the first step, make
     DIR a run (its config written first), removing what an earlier run there had written."""
 
-    def __init__(self, directory: str, config: dict, fresh: bool) -> None:
+    def __init__(self, directory: str, config: dict, fresh: bool, writer: bool = True) -> None:
         self.directory, self.config, self.fresh = directory, config, fresh
+        self.writer = writer  # with --distributed, rank 0 alone writes
 
     def on_train_begin(self, run) -> None:
+        if not self.writer:
+            return
         os.makedirs(self.directory, exist_ok=True)
         path = os.path.join(self.directory, CONFIG_FILE)
         if self.fresh:
             for name in OUTPUTS:
-                _remove(os.path.join(self.directory, name))
+                remove(os.path.join(self.directory, name))
         elif _is_run(self.directory) and _run_config(self.directory) == self.config:
             return
-        _write_json(path, {"wengert_run": 1, **self.config})
+        write_json(path, {"wengert_run": 1, **self.config})
 
 
-def _train(run, config: dict, out: str, start: _Start, other_data: bool = False):
+def _train(run, config: dict, out: str, start: _Start, other_data: bool = False, distributed=False):
     metrics = [accuracy_metric(run.label_map)] if run.classes is not None else []
     rule = [NoMistakes()] if config["model"] == "rosenblatt" else []
     with warnings.catch_warnings():
@@ -225,6 +246,7 @@ def _train(run, config: dict, out: str, start: _Start, other_data: bool = False)
             checkpoint_dir=out,
             resume=not start.fresh,
             resume_other_data=other_data,
+            distributed=distributed,
         )
 
 
@@ -250,7 +272,7 @@ def _config_problem(directory: str) -> tuple[str, str] | None:
         return "foreign", 'has no "wengert_run" marker'
     config = _with_flags(config)
     # What rebuilds the run: every option of `wengert train` but where it writes.
-    settings = [p for p in train.params if p.name not in ("out", "force")]
+    settings = [p for p in train.params if p.name not in NOT_SETTINGS]
     missing = [p.name for p in settings if p.name not in config]
     if missing:
         return "damaged", f"lacks the setting{'s' * (len(missing) > 1)} {', '.join(missing)}"
@@ -306,7 +328,8 @@ def _run_config(directory: str) -> dict:
 def _with_flags(config: dict) -> dict:
     """A run's config with the flags added after it was written (--no-bias, --no-standardize,
     --no-shuffle) at their defaults, as it was trained."""
-    return {p.name: p.default for p in train.params if p.is_flag and p.name != "force"} | config
+    flags = (p for p in train.params if p.is_flag and p.name not in NOT_SETTINGS)
+    return {p.name: p.default for p in flags} | config
 
 
 def _not_a_run(directory: str, kind: str, what: str) -> str:
@@ -328,17 +351,24 @@ def _final_metrics(history) -> dict:
     return final
 
 
-def _finish(command: str, out: str, config: dict, run, history, initial: dict) -> None:
+def _finish(
+    command: str, out: str, config: dict, run, history, initial: dict, writer: bool = True
+) -> None:
     """Write the run's files; a diverged run then exits with status 3 and one line, and a run
-    whose weights never moved from `initial` warns."""
+    whose weights never moved from `initial` warns. Ranks other than 0 (`writer` false) write
+    and print nothing; a diverged run exits with status 3 there too."""
+    if not writer:
+        if history.nonfinite is not None:
+            raise SystemExit(Diverged.exit_code)
+        return
     final = _final_metrics(history)
-    _write_json(os.path.join(out, "metrics.json"), final)
-    _write_history(os.path.join(out, "history.csv"), history)
+    write_json(os.path.join(out, "metrics.json"), final)
+    write_history(os.path.join(out, "history.csv"), history)
     if history.nonfinite is None:
         _save_model(out, run, config, history)
     else:  # no trained model to predict with; an earlier run's would mislead
-        _remove(os.path.join(out, MODEL_FILE))
-    _plot_loss(os.path.join(out, "loss.png"), history)
+        remove(os.path.join(out, MODEL_FILE))
+    plot_loss(os.path.join(out, "loss.png"), history)
     if history.nonfinite is not None:
         raise Diverged(
             command, diverged(history.nonfinite, os.path.join(out, CHECKPOINT_FILE), config["lr"])
@@ -352,47 +382,9 @@ def _finish(command: str, out: str, config: dict, run, history, initial: dict) -
         click.echo(line)
 
 
-def _write_json(path: str, value: dict) -> None:
-    text = json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n"
-    atomic_write(path, text.encode("utf-8"))
-
-
-def _write_history(path: str, history) -> None:
-    columns = {"epoch_loss": history.epoch_loss, "val_loss": history.val_loss} | history.metrics
-    columns = {k: v for k, v in columns.items() if v}
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(["epoch", *columns])
-    for i in range(history.epochs):
-        writer.writerow([i + 1, *(repr(float(v[i])) for v in columns.values())])
-    atomic_write(path, text.getvalue().encode("utf-8"))
-
-
 def _save_model(out: str, run, config: dict, history) -> None:
     from wengert import io as wio
 
     info = run_info(run) | {"target": config["target"]}
     path = os.path.join(out, MODEL_FILE)
     wio.save(run.model, path, optimizer=run.optimizer, history=history, **info)
-
-
-def _plot_loss(path: str, history) -> None:
-    try:
-        from wengert.plot import plot_loss_curve
-    except ImportError:  # no matplotlib: the numbers are in history.csv
-        click.echo("loss.png not drawn: matplotlib is not installed", err=True)
-        return
-    if not any(math.isfinite(v) for v in history.step_loss):
-        _remove(path)  # nothing to draw: the first step diverged
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # matplotlib on losses near 1e300
-        figure = plot_loss_curve(history, title="training loss")
-        png = io.BytesIO()
-        figure.savefig(png, format="png", dpi=120)
-    atomic_write(path, png.getvalue())
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
