@@ -109,7 +109,8 @@ def load_data(spec: str, target: str | None) -> tuple[np.ndarray, np.ndarray, li
         return X, y, names, "y"
     if not spec.lower().endswith(".csv") and not os.path.exists(spec):
         raise ValueError(
-            f"--data: unknown dataset {spec!r}; give a CSV file or one of: {', '.join(DATASETS)}"
+            f"--data: unknown dataset {spec!r}; give a CSV file or one of: {', '.join(DATASETS)} "
+            "(or a 2-D .npy file)"
         )
     check_file("--data", spec)
     column = _target_column(target)
@@ -284,6 +285,10 @@ def prepare(config: dict) -> Run:
     if config["loss"] is not None:
         _choice(config["loss"], [n for n, spec in losses.LOSSES.items() if spec.trainable], "loss")
     hidden = _check_numbers(config)
+    if config["data"].lower().endswith(".npy"):  # read chunk by chunk, never whole
+        from wengert.cli.npy_runs import prepare_npy  # it builds on this module
+
+        return prepare_npy(config, hidden)
     X, y, features, target_name = load_data(config["data"], config["target"])
     classes = _as_classes(y, target_name)
     spec = loss_spec(config, classes)
