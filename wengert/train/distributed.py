@@ -212,8 +212,11 @@ def start_distributed(
         )
     if isinstance(distributed, Distributed):
         dist = distributed
-    else:
+    elif distributed is True or hasattr(distributed, "Iallreduce"):
         dist = Distributed(None if distributed is True else distributed)
+    else:  # refused before MPI is loaded
+        expected = "True or an mpi4py communicator"
+        raise refusal("fit", "distributed", expected, what_came(distributed), TypeError)
     dist.check_same_data(loader)
     dist.broadcast_parameters(model)
     dist.same_order(loader)
