@@ -102,3 +102,25 @@ def assert_same_search(got, expected) -> None:
     assert got.best_score_ == expected.best_score_
     X = xor()[0]
     np.testing.assert_array_equal(got.predict_proba(X), expected.predict_proba(X))
+
+
+def by_hand_points(directory) -> dict:
+    """Each point of the small grid trained by `wengert train` typed by hand, under
+    `directory`: its metrics.json's bytes, by point."""
+    values = [(lr, hidden) for lr in GRID["lr"] for hidden in GRID["hidden"]]
+    return {
+        name: by_hand(directory / name, FIXED | {"lr": lr, "hidden": hidden})
+        for name, (lr, hidden) in zip(NAMES, values, strict=True)
+    }
+
+
+def assert_points_by_hand(out, directory) -> None:
+    """The sweep in `out` wrote, for each point, the metrics.json that `wengert train` typed by
+    hand writes (trained under `directory`), bit for bit, and its summary says so."""
+    expected = by_hand_points(directory)
+    rows = {row["point"]: row for row in summary(out)}
+    assert sorted(rows) == NAMES
+    for name, metrics in expected.items():
+        assert (out / name / "metrics.json").read_bytes() == metrics, name
+        assert float(rows[name]["val_loss"]) == json.loads(metrics)["val_loss"], name
+        assert rows[name]["status"] == "ok"

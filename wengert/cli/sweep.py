@@ -17,7 +17,7 @@ import os
 import click
 
 from wengert.cli.boundary import UserError, boundary
-from wengert.cli.sweep_backends import BACKENDS, METRICS, connect, run_all
+from wengert.cli.sweep_backends import BACKENDS, METRICS, connect
 from wengert.cli.sweep_grid import Point, command_line, points, read_grid
 from wengert.cli.train import train
 from wengert.io import atomic_write
@@ -73,10 +73,9 @@ def sweep(grid_file: str, out: str, backend: str, address: str | None, jobs: int
     grid_points = points(fixed, grid)
     _check_out(out)
     calls = {p.index: _arguments(p, out) for p in grid_points}
-    with connect(backend, address, jobs) as (joblib_backend, n_jobs):
+    with connect(backend, address, jobs) as run_all:
         os.makedirs(out, exist_ok=True)
-        ran = [call for call in calls.values() if isinstance(call, tuple)]
-        results = iter(run_all(ran, joblib_backend, n_jobs))
+        results = iter(run_all([call for call in calls.values() if isinstance(call, tuple)]))
     rows = [
         _row(p, next(results) if isinstance(calls[p.index], tuple) else _refused(calls[p.index]))
         for p in grid_points

@@ -1,5 +1,6 @@
-"""Where the points of `wengert sweep` run: in this process, in joblib's local processes, on a
-Dask cluster or on Ray, always through joblib (`joblib.parallel_config(backend=...)`).
+"""Where the points of `wengert sweep` run: in this process, in joblib's local processes
+(loky), on a Dask cluster through joblib's "dask" backend, or on Ray as Ray tasks (which reuse
+the worker processes Ray keeps, where joblib's "ray" backend starts a pool of actors each time).
 
 Each point is `run_point`: `wengert train`'s own command, called in the worker with the
 point's arguments and its output captured, so a point's run directory is the one that command
@@ -10,6 +11,7 @@ machines DIR must be on a filesystem they share.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -22,7 +24,7 @@ from urllib.parse import urlsplit
 
 import click
 
-__all__ = ["BACKENDS", "connect", "run_point"]
+__all__ = ["BACKENDS", "METRICS", "connect", "run_point"]
 
 BACKENDS = ("local", "dask", "ray")
 CONNECT_TIMEOUT_S = 5.0
@@ -59,20 +61,24 @@ def _metrics(directory: str) -> dict:
     return {key: found.get(key, math.nan) for key in METRICS}
 
 
+Jobs = list[tuple[list[str], str]]  # each point's (arguments of wengert train, directory)
+
+
 @contextlib.contextmanager
-def connect(backend: str, address: str | None, jobs: int) -> Iterator[tuple[str, int]]:
-    """Inside: joblib's backend name and n_jobs for the sweep on `backend`; a cluster or Ray
-    instance started here is closed on the way out (one found running is left as it was)."""
+def connect(backend: str, address: str | None, jobs: int) -> Iterator[Callable[[Jobs], list]]:
+    """Inside: a function that runs each (args, directory) of a list through run_point on
+    `backend` and returns their rows, in order; a cluster or Ray instance started here is
+    closed on the way out (one found running is left as it was)."""
     if backend == "local":
         if address is not None:
             raise ValueError("--address: only for --backend dask or ray; got --backend local")
-        yield ("sequential" if jobs == 1 else "loky"), jobs
+        yield _sequential if jobs == 1 else functools.partial(_joblib, "loky", jobs)
     elif backend == "dask":
         with _dask(address, jobs):
-            yield "dask", -1
+            yield functools.partial(_joblib, "dask", -1)
     else:
         with _ray(address, jobs):
-            yield "ray", -1
+            yield _ray_tasks
 
 
 @contextlib.contextmanager
@@ -93,9 +99,6 @@ def _dask(address: str | None, jobs: int) -> Iterator[None]:
 @contextlib.contextmanager
 def _ray(address: str | None, jobs: int) -> Iterator[None]:
     ray = _need("ray", "ray", "ray")
-    from ray.util.joblib import register_ray
-
-    register_ray()
     if ray.is_initialized():  # the caller's own instance: use it, leave it running
         yield
         return
@@ -147,12 +150,20 @@ def _host_port(address: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def run_all(jobs: list[tuple[list[str], str]], backend: str, n_jobs: int) -> list[dict]:
-    """Each (args, directory) of `jobs` through run_point on joblib's `backend`, in order."""
+def _sequential(jobs: Jobs) -> list[dict]:
+    return [run_point(args, directory) for args, directory in jobs]
+
+
+def _joblib(backend: str, n_jobs: int, jobs: Jobs) -> list[dict]:
     import joblib
 
-    if backend == "sequential":
-        return [run_point(args, directory) for args, directory in jobs]
     call: Callable = joblib.delayed(run_point)
     with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
         return list(joblib.Parallel()(call(args, directory) for args, directory in jobs))
+
+
+def _ray_tasks(jobs: Jobs) -> list[dict]:
+    import ray
+
+    task = ray.remote(num_cpus=1, max_retries=0)(run_point)
+    return ray.get([task.remote(args, directory) for args, directory in jobs])

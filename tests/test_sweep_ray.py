@@ -1,0 +1,58 @@
+"""The searches and `wengert sweep` on a local Ray instance of two CPUs: the same numbers as in
+one process, computed in Ray's worker processes. One instance serves the whole module (its
+start takes seconds)."""
+
+import os
+
+import joblib
+import pytest
+from sweep_helpers import (
+    assert_points_by_hand,
+    assert_same_search,
+    fit_quietly,
+    searches,
+    sweep,
+    write_grid,
+)
+
+ray = pytest.importorskip("ray", reason="the Ray tests need wengert[ray]")
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """Ray started here with 2 CPUs and joblib's "ray" backend registered; shut down after."""
+    from ray.util.joblib import register_ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        register_ray()
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def search_on_ray(tmp_path, which):
+    (tmp_path / "here").mkdir()
+    (tmp_path / "ray").mkdir()
+    expected = fit_quietly(searches(tmp_path / "here")[which])
+    # n_jobs=-1: every CPU of the cluster (the backend's default, 1, runs in this process).
+    with joblib.parallel_config(backend="ray", n_jobs=-1):
+        got = fit_quietly(searches(tmp_path / "ray")[which])
+    assert_same_search(got, expected)
+    scored_in = {int(pid) for pid in os.listdir(tmp_path / "ray")}
+    assert scored_in and os.getpid() not in scored_in  # every fold was scored in a worker
+
+
+def test_a_grid_search_on_ray_equals_the_sequential_search(ray_instance, tmp_path):
+    search_on_ray(tmp_path, 0)
+
+
+@pytest.mark.slow
+def test_a_randomized_search_on_ray_equals_the_sequential_search(ray_instance, tmp_path):
+    search_on_ray(tmp_path, 1)
+
+
+def test_wengert_sweep_on_ray_gives_each_point_of_wengert_train_by_hand(ray_instance, tmp_path):
+    sweep(write_grid(tmp_path / "grid.json"), tmp_path / "out", "--backend", "ray")
+    assert_points_by_hand(tmp_path / "out", tmp_path / "by-hand")
+    assert ray_instance.is_initialized()  # the instance it found is left running
