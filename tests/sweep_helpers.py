@@ -124,3 +124,19 @@ def assert_points_by_hand(out, directory) -> None:
         assert (out / name / "metrics.json").read_bytes() == metrics, name
         assert float(rows[name]["val_loss"]) == json.loads(metrics)["val_loss"], name
         assert rows[name]["status"] == "ok"
+
+
+def search_on(backend: str, tmp_path, which: int) -> set[int]:
+    """Search `which` of `searches` fitted here and under joblib's `backend` with n_jobs=-1
+    (every worker; Ray's default, 1, would run in this process) must agree exactly; returns
+    the ids of the processes that scored its folds on the backend."""
+    import joblib
+
+    (tmp_path / "here").mkdir()
+    (tmp_path / backend).mkdir()
+    expected = fit_quietly(searches(tmp_path / "here")[which])
+    with joblib.parallel_config(backend=backend, n_jobs=-1):
+        got = fit_quietly(searches(tmp_path / backend)[which])
+    assert_same_search(got, expected)
+    assert os.listdir(tmp_path / "here") == [str(os.getpid())]
+    return {int(pid) for pid in os.listdir(tmp_path / backend)}

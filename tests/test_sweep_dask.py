@@ -3,16 +3,8 @@ numbers as in one process, computed in the workers."""
 
 import os
 
-import joblib
 import pytest
-from sweep_helpers import (
-    assert_points_by_hand,
-    assert_same_search,
-    fit_quietly,
-    searches,
-    sweep,
-    write_grid,
-)
+from sweep_helpers import assert_points_by_hand, search_on, sweep, write_grid
 
 distributed = pytest.importorskip("distributed", reason="the Dask tests need wengert[dask]")
 
@@ -33,17 +25,10 @@ def client():
 
 @pytest.mark.parametrize("which", [0, 1], ids=["GridSearchCV", "RandomizedSearchCV"])
 def test_a_search_on_dask_equals_the_sequential_search(client, tmp_path, which):
-    (tmp_path / "here").mkdir()
-    (tmp_path / "dask").mkdir()
-    expected = fit_quietly(searches(tmp_path / "here")[which])
-    with joblib.parallel_config(backend="dask", n_jobs=-1):
-        got = fit_quietly(searches(tmp_path / "dask")[which])
-    assert_same_search(got, expected)
-    scored_in = {int(pid) for pid in os.listdir(tmp_path / "dask")}
+    scored_in = search_on("dask", tmp_path, which)
     workers = set(client.run(os.getpid).values())
     assert len(workers) == 2
     assert scored_in and scored_in <= workers  # every fold was scored in a worker
-    assert os.listdir(tmp_path / "here") == [str(os.getpid())]
 
 
 def test_wengert_sweep_on_dask_gives_each_point_of_wengert_train_by_hand(client, tmp_path):

@@ -4,16 +4,8 @@ start takes seconds)."""
 
 import os
 
-import joblib
 import pytest
-from sweep_helpers import (
-    assert_points_by_hand,
-    assert_same_search,
-    fit_quietly,
-    searches,
-    sweep,
-    write_grid,
-)
+from sweep_helpers import assert_points_by_hand, search_on, sweep, write_grid
 
 ray = pytest.importorskip("ray", reason="the Ray tests need wengert[ray]")
 
@@ -32,14 +24,7 @@ def ray_instance():
 
 
 def search_on_ray(tmp_path, which):
-    (tmp_path / "here").mkdir()
-    (tmp_path / "ray").mkdir()
-    expected = fit_quietly(searches(tmp_path / "here")[which])
-    # n_jobs=-1: every CPU of the cluster (the backend's default, 1, runs in this process).
-    with joblib.parallel_config(backend="ray", n_jobs=-1):
-        got = fit_quietly(searches(tmp_path / "ray")[which])
-    assert_same_search(got, expected)
-    scored_in = {int(pid) for pid in os.listdir(tmp_path / "ray")}
+    scored_in = search_on("ray", tmp_path, which)
     assert scored_in and os.getpid() not in scored_in  # every fold was scored in a worker
 
 
