@@ -93,14 +93,17 @@ class Distributed:
     def wait(self, request: object, what: str) -> None:
         """Poll `request` until it completes; past the timeout raise DistributedError (and
         abort the communicator when the process exits)."""
-        deadline = time.monotonic() + self.timeout
-        spins = 0
-        while not request.Test():
-            spins += 1
-            if spins > 200:  # yield the core: ranks may outnumber the cores
-                time.sleep(0.0002)
-            if time.monotonic() > deadline:
+        start = time.monotonic()
+        while not request.Test():  # each Test also moves the collective on
+            # Yield the core to another process (ranks may outnumber the cores), and once
+            # the wait is long, sleep between polls rather than spin.
+            waited = time.monotonic() - start
+            if waited < 0.05:
+                os.sched_yield()
+            elif waited > self.timeout:
                 self._fail(what)
+            else:
+                time.sleep(0.001)
 
     def _fail(self, what: str) -> None:
         message = (

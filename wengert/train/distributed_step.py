@@ -86,11 +86,10 @@ class DistributedStep:
         count = float(self.buffer[-1])
         self.global_count = round(count)
         self.buffer /= count
+        # The gradients are views of the buffer: the next step's zero_grad() (or compiled
+        # program) replaces them before anything is written into the buffer again.
         for p, view in zip(self.step.params, self.views, strict=True):
-            if p.grad is not None and p.grad.flags.writeable and p.grad.shape == view.shape:
-                np.copyto(p.grad, view)
-            else:
-                p.grad = view.copy()
+            p.grad = view
         return float(self.buffer[-2])
 
 
