@@ -28,6 +28,7 @@ from wengert.optim import schedules
 
 __all__ = [
     "DATASETS",
+    "DATA_HELP",
     "DEFAULT_LOSSES",
     "LOSSES",
     "MODELS",
@@ -56,6 +57,11 @@ DATASETS = {
     "breast_cancer": wdata.breast_cancer,
     "wine": wdata.wine,
 }
+# What `wengert train --help` says of --data.
+DATA_HELP = (
+    "A bundled dataset's name, a CSV file, or a 2-D .npy file, read chunk by chunk (its target "
+    "the last column or --target's index; the last --val-split of its rows validate)."
+)
 # The losses the command line trains with, as wengert.losses declares them (its registry), in
 # its order; prepare reads the registry itself, so a loss defined there needs no edit here.
 LOSSES = tuple(name for name, spec in losses.LOSSES.items() if spec.trainable)

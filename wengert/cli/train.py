@@ -37,6 +37,7 @@ from wengert.cli.models import (
 )
 from wengert.cli.run_files import plot_loss, remove, write_history, write_json
 from wengert.cli.runs import (
+    DATA_HELP,
     DATASETS,
     LOSSES,
     MODEL_FILE,
@@ -79,7 +80,7 @@ class Diverged(UserError):
     "config.json and a plot of the loss. Bundled datasets: " + ", ".join(DATASETS) + ". "
     "Exit status 2: bad input (nothing written); 3: training diverged.",
 )
-@click.option("--data", required=True, help="A bundled dataset's name or a CSV file.")
+@click.option("--data", required=True, help=DATA_HELP)
 @click.option("--target", help="The CSV column to predict (name or index; default: the last).")
 @click.option(
     "--model", default="mlp", show_default=True, help=", ".join(CHOICES) + ". " + MODEL_HELP
