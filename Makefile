@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/engine_overhead.py --quick
 	$(PY) bench/training.py
 	$(PY) bench/lbfgs.py
+	$(PY) bench/distributed.py
 	PYTHONPATH=$(BENCH_SITE) $(PY) bench/peers.py
 
 fixtures: $(STAMP)
