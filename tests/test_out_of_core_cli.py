@@ -78,6 +78,35 @@ def test_a_resumed_npy_run_ends_as_the_uninterrupted_one(tmp_path):
     assert part == whole and part["epochs"] == 3
 
 
+def test_predict_reads_a_npy_file_of_the_features_with_or_without_the_target(tmp_path):
+    data = table()
+    data[:, [2, 4]] = data[:, [4, 2]]  # the target in column 2
+    np.save(tmp_path / "d.npy", data)
+    args = ("train", "--data", tmp_path / "d.npy", "--target", "2", *SMALL)
+    assert run(*args, "--out", tmp_path / "run").exit_code == 0
+    features = data[:, [0, 1, 3, 4]]
+    np.save(tmp_path / "features.npy", features)
+    (tmp_path / "f.csv").write_text(
+        "x1,x2,x3,x4\n" + "".join(",".join(map(repr, row)) + "\n" for row in features.tolist())
+    )
+    outputs = [
+        run("predict", "--model", tmp_path / "run", "--data", tmp_path / name)
+        for name in ("d.npy", "features.npy", "f.csv")
+    ]
+    assert all(result.exit_code == 0 for result in outputs), outputs[0].output
+    assert outputs[0].stdout == outputs[1].stdout == outputs[2].stdout
+    assert (
+        outputs[0].stdout.splitlines()[0] == "prediction" and len(outputs[0].stdout.split()) == 301
+    )
+    np.save(tmp_path / "narrow.npy", features[:, :3])
+    result = run("predict", "--model", tmp_path / "run", "--data", tmp_path / "narrow.npy")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip().endswith(
+        "narrow.npy has 3 columns; the model takes 4 features, so give 4 columns (the features, "
+        "in the training order) or 5 (with the target)"
+    )
+
+
 def _bad_files(d):
     np.save(d / "one_d.npy", np.zeros(10))
     np.save(d / "one_column.npy", np.zeros((10, 1)))

@@ -47,8 +47,9 @@ def is_npy(spec: str) -> bool:
     return spec.lower().endswith(".npy")
 
 
-def open_npy(path: str) -> np.ndarray:
-    """The 2-D array of real numbers in the .npy file `path`, memory-mapped (read-only)."""
+def open_npy(path: str, min_columns: int = 2) -> np.ndarray:
+    """The 2-D array of real numbers in the .npy file `path`, memory-mapped (read-only), of at
+    least `min_columns` columns (2: the features and the target)."""
     check_file("--data", path)
     with open(path, "rb") as file:
         if file.read(6) != b"\x93NUMPY":
@@ -73,10 +74,11 @@ def open_npy(path: str) -> np.ndarray:
         raise ValueError(f"--data: {path} is not a .npy file (an .npz archive?); give one array")
     if array.dtype.kind not in "biuf":
         raise ValueError(f"--data: {path} must hold real numbers; its dtype is {array.dtype}")
-    if array.ndim != 2 or array.shape[1] < 2:
+    if array.ndim != 2 or array.shape[1] < min_columns:
+        columns = "2 columns (the features and the target)" if min_columns == 2 else "1 column"
         raise ValueError(
-            f"--data: {path} must hold a 2-D array of at least 2 columns (the features and "
-            f"the target), one row per sample; got shape {array.shape}"
+            f"--data: {path} must hold a 2-D array of at least {columns}, one row per sample; "
+            f"got shape {array.shape}"
         )
     return array
 

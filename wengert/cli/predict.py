@@ -41,7 +41,12 @@ LABEL_MAPS = ("argmax", "logit", "sign", "value")
     "the features alone, in the training order); writes CSV to stdout.",
 )
 @click.option("--model", "model_path", required=True, help="A run directory or model file.")
-@click.option("--data", required=True, help="A CSV file of feature columns (with a header).")
+@click.option(
+    "--data",
+    required=True,
+    help="A CSV file of feature columns (with a header), or a 2-D .npy file of the features in "
+    "the training order (with or without the target's column).",
+)
 @boundary("predict")
 def predict(model_path: str, data: str) -> None:
     """`wengert predict`: write a model's predictions for the rows of a CSV file to stdout."""
@@ -54,12 +59,16 @@ def predict(model_path: str, data: str) -> None:
         raise ValueError(f"--model: {model_path} was not written by `wengert train`")
     model = io.load(model_path)
     check_info(info, model, model_path)
-    X = _read_features(data, info)
-    labels = predictions(info, _outputs(model, X, info, data)).tolist()
+    if data.lower().endswith(".npy"):  # read in blocks of rows, never whole
+        from wengert.cli.npy_predict import npy_predictions
+
+        blocks = npy_predictions(model, info, data)
+    else:
+        blocks = [predictions(info, _outputs(model, _read_features(data, info), info, data))]
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["prediction"])
-    for value in labels:
-        writer.writerow([value])
+    for labels in blocks:
+        writer.writerows([value] for value in labels.tolist())
 
 
 def _read_features(path: str, info: dict) -> np.ndarray:
