@@ -135,6 +135,20 @@ def test_columns_of_one_file_transforms_and_dtype(tmp_path):
     np.testing.assert_array_equal(np.vstack([x1, x2]), table[:, [0, 2, 3]] * 2)
     np.testing.assert_array_equal(np.concatenate([y1, y2]), -table[:, 1])
     np.testing.assert_array_equal(read_rows(Columns(mapped, [3, 0]), 1, 3), table[1:3, [3, 0]])
+    np.testing.assert_array_equal(np.unique(Columns(mapped, 1)), np.unique(table[:, 1]))
+
+
+def test_fit_counts_accuracy_on_columns_of_a_mapped_table(arrays, tmp_path):
+    X, y, _, _ = arrays
+    np.save(tmp_path / "t.npy", np.column_stack([X, y]))
+    mapped = np.load(tmp_path / "t.npy", mmap_mode="r")
+    loader = DataLoader(Columns(mapped, range(D)), Columns(mapped, D), batch_size=N, seed=0)
+    model = nn.MLP([D, 3], seed=0)
+    before = model(X).numpy().argmax(axis=1)  # one full batch: accuracy before its step
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    history = fit(model, losses.cross_entropy, optimizer, loader, 1, metrics=["accuracy"])
+    expected = np.mean(before == y)
+    assert history.history["accuracy"] == [pytest.approx(expected, abs=1e-15)]
 
 
 def test_reading_a_mapped_block_copies_it(arrays):

@@ -58,6 +58,13 @@ class Columns:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """All rows of the selected columns, read block by block into one array in memory
+        (numpy.asarray(columns); e.g. a target column's labels)."""
+        rows = max(1, _COPY_BYTES // max(1, self.array.shape[1] * self.dtype.itemsize))
+        whole = np.concatenate(list(row_blocks(self, rows))) if len(self) else np.empty(self.shape)
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
     def __repr__(self) -> str:
         return f"Columns({type(self.array).__name__} of shape {self.array.shape}, {self.columns})"
 
