@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from io_helpers import rewrite_header
 
 import wengert as wg
 from wengert.cli import main
@@ -177,3 +178,20 @@ def test_a_missing_mpi4py_names_the_extra(monkeypatch):
     data = train_mlp.dataset(20, "float64")[0]
     with pytest.raises(ImportError, match=r'pip install "wengert\[mpi\]"'):
         fit(model, wg.losses.cross_entropy, adam, data, 1, distributed=True, progress=False)
+
+
+@pytest.mark.parametrize(("ranks", "shown"), [(0, "0"), ("two", "'two'"), (1.5, "1.5")])
+def test_a_malformed_number_of_ranks_in_a_checkpoint_is_refused(tmp_path, ranks, shown):
+    train_mlp.train(20, 10, 1, "float64", checkpoint_dir=tmp_path)
+    path = tmp_path / "checkpoint.safetensors"
+
+    def edit(header):
+        state = json.loads(header["__metadata__"]["state"])
+        state["loader"]["ranks"] = ranks
+        header["__metadata__"]["state"] = json.dumps(state)
+
+    path.write_bytes(rewrite_header(path.read_bytes(), edit))
+    with pytest.raises(
+        wg.io.ModelFileError, match=f"state.loader.ranks must be an int >= 1; got {shown}"
+    ):
+        train_mlp.train(20, 10, 2, "float64", checkpoint_dir=tmp_path, resume=True)
