@@ -50,6 +50,9 @@ class ChunkedLoader(DataLoader):
 
     Attributes, besides DataLoader's: dtype (of X's batches), chunk_bounds (each chunk's
     (start, stop) rows), transform, target_transform. X and y are kept as given.
+
+    Memory: about two chunks at a time (the chunk read, and the batches gathered from it); a
+    batch_size of None (one batch of every row) holds the whole set, as it must.
     """
 
     def __init__(
