@@ -115,6 +115,23 @@ def test_float32_within_its_stated_tolerance(tmp_path):
     assert_like_one_process(results, "float32", 96, 24, 5, rtol=1e-5, atol=1e-6)
 
 
+def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    # The row at place 60 of epoch 1's order is in batch 3, in rank 1's half: only rank 1's
+    # shard loss is NaN, and the guard, which sees the averaged loss, stops both ranks there.
+    row = int(np.random.default_rng(7).permutation(96)[60])
+    results = run_script(2, tmp_path, "float64", 96, 24, 5, "--poison", str(row))
+    with pytest.warns(wg.train.NonFiniteLossWarning):
+        model, history = train_mlp.train(96, 24, 5, "float64", poison=row)
+    assert history.stop_reason == "non-finite loss (nan) at epoch 1, step 3"
+    for rank in range(2):
+        with open(tmp_path / f"rank{rank}.json") as f:
+            assert json.load(f)["stop_reason"] == history.stop_reason
+    for weights, step_loss, _ in results:
+        np.testing.assert_allclose(step_loss, history.step_loss, rtol=0, atol=1e-10)
+        for name, value in model.state_dict().items():
+            np.testing.assert_allclose(weights[name], value, rtol=0, atol=1e-10)
+
+
 def test_resume_on_the_same_ranks_continues_and_another_number_is_refused(tmp_path):
     checkpoint = tmp_path / "ckpt"
     run_script(2, tmp_path, "float64", 96, 24, 2, "--checkpoint", str(checkpoint))

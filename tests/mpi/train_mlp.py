@@ -9,6 +9,8 @@ so that equal results show the broadcast from rank 0 at work. Options:
   --checkpoint DIR [--resume]   checkpoint (and resume) in DIR
   --compile        fit(compile=True)
   --die-at STEP    rank 1 leaves the program (sys.exit(1)) at that step
+  --poison ROW     make training row ROW huge, so that only the rank whose shard holds it
+                   sees a non-finite loss
 """
 
 import argparse
@@ -21,19 +23,21 @@ import wengert as wg
 from wengert.train import Callback, fit
 
 
-def dataset(rows, dtype):
-    """The training and validation data: 5 features, 3 classes."""
+def dataset(rows, dtype, poison=None):
+    """The training and validation data: 5 features, 3 classes; row `poison` made huge."""
     rng = np.random.default_rng(123)
     X = rng.normal(size=(rows + 20, 5)).astype(dtype)
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.int64) + (X[:, 3] > 1)
+    if poison is not None:
+        X[poison] = np.finfo(dtype).max
     return (X[:rows], y[:rows]), (X[rows:], y[rows:])
 
 
-def train(rows, batch, epochs, dtype, rank=0, distributed=False, **kwargs):
+def train(rows, batch, epochs, dtype, rank=0, distributed=False, poison=None, **kwargs):
     """fit() on the data set; the model seeded by `rank`; (model, History)."""
     model = wg.nn.MLP([5, 16, 3], seed=rank, dtype=dtype)
     optimizer = wg.optim.Adam(model.parameters(), lr=0.01)
-    data, val = dataset(rows, dtype)
+    data, val = dataset(rows, dtype, poison)
     history = fit(
         model,
         wg.losses.cross_entropy,
@@ -72,11 +76,12 @@ def main():
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--die-at", type=int)
+    parser.add_argument("--poison", type=int)
     args = parser.parse_args()
     from mpi4py import MPI
 
     rank = MPI.COMM_WORLD.Get_rank()
-    kwargs = {"compile": args.compile}
+    kwargs = {"compile": args.compile, "poison": args.poison}
     if args.checkpoint:
         kwargs.update(checkpoint_dir=args.checkpoint, resume=args.resume)
     if args.die_at and rank == 1:
@@ -86,7 +91,8 @@ def main():
     )
     np.savez(f"{args.out}/rank{rank}.npz", **model.state_dict())
     with open(f"{args.out}/rank{rank}.json", "w") as f:
-        json.dump({"step_loss": history.step_loss, "history": history.history}, f)
+        saved = {"step_loss": history.step_loss, "history": history.history}
+        json.dump(saved | {"stop_reason": history.stop_reason}, f)
 
 
 if __name__ == "__main__":
