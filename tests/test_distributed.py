@@ -29,6 +29,7 @@ from io_helpers import rewrite_header
 import wengert as wg
 from wengert.cli import main
 from wengert.train import fit
+from wengert.train.distributed import Distributed
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "mpi" / "train_mlp.py"
@@ -212,3 +213,28 @@ def test_a_malformed_number_of_ranks_in_a_checkpoint_is_refused(tmp_path, ranks,
         wg.io.ModelFileError, match=f"state.loader.ranks must be an int >= 1; got {shown}"
     ):
         train_mlp.train(20, 10, 2, "float64", checkpoint_dir=tmp_path, resume=True)
+
+
+def test_a_bad_timeout_is_refused_before_mpi_starts(monkeypatch):
+    with pytest.raises(
+        ValueError, match=r"Distributed: timeout must be a float > 0 or None; got 0\."
+    ):
+        Distributed(timeout=0)
+    with pytest.raises(TypeError, match=r"timeout must be a float > 0 or None; got True \(bool\)"):
+        Distributed(timeout=True)
+    monkeypatch.setenv("WENGERT_MPI_TIMEOUT", "soon")
+    with pytest.raises(
+        ValueError, match="WENGERT_MPI_TIMEOUT must be a number of seconds > 0; got 'soon'"
+    ):
+        Distributed()
+
+
+def test_the_cli_without_mpi4py_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    out = tmp_path / "run"
+    args = ["train", "--data", "xor", "--epochs", "1", "--out", str(out), "--distributed"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.startswith("wengert train: error: fit(distributed=True) needs mpi4py")
+    assert 'pip install "wengert[mpi]"' in result.output
+    assert not out.exists()

@@ -25,10 +25,11 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from numbers import Real
 
 import numpy as np
 
-from wengert._checks import refusal, what_came
+from wengert._checks import Interval, check, refusal, what_came
 from wengert.data import DataLoader
 from wengert.nn.module import Module
 
@@ -62,7 +63,9 @@ def _timeout_from_environment() -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise refusal("fit(distributed=True)", TIMEOUT_VARIABLE, "a number of seconds > 0", text)
+        raise refusal(
+            "fit(distributed=True)", TIMEOUT_VARIABLE, "a number of seconds > 0", repr(text)
+        )
     return value
 
 
@@ -76,18 +79,17 @@ class Distributed:
     """
 
     def __init__(self, comm: object = None, timeout: float | None = None) -> None:
+        check("Distributed", "timeout", timeout, Interval(Real, 0, None, closed="neither"), None)
+        self.timeout = _timeout_from_environment() if timeout is None else float(timeout)
         self.MPI = load_mpi()
         if comm is None:
             comm = self.MPI.COMM_WORLD
         if not isinstance(comm, self.MPI.Comm):
             raise refusal(
-                "fit", "distributed", "True or an mpi4py communicator", what_came(comm), TypeError
+                "Distributed", "comm", "an mpi4py communicator", what_came(comm), TypeError
             )
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise refusal("Distributed", "timeout", "a number of seconds > 0", repr(timeout))
         self.comm = comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.timeout = _timeout_from_environment() if timeout is None else float(timeout)
         self.step = 0
 
     def wait(self, request: object, what: str) -> None:
