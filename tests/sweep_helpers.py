@@ -126,16 +126,16 @@ def assert_points_by_hand(out, directory) -> None:
         assert rows[name]["status"] == "ok"
 
 
-def search_on(backend: str, tmp_path, which: int) -> set[int]:
-    """Search `which` of `searches` fitted here and under joblib's `backend` with n_jobs=-1
-    (every worker; Ray's default, 1, would run in this process) must agree exactly; returns
-    the ids of the processes that scored its folds on the backend."""
+def search_on(backend: str, tmp_path, which: int, n_jobs: int = -1) -> set[int]:
+    """Search `which` of `searches` fitted here and under joblib's `backend` with `n_jobs`
+    (-1: every worker; Ray's default, 1, would run in this process) must agree exactly;
+    returns the ids of the processes that scored its folds on the backend."""
     import joblib
 
     (tmp_path / "here").mkdir()
     (tmp_path / backend).mkdir()
     expected = fit_quietly(searches(tmp_path / "here")[which])
-    with joblib.parallel_config(backend=backend, n_jobs=-1):
+    with joblib.parallel_config(backend=backend, n_jobs=n_jobs):
         got = fit_quietly(searches(tmp_path / backend)[which])
     assert_same_search(got, expected)
     assert os.listdir(tmp_path / "here") == [str(os.getpid())]

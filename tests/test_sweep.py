@@ -5,19 +5,27 @@ grid file or address is refused in one line with nothing written."""
 import json
 import os
 import socket
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sweep_helpers import (
     FIXED,
+    GRID,
     NAMES,
     assert_points_by_hand,
     numbers,
     run,
+    search_on,
     summary,
     sweep,
     write_grid,
 )
+
+from wengert.cli.sweep_backends import run_point
+from wengert.cli.sweep_grid import command_line
+from wengert.cli.train import train
 
 pytest.importorskip("joblib", reason="the sweep runs its points through joblib")
 
@@ -223,3 +231,23 @@ def test_an_address_is_refused_for_the_local_backend(tmp_path):
 def test_local_processes_give_the_sequential_numbers(tmp_path, local):
     rows = sweep(write_grid(tmp_path / "g.json"), tmp_path / "out", "--jobs", "2")
     assert numbers(rows) == numbers(local[1])
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["GridSearchCV", "RandomizedSearchCV"])
+def test_a_search_in_threads_equals_the_sequential_search(tmp_path, which):
+    # The engine's recording switch is the process's: the estimators take turns in threads.
+    assert search_on("threading", tmp_path, which, n_jobs=8) == {os.getpid()}
+
+
+def test_points_run_in_threads_of_one_process_are_the_sequential_runs(local, tmp_path):
+    d, _ = local
+    values = [(lr, hidden) for lr in GRID["lr"] for hidden in GRID["hidden"]]
+    args = [command_line(FIXED | {"lr": lr, "hidden": h}, train) for lr, h in values]
+    stdout = sys.stdout
+    with ThreadPoolExecutor(4) as pool:
+        rows = list(pool.map(run_point, args, [str(tmp_path / name) for name in NAMES]))
+    assert sys.stdout is stdout  # each run's capture undone, in turn
+    assert [row["status"] for row in rows] == ["ok"] * 4
+    for name in NAMES:
+        expected = (d / "sweep" / name / "metrics.json").read_bytes()
+        assert (tmp_path / name / "metrics.json").read_bytes() == expected, name

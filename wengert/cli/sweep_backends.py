@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
@@ -28,6 +29,9 @@ __all__ = ["BACKENDS", "METRICS", "connect", "run_point"]
 
 BACKENDS = ("local", "dask", "ray")
 CONNECT_TIMEOUT_S = 5.0
+# One point at a time in a process: the engine's recording switch and the redirected stdout and
+# stderr belong to the whole process, so a worker's threads take turns.
+_ONE_RUN = threading.Lock()
 # The metrics a summary row takes from a run's metrics.json, in its order.
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "epochs")
 
@@ -36,21 +40,27 @@ def run_point(args: list[str], directory: str) -> dict:
     """Run `wengert train ARGS --out DIRECTORY` here, its output captured; returns the row of
     the summary: status ("ok", "diverged" or "error"), message, seconds and the final metrics
     (those of metrics.json; NaN where the run wrote none)."""
+    with _ONE_RUN:
+        started = time.perf_counter()
+        status, message = _train(args, directory)
+        seconds = time.perf_counter() - started
+    row = {"status": status, "message": " ".join(message.split()), "seconds": seconds}
+    return row | _metrics(directory)
+
+
+def _train(args: list[str], directory: str) -> tuple[str, str]:
     from wengert.cli.train import train
 
-    started = time.perf_counter()
-    status, message = "ok", ""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
             train.main([*args, "--out", directory], "wengert train", standalone_mode=False)
         except click.ClickException as exc:
-            status = "diverged" if exc.exit_code == 3 else "error"
-            message = exc.format_message()
+            return ("diverged" if exc.exit_code == 3 else "error"), exc.format_message()
+        except click.Abort:  # interrupted: the sweep stops
+            raise
         except Exception as exc:  # a point's failure is its row, never the sweep's end
-            status, message = "error", f"{type(exc).__name__}: {exc}"
-    row = {"status": status, "message": " ".join(message.split())}
-    row["seconds"] = time.perf_counter() - started
-    return row | _metrics(directory)
+            return "error", f"{type(exc).__name__}: {exc}"
+    return "ok", ""
 
 
 def _metrics(directory: str) -> dict:

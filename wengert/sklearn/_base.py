@@ -9,8 +9,11 @@ on a wengert Module (`model_`) with a wengert optimizer; one epoch is one pass o
 
 from __future__ import annotations
 
+import functools
 import numbers
+import threading
 import warnings
+from collections.abc import Callable
 from numbers import Real
 
 import numpy as np
@@ -38,6 +41,23 @@ from wengert.train import EarlyStopping, fit
 
 SOLVERS = ("adam", "sgd", "lbfgs")
 _MAX_SEED = 2**31 - 1
+# wengert's engine keeps one recording switch per process (wengert.autodiff.mode): a no_grad
+# block in one thread (an optimizer step, a prediction) would stop another thread's forward pass
+# from recording its graph. So the estimators train and predict one at a time in a process:
+# threads (joblib's "threading" backend, a Dask worker's threads) take turns and get the numbers
+# of a sequential run; processes (loky, Dask workers, Ray) run in parallel.
+_ENGINE = threading.RLock()
+
+
+def _one_at_a_time(method: Callable) -> Callable:
+    """`method`, run while holding the estimators' engine lock."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with _ENGINE:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 def _is_int(value) -> bool:
@@ -109,6 +129,7 @@ class WengertEstimator(BaseEstimator):
         return np.dtype(self.dtype) if self.dtype is not None else X.dtype
 
     # ------------------------------------------------------------------ training
+    @_one_at_a_time
     def fit(self, X, y):
         """Train a new model on (X, y) for up to max_iter epochs; returns self."""
         self._check_params()
@@ -123,6 +144,7 @@ class WengertEstimator(BaseEstimator):
         self._warn_if_unfinished(history)
         return self
 
+    @_one_at_a_time
     def _partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "model_")
         if first:
@@ -222,6 +244,7 @@ class WengertEstimator(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ predictions
+    @_one_at_a_time
     def _scores(self, X) -> np.ndarray:
         """The model's output on X, shape (n_samples, n_outputs), in the model's dtype."""
         check_is_fitted(self)
