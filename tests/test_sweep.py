@@ -251,3 +251,26 @@ def test_points_run_in_threads_of_one_process_are_the_sequential_runs(local, tmp
     for name in NAMES:
         expected = (d / "sweep" / name / "metrics.json").read_bytes()
         assert (tmp_path / name / "metrics.json").read_bytes() == expected, name
+
+
+@pytest.mark.parametrize(
+    ("module", "options", "message"),
+    [
+        ("distributed", ["--backend", "dask"], "--backend dask needs distributed, which is not "
+         "installed: pip install 'wengert[dask]'"),
+        ("ray", ["--backend", "ray"], "--backend ray needs ray, which is not installed: pip "
+         "install 'wengert[ray]'"),
+        ("yaml", [], "GRID: a YAML grid needs PyYAML: pip install 'wengert[sweep]' (or write it "
+         "as JSON)"),
+    ],
+)  # fmt: skip
+def test_a_missing_package_names_its_extra(tmp_path, monkeypatch, module, options, message):
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(json.dumps({"train": FIXED, "grid": GRID}))  # JSON is YAML
+    if module != "yaml":
+        grid = write_grid(tmp_path / "grid.json")
+    result = run("sweep", grid, "--out", tmp_path / "out", *options)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"wengert sweep: error: {message}\n"
+    assert not (tmp_path / "out").exists()

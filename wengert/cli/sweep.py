@@ -55,7 +55,11 @@ class PointsFailed(UserError):
 )
 @click.argument("grid_file", metavar="GRID", type=click.Path())
 @click.option(
-    "--out", required=True, type=click.Path(), help="The sweep's directory (new or empty)."
+    "--out",
+    required=True,
+    type=click.Path(),
+    metavar="DIR",
+    help="The sweep's directory (new or empty): a run directory per point, and summary.csv.",
 )
 @click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True)
 @click.option("--address", help="The cluster's scheduler (dask) or head (ray), HOST:PORT.")
