@@ -181,6 +181,8 @@ class _Training:
         run = self.run
         if run.history.stop_reason:  # resumed from a run that had already stopped
             return
+        if self.dist is not None:  # its messages count the steps as the run does
+            self.dist.step = run.step
         for epoch in range(run.epoch + 1, epochs + 1):
             run.epoch = epoch
             safe = run.model.state_dict()  # finite weights to fall back on, once per epoch
