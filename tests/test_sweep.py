@@ -5,6 +5,7 @@ grid file or address is refused in one line with nothing written."""
 import json
 import os
 import socket
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -274,3 +275,19 @@ def test_a_missing_package_names_its_extra(tmp_path, monkeypatch, module, option
     assert result.exit_code == 2, result.output
     assert result.stderr == f"wengert sweep: error: {message}\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_ray_sweep_starts_and_shuts_down_its_own_instance(tmp_path, local):
+    pytest.importorskip("ray")
+    grid = write_grid(tmp_path / "g.json")
+    command = "from wengert.cli import main; main()"
+    args = ["sweep", grid, "--out", tmp_path / "out", "--backend", "ray", "--jobs", "2"]
+    done = subprocess.run(  # a process of its own, which no Ray instance of a test has joined
+        [sys.executable, "-c", command, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert numbers(summary(tmp_path / "out")) == numbers(local[1])
