@@ -9,7 +9,7 @@ the medians over the repeats (the range beside them). The target on a 2-core mac
 speed-up of at least 1.7. Also reported: the share of a step that rank 0 spends in the
 gradient Allreduce, the most that overlapping it with the backward sweep could save.
 
-    .venv/bin/python bench/distributed.py            # 5 repeats of 40 steps (~1 minute)
+    .venv/bin/python bench/distributed.py            # 5 repeats of 40 steps (~15 s)
     .venv/bin/python bench/distributed.py --quick    # 3 repeats of 20 steps
 """
 
