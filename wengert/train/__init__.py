@@ -4,7 +4,8 @@ The loop is in `loop.py` (fit), its arguments' checks in `arguments.py`, one che
 `step.py`, how a run stops (non-finite values, tol) in `stopping.py`, what it prints on stderr
 in `progress.py`, what a run records and what callbacks see in `state.py` (History, Run,
 NonFiniteError), the callbacks in `callbacks.py` (Callback, EarlyStopping), the per-epoch
-metrics in `metrics.py` (accuracy).
+metrics in `metrics.py` (accuracy), data-parallel training over MPI (fit(distributed=True)) in
+`distributed.py` and `distributed_step.py` (Distributed, DistributedError).
 
 Layer: training, below data; it imports only the layers above it (checks through data),
 never classic, the integrations or the interfaces. The model-file format (wengert.io) installs
@@ -12,6 +13,7 @@ its checkpoint reader and writer here, in `checkpoints.py`, when it is imported.
 """
 
 from wengert.train.callbacks import Callback, EarlyStopping
+from wengert.train.distributed import Distributed, DistributedError
 from wengert.train.loop import fit
 from wengert.train.metrics import accuracy
 from wengert.train.state import (
@@ -25,6 +27,8 @@ from wengert.train.state import (
 __all__ = [
     "Callback",
     "ConvergenceWarning",
+    "Distributed",
+    "DistributedError",
     "EarlyStopping",
     "History",
     "NonFiniteError",
