@@ -57,7 +57,9 @@ def test_the_summary_holds_each_points_metrics_best_first_by_validation_loss(loc
         assert int(row["epochs"]) == 15
         assert (row["status"], row["message"]) == ("ok", "")
         assert 0 < float(row["seconds"]) < 30
-    assert [row["lr"] for row in rows if row["point"] == NAMES[2]] == ["0.2"]
+    assert [(row["--lr"], row["--hidden"]) for row in rows if row["point"] == NAMES[2]] == [
+        ("0.2", "4")
+    ]
 
 
 def _val_loss(d, name):
@@ -70,12 +72,32 @@ def test_the_printed_table_is_the_summary_in_the_same_order(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
-        "point", "lr", "loss", "val_loss", "accuracy", "val_accuracy", "epochs", "status",
+        "point", "--lr", "loss", "val_loss", "accuracy", "val_accuracy", "epochs", "status",
         "seconds", "message",
     ]  # fmt: skip
     rows = summary(tmp_path / "out")
     assert [line.split()[0] for line in lines[1:]] == [row["point"] for row in rows]
     assert [line.split()[2] for line in lines[1:]] == [f"{float(r['loss']):.6g}" for r in rows]
+
+
+def test_options_named_as_results_keep_columns_of_their_own(tmp_path):
+    fixed = {"data": "moons", "hidden": "4", "lr": 0.05, "optimizer": "sgd"}
+    grid = {"epochs": [1, 2], "loss": ["logistic", "mse"]}
+    rows = sweep(write_grid(tmp_path / "g.json", fixed, grid), tmp_path / "out")
+    assert list(rows[0]) == [
+        "point", "--epochs", "--loss", "loss", "val_loss", "accuracy", "val_accuracy", "epochs",
+        "status", "seconds", "message",
+    ]  # fmt: skip
+    asked = {row["point"]: (row["--epochs"], row["--loss"], row["epochs"]) for row in rows}
+    assert asked == {
+        "000-epochs=1-loss=logistic": ("1", "logistic", "1"),
+        "001-epochs=1-loss=mse": ("1", "mse", "1"),
+        "002-epochs=2-loss=logistic": ("2", "logistic", "2"),
+        "003-epochs=2-loss=mse": ("2", "mse", "2"),
+    }
+    for row in rows:
+        metrics = json.loads((tmp_path / "out" / row["point"] / "metrics.json").read_text())
+        assert float(row["loss"]) == metrics["loss"]
 
 
 def test_a_point_runs_wengert_predict(local):

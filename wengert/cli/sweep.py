@@ -4,7 +4,9 @@ Each point's run directory, DIR/000-lr=0.01-hidden=8 and so on, is a normal run 
 model.safetensors, history.csv, metrics.json: `wengert predict --model` and `wengert resume`
 work on it), written by `wengert train`'s own code in the worker, so it equals that command
 typed by hand. DIR/summary.csv holds one row per point, best first by validation loss (then
-training loss), and the same table is printed. The grid file: wengert.cli.sweep_grid.
+training loss): its name, the options the grid varies (headed as typed: --lr), its final
+metrics, seconds, status and message; the same table is printed. The grid file is read by
+wengert.cli.sweep_grid.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import click
 
 from wengert.cli.boundary import UserError, boundary
 from wengert.cli.sweep_backends import BACKENDS, METRICS, connect
-from wengert.cli.sweep_grid import Point, command_line, points, read_grid
+from wengert.cli.sweep_grid import Point, command_line, flag, points, read_grid
 from wengert.cli.train import train
 from wengert.io import atomic_write
 
@@ -85,7 +87,7 @@ def sweep(grid_file: str, out: str, backend: str, address: str | None, jobs: int
         for p in grid_points
     ]
     rows = _ranked(rows)
-    columns = ["point", *grid, *_present(rows), *STATUS]
+    columns = ["point", *map(flag, grid), *_present(rows), *STATUS]
     atomic_write(os.path.join(out, SUMMARY_FILE), _csv(rows, columns).encode("utf-8"))
     for line in _table(rows, columns):
         click.echo(line)
@@ -127,7 +129,9 @@ def _check_out(out: str) -> None:
 
 
 def _row(point: Point, result: dict) -> dict:
-    return {"point": point.name, **point.varied, **result}
+    """The point's summary row: its name, the options it varied (as typed, --lr, apart from
+    the results: --epochs asked for, epochs run), and the results."""
+    return {"point": point.name, **{flag(k): v for k, v in point.varied.items()}, **result}
 
 
 def _ranked(rows: list[dict]) -> list[dict]:

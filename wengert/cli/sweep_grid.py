@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import click
 
-__all__ = ["Point", "command_line", "points", "read_grid"]
+__all__ = ["Point", "command_line", "flag", "points", "read_grid"]
 
 # Options a sweep sets itself, for each point: never in the grid file.
 OWN = {"out": "--out is the sweep's own: each point writes to a directory under DIR"}
@@ -193,3 +193,8 @@ def _safe(value: object) -> str:
 
 def _dashed(name: str) -> str:
     return name.replace("_", "-")
+
+
+def flag(name: str) -> str:
+    """The option `name` (a parameter's name, batch_size) as typed: --batch-size."""
+    return f"--{_dashed(name)}"
