@@ -3,6 +3,7 @@ summary ranks the points, a failing point is recorded while the others finish, a
 grid file or address is refused in one line with nothing written."""
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from sweep_helpers import (
     write_grid,
 )
 
+from wengert.cli import sweep_backends
 from wengert.cli.sweep_backends import run_point
 from wengert.cli.sweep_grid import command_line
 from wengert.cli.train import train
@@ -313,3 +315,15 @@ def test_a_ray_sweep_starts_and_shuts_down_its_own_instance(tmp_path, local):
     )
     assert done.returncode == 0, done.stderr
     assert numbers(summary(tmp_path / "out")) == numbers(local[1])
+
+
+def test_a_point_whose_worker_fails_is_an_error_row():
+    def died() -> dict:
+        raise ConnectionError("the worker at tcp://10.0.0.5:40000 went away")
+
+    row = sweep_backends._outcome(died)
+    assert (row["status"], row["message"]) == (
+        "error",
+        "its worker failed: ConnectionError: the worker at tcp://10.0.0.5:40000 went away",
+    )
+    assert all(math.isnan(row[key]) for key in ("seconds", "loss", "val_loss", "epochs"))

@@ -19,7 +19,7 @@ import os
 import click
 
 from wengert.cli.boundary import UserError, boundary
-from wengert.cli.sweep_backends import BACKENDS, METRICS, connect
+from wengert.cli.sweep_backends import BACKENDS, METRICS, connect, failed_row
 from wengert.cli.sweep_grid import Point, command_line, flag, points, read_grid
 from wengert.cli.train import train
 from wengert.io import atomic_write
@@ -83,7 +83,10 @@ def sweep(grid_file: str, out: str, backend: str, address: str | None, jobs: int
         os.makedirs(out, exist_ok=True)
         results = iter(run_all([call for call in calls.values() if isinstance(call, tuple)]))
     rows = [
-        _row(p, next(results) if isinstance(calls[p.index], tuple) else _refused(calls[p.index]))
+        _row(
+            p,
+            next(results) if isinstance(calls[p.index], tuple) else failed_row(calls[p.index], 0.0),
+        )
         for p in grid_points
     ]
     rows = _ranked(rows)
@@ -112,13 +115,6 @@ def _arguments(point: Point, out: str) -> tuple[list[str], str] | str:
     except ValueError as exc:
         return str(exc)
     return args, os.path.abspath(os.path.join(out, point.name))
-
-
-def _refused(message: str) -> dict:
-    """The summary row of a point whose options were refused before it ran."""
-    return {"status": "error", "message": message, "seconds": 0.0} | dict.fromkeys(
-        METRICS, math.nan
-    )
 
 
 def _check_out(out: str) -> None:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import click
 
-__all__ = ["BACKENDS", "METRICS", "connect", "run_point"]
+__all__ = ["BACKENDS", "METRICS", "connect", "failed_row", "run_point"]
 
 BACKENDS = ("local", "dask", "ray")
 CONNECT_TIMEOUT_S = 5.0
@@ -84,26 +84,26 @@ def connect(backend: str, address: str | None, jobs: int) -> Iterator[Callable[[
             raise ValueError("--address: only for --backend dask or ray; got --backend local")
         yield _sequential if jobs == 1 else functools.partial(_joblib, "loky", jobs)
     elif backend == "dask":
-        with _dask(address, jobs):
-            yield functools.partial(_joblib, "dask", -1)
+        with _dask(address, jobs) as client:
+            yield functools.partial(_dask_futures, client)
     else:
         with _ray(address, jobs):
             yield _ray_tasks
 
 
 @contextlib.contextmanager
-def _dask(address: str | None, jobs: int) -> Iterator[None]:
+def _dask(address: str | None, jobs: int) -> Iterator[object]:
     distributed = _need("distributed", "dask", "dask")
     if address is not None:
         _check_answers(address)
-        with distributed.Client(address, timeout=CONNECT_TIMEOUT_S * 2):
-            yield
+        with distributed.Client(address, timeout=CONNECT_TIMEOUT_S * 2) as client:
+            yield client
         return
     cluster = distributed.LocalCluster(
         n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None
     )
-    with cluster, distributed.Client(cluster):
-        yield
+    with cluster, distributed.Client(cluster) as client:
+        yield client
 
 
 @contextlib.contextmanager
@@ -172,8 +172,30 @@ def _joblib(backend: str, n_jobs: int, jobs: Jobs) -> list[dict]:
         return list(joblib.Parallel()(call(args, directory) for args, directory in jobs))
 
 
+def _dask_futures(client, jobs: Jobs) -> list[dict]:
+    args, directories = [a for a, _ in jobs], [d for _, d in jobs]
+    futures = client.map(run_point, args, directories, pure=False)
+    return [_outcome(future.result) for future in futures]
+
+
 def _ray_tasks(jobs: Jobs) -> list[dict]:
     import ray
 
     task = ray.remote(num_cpus=1, max_retries=0)(run_point)
-    return ray.get([task.remote(args, directory) for args, directory in jobs])
+    refs = [task.remote(args, directory) for args, directory in jobs]
+    return [_outcome(functools.partial(ray.get, ref)) for ref in refs]
+
+
+def _outcome(result: Callable[[], dict]) -> dict:
+    """A point's row as its worker returned it, or an error row where the worker failed (the
+    process died, the cluster lost it): the other points go on."""
+    try:
+        return result()
+    except Exception as exc:
+        return failed_row(f"its worker failed: {type(exc).__name__}: {exc}")
+
+
+def failed_row(message: str, seconds: float = math.nan) -> dict:
+    """The summary row of a point that gave no result of its own: status error, `message`."""
+    row = {"status": "error", "message": " ".join(message.split()), "seconds": seconds}
+    return row | dict.fromkeys(METRICS, math.nan)
