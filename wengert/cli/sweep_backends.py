@@ -1,6 +1,8 @@
 """Where the points of `wengert sweep` run: in this process, in joblib's local processes
-(loky), on a Dask cluster through joblib's "dask" backend, or on Ray as Ray tasks (which reuse
-the worker processes Ray keeps, where joblib's "ray" backend starts a pool of actors each time).
+(loky), on a Dask cluster as futures of its client, or on Ray as Ray tasks (which reuse the
+worker processes Ray keeps, where joblib's "ray" backend starts a pool of actors each time).
+On Dask and Ray each point's result is fetched on its own, so a worker that dies fails its
+point only.
 
 Each point is `run_point`: `wengert train`'s own command, called in the worker with the
 point's arguments and its output captured, so a point's run directory is the one that command
