@@ -111,6 +111,20 @@ def test_unequal_and_empty_shards_with_the_compiled_step(tmp_path):
     assert_like_one_process(results, "float64", 101, 25, 4, rtol=0, atol=1e-10)
 
 
+def test_a_loader_that_reads_a_memory_mapped_file_by_chunks(tmp_path):
+    # A DataLoader over a memory-mapped X (read in chunks of 30 rows, shuffled chunk by chunk)
+    # yields whole batches; each rank keeps its part. 101 rows, batch 25, 2 ranks: 13 and 12.
+    out, reference = tmp_path / "ranks", tmp_path / "one"
+    out.mkdir(), reference.mkdir()
+    results = run_script(2, out, "float64", 101, 25, 4, "--memmap")
+    model, history = train_mlp.train(101, 25, 4, "float64", memmap=reference)
+    assert len(history.step_loss) == 20
+    for weights, step_loss, _ in results:
+        np.testing.assert_allclose(step_loss, history.step_loss, rtol=0, atol=1e-10)
+        for name, value in model.state_dict().items():
+            np.testing.assert_allclose(weights[name], value, rtol=0, atol=1e-10)
+
+
 def test_float32_within_its_stated_tolerance(tmp_path):
     results = run_script(2, tmp_path, "float32")
     assert_like_one_process(results, "float32", 96, 24, 5, rtol=1e-5, atol=1e-6)

@@ -9,6 +9,7 @@ so that equal results show the broadcast from rank 0 at work. Options:
   --checkpoint DIR [--resume]   checkpoint (and resume) in DIR
   --compile        fit(compile=True)
   --die-at STEP    rank 1 leaves the program (sys.exit(1)) at that step
+  --memmap         train from a DataLoader over a memory-mapped .npy file (read by chunks)
   --poison ROW     make training row ROW huge, so that only the rank whose shard holds it
                    sees a non-finite loss
 """
@@ -33,11 +34,17 @@ def dataset(rows, dtype, poison=None):
     return (X[:rows], y[:rows]), (X[rows:], y[rows:])
 
 
-def train(rows, batch, epochs, dtype, rank=0, distributed=False, poison=None, **kwargs):
-    """fit() on the data set; the model seeded by `rank`; (model, History)."""
+def train(rows, batch, epochs, dtype, rank=0, distributed=False, poison=None, memmap=None, **kw):
+    """fit() on the data set; the model seeded by `rank`; (model, History). memmap: a folder
+    where X is saved as X.npy and read back memory-mapped, by chunks of 30 rows."""
     model = wg.nn.MLP([5, 16, 3], seed=rank, dtype=dtype)
     optimizer = wg.optim.Adam(model.parameters(), lr=0.01)
     data, val = dataset(rows, dtype, poison)
+    if memmap is not None:
+        path = f"{memmap}/X{rank}.npy"
+        np.save(path, data[0])
+        X = np.load(path, mmap_mode="r")
+        data = wg.data.DataLoader(X, data[1], batch_size=batch, seed=7 + rank, chunk_size=30)
     history = fit(
         model,
         wg.losses.cross_entropy,
@@ -50,7 +57,7 @@ def train(rows, batch, epochs, dtype, rank=0, distributed=False, poison=None, **
         metrics=["accuracy"],
         progress=False,
         distributed=distributed,
-        **kwargs,
+        **kw,
     )
     return model, history
 
@@ -77,11 +84,14 @@ def main():
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--die-at", type=int)
     parser.add_argument("--poison", type=int)
+    parser.add_argument("--memmap", action="store_true")
     args = parser.parse_args()
     from mpi4py import MPI
 
     rank = MPI.COMM_WORLD.Get_rank()
     kwargs = {"compile": args.compile, "poison": args.poison}
+    if args.memmap:
+        kwargs["memmap"] = args.out
     if args.checkpoint:
         kwargs.update(checkpoint_dir=args.checkpoint, resume=args.resume)
     if args.die_at and rank == 1:

@@ -168,11 +168,23 @@ class Distributed:
 
     def shards(self, loader: DataLoader) -> Iterator:
         """This rank's part of each global batch of one pass over `loader`: (X, y) rows of
-        np.array_split(batch, size)[rank]."""
+        np.array_split(batch, size)[rank]. An in-memory DataLoader gathers only those rows;
+        another loader (one that reads chunks from a file, or transforms them) yields each
+        whole batch, of which this rank keeps its part."""
         X, y = loader.X, loader.y
+        if type(loader) is not DataLoader:
+            yield from self._parts(loader)
+            return
         for rows in loader.batch_indices():
             mine = np.array_split(rows, self.size)[self.rank]
             yield (X[mine], None if y is None else y[mine])
+
+    def _parts(self, loader: DataLoader) -> Iterator:
+        for batch in loader:
+            xb, yb = (batch, None) if loader.y is None else batch
+            mine = np.array_split(np.arange(len(xb)), self.size)[self.rank]
+            part = slice(mine[0], mine[0] + len(mine)) if len(mine) else slice(0, 0)
+            yield (xb[part], None if yb is None else yb[part])
 
     def sum_metrics(self, sums: dict) -> dict:
         """The per-rank metric sums of an epoch, summed over the ranks (one small Allreduce)."""
