@@ -3,6 +3,8 @@ one process, computed in Ray's worker processes. One instance serves the whole m
 start takes seconds)."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 from sweep_helpers import assert_points_by_hand, search_on, sweep, write_grid
@@ -41,3 +43,20 @@ def test_wengert_sweep_on_ray_gives_each_point_of_wengert_train_by_hand(ray_inst
     sweep(write_grid(tmp_path / "grid.json"), tmp_path / "out", "--backend", "ray")
     assert_points_by_hand(tmp_path / "out", tmp_path / "by-hand")
     assert ray_instance.is_initialized()  # the instance it found is left running
+
+
+@pytest.mark.slow
+def test_wengert_sweep_joins_a_running_ray_cluster_at_its_address(ray_instance, tmp_path):
+    address = ray_instance.get_runtime_context().gcs_address
+    command = "from wengert.cli import main; main()"
+    args = ["sweep", write_grid(tmp_path / "g.json"), "--out", tmp_path / "out"]
+    args += ["--backend", "ray", "--address", address]
+    done = subprocess.run(  # another driver, as on a cluster's head node
+        [sys.executable, "-c", command, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert_points_by_hand(tmp_path / "out", tmp_path / "by-hand")
+    assert ray_instance.cluster_resources()["CPU"] == 2  # the cluster it left is still up
