@@ -244,6 +244,29 @@ def test_an_address_where_nothing_answers_is_refused_in_one_line(tmp_path, backe
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("backend", ["dask", "ray"])
+def test_an_address_that_opens_but_says_nothing_is_refused_in_one_line(
+    tmp_path, monkeypatch, backend
+):
+    pytest.importorskip("distributed" if backend == "dask" else "ray")
+    monkeypatch.setattr(sweep_backends, "CONNECT_TIMEOUT_S", 0.5)
+    with socket.socket() as silent:  # listens, so connections open, and never writes
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.perf_counter()
+        result = run("sweep", write_grid(tmp_path / "g.json"), "--out", tmp_path / "out",
+                     "--backend", backend, "--address", address)  # fmt: skip
+        assert time.perf_counter() - started < 5
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"wengert sweep: error: --address: nothing answers at {address} (a connection opened, "
+        "but nothing was said on it within 0.5 s); start the scheduler there, or leave "
+        "--address out to start a local one\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_address_is_refused_for_the_local_backend(tmp_path):
     result = run("sweep", write_grid(tmp_path / "g.json"), "--out", tmp_path / "out",
                  "--address", "127.0.0.1:8786")  # fmt: skip

@@ -138,17 +138,34 @@ def _need(module: str, extra: str, backend: str):
 
 
 def _check_answers(address: str) -> None:
-    """Refuse, within CONNECT_TIMEOUT_S, an address where nothing accepts a connection."""
+    """Refuse, within CONNECT_TIMEOUT_S, an address where nothing accepts a connection or
+    where the connection stays silent: a Dask scheduler sends its handshake and a Ray cluster
+    (gRPC) its HTTP/2 settings as soon as a connection opens, before the client says anything,
+    whereas their clients would wait on a silent port for minutes."""
     host, port = _host_port(address)
+    timeout = CONNECT_TIMEOUT_S
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            pass
+        connection = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
-        why = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        why = "no connection" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+    else:
+        with connection:
+            why = _first_word(connection)
+    if why is not None:
         raise ValueError(
-            f"--address: nothing answers at {address} ({why} within {CONNECT_TIMEOUT_S:g} s); "
-            "start the scheduler there, or leave --address out to start a local one"
-        ) from None
+            f"--address: nothing answers at {address} ({why} within {timeout:g} s); start the "
+            "scheduler there, or leave --address out to start a local one"
+        )
+
+
+def _first_word(connection: socket.socket) -> str | None:
+    """None once the other side has sent something; else what happened instead."""
+    try:
+        return None if connection.recv(1) else "the connection was closed at once"
+    except TimeoutError:
+        return "a connection opened, but nothing was said on it"
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def _host_port(address: str) -> tuple[str, int]:
