@@ -166,6 +166,10 @@ BAD_GRIDS = [  # the file's content, the one line that refuses it
     ({"grid": {"lr": [0.1]}, "seeds": [1]}, "unknown section 'seeds'"),
     ([1, 2], "must hold a mapping with 'train' and 'grid'; got a list [1, 2]"),
     ({"train": ["xor"], "grid": {"lr": [1]}}, "'train' must be a mapping of option names; got"),
+    (
+        {"train": FIXED, "grid": {"lr": list(range(1000)), "batch-size": list(range(1, 12))}},
+        "a sweep has at most 10000 points; got 1000 x 11 = 11000",
+    ),
 ]
 
 

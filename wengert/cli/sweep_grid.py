@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -75,9 +76,11 @@ def read_grid(path: str, train: click.Command) -> tuple[dict, dict]:
 
 def points(fixed: dict, grid: dict) -> list[Point]:
     """The points of the grid, numbered from 0, each named like 003-lr=0.1-hidden=16."""
+    count = math.prod(len(values) for values in grid.values())
+    if count > MAX_POINTS:
+        sizes = " x ".join(str(len(values)) for values in grid.values())
+        raise ValueError(f"GRID: a sweep has at most {MAX_POINTS} points; got {sizes} = {count}")
     combos = list(itertools.product(*grid.values()))
-    if len(combos) > MAX_POINTS:
-        raise ValueError(f"GRID: at most {MAX_POINTS} points; got {len(combos)}")
     width = max(3, len(str(len(combos) - 1)))
     result = []
     for index, values in enumerate(combos):
