@@ -85,18 +85,18 @@ def test_the_printed_table_is_the_summary_in_the_same_order(tmp_path):
 
 def test_options_named_as_results_keep_columns_of_their_own(tmp_path):
     fixed = {"data": "moons", "hidden": "4", "lr": 0.05, "optimizer": "sgd"}
-    grid = {"epochs": [1, 2], "loss": ["logistic", "mse"]}
+    grid = {"epochs": [1, 2], "loss": ["logistic", "mse"], "batch_size": [16]}
     rows = sweep(write_grid(tmp_path / "g.json", fixed, grid), tmp_path / "out")
     assert list(rows[0]) == [
-        "point", "--epochs", "--loss", "loss", "val_loss", "accuracy", "val_accuracy", "epochs",
-        "status", "seconds", "message",
+        "point", "--epochs", "--loss", "--batch-size", "loss", "val_loss", "accuracy",
+        "val_accuracy", "epochs", "status", "seconds", "message",
     ]  # fmt: skip
     asked = {row["point"]: (row["--epochs"], row["--loss"], row["epochs"]) for row in rows}
     assert asked == {
-        "000-epochs=1-loss=logistic": ("1", "logistic", "1"),
-        "001-epochs=1-loss=mse": ("1", "mse", "1"),
-        "002-epochs=2-loss=logistic": ("2", "logistic", "2"),
-        "003-epochs=2-loss=mse": ("2", "mse", "2"),
+        "000-epochs=1-loss=logistic-batch-size=16": ("1", "logistic", "1"),
+        "001-epochs=1-loss=mse-batch-size=16": ("1", "mse", "1"),
+        "002-epochs=2-loss=logistic-batch-size=16": ("2", "logistic", "2"),
+        "003-epochs=2-loss=mse-batch-size=16": ("2", "mse", "2"),
     }
     for row in rows:
         metrics = json.loads((tmp_path / "out" / row["point"] / "metrics.json").read_text())

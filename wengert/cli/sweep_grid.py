@@ -75,7 +75,7 @@ def read_grid(path: str, train: click.Command) -> tuple[dict, dict]:
 
 
 def points(fixed: dict, grid: dict) -> list[Point]:
-    """The points of the grid, numbered from 0, each named like 003-lr=0.1-hidden=16."""
+    """The points of the grid, numbered from 0, each named like 003-lr=0.1-batch-size=16."""
     count = math.prod(len(values) for values in grid.values())
     if count > MAX_POINTS:
         sizes = " x ".join(str(len(values)) for values in grid.values())
@@ -85,7 +85,9 @@ def points(fixed: dict, grid: dict) -> list[Point]:
     result = []
     for index, values in enumerate(combos):
         varied = dict(zip(grid, values, strict=True))
-        name = "-".join([f"{index:0{width}d}", *(f"{k}={_safe(v)}" for k, v in varied.items())])
+        name = "-".join(
+            [f"{index:0{width}d}", *(f"{_dashed(k)}={_safe(v)}" for k, v in varied.items())]
+        )
         result.append(Point(index, name, varied, fixed | varied))
     return result
 
