@@ -18,6 +18,7 @@ from sweep_helpers import (
     GRID,
     NAMES,
     assert_points_by_hand,
+    by_hand,
     numbers,
     run,
     search_on,
@@ -345,3 +346,17 @@ def test_a_point_whose_worker_fails_is_an_error_row():
         "its worker failed: ConnectionError: the worker at tcp://10.0.0.5:40000 went away",
     )
     assert all(math.isnan(row[key]) for key in ("seconds", "loss", "val_loss", "epochs"))
+
+
+def test_a_csv_named_relative_to_here_is_found_by_every_worker(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rows = ["x1,x2,y"] + [
+        f"{i % 7 / 7:.3f},{i % 5 / 5:.3f},{int(i % 7 > i % 5)}" for i in range(60)
+    ]
+    (tmp_path / "table.csv").write_text("\n".join(rows) + "\n")
+    fixed = {"data": "table.csv", "epochs": 3, "hidden": "4"}
+    sweep(write_grid(tmp_path / "g.json", fixed, {"lr": [0.05]}), "out")
+    config = json.loads((tmp_path / "out" / "000-lr=0.05" / "config.json").read_text())
+    assert config["data"] == str(tmp_path / "table.csv")  # as the workers may run elsewhere
+    expected = by_hand(tmp_path / "by-hand", fixed | {"lr": 0.05})
+    assert (tmp_path / "out" / "000-lr=0.05" / "metrics.json").read_bytes() == expected
