@@ -111,11 +111,11 @@ def _dask(address: str | None, jobs: int) -> Iterator[object]:
 @contextlib.contextmanager
 def _ray(address: str | None, jobs: int) -> Iterator[None]:
     ray = _need("ray", "ray", "ray")
-    if ray.is_initialized():  # the caller's own instance: use it, leave it running
-        yield
-        return
     if address is not None and address != "auto":
         _check_answers(address)
+    if ray.is_initialized():  # the calling program's own connection: used, and left open
+        yield
+        return
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address is None:
         ray.init(num_cpus=jobs, include_dashboard=False, **quiet)
