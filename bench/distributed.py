@@ -7,7 +7,9 @@ launch that trains a warm-up epoch, then times a second epoch of the same number
 (fit's on_epoch_end marks); the 1-rank and 2-rank runs are interleaved, and the numbers are
 the medians over the repeats (the range beside them). The target on a 2-core machine is a
 speed-up of at least 1.7. Also reported: the share of a step that rank 0 spends in the
-gradient Allreduce, the most that overlapping it with the backward sweep could save.
+gradient Allreduce, the most that overlapping it with the backward sweep could save; and the
+ceiling: twice the samples/s of one rank at half the batch, the speed-up that 2 ranks would
+reach if the Allreduce and the waiting cost nothing (each rank still runs the whole update).
 
     .venv/bin/python bench/distributed.py            # 5 repeats of 40 steps (~15 s)
     .venv/bin/python bench/distributed.py --quick    # 3 repeats of 20 steps
@@ -31,15 +33,15 @@ TARGET = 1.7
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def worker(steps: int) -> None:
+def worker(steps: int, batch: int = BATCH) -> None:
     """Under mpiexec: train the warm-up epoch and the timed one; rank 0 prints a JSON line."""
     import wengert as wg
     from wengert.train import fit
     from wengert.train.distributed import Distributed
 
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((BATCH * steps, SIZES[0])).astype(np.float32)
-    y = rng.integers(0, SIZES[-1], BATCH * steps)
+    X = rng.standard_normal((batch * steps, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], batch * steps)
     model = wg.nn.MLP(SIZES, seed=0, dtype=np.float32)
     optimizer = wg.optim.Adam(model.parameters(), lr=1e-3)
     dist = Distributed()
@@ -55,11 +57,11 @@ def worker(steps: int) -> None:
     dist.allreduce = timed_allreduce
     marks = Marks(dist)
     loss = wg.losses.cross_entropy
-    fit(model, loss, optimizer, (X, y), 2, batch_size=BATCH, seed=0, callbacks=[marks],
+    fit(model, loss, optimizer, (X, y), 2, batch_size=batch, seed=0, callbacks=[marks],
         progress=False, distributed=dist)  # fmt: skip
     seconds = marks.times[1] - marks.times[0]
     if dist.rank == 0:
-        row = {"ranks": dist.size, "samples_per_s": BATCH * steps / seconds}
+        row = {"ranks": dist.size, "samples_per_s": batch * steps / seconds}
         print(json.dumps(row | {"allreduce_share": waited[0] / seconds}), flush=True)
 
 
@@ -77,13 +79,17 @@ class Marks:
         self.dist.run_epoch = run.epoch + 1
 
 
-def launch(ranks: int, steps: int) -> dict:
+def launch(ranks: int, steps: int, batch: int = BATCH) -> dict:
     """One mpiexec run of `ranks` ranks: rank 0's JSON row."""
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     env = dict(os.environ, **dict.fromkeys(THREADS, "1"))
-    command = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker", "--steps"]
+    command = [mpiexec, "-n", str(ranks), sys.executable, __file__, "--worker", "--batch"]
     done = subprocess.run(
-        [*command, str(steps)], capture_output=True, text=True, env=env, timeout=300
+        [*command, str(batch), "--steps", str(steps)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     if done.returncode != 0:
         raise SystemExit(f"bench/distributed.py: {ranks} ranks failed:\n{done.stderr}")
@@ -96,15 +102,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 repeats of 20 steps")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--batch", type=int, default=BATCH, help=argparse.SUPPRESS)
     args = parser.parse_args()
     steps = args.steps or (20 if args.quick else 40)
     if args.worker:
-        worker(steps)
+        worker(steps, args.batch)
         return
-    rows = {1: [], 2: []}
+    rows, halves = {1: [], 2: []}, []
     for _ in range(3 if args.quick else 5):
         for ranks in (1, 2):
             rows[ranks].append(launch(ranks, steps))
+        halves.append(launch(1, steps, BATCH // 2)["samples_per_s"])
     rates = {k: [r["samples_per_s"] for r in v] for k, v in rows.items()}
     print(f"MLP {'-'.join(map(str, SIZES))}, Adam, float32, global batch {BATCH}, {steps} steps")
     for ranks, values in rates.items():
@@ -119,6 +127,11 @@ def main() -> None:
     print(
         f"  speed-up of 2 ranks over 1: {speedup:.2f}x (target >= {TARGET}x: {met}); "
         f"best runs {best:.2f}x"
+    )
+    ceiling = 2 * statistics.median(halves) / statistics.median(rates[1])
+    print(
+        f"  ceiling with free communication (2 x one rank at batch {BATCH // 2}: "
+        f"{statistics.median(halves):.0f} samples/s each): {ceiling:.2f}x"
     )
 
 
