@@ -4,16 +4,22 @@ One small object holds the engine's only switches. `no_grad()` turns recording o
 (and, for forward mode, tangents: a no_grad block computes constants); `trace()` attaches a
 recorder that sees every node as it is made; `jvp()` attaches the tangent tables. All are
 restored on exit, also when the block raises.
+
+The switches belong to a thread, as PyTorch's grad mode does: a `no_grad()` block in one thread
+(a prediction served beside training, one fold of a threaded search) leaves another thread's
+recording on. A new thread starts with the defaults (recording on, nothing attached).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 
-class _GradMode:
-    __slots__ = ("anomaly", "compiler", "depth", "enabled", "forward", "recorder")
+class _GradMode(threading.local):
+    # threading.local runs __init__ once in each thread that touches the object, so every thread
+    # has its own switches. (No __slots__: a slot would be shared by all threads.)
 
     def __init__(self) -> None:
         self.enabled = True

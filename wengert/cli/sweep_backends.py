@@ -31,8 +31,8 @@ __all__ = ["BACKENDS", "METRICS", "connect", "failed_row", "run_point"]
 
 BACKENDS = ("local", "dask", "ray")
 CONNECT_TIMEOUT_S = 5.0
-# One point at a time in a process: the engine's recording switch and the redirected stdout and
-# stderr belong to the whole process, so a worker's threads take turns.
+# One point at a time in a process: the redirected stdout and stderr and the warning filters
+# belong to the whole process, so a worker's threads take turns.
 _ONE_RUN = threading.Lock()
 # The metrics a summary row takes from a run's metrics.json, in its order.
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy", "epochs")

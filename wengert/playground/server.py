@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -72,11 +73,22 @@ def _error(status: int, message: str, field: str | None = None) -> CleanJSON:
 
 
 class _Entry:
-    """A live run and its step budget."""
+    """A live run, its step budget, and the lock that lets one request at a time work on it
+    (requests run in a thread pool: a boundary asked for while steps are taken waits for them)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
         self.bucket = RateBucket(limits.STEPS_PER_SECOND, limits.MAX_STEPS_PER_REQUEST)
+        self.lock = threading.Lock()
+
+    async def call(self, method: Callable[..., dict], *args: object) -> dict:
+        """`method(*args)` in the thread pool, alone on this run."""
+
+        def alone() -> dict:
+            with self.lock:
+                return method(*args)
+
+        return await run_in_threadpool(alone)
 
 
 def _entry(request: Request) -> _Entry:
@@ -147,14 +159,14 @@ async def step_run(request: Request) -> Response:
         )
         raise ConfigError("steps", message)
     entry.bucket.take(steps)
-    return CleanJSON(await run_in_threadpool(entry.run.step, steps))
+    return CleanJSON(await entry.call(entry.run.step, steps))
 
 
 async def boundary(request: Request) -> Response:
     """GET /api/runs/{id}/boundary?resolution=r."""
     entry = _entry(request)
     resolution = _int_param(request, "resolution", 50, 2, limits.MAX_RESOLUTION)
-    return CleanJSON(await run_in_threadpool(entry.run.boundary, resolution))
+    return CleanJSON(await entry.call(entry.run.boundary, resolution))
 
 
 async def trace(request: Request) -> Response:
@@ -164,7 +176,7 @@ async def trace(request: Request) -> Response:
     label = _float_param(request, "label", required=False)
     if label is not None and label not in (0.0, 1.0) and not entry.run.data.regression:
         raise ConfigError("label", f"playground: label must be 0 or 1; got {label:g}.")
-    return CleanJSON(await run_in_threadpool(entry.run.trace, x, y, label))
+    return CleanJSON(await entry.call(entry.run.trace, x, y, label))
 
 
 async def weights(request: Request) -> Response:
@@ -197,7 +209,7 @@ async def _frames(request: Request, entry: _Entry, steps: int, frames: int) -> A
                 break
             except LimitError:
                 await asyncio.sleep(steps / limits.STEPS_PER_SECOND)
-        state = await run_in_threadpool(entry.run.step, steps)
+        state = await entry.call(entry.run.step, steps)
         yield f"event: state\ndata: {json.dumps(_clean(state))}\n\n"
         if state["diverged"]:
             break

@@ -41,11 +41,12 @@ from wengert.train import EarlyStopping, fit
 
 SOLVERS = ("adam", "sgd", "lbfgs")
 _MAX_SEED = 2**31 - 1
-# wengert's engine keeps one recording switch per process (wengert.autodiff.mode): a no_grad
-# block in one thread (an optimizer step, a prediction) would stop another thread's forward pass
-# from recording its graph. So the estimators train and predict one at a time in a process:
-# threads (joblib's "threading" backend, a Dask worker's threads) take turns and get the numbers
-# of a sequential run; processes (loky, Dask workers, Ray) run in parallel.
+# The estimators train and predict one at a time in a process: the engine's switches belong to
+# a thread (wengert.autodiff.mode), but the warning filters that fit and the estimators set
+# (warnings.catch_warnings) belong to the whole process, and a thread restoring its filters
+# would undo another's. Threads (joblib's "threading" backend, a Dask worker's threads) take
+# turns and get the numbers of a sequential run; processes (loky, Dask workers, Ray) run in
+# parallel.
 _ENGINE = threading.RLock()
 
 
