@@ -312,3 +312,19 @@ def test_predict_names_a_data_path_that_is_not_a_file(houses, tmp_path, name, wh
     result = run("predict", "--model", d / "run", "--data", data)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == f"wengert predict: error: --data: {why.format(p=data)}\n"
+
+
+def test_a_reader_that_leaves_early_ends_predict_quietly(houses):
+    """`wengert predict ... | head -2`: no "Broken pipe" error line when head stops reading."""
+    d, X = houses
+    many = np.repeat(X, 2000, axis=0)  # more output than a pipe's buffer holds
+    write_csv(d / "many.csv", ["area", "rooms", "age"], many)
+    wengert = os.path.join(os.path.dirname(sys.executable), "wengert")
+    command = [wengert, "predict", "--model", str(d / "run"), "--data", str(d / "many.csv")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        first = proc.stdout.readline()
+        proc.stdout.close()  # as head does after its lines
+        err = proc.stderr.read().decode()
+        status = proc.wait(timeout=60)
+    assert first == b"prediction\n"
+    assert err == "" and status == 1

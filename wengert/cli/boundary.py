@@ -48,6 +48,8 @@ def boundary(command: str) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
                     warnings.filterwarnings("ignore", category=category)
                 try:
                     return fn(*args, **kwargs)
+                except BrokenPipeError:  # the reader left (`| head`): click ends quietly
+                    raise
                 except (ValueError, TypeError, KeyError, ImportError, OSError) as exc:
                     raise UserError(command, _message(exc)) from exc
                 except MemoryError as exc:  # a size the estimates let through, on a busy machine
