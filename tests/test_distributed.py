@@ -252,3 +252,16 @@ def test_the_cli_without_mpi4py_says_what_to_install(tmp_path, monkeypatch):
     assert result.output.startswith("wengert train: error: fit(distributed=True) needs mpi4py")
     assert 'pip install "wengert[mpi]"' in result.output
     assert not out.exists()
+
+
+def test_the_cli_refuses_lbfgs_on_several_ranks_before_it_writes(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", "iris", "--optimizer", "lbfgs", "--out", str(out), "--distributed"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output == (
+        "wengert train: error: --distributed: --optimizer lbfgs cannot train on several ranks "
+        "(its line search evaluates the loss on the whole batch); use sgd, adam or another "
+        "first-order optimizer, or leave --distributed out\n"
+    )
+    assert not out.exists()

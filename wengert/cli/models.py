@@ -30,6 +30,7 @@ __all__ = [
     "MODEL_HELP",
     "RULE_SETTINGS",
     "build_model",
+    "check_distributed",
     "check_moved",
     "diverged",
     "loss_spec",
@@ -81,6 +82,16 @@ def rule_defaults(config: dict, context: click.Context) -> dict:
     default = (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
     given = {k for k in config if context.get_parameter_source(k) not in default}
     return config | {k: v for k, v in RULE_SETTINGS.items() if k not in given}
+
+
+def check_distributed(distributed: bool, config: dict) -> None:
+    """Refuse --distributed with L-BFGS, before anything is read or written."""
+    if distributed and config["optimizer"] == "lbfgs":
+        raise ValueError(
+            "--distributed: --optimizer lbfgs cannot train on several ranks (its line search "
+            "evaluates the loss on the whole batch); use sgd, adam or another first-order "
+            "optimizer, or leave --distributed out"
+        )
 
 
 def _check_rule(config: dict) -> None:

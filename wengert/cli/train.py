@@ -29,6 +29,7 @@ from wengert.cli.models import (
     CHOICES,
     EXAMPLES,
     MODEL_HELP,
+    check_distributed,
     check_moved,
     diverged,
     rule_defaults,
@@ -112,6 +113,7 @@ class Diverged(UserError):
 def train(out: str, force: bool, distributed: bool, **config: object) -> None:
     """`wengert train`: train the configured model and write the run directory `out`."""
     _check_out(out, force)
+    check_distributed(distributed, config)
     config = rule_defaults(config, click.get_current_context())
     run = _prepare(config)
     initial = run.model.state_dict()
@@ -154,6 +156,7 @@ def resume(directory: str, epochs: int | None, other_data: bool, distributed: bo
                 f"its learning rate reaches 0; resume it without --epochs, or train anew"
             )
         config["epochs"] = saved["epochs"] + epochs
+    check_distributed(distributed, config)
     run = _prepare(config)
     initial = run.model.state_dict()  # the run's first weights: its config rebuilds them
     config_path = os.path.join(directory, CONFIG_FILE)
