@@ -60,7 +60,9 @@ def run_and_kill(out, args, moment):
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)
         process.wait()  # reaped: its temporaries now belong to no live process
-        finished = None
+        # None when killed; a run that ended on its own just before the signal took this long
+        killed = process.returncode == -signal.SIGKILL
+        finished = None if killed else time.perf_counter() - began
     process.stderr.close()
     return process.returncode == -signal.SIGKILL, finished
 
