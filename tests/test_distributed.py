@@ -265,3 +265,69 @@ def test_the_cli_refuses_lbfgs_on_several_ranks_before_it_writes(tmp_path):
         "first-order optimizer, or leave --distributed out\n"
     )
     assert not out.exists()
+
+
+MISFITS = HERE / "mpi" / "misfits.py"
+_spec = importlib.util.spec_from_file_location("misfits", MISFITS)
+misfits = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(misfits)
+
+
+def run_misfit(ranks, case, out):
+    """misfits.py's `case` under mpiexec: what each rank wrote."""
+    args = [sys.executable, str(MISFITS), "--out", str(out), "--case", case]
+    status, output, _ = launch(ranks, args, env={"WENGERT_MPI_TIMEOUT": "5"})
+    assert status == 0, output
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(ranks)]
+
+
+def test_frozen_and_unused_parameters_train_as_in_one_process(tmp_path):
+    # With weight decay and momentum, a parameter without a gradient must stay as it is: one
+    # process leaves its .grad None, and so must the average over the ranks.
+    model, history = misfits.train("frozen")
+    start = misfits.Partly(0).state_dict()
+    for name in ("frozen.weight", "frozen.bias", "unused.weight", "unused.bias"):
+        np.testing.assert_array_equal(model.state_dict()[name], start[name])
+    for saved in run_misfit(3, "frozen", tmp_path):
+        for name, value in model.state_dict().items():
+            np.testing.assert_allclose(saved["weights"][name], value, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(saved["history"]["loss"], history.history["loss"], atol=1e-10)
+
+
+def test_a_callback_that_stops_one_rank_stops_every_rank_at_that_epoch(tmp_path):
+    model, history = misfits.train("stop-on-rank-0")  # as rank 0 alone would train
+    assert len(history.history["loss"]) == 2
+    reasons = []
+    for saved in run_misfit(2, "stop-on-rank-0", tmp_path):
+        reasons.append(saved["stop_reason"])
+        np.testing.assert_allclose(saved["history"]["loss"], history.history["loss"], atol=1e-10)
+        for name, value in model.state_dict().items():
+            np.testing.assert_allclose(saved["weights"][name], value, rtol=0, atol=1e-10)
+    assert reasons == ["stopped by a callback", "stopped by a callback on rank 0"]
+
+
+@pytest.mark.parametrize(
+    ("case", "what", "rank_1"),
+    [
+        (
+            "wider",
+            "the model's parameters (names, shapes, dtypes)",
+            "first.weight (4, 3) float64, first.bias (3,) float64, frozen.weight (3, 2) float64,",
+        ),
+        ("lr", "the optimizer", "SGD(lr=0.2, momentum=0.9, dampening=0.0, nesterov=False,"),
+        ("epochs", "epochs", "5"),
+        (
+            "drop-last",
+            "the data (rows, features, batch size, shuffle, drop_last)",
+            "DataLoader of 60 rows, 4 features, batch size 16, shuffle=True, drop_last=True",
+        ),
+    ],
+)
+def test_ranks_that_differ_are_refused_on_every_rank_by_what_differs(tmp_path, case, what, rank_1):
+    saved = run_misfit(2, case, tmp_path)
+    head = f"fit(distributed=True): {what} must be the same on every rank; got "
+    for rank in range(2):
+        message = saved[rank]["error"]
+        assert message.startswith(head), message
+        assert f" on rank {rank} and something else on another rank. Build the same" in message
+    assert saved[1]["error"].startswith(head + rank_1)

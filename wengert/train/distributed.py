@@ -20,6 +20,7 @@ step, and the communicator is aborted when the process exits, so that no rank ha
 from __future__ import annotations
 
 import atexit
+import hashlib
 import math
 import os
 import sys
@@ -139,19 +140,33 @@ class Distributed:
             p.data[...] = flat[start : start + p.data.size].reshape(p.data.shape)
             start += p.data.size
 
-    def check_same_data(self, loader: DataLoader) -> None:
-        """Refuse, on every rank, loaders whose shapes or batch sizes differ between ranks."""
-        here = np.array([loader.n_samples, loader.n_features, loader.batch_size], np.int64)
-        both = np.concatenate([here, -here])
-        self.allreduce(both, "the check of the data's shape", self.MPI.MAX)
-        if not np.array_equal(both[:3], -both[3:]):
-            raise refusal(
-                "fit(distributed=True)",
-                "data",
-                "the same number of rows, features and batch size on every rank",
-                f"(rows, features, batch size) {tuple(here)} on rank {self.rank}, up to "
-                f"{tuple(both[:3])} on another",
-            )
+    def check_agreement(self, settings: dict[str, str]) -> None:
+        """Refuse, on every rank, a setting (what -> its description) that differs between
+        the ranks: one small Allreduce of a digest of each."""
+        digests = np.array([_digest(text) for text in settings.values()], np.int64)
+        both = np.concatenate([digests, -digests])
+        self.allreduce(both, "the check that every rank trains alike", self.MPI.MAX)
+        count = len(digests)
+        for (what, text), high, low in zip(
+            settings.items(), both[:count], both[count:], strict=True
+        ):
+            if high != -low:
+                shown = text if len(text) <= 300 else text[:300] + "..."
+                raise refusal(
+                    "fit(distributed=True)",
+                    what,
+                    "the same on every rank",
+                    f"{shown} on rank {self.rank} and something else on another rank",
+                    fix="Build the same model, optimizer, data and fit arguments on every rank "
+                    "(only the seeds may differ: rank 0's are used).",
+                )
+
+    def first_rank(self, flag: bool, what: str) -> int | None:
+        """The lowest rank whose `flag` is true, or None when no rank's is (every rank calls
+        this at the same point)."""
+        buffer = np.array([self.rank if flag else self.size], np.int64)
+        self.allreduce(buffer, what, self.MPI.MIN)
+        return None if buffer[0] >= self.size else int(buffer[0])
 
     def same_order(self, loader: DataLoader) -> None:
         """Make the loader's seed and epoch rank 0's, so every rank draws the same orders."""
@@ -211,11 +226,67 @@ def abort_at_exit(comm: object) -> None:
     atexit.register(abort)
 
 
+def _digest(text: str) -> int:
+    """A digest of `text` that is the same in every process (unlike hash()), below 2**62."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 2
+
+
+def _describe(value: object) -> str:
+    """`value` as text that is the same on every rank: a function by its name, not address."""
+    text = repr(value)
+    if " at 0x" in text:
+        return getattr(value, "__qualname__", type(value).__name__)
+    return text
+
+
+# fit() arguments that must be equal on every rank (the seed may differ: rank 0's is used).
+_SAME_ARGUMENTS = (
+    "epochs",
+    "tol",
+    "n_iter_no_change",
+    "checkpoint_every",
+    "resume",
+    "resume_other_data",
+    "on_nonfinite",
+    "clip_grad_norm",
+)
+
+
+def fit_settings(arguments: dict, loader: DataLoader) -> dict[str, str]:
+    """What every rank of a distributed fit() must agree on, each described as text: the
+    model's parameters, the optimizer, the loss, the data loader's shape and batching, the
+    metrics, the validation data's shape and fit's other arguments (`arguments`: fit's)."""
+    model, optimizer = arguments["model"], arguments["optimizer"]
+    params = [f"{n} {p.data.shape} {p.data.dtype}" for n, p in model.named_parameters()]
+    groups = "; ".join(
+        ", ".join(f"{k}={_describe(v)}" for k, v in group.items() if k not in ("params", "t"))
+        for group in optimizer.param_groups
+    )
+    val = arguments["val_data"]
+    settings = {
+        "the model's parameters (names, shapes, dtypes)": ", ".join(params),
+        "the optimizer": f"{type(optimizer).__name__}({groups})",
+        "the loss": _describe(arguments["loss"]),
+        "the data (rows, features, batch size, shuffle, drop_last)": (
+            f"{type(loader).__name__} of {loader.n_samples} rows, {loader.n_features} features,"
+            f" batch size {loader.batch_size}, shuffle={loader.shuffle}, "
+            f"drop_last={getattr(loader, 'drop_last', False)}"
+        ),
+        "metrics": str([_describe(m) for m in arguments["metrics"]]),
+        "val_data": "None" if val is None else f"of {len(val[0])} rows",
+        "checkpoint_dir": "None" if arguments["checkpoint_dir"] is None else "a directory",
+    }
+    settings.update((name, _describe(arguments[name])) for name in _SAME_ARGUMENTS)
+    return settings
+
+
 def start_distributed(
-    distributed: object, model: Module, optimizer: object, loader: DataLoader
+    distributed: object, arguments: dict, loader: DataLoader
 ) -> Distributed | None:
-    """fit's `distributed` argument as a Distributed (None for False), after making every
-    rank's parameters and data order rank 0's; refused for an optimizer with a line search."""
+    """fit's `distributed` argument as a Distributed (None for False), after checking that
+    every rank trains alike (fit_settings of fit's `arguments`) and making every rank's
+    parameters and data order rank 0's; refused for an optimizer with a line search."""
+    model, optimizer = arguments["model"], arguments["optimizer"]
     if distributed is False:
         return None
     if getattr(optimizer, "needs_closure", False):
@@ -234,10 +305,17 @@ def start_distributed(
     else:  # refused before MPI is loaded
         expected = "True or an mpi4py communicator"
         raise refusal("fit", "distributed", expected, what_came(distributed), TypeError)
-    dist.check_same_data(loader)
+    dist.check_agreement(fit_settings(arguments, loader))
     dist.broadcast_parameters(model)
     dist.same_order(loader)
     return dist
 
 
-__all__ = ["DEFAULT_TIMEOUT", "Distributed", "DistributedError", "load_mpi", "start_distributed"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Distributed",
+    "DistributedError",
+    "fit_settings",
+    "load_mpi",
+    "start_distributed",
+]

@@ -31,7 +31,9 @@ class DistributedStep:
         params = step.params
         self.sizes = [p.data.size for p in params]
         dtype = np.result_type(*(p.data.dtype for p in params))
-        self.buffer = np.zeros(sum(self.sizes) + 2, dtype=dtype)  # grads, loss, count
+        # The gradients, then one flag per parameter (1 where it has a gradient), loss, count.
+        self.buffer = np.zeros(sum(self.sizes) + len(params) + 2, dtype=dtype)
+        self.flags = self.buffer[sum(self.sizes) : -2]
         ends = np.cumsum(self.sizes)
         self.views = [
             self.buffer[end - size : end].reshape(p.data.shape)
@@ -73,11 +75,13 @@ class DistributedStep:
         return float(batch_loss._data), out
 
     def _pack(self, value: float, n: int) -> None:
-        for p, view in zip(self.step.params, self.views, strict=True):
-            if n and p.grad is not None:
+        for i, (p, view) in enumerate(zip(self.step.params, self.views, strict=True)):
+            has_grad = bool(n) and p.grad is not None
+            if has_grad:
                 np.multiply(p.grad, n, out=view)
             else:
                 view[...] = 0
+            self.flags[i] = has_grad
         self.buffer[-2] = value * n
         self.buffer[-1] = n
 
@@ -88,8 +92,13 @@ class DistributedStep:
         self.buffer /= count
         # The gradients are views of the buffer: the next step's zero_grad() (or compiled
         # program) replaces them before anything is written into the buffer again.
-        for p, view in zip(self.step.params, self.views, strict=True):
-            p.grad = view
+        # A parameter that no rank's loss reached (unused, or frozen) keeps .grad None, as in
+        # one process, so that the optimizer leaves it alone (no weight decay, no momentum).
+        for p, view, flag in zip(self.step.params, self.views, self.flags, strict=True):
+            if not flag:
+                p.grad = None
+            else:
+                p.grad = view if view.dtype == p.data.dtype else view.astype(p.data.dtype)
         return float(self.buffer[-2])
 
 

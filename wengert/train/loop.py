@@ -115,11 +115,12 @@ def fit(
     Ctrl-C ends training, keeps the weights reached and warns.
     """
     # Here, before any other name is bound, locals() holds exactly fit's arguments.
-    check_fit_arguments(locals())
+    arguments = dict(locals())
+    check_fit_arguments(arguments)
     check("fit", "compile", compile, Boolean())
     step = (CompiledTrainStep if compile else Step)(model, loss, optimizer, clip_grad_norm)
     loader = as_loader(data, model, batch_size, shuffle, seed)
-    dist = start_distributed(distributed, model, optimizer, loader)
+    dist = start_distributed(distributed, arguments, loader)
     if dist is not None:
         step = DistributedStep(step, dist)
         progress = progress if dist.rank == 0 else False
@@ -210,6 +211,10 @@ class _Training:
             history.stop_reason = self.run.stop_reason or "stopped by a callback"
         elif self.plateau.settled(history.epoch_loss[-1]):
             history.stop_reason = self.plateau.reason
+        if self.dist is not None:  # a callback on one rank stops them all, at the same epoch
+            first = self.dist.first_rank(bool(history.stop_reason), "the end of the epoch")
+            if first is not None and not history.stop_reason:
+                history.stop_reason = f"stopped by a callback on rank {first}"
         return bool(history.stop_reason)
 
     def _train_epoch(self, display: Progress) -> tuple[float, dict, int]:

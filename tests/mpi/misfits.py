@@ -1,0 +1,89 @@
+"""Train with fit(distributed=True) where the ranks differ, or the model has parameters that
+no gradient reaches; write each rank's result or error. Run under mpiexec by
+tests/test_distributed.py, and imported by it for the one-process reference.
+
+  --out DIR        write DIR/rank{r}.json: {"error": message} or {"weights", "history",
+                   "stop_reason"}
+  --case NAME      frozen: a model with a frozen and an unused parameter, weight decay and
+                   momentum (the same on every rank); stop-on-rank-0: a callback stops
+                   training after epoch 2 on rank 0 only; wider, lr, epochs, drop-last: rank 1
+                   builds a wider model, another learning rate, more epochs, or a loader that
+                   drops the last batch
+"""
+
+import argparse
+import json
+
+import numpy as np
+
+import wengert as wg
+from wengert.train import fit
+
+
+class Partly(wg.nn.Module):
+    """A linear layer and a frozen one that the output goes through, and one never used."""
+
+    def __init__(self, seed, width=2):
+        super().__init__()
+        self.first = wg.nn.Linear(4, width, seed=seed, dtype="float64")
+        self.frozen = wg.nn.Linear(width, 2, seed=seed + 1, dtype="float64")
+        self.unused = wg.nn.Linear(4, 2, seed=seed + 2, dtype="float64")
+        for p in self.frozen.parameters():
+            p.requires_grad = False
+
+    def forward(self, x):
+        return self.frozen(wg.tanh(self.first(x)))
+
+
+class StopAfter(wg.train.Callback):
+    """Stop training after the given epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, run):
+        if run.epoch == self.epoch:
+            run.stop = True
+
+
+def train(case, rank=0, distributed=False):
+    """fit() for `case` as rank `rank` builds it: (model, History)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(np.int64)
+    odd = rank == 1
+    model = Partly(rank, width=3 if case == "wider" and odd else 2)
+    lr = 0.2 if case == "lr" and odd else 0.1
+    optimizer = wg.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=0.1)
+    data = wg.data.DataLoader(
+        X, y, batch_size=16, seed=3 + rank, drop_last=case == "drop-last" and odd
+    )
+    callbacks = [StopAfter(2)] if case == "stop-on-rank-0" and rank == 0 else []
+    epochs = 5 if case == "epochs" and odd else 4
+    kwargs = {"callbacks": callbacks, "progress": False, "distributed": distributed}
+    history = fit(model, wg.losses.cross_entropy, optimizer, data, epochs, **kwargs)
+    return model, history
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--case", required=True)
+    args = parser.parse_args()
+    from mpi4py import MPI
+
+    rank = MPI.COMM_WORLD.Get_rank()
+    try:
+        model, history = train(args.case, rank, distributed=True)
+    except ValueError as error:
+        saved = {"error": str(error)}
+    else:
+        weights = {k: v.tolist() for k, v in model.state_dict().items()}
+        saved = {"weights": weights, "history": history.history}
+        saved["stop_reason"] = history.stop_reason
+    with open(f"{args.out}/rank{rank}.json", "w") as f:
+        json.dump(saved, f)
+
+
+if __name__ == "__main__":
+    main()
