@@ -331,3 +331,15 @@ def test_ranks_that_differ_are_refused_on_every_rank_by_what_differs(tmp_path, c
         assert message.startswith(head), message
         assert f" on rank {rank} and something else on another rank. Build the same" in message
     assert saved[1]["error"].startswith(head + rank_1)
+
+
+def test_a_ctrl_c_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
+    with pytest.warns(wg.train.ConvergenceWarning, match="interrupted by the user at step 6"):
+        model, history = misfits.train("interrupt")
+    assert len(history.step_loss) == 6
+    for saved in run_misfit(2, "interrupt", tmp_path):
+        # The Ctrl-C after step 6 reaches the other rank with step 7's gradients: both stop
+        # before its update, with the weights of step 6.
+        assert saved["stop_reason"] == "interrupted by the user at step 6; weights kept"
+        for name, value in model.state_dict().items():
+            np.testing.assert_allclose(saved["weights"][name], value, rtol=0, atol=1e-10)

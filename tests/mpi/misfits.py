@@ -8,11 +8,13 @@ tests/test_distributed.py, and imported by it for the one-process reference.
                    momentum (the same on every rank); stop-on-rank-0: a callback stops
                    training after epoch 2 on rank 0 only; wider, lr, epochs, drop-last: rank 1
                    builds a wider model, another learning rate, more epochs, or a loader that
-                   drops the last batch
+                   drops the last batch; interrupt: rank 1 gets a Ctrl-C (SIGINT) after step 6
 """
 
 import argparse
 import json
+import os
+import signal
 
 import numpy as np
 
@@ -46,6 +48,20 @@ class StopAfter(wg.train.Callback):
             run.stop = True
 
 
+class Interrupt(wg.train.Callback):
+    """Ctrl-C after the given step: a SIGINT to this process under MPI, else the
+    KeyboardInterrupt that Python's own handler raises."""
+
+    def __init__(self, step, signal_it):
+        self.step, self.signal_it = step, signal_it
+
+    def on_step_end(self, run):
+        if run.step == self.step and self.signal_it:
+            os.kill(os.getpid(), signal.SIGINT)
+        elif run.step == self.step:
+            raise KeyboardInterrupt
+
+
 def train(case, rank=0, distributed=False):
     """fit() for `case` as rank `rank` builds it: (model, History)."""
     rng = np.random.default_rng(1)
@@ -59,6 +75,8 @@ def train(case, rank=0, distributed=False):
         X, y, batch_size=16, seed=3 + rank, drop_last=case == "drop-last" and odd
     )
     callbacks = [StopAfter(2)] if case == "stop-on-rank-0" and rank == 0 else []
+    if case == "interrupt" and (odd or not distributed):
+        callbacks = [Interrupt(6, signal_it=distributed)]
     epochs = 5 if case == "epochs" and odd else 4
     kwargs = {"callbacks": callbacks, "progress": False, "distributed": distributed}
     history = fit(model, wg.losses.cross_entropy, optimizer, data, epochs, **kwargs)

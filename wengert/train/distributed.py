@@ -23,9 +23,12 @@ import atexit
 import hashlib
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -92,6 +95,7 @@ class Distributed:
         self.comm = comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.step = 0
+        self.interrupted = False
 
     def wait(self, request: object, what: str) -> None:
         """Poll `request` until it completes; past the timeout raise DistributedError (and
@@ -160,6 +164,28 @@ class Distributed:
                     fix="Build the same model, optimizer, data and fit arguments on every rank "
                     "(only the seeds may differ: rank 0's are used).",
                 )
+
+    @contextmanager
+    def sharing_interrupts(self) -> Iterator[None]:
+        """Within: a Ctrl-C (SIGINT) on this rank sets `interrupted` instead of raising, and
+        the next gradient Allreduce shares it, so that every rank stops before the same step
+        with the same weights; a second Ctrl-C raises KeyboardInterrupt at once. Outside the
+        main thread, where no signal handler can be set, Ctrl-C is left as it is."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def interrupt(signum: int, frame: object) -> None:
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.interrupted = True
+
+        self.interrupted = False
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def first_rank(self, flag: bool, what: str) -> int | None:
         """The lowest rank whose `flag` is true, or None when no rank's is (every rank calls

@@ -31,9 +31,10 @@ class DistributedStep:
         params = step.params
         self.sizes = [p.data.size for p in params]
         dtype = np.result_type(*(p.data.dtype for p in params))
-        # The gradients, then one flag per parameter (1 where it has a gradient), loss, count.
-        self.buffer = np.zeros(sum(self.sizes) + len(params) + 2, dtype=dtype)
-        self.flags = self.buffer[sum(self.sizes) : -2]
+        # The gradients, one flag per parameter (1 where it has a gradient), then whether a
+        # rank was interrupted (Ctrl-C), the loss and the count.
+        self.buffer = np.zeros(sum(self.sizes) + len(params) + 3, dtype=dtype)
+        self.flags = self.buffer[sum(self.sizes) : -3]
         ends = np.cumsum(self.sizes)
         self.views = [
             self.buffer[end - size : end].reshape(p.data.shape)
@@ -56,6 +57,8 @@ class DistributedStep:
         self.dist.step += 1
         self.dist.allreduce(self.buffer, "the gradient Allreduce")
         value = self._unpack()
+        if self.buffer[-3]:  # Ctrl-C on a rank: every rank stops here, before the update
+            raise KeyboardInterrupt
         if not math.isfinite(value):
             raise NonFinite("loss", value)
         self.step._check("gradient of", "grad")
@@ -82,6 +85,7 @@ class DistributedStep:
             else:
                 view[...] = 0
             self.flags[i] = has_grad
+        self.buffer[-3] = self.dist.interrupted
         self.buffer[-2] = value * n
         self.buffer[-1] = n
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,7 +167,7 @@ class _Training:
         try:
             # Overflow in the forward pass shows as a non-finite loss, which the guard reports
             # with the step and a remedy; NumPy's own warnings would only say "overflow".
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"), self._interrupts():
                 self._epochs(epochs, display)
         except KeyboardInterrupt:
             display.close()
@@ -177,6 +178,10 @@ class _Training:
             model.train(was_training)
         call_hook(self.callbacks, "on_train_end", run)
         self.plateau.warn_at_epoch_limit(run.history, epochs)
+
+    def _interrupts(self) -> AbstractContextManager:
+        """Distributed, a Ctrl-C on one rank stops every rank at the same step."""
+        return nullcontext() if self.dist is None else self.dist.sharing_interrupts()
 
     def _epochs(self, epochs: int, display: Progress) -> None:
         run = self.run
