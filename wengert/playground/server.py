@@ -180,19 +180,24 @@ async def trace(request: Request) -> Response:
 
 
 async def weights(request: Request) -> Response:
-    """GET /api/runs/{id}/weights."""
-    return CleanJSON(_entry(request).run.weights())
+    """GET /api/runs/{id}/weights (in the thread pool: while the run steps, it waits there,
+    not on the event loop, which goes on serving the other runs)."""
+    entry = _entry(request)
+    return CleanJSON(await entry.call(entry.run.weights))
 
 
 async def history(request: Request) -> Response:
-    """GET /api/runs/{id}/history."""
-    return CleanJSON(_entry(request).run.history())
+    """GET /api/runs/{id}/history (in the thread pool, as weights)."""
+    entry = _entry(request)
+    return CleanJSON(await entry.call(entry.run.history))
 
 
 async def live(request: Request) -> Response:
     """GET /api/runs/{id}/live?steps=n&frames=k: the run trained for k frames of n steps, each
     frame's state sent as a server-sent event ("state"), then "done"; it waits for the step
-    budget instead of refusing, and stops when the run diverges or the page goes away."""
+    budget instead of refusing, and stops when the run diverges, the page goes away or the
+    run is deleted. Each frame counts as a use of the run, so that it does not expire idle
+    while it streams."""
     entry = _entry(request)
     steps = _int_param(request, "steps", 10, 1, limits.MAX_STEPS_PER_REQUEST)
     frames = _int_param(request, "frames", 100, 1, 10_000)
@@ -200,9 +205,12 @@ async def live(request: Request) -> Response:
 
 
 async def _frames(request: Request, entry: _Entry, steps: int, frames: int) -> AsyncIterator[str]:
+    key, runs = request.path_params["run_id"], request.app.state.runs
     for _ in range(frames):
         if await request.is_disconnected():
             return
+        if runs.get(key) is not entry:  # deleted (or expired): no more steps on it
+            break
         while True:
             try:
                 entry.bucket.take(steps)
