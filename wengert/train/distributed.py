@@ -11,6 +11,13 @@ the global batch, as one process with batch B computes them (the loss must be a 
 rows, as wengert.losses' default reduction is), also when the shards are unequal. Every rank
 then takes the same optimizer step, so the weights stay equal.
 
+Before anything moves, the ranks compare what they were given (fit_settings: the model's
+parameters, the optimizer, the loss, the data's shape and batching, fit's other arguments):
+a difference is refused on every rank, by name. After each epoch they agree on stopping (a
+callback that stops one rank stops all), and a Ctrl-C on one rank travels with the next
+gradients, so that every rank stops before the same step. A parameter that no rank's loss
+reaches keeps .grad None, as in one process.
+
 Waiting is bounded: each collective is non-blocking and polled until a deadline (`timeout`
 seconds, 60 by default, or the environment variable WENGERT_MPI_TIMEOUT). A rank that stops
 taking part (it died, or left fit early) makes the others raise DistributedError naming the

@@ -109,7 +109,9 @@ def fit(
         `mpiexec -n K`); an mpi4py communicator, or a wengert.train.distributed.Distributed
         (a communicator and a timeout), trains over that one. Each global batch of
         `batch_size` rows is split over the ranks and the gradients averaged: the result is
-        one process's with the same batch size (wengert.train.distributed). Every rank
+        one process's with the same batch size (wengert.train.distributed). The ranks must
+        build the same model, optimizer, loss, data and arguments (only seeds may differ:
+        rank 0's are used); a difference is refused on every rank by name. Every rank
         returns the same History; rank 0 alone shows progress and writes checkpoints, and
         resuming needs the saved number of ranks. Refused for L-BFGS.
 
