@@ -11,6 +11,11 @@ Every point is one `wengert train` command line: the `train` options, then one v
 option (`bias`, `standardize`, `shuffle`) takes true or false. Everything about the file is
 checked here, before anything is written; a value that `wengert train` refuses (lr: "abc") is
 its point's error, recorded in the summary while the other points run.
+
+The file is UTF-8 text of at most 1 MiB. YAML is read as yaml.safe_load reads it (anchors and
+aliases work; a tag that would build a Python object is refused, never run); in YAML and JSON
+alike a key named twice in one mapping is refused, as are two spellings of one option
+(`batch-size` and `batch_size`), rather than one silently winning.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import math
 import os
 import re
+import reprlib
 from dataclasses import dataclass
 
 import click
@@ -31,6 +37,8 @@ OWN = {"out": "--out is the sweep's own: each point writes to a directory under 
 OWN["force"] = "--force is the sweep's own: DIR must be new or empty, so nothing is overwritten"
 SECTIONS = ("train", "grid")
 MAX_POINTS = 10_000
+# A grid file is a few lines; a larger one is refused before it is read.
+MAX_BYTES = 2**20
 
 
 @dataclass(frozen=True)
@@ -111,21 +119,58 @@ def command_line(options: dict, train: click.Command) -> list[str]:
 
 
 def _load(path: str):
-    if not os.path.isfile(path):
-        raise ValueError(f"GRID: no such file: {path}")
+    text = _read_text(path)
     suffix = os.path.splitext(path)[1].lower()
-    with open(path, encoding="utf-8") as file:
-        text = file.read()
     if suffix == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_pairs)
+        except _DuplicateKey as exc:
+            raise ValueError(f"GRID: {path} {exc}") from None
         except json.JSONDecodeError as exc:
             raise ValueError(f"GRID: {path} is not valid JSON ({exc})") from None
-    if suffix in (".yaml", ".yml"):
-        return _load_yaml(path, text)
-    raise ValueError(
-        f"GRID: {path} must end in .json, .yaml or .yml; got {suffix or 'no suffix'!r}"
-    )
+    return _load_yaml(path, text)
+
+
+def _read_text(path: str) -> str:
+    """The grid file's text: a file of a .json, .yaml or .yml name, at most MAX_BYTES, UTF-8."""
+    if not os.path.exists(path):
+        raise ValueError(f"GRID: no such file: {path}")
+    if not os.path.isfile(path):
+        raise ValueError(f"GRID: {path} must be a file; got a directory or a device")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise ValueError(
+            f"GRID: {path} must end in .json, .yaml or .yml; got {suffix or 'no suffix'!r}"
+        )
+    size = os.path.getsize(path)
+    if size > MAX_BYTES:
+        raise ValueError(
+            f"GRID: {path} must be a grid file of at most {MAX_BYTES // 1024} KiB; got "
+            f"{size / 1024:,.0f} KiB"
+        )
+    with open(path, "rb") as file:
+        data = file.read(MAX_BYTES + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"GRID: {path} must be UTF-8 text; got byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}"
+        ) from None
+
+
+class _DuplicateKey(ValueError):
+    """A key given twice in one mapping of the grid file."""
+
+
+def _unique_pairs(pairs: list) -> dict:
+    """json's object_pairs_hook: the object's mapping, refused when a key comes twice."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(f"names {key!r} twice in one mapping; keep one")
+        result[key] = value
+    return result
 
 
 def _load_yaml(path: str, text: str):
@@ -136,20 +181,49 @@ def _load_yaml(path: str, text: str):
             "GRID: a YAML grid needs PyYAML: pip install 'wengert[sweep]' (or write it as JSON)"
         ) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_unique_keys_loader(yaml))  # a SafeLoader: no tags run
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ValueError(f"GRID: {path} is not valid YAML{at}") from None
+        problem = getattr(exc, "problem", None)
+        why = f" ({' '.join(str(problem).split())})" if problem else ""
+        raise ValueError(f"GRID: {path} is not valid YAML{at}{why}") from None
+
+
+def _unique_keys_loader(yaml):
+    """yaml.SafeLoader that refuses a mapping naming a key twice (keys that a `<<` merge
+    brings may still be set again)."""
+
+    class UniqueKeysLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{key!r} is named twice in one mapping; keep one",
+                        key_node.start_mark,
+                    )  # fmt: skip
+                seen.add(key if isinstance(key, (str, int, float, bool)) else id(key_node))
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeysLoader
 
 
 def _section(value: object, section: str, options: dict) -> dict:
     """The section's mapping with each name as `wengert train` spells its parameter."""
     if not isinstance(value, dict):
         raise ValueError(f"GRID: '{section}' must be a mapping of option names; got {_kind(value)}")
-    result = {}
+    result, keys = {}, {}
     for key, item in value.items():
         name = str(key).lstrip("-").replace("-", "_")
+        if name in keys:
+            raise ValueError(
+                f"GRID: '{section}' names {keys[name]!r} and {key!r}, both {flag(name)}; keep one"
+            )
+        keys[name] = key
         if name in OWN:
             raise ValueError(f"GRID: '{section}' sets {key!r}; {OWN[name]}")
         if name not in options:
@@ -183,8 +257,14 @@ def _check_scalar(where: str, value: object) -> None:
 
 def _kind(value: object) -> str:
     if isinstance(value, (list, dict)):
-        return f"{'a list' if isinstance(value, list) else 'a mapping'} {json.dumps(value)[:60]}"
-    return "nothing" if value is None else f"{type(value).__name__} {value!r}"
+        return f"{'a list' if isinstance(value, list) else 'a mapping'} {_SHORT.repr(value)[:60]}"
+    return "nothing" if value is None else f"{type(value).__name__} {_SHORT.repr(value)}"
+
+
+# What came, shown in a message: a few items of a few levels, never the whole of a value that
+# YAML's aliases make huge from a few lines.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 3, 6, 4, 40
 
 
 def _text(value: object) -> str:
