@@ -19,6 +19,7 @@ batches equal those of a DataLoader over the same rows in memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from itertools import accumulate
 
@@ -28,7 +29,7 @@ from wengert._checks import Callable as CallableCheck
 from wengert._checks import check, refusal
 from wengert.data.chunks import Columns, dask_row_chunks, read_rows
 from wengert.data.loader import DataLoader
-from wengert.data.validation import convert_y
+from wengert.data.validation import _as_real_array, convert_y
 
 __all__ = ["CHUNK_BYTES", "ChunkedLoader"]
 
@@ -230,6 +231,7 @@ def _check_X(X):
     got = f"a {X.ndim}-D array of shape {tuple(X.shape)}"
     if X.ndim != 2:
         raise refusal(_OWNER, "X", "2-D, of shape (n_samples, n_features)", got)
+    _check_known_shape(X, "X")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise refusal(_OWNER, "X", "an array of at least 1 sample and 1 feature", got)
     _check_numbers(X, "X")
@@ -239,16 +241,28 @@ def _check_X(X):
 def _check_y(y, n_samples: int):
     """y's shape and dtype, checked without reading it: one entry (or row) per row of X."""
     if not hasattr(y, "shape") or not hasattr(y, "dtype"):
-        y = np.asarray(y)
+        y = _as_real_array(y, "y", _OWNER)  # a list: as a DataLoader in memory takes it
     if y.ndim not in (1, 2):
         raise refusal(
             _OWNER, "y", "of shape (n_samples,) or (n_samples, n_outputs)", f"shape {y.shape}"
         )
+    _check_known_shape(y, "y")
     if y.shape[0] != n_samples:
         expected = f"an array with one entry per row of X ({n_samples})"
         raise refusal(_OWNER, "y", expected, f"{y.shape[0]} entries")
     _check_numbers(y, "y")
     return y
+
+
+def _check_known_shape(array, name: str) -> None:
+    """Refuse a Dask array whose chunk sizes are unknown (NaN in its shape), e.g. the result of
+    a boolean mask: its rows cannot be counted or cut into batches without computing it."""
+    if any(isinstance(n, float) and math.isnan(n) for n in array.shape):
+        got = f"a Dask array of shape {tuple(array.shape)}"
+        raise refusal(
+            _OWNER, name, "an array of known shape", f"{got}, whose chunk sizes are unknown",
+            fix=f"Compute them first: {name} = {name}.compute_chunk_sizes().",
+        )  # fmt: skip
 
 
 def _check_numbers(array, name: str) -> None:
