@@ -80,7 +80,7 @@ def sweep(grid_file: str, out: str, backend: str, address: str | None, jobs: int
     _check_out(out)
     calls = {p.index: _arguments(p, out) for p in grid_points}
     with connect(backend, address, jobs) as run_all:
-        os.makedirs(out, exist_ok=True)
+        _make_out(out)
         results = iter(run_all([call for call in calls.values() if isinstance(call, tuple)]))
     rows = [
         _row(
@@ -118,10 +118,26 @@ def _arguments(point: Point, out: str) -> tuple[list[str], str] | str:
 
 
 def _check_out(out: str) -> None:
+    """Refuse an --out that is not a new or empty directory that this process can make and
+    write in (a sweep never writes over an earlier sweep's points: run it again elsewhere)."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out: {out} exists and is not a directory")
     if os.path.isdir(out) and os.listdir(out):
         raise ValueError(f"--out: {out} is not empty; give a new or empty directory")
+    parent = os.path.abspath(out)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out: {out} cannot be made: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out: {out} cannot be made: {parent} is not writable")
+
+
+def _make_out(out: str) -> None:
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out: {out} cannot be made: {exc.strerror or exc}") from None
 
 
 def _row(point: Point, result: dict) -> dict:
