@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from wengert.data import ChunkedLoader, DataLoader
+from wengert.data import ChunkedLoader, Columns, DataLoader
 
 N = 23
 
@@ -85,3 +85,32 @@ def test_y_as_a_list_is_taken_as_a_loader_in_memory_takes_it(tmp_path):
     message = "DataLoader: y must be an array of numbers with one row per sample; got something"
     with pytest.raises(ValueError, match=re.escape(message)):
         DataLoader(mapped, [[0], [1, 2]] + [[0]] * (N - 2))
+
+
+COLUMNS_EXPECTED = (
+    "Columns: columns must be a column index or a list of them, each an int in [-3, 2]"
+)
+
+
+@pytest.mark.parametrize(
+    ("columns", "error", "got"),
+    [
+        (1.5, TypeError, "1.5"),
+        (True, TypeError, "True (bool)"),
+        ("a", TypeError, "'a'"),
+        ([[0, 1]], TypeError, "[[0, 1]]"),
+        ([3], ValueError, "[3]"),
+        ([-4], ValueError, "[-4]"),
+        ([], ValueError, "[]"),
+    ],
+)
+def test_columns_out_of_range_or_not_whole_are_refused_by_name(columns, error, got):
+    with pytest.raises(error, match=re.escape(f"{COLUMNS_EXPECTED}; got {got}.")):
+        Columns(np.zeros((4, 3)), columns)
+
+
+def test_columns_of_an_array_that_is_not_2d_are_refused_by_name():
+    message = "Columns: array must be a 2-D array of shape (n_rows, n_cols); got an array of shape"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Columns(np.zeros(4), [0])
+    assert Columns(np.zeros((4, 3)), [-1, 0]).shape == (4, 2)

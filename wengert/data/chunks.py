@@ -46,9 +46,13 @@ class Columns:
     """
 
     def __init__(self, array: object, columns: int | Sequence[int]) -> None:
+        if len(getattr(array, "shape", ())) != 2:
+            raise refusal(
+                "Columns", "array", "a 2-D array of shape (n_rows, n_cols)", what_came(array)
+            )
         n_rows, n_cols = array.shape
-        one = isinstance(columns, (int, np.integer))
-        picked = np.arange(n_cols)[np.atleast_1d(np.asarray(columns, dtype=np.intp))]
+        one = _is_index(columns)
+        picked = np.arange(n_cols)[_indices(columns, n_cols)]
         self.array = array
         self.columns = int(picked[0]) if one else _as_slice(picked)
         self.shape = (n_rows,) if one else (n_rows, len(picked))
@@ -67,6 +71,24 @@ class Columns:
 
     def __repr__(self) -> str:
         return f"Columns({type(self.array).__name__} of shape {self.array.shape}, {self.columns})"
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _indices(columns: object, n_cols: int) -> np.ndarray:
+    """`columns` (an index, or a sequence of them) as an array of indices, each checked to be
+    a whole number in [-n_cols, n_cols) (counted from the end when negative)."""
+    many = isinstance(columns, (Sequence, np.ndarray)) and not isinstance(columns, (str, bytes))
+    items = list(columns) if many else [columns]
+    expected = f"a column index or a list of them, each an int in [{-n_cols}, {n_cols - 1}]"
+    if not items or not all(_is_index(item) for item in items):
+        error = TypeError if items else ValueError
+        raise refusal("Columns", "columns", expected, what_came(columns), error)
+    if not all(-n_cols <= item < n_cols for item in items):
+        raise refusal("Columns", "columns", expected, what_came(columns))
+    return np.asarray(items, dtype=np.intp)
 
 
 def _as_slice(picked: np.ndarray) -> np.ndarray | slice:
