@@ -114,3 +114,47 @@ def test_columns_of_an_array_that_is_not_2d_are_refused_by_name():
     with pytest.raises(ValueError, match=re.escape(message)):
         Columns(np.zeros(4), [0])
     assert Columns(np.zeros((4, 3)), [-1, 0]).shape == (4, 2)
+
+
+@pytest.mark.parametrize(
+    ("transforms", "message"),
+    [
+        (
+            {"transform": lambda X: np.vstack([X, X])},
+            "transform must be a function that returns a 2-D array of one row per row of its "
+            "chunk (4 rows); got an array of shape (8, 2).",
+        ),
+        (
+            {"transform": lambda X: X[:, 0]},
+            "transform must be a function that returns a 2-D array of one row per row of its "
+            "chunk (4 rows); got an array of shape (4,).",
+        ),
+        (
+            {"target_transform": lambda y: y[:-1]},
+            "target_transform must be a function that returns a 1-D or 2-D array of one row per "
+            "row of its chunk (4 rows); got an array of shape (3,).",
+        ),
+    ],
+)
+def test_a_transform_that_does_not_keep_the_rows_is_refused_by_name(tmp_path, transforms, message):
+    mapped = _mapped(tmp_path, np.arange(16.0).reshape(8, 2))
+    loader = DataLoader(
+        mapped, np.arange(8), chunk_size=4, batch_size=3, shuffle=False, **transforms
+    )
+    with pytest.raises(ValueError, match=re.escape(f"DataLoader: {message}")):
+        list(loader)
+
+
+def test_a_transform_may_change_the_columns(tmp_path):
+    mapped = _mapped(tmp_path, np.arange(16.0).reshape(8, 2))
+    loader = DataLoader(
+        mapped,
+        np.arange(8),
+        chunk_size=3,
+        batch_size=4,
+        shuffle=False,
+        transform=lambda X: X[:, ::-1],
+    )
+    assert np.array_equal(
+        np.concatenate([xb for xb, _ in loader]), np.arange(16.0).reshape(8, 2)[:, ::-1]
+    )

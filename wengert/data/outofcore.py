@@ -46,8 +46,9 @@ class ChunkedLoader(DataLoader):
     chunk_size: rows per chunk, an int >= 1; None takes a Dask array's chunks, or about
         CHUNK_BYTES (64 MB) of rows.
     transform: None, or a function applied to each chunk of X after its conversion to the
-        loader's dtype, before batches are cut (e.g. standardisation); it returns the new chunk.
-    target_transform: the same for each chunk of y (e.g. labels to class indices).
+        loader's dtype, before batches are cut (e.g. standardisation); it returns the new chunk,
+        2-D with one row per row it was given (its columns may change).
+    target_transform: the same for each chunk of y (e.g. labels to class indices), 1-D or 2-D.
 
     Attributes, besides DataLoader's: dtype (of X's batches), chunk_bounds (each chunk's
     (start, stop) rows), transform, target_transform. X and y are kept as given.
@@ -130,9 +131,9 @@ class ChunkedLoader(DataLoader):
         """Chunk `index` of X and y as batches are cut from it: read and transformed."""
         X_chunk, y_chunk = self._read_pair(index)
         if self.transform is not None:
-            X_chunk = np.asarray(self.transform(X_chunk))
+            X_chunk = _transformed(self.transform, X_chunk, "transform", (2,))
         if y_chunk is not None and self.target_transform is not None:
-            y_chunk = np.asarray(self.target_transform(y_chunk))
+            y_chunk = _transformed(self.target_transform, y_chunk, "target_transform", (1, 2))
         return X_chunk, y_chunk
 
     def _chunk_permutation(self, index: int, key: int) -> np.ndarray:
@@ -203,6 +204,19 @@ class ChunkedLoader(DataLoader):
             f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed}, "
             f"epoch={self.epoch})"
         )
+
+
+def _transformed(function: Callable, chunk: np.ndarray, name: str, ndims: tuple) -> np.ndarray:
+    """function(chunk) as an ndarray, refused unless it keeps one row per row of the chunk
+    (batches are cut, and X matched with y, by row)."""
+    result = np.asarray(function(chunk))
+    if result.ndim not in ndims or len(result) != len(chunk):
+        dims = " or ".join(f"{d}-D" for d in ndims)
+        raise refusal(
+            _OWNER, name, f"a function that returns a {dims} array of one row per row of its "
+            f"chunk ({len(chunk)} rows)", f"an array of shape {result.shape}",
+        )  # fmt: skip
+    return result
 
 
 def _take(X, y, rows, first: int, last: int, copy: bool = False):
