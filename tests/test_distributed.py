@@ -343,3 +343,15 @@ def test_a_ctrl_c_on_one_rank_stops_every_rank_at_the_same_step(tmp_path):
         assert saved["stop_reason"] == "interrupted by the user at step 6; weights kept"
         for name, value in model.state_dict().items():
             np.testing.assert_allclose(saved["weights"][name], value, rtol=0, atol=1e-10)
+
+
+def test_a_resume_that_finds_another_checkpoint_on_one_rank_is_refused_on_every_rank(tmp_path):
+    # Rank 1's checkpoint_dir holds no checkpoint (as a node-local directory would not): it
+    # would start afresh while rank 0 continues from epoch 4.
+    saved = run_misfit(2, "resume-elsewhere", tmp_path)
+    head = "fit(distributed=True): the epoch and step resumed from must be the same on every "
+    fix = "Resume from a checkpoint_dir that every rank reads (rank 0 writes it)."
+    for rank, position in enumerate(["epoch 4, step 16", "epoch 0, step 0"]):
+        assert saved[rank]["error"] == (
+            f"{head}rank; got {position} on rank {rank} and something else on another rank. {fix}"
+        )

@@ -8,7 +8,9 @@ tests/test_distributed.py, and imported by it for the one-process reference.
                    momentum (the same on every rank); stop-on-rank-0: a callback stops
                    training after epoch 2 on rank 0 only; wider, lr, epochs, drop-last: rank 1
                    builds a wider model, another learning rate, more epochs, or a loader that
-                   drops the last batch; interrupt: rank 1 gets a Ctrl-C (SIGINT) after step 6
+                   drops the last batch; interrupt: rank 1 gets a Ctrl-C (SIGINT) after step 6;
+                   resume-elsewhere: 4 epochs with checkpoints, then a resume to 6 where rank
+                   1's checkpoint_dir holds none
 """
 
 import argparse
@@ -62,13 +64,16 @@ class Interrupt(wg.train.Callback):
             raise KeyboardInterrupt
 
 
-def train(case, rank=0, distributed=False):
-    """fit() for `case` as rank `rank` builds it: (model, History)."""
+def train(case, rank=0, distributed=False, **kwargs):
+    """fit() for `case` as rank `rank` builds it (`kwargs`: more fit arguments):
+    (model, History)."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(60, 4))
     y = (X[:, 0] > 0).astype(np.int64)
     odd = rank == 1
     model = Partly(rank, width=3 if case == "wider" and odd else 2)
+    if case == "resume-elsewhere":  # a model that checkpoint files can hold
+        model = wg.nn.MLP([4, 2, 2], seed=rank, dtype="float64")
     lr = 0.2 if case == "lr" and odd else 0.1
     optimizer = wg.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=0.1)
     data = wg.data.DataLoader(
@@ -77,8 +82,8 @@ def train(case, rank=0, distributed=False):
     callbacks = [StopAfter(2)] if case == "stop-on-rank-0" and rank == 0 else []
     if case == "interrupt" and (odd or not distributed):
         callbacks = [Interrupt(6, signal_it=distributed)]
-    epochs = 5 if case == "epochs" and odd else 4
-    kwargs = {"callbacks": callbacks, "progress": False, "distributed": distributed}
+    epochs = kwargs.pop("epochs", 5 if case == "epochs" and odd else 4)
+    kwargs.update(callbacks=callbacks, progress=False, distributed=distributed)
     history = fit(model, wg.losses.cross_entropy, optimizer, data, epochs, **kwargs)
     return model, history
 
@@ -91,8 +96,13 @@ def main():
     from mpi4py import MPI
 
     rank = MPI.COMM_WORLD.Get_rank()
+    kwargs = {}
+    if args.case == "resume-elsewhere":  # 4 epochs, then 2 more where rank 1 finds no file
+        train(args.case, rank, True, checkpoint_dir=f"{args.out}/run")
+        where = f"{args.out}/run" + ("-elsewhere" if rank == 1 else "")
+        kwargs.update(checkpoint_dir=where, resume=True, epochs=6)
     try:
-        model, history = train(args.case, rank, distributed=True)
+        model, history = train(args.case, rank, distributed=True, **kwargs)
     except ValueError as error:
         saved = {"error": str(error)}
     else:

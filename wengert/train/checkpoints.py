@@ -89,12 +89,14 @@ class FitCheckpoints:
         self.resume_other_data = resume_other_data
         self._fingerprints: dict[int, str] = {}
         self.files = checkpoint_files() if files is None else files
-        self.ranks, self.writer, self.barrier = 1, True, None
+        self.ranks, self.writer, self.barrier, self.agree = 1, True, None, None
 
-    def distribute(self, ranks: int, writer: bool, barrier: object) -> None:
+    def distribute(self, ranks: int, writer: bool, barrier: object, agree: object) -> None:
         """Checkpoint a run over `ranks` ranks: only the `writer` writes, then every rank calls
-        `barrier(what)`, so that no rank reads a half-written file; resuming needs `ranks`."""
-        self.ranks, self.writer, self.barrier = ranks, writer, barrier
+        `barrier(what)`, so that no rank reads a half-written file; resuming needs `ranks`, and
+        every rank calls `agree(epoch, step)` with the position it would resume from (0, 0
+        without a checkpoint), which refuses, before anything changes, unless all are equal."""
+        self.ranks, self.writer, self.barrier, self.agree = ranks, writer, barrier, agree
 
     @classmethod
     def for_fit(
@@ -113,9 +115,13 @@ class FitCheckpoints:
 
     def restore(self, run: Run, loader: DataLoader) -> int:
         """Restore `run` from the checkpoint, if resuming and one exists; the epochs done."""
-        if not (self.resume and self.path.is_file()):
+        if not self.resume:
             return 0
-        state = self.files.read_fit_state(self.path)
+        state = self.files.read_fit_state(self.path) if self.path.is_file() else None
+        if self.agree is not None:
+            self.agree(*((state["epoch"], state["step"]) if state else (0, 0)))
+        if state is None:
+            return 0
         saved = state["loader"]
         self._check_ranks(saved.get("ranks", 1))
         self._check_loader(saved, loader)

@@ -49,6 +49,12 @@ DEFAULT_TIMEOUT = 60.0
 _SEED_BYTES = 64  # a seed drawn by the loader has 128 bits; a chosen one may be larger
 
 
+_SAME_FIX = (
+    "Build the same model, optimizer, data and fit arguments on every rank (only the seeds may "
+    "differ: rank 0's are used)."
+)
+
+
 class DistributedError(RuntimeError):
     """A collective operation did not complete within the timeout: a rank died or left."""
 
@@ -151,7 +157,7 @@ class Distributed:
             p.data[...] = flat[start : start + p.data.size].reshape(p.data.shape)
             start += p.data.size
 
-    def check_agreement(self, settings: dict[str, str]) -> None:
+    def check_agreement(self, settings: dict[str, str], fix: str = _SAME_FIX) -> None:
         """Refuse, on every rank, a setting (what -> its description) that differs between
         the ranks: one small Allreduce of a digest of each."""
         digests = np.array([_digest(text) for text in settings.values()], np.int64)
@@ -168,8 +174,7 @@ class Distributed:
                     what,
                     "the same on every rank",
                     f"{shown} on rank {self.rank} and something else on another rank",
-                    fix="Build the same model, optimizer, data and fit arguments on every rank "
-                    "(only the seeds may differ: rank 0's are used).",
+                    fix=fix,
                 )
 
     @contextmanager
@@ -193,6 +198,13 @@ class Distributed:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+    def check_resumed(self, epoch: int, step: int) -> None:
+        """Refuse, on every rank, a resume that reached another epoch and step on some rank
+        (its checkpoint_dir held another checkpoint, or none)."""
+        where = {"the epoch and step resumed from": f"epoch {epoch}, step {step}"}
+        fix = "Resume from a checkpoint_dir that every rank reads (rank 0 writes it)."
+        self.check_agreement(where, fix)
 
     def first_rank(self, flag: bool, what: str) -> int | None:
         """The lowest rank whose `flag` is true, or None when no rank's is (every rank calls
