@@ -355,3 +355,14 @@ def test_a_resume_that_finds_another_checkpoint_on_one_rank_is_refused_on_every_
         assert saved[rank]["error"] == (
             f"{head}rank; got {position} on rank {rank} and something else on another rank. {fix}"
         )
+
+
+def test_a_checkpoint_that_rank_0_cannot_write_stops_every_rank_at_once(tmp_path):
+    saved = run_misfit(2, "unsaveable", tmp_path)
+    assert saved[0]["kind"] == "TypeError"
+    assert saved[0]["error"].startswith("save: model must be built of Activation, Linear, MLP")
+    assert saved[1] == {
+        "error": "fit(distributed=True): rank 0 could not write the checkpoint of epoch 1 (its "
+        "own error says why); every rank stops here.",
+        "kind": "RuntimeError",
+    }

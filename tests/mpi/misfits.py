@@ -2,15 +2,16 @@
 no gradient reaches; write each rank's result or error. Run under mpiexec by
 tests/test_distributed.py, and imported by it for the one-process reference.
 
-  --out DIR        write DIR/rank{r}.json: {"error": message} or {"weights", "history",
-                   "stop_reason"}
+  --out DIR        write DIR/rank{r}.json: {"error": message, "kind": its class} or
+                   {"weights", "history", "stop_reason"}
   --case NAME      frozen: a model with a frozen and an unused parameter, weight decay and
                    momentum (the same on every rank); stop-on-rank-0: a callback stops
                    training after epoch 2 on rank 0 only; wider, lr, epochs, drop-last: rank 1
                    builds a wider model, another learning rate, more epochs, or a loader that
                    drops the last batch; interrupt: rank 1 gets a Ctrl-C (SIGINT) after step 6;
                    resume-elsewhere: 4 epochs with checkpoints, then a resume to 6 where rank
-                   1's checkpoint_dir holds none
+                   1's checkpoint_dir holds none; unsaveable: checkpoints of a model that
+                   model files cannot hold (rank 0 fails to write the first)
 """
 
 import argparse
@@ -101,10 +102,12 @@ def main():
         train(args.case, rank, True, checkpoint_dir=f"{args.out}/run")
         where = f"{args.out}/run" + ("-elsewhere" if rank == 1 else "")
         kwargs.update(checkpoint_dir=where, resume=True, epochs=6)
+    if args.case == "unsaveable":  # a checkpoint of a model that files cannot hold
+        kwargs.update(checkpoint_dir=f"{args.out}/run")
     try:
         model, history = train(args.case, rank, distributed=True, **kwargs)
-    except ValueError as error:
-        saved = {"error": str(error)}
+    except (ValueError, TypeError, RuntimeError) as error:
+        saved = {"error": str(error), "kind": type(error).__name__}
     else:
         weights = {k: v.tolist() for k, v in model.state_dict().items()}
         saved = {"weights": weights, "history": history.history}

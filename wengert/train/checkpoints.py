@@ -93,7 +93,8 @@ class FitCheckpoints:
 
     def distribute(self, ranks: int, writer: bool, barrier: object, agree: object) -> None:
         """Checkpoint a run over `ranks` ranks: only the `writer` writes, then every rank calls
-        `barrier(what)`, so that no rank reads a half-written file; resuming needs `ranks`, and
+        `barrier(failed, what)`, which returns whether the writing failed on any rank, so that
+        no rank reads a half-written file or trains on alone; resuming needs `ranks`, and
         every rank calls `agree(epoch, step)` with the position it would resume from (0, 0
         without a checkpoint), which refuses, before anything changes, unless all are equal."""
         self.ranks, self.writer, self.barrier, self.agree = ranks, writer, barrier, agree
@@ -201,11 +202,23 @@ class FitCheckpoints:
         """Write the checkpoint after every `every`-th epoch and after the `last` one."""
         if not (last or run.epoch % self.every == 0):
             return
-        if self.writer:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            loader_json = {**loader_state(loader), "fingerprint": self.fingerprint(loader)}
-            if self.ranks > 1:
-                loader_json["ranks"] = self.ranks
-            self.files.write(self.path, run, loader_json)
-        if self.barrier is not None:
-            self.barrier(f"the checkpoint of epoch {run.epoch}")
+        what = f"the checkpoint of epoch {run.epoch}"
+        try:
+            if self.writer:
+                self._write(run, loader)
+        except Exception:
+            if self.barrier is not None:  # the other ranks stop with this one
+                self.barrier(True, what)
+            raise
+        if self.barrier is not None and self.barrier(False, what):
+            raise RuntimeError(
+                f"fit(distributed=True): rank 0 could not write {what} (its own error says "
+                f"why); every rank stops here."
+            )
+
+    def _write(self, run: Run, loader: DataLoader) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        loader_json = {**loader_state(loader), "fingerprint": self.fingerprint(loader)}
+        if self.ranks > 1:
+            loader_json["ranks"] = self.ranks
+        self.files.write(self.path, run, loader_json)

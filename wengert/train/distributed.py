@@ -143,10 +143,6 @@ class Distributed:
         """Overwrite `buffer` with rank 0's, within the timeout."""
         self.wait(self.comm.Ibcast(buffer, root=0), what)
 
-    def barrier(self, what: str) -> None:
-        """Wait until every rank reaches this point, within the timeout."""
-        self.wait(self.comm.Ibarrier(), what)
-
     def broadcast_parameters(self, model: Module) -> None:
         """Make every rank's parameters rank 0's (one broadcast of a flat buffer)."""
         params = list(model.parameters())
@@ -205,6 +201,10 @@ class Distributed:
         where = {"the epoch and step resumed from": f"epoch {epoch}, step {step}"}
         fix = "Resume from a checkpoint_dir that every rank reads (rank 0 writes it)."
         self.check_agreement(where, fix)
+
+    def failed(self, failed: bool, what: str) -> bool:
+        """Whether `failed` is true on any rank (every rank calls this: it is also a barrier)."""
+        return self.first_rank(failed, what) is not None
 
     def first_rank(self, flag: bool, what: str) -> int | None:
         """The lowest rank whose `flag` is true, or None when no rank's is (every rank calls

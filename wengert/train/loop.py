@@ -132,7 +132,7 @@ def fit(
     history = History.for_series(series_names(metric_fns, val is not None))
     saver = FitCheckpoints.for_fit(checkpoint_dir, checkpoint_every, resume, resume_other_data)
     if saver is not None and dist is not None:
-        saver.distribute(dist.size, dist.rank == 0, dist.barrier, dist.check_resumed)
+        saver.distribute(dist.size, dist.rank == 0, dist.failed, dist.check_resumed)
     run = Run(model, optimizer, history, val_data=val)
     plateau = Plateau(tol, n_iter_no_change)
     loop = _Training(
