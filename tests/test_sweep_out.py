@@ -1,10 +1,13 @@
 """`wengert sweep --out DIR` where DIR cannot be made: refused in one line naming --out, before
 any point runs, and nothing is written."""
 
+import importlib
 import os
 
 import pytest
 from sweep_helpers import run, write_grid
+
+GRID_FIXED = {"data": "xor", "model": "perceptron", "epochs": 1}
 
 pytest.importorskip("joblib", reason="the sweep runs its points through joblib")
 
@@ -32,3 +35,21 @@ def test_an_out_the_system_will_not_make_is_refused_by_name(tmp_path, monkeypatc
     assert result.stderr == (
         f"wengert sweep: error: --out: {tmp_path / 'out'} cannot be made: Permission denied\n"
     )
+
+
+def test_no_more_local_workers_are_started_than_there_are_points(tmp_path, monkeypatch):
+    sweep_module = importlib.import_module(
+        "wengert.cli.sweep"
+    )  # the package's `sweep` is the command
+    asked = []
+    real = sweep_module.connect
+
+    def recording(backend, address, jobs):
+        asked.append(jobs)
+        return real(backend, address, 1)
+
+    monkeypatch.setattr(sweep_module, "connect", recording)
+    grid = write_grid(tmp_path / "g.json", GRID_FIXED, {"lr": [0.1, 0.2]})
+    result = run("sweep", grid, "--out", tmp_path / "out", "--jobs", "500")
+    assert result.exit_code == 0, result.output
+    assert asked == [2]

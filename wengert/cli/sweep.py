@@ -61,7 +61,8 @@ class PointsFailed(UserError):
     required=True,
     type=click.Path(),
     metavar="DIR",
-    help="The sweep's directory (new or empty): a run directory per point, and summary.csv.",
+    help="The sweep's directory, new or empty: a run directory per point, and summary.csv. A "
+    "sweep never writes over an earlier one's points: to run a grid again, give a new DIR.",
 )
 @click.option("--backend", type=click.Choice(BACKENDS), default="local", show_default=True)
 @click.option("--address", help="The cluster's scheduler (dask) or head (ray), HOST:PORT.")
@@ -70,7 +71,7 @@ class PointsFailed(UserError):
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Local processes, local Dask workers or local Ray CPUs.",
+    help="Local processes, local Dask workers or local Ray CPUs (at most one per point).",
 )
 @boundary("sweep")
 def sweep(grid_file: str, out: str, backend: str, address: str | None, jobs: int) -> None:
@@ -79,9 +80,11 @@ def sweep(grid_file: str, out: str, backend: str, address: str | None, jobs: int
     grid_points = points(fixed, grid)
     _check_out(out)
     calls = {p.index: _arguments(p, out) for p in grid_points}
-    with connect(backend, address, jobs) as run_all:
+    runnable = [call for call in calls.values() if isinstance(call, tuple)]
+    # Never more local workers than points: each is a process started whether it works or not.
+    with connect(backend, address, min(jobs, max(1, len(runnable)))) as run_all:
         _make_out(out)
-        results = iter(run_all([call for call in calls.values() if isinstance(call, tuple)]))
+        results = iter(run_all(runnable))
     rows = [
         _row(
             p,
