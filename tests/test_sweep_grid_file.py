@@ -2,6 +2,8 @@
 code, aliases that make a huge value of a few lines, bytes that are not UTF-8, a file too large
 to be a grid. Each is refused in one line naming GRID, before anything is written."""
 
+import json
+import os
 import time
 
 import pytest
@@ -127,3 +129,23 @@ def test_a_directory_is_not_a_grid_file(tmp_path):
         f"wengert sweep: error: GRID: {tmp_path / 'g.json'} must be a file; got a directory or "
         "a device\n"
     )
+
+
+def test_a_grid_of_many_options_names_its_points_within_a_file_names_length(tmp_path):
+    # Named in full, each point's directory would be 257 characters: more than a file name may
+    # have (255 bytes), so that every point would fail.
+    options = {
+        "data": ["xor"], "model": ["mlp"], "epochs": [1], "bias": [True],
+        "hidden": ["16," * 20 + "16"], "activation": ["tanh"], "optimizer": ["sgd"],
+        "schedule": ["inverse_scaling"], "batch-size": [320], "val-split": [0.125],
+        "momentum": [0.5], "standardize": [True], "shuffle": [True], "seed": [12345],
+        "lr": [0.001, 0.002], "loss": ["cross_entropy"],
+    }  # fmt: skip
+    grid = tmp_path / "g.json"
+    grid.write_text(json.dumps({"train": {}, "grid": options}))
+    result = run("sweep", grid, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert [len(name) for name in names] == [120, 120, len("summary.csv")]
+    assert names[0].startswith("000-data=xor-model=mlp-epochs=1-bias=True-hidden=16,16,16,16,")
+    assert names[1].startswith("001-data=xor-")

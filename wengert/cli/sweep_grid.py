@@ -39,6 +39,9 @@ SECTIONS = ("train", "grid")
 MAX_POINTS = 10_000
 # A grid file is a few lines; a larger one is refused before it is read.
 MAX_BYTES = 2**20
+# A point's directory name is cut to this many characters (ASCII): far below the 255 bytes a
+# file name may have on common filesystems, however many options the grid varies.
+MAX_NAME = 120
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ def read_grid(path: str, train: click.Command) -> tuple[dict, dict]:
 
 
 def points(fixed: dict, grid: dict) -> list[Point]:
-    """The points of the grid, numbered from 0, each named like 003-lr=0.1-batch-size=16."""
+    """The points of the grid, numbered from 0, each named like 003-lr=0.1-batch-size=16 (cut
+    to MAX_NAME characters)."""
     count = math.prod(len(values) for values in grid.values())
     if count > MAX_POINTS:
         sizes = " x ".join(str(len(values)) for values in grid.values())
@@ -95,7 +99,7 @@ def points(fixed: dict, grid: dict) -> list[Point]:
         varied = dict(zip(grid, values, strict=True))
         name = "-".join(
             [f"{index:0{width}d}", *(f"{_dashed(k)}={_safe(v)}" for k, v in varied.items())]
-        )
+        )[:MAX_NAME]  # the number keeps it unique; the summary has every value in full
         result.append(Point(index, name, varied, fixed | varied))
     return result
 
