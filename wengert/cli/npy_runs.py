@@ -5,8 +5,10 @@ the target. It is opened memory-mapped (numpy.load(mmap_mode="r")) and read in b
 
 - one pass checks it (numbers, finite) and finds what the run needs: the task (the target's
   values are class labels when they are whole numbers, at most 50 different ones and at most
-  one per two rows, or of an integer dtype; real values otherwise) and each feature's mean and
-  standard deviation over the training rows (Chan's pairwise update of per-block sums);
+  one per two rows; real values otherwise, as for the same numbers in a CSV file: a .npy file
+  has one dtype for all its columns, so an integer dtype says nothing of the target's kind) and
+  each feature's mean and standard deviation over the training rows (Chan's pairwise update of
+  per-block sums);
 - the validation rows are the LAST ceil(val_split x rows) rows, the only ones held in memory;
   the training rows are all the rows before them, never copied whole;
 - training reads them through a ChunkedLoader (wengert.data.outofcore), which standardises each
@@ -127,7 +129,7 @@ def scan_npy(array: np.ndarray, target: int, n_train: int, path: str) -> dict:
             count, mean, m2 = _combine(count, mean, m2, train)
         start += len(block)
     std = np.sqrt(m2 / count)
-    classes = _classes(labels, array.dtype, len(array))
+    classes = _classes(labels, len(array))
     return {"classes": classes, "mean": mean, "std": np.where(std > 0, std, 1.0)}
 
 
@@ -142,22 +144,20 @@ def _check_finite(block: np.ndarray, start: int, path: str) -> None:
 
 
 def _more_labels(labels: np.ndarray | None, column: np.ndarray, dtype: np.dtype):
-    """The target's distinct values so far; None once they cannot be class labels (a float
-    that is not whole, or more than MAX_CLASSES floats)."""
+    """The target's distinct values so far; None once they cannot be class labels (a value
+    that is not whole, or more than MAX_CLASSES values: never more are kept)."""
     if labels is None:
         return None
     if dtype.kind == "f" and not np.all(column == np.round(column)):
         return None
     labels = np.union1d(labels, column)
-    return None if dtype.kind == "f" and len(labels) > MAX_CLASSES else labels
+    return None if len(labels) > MAX_CLASSES else labels
 
 
-def _classes(labels: np.ndarray | None, dtype: np.dtype, n_rows: int) -> np.ndarray | None:
+def _classes(labels: np.ndarray | None, n_rows: int) -> np.ndarray | None:
     """The class labels (as _as_classes decides for a CSV's numbers), None for regression."""
     if labels is None:
         return None
-    if dtype.kind in "iub":
-        return labels.astype(np.int64)
     return labels.astype(np.int64) if len(labels) <= min(MAX_CLASSES, n_rows // 2) else None
 
 
