@@ -366,3 +366,21 @@ def test_a_checkpoint_that_rank_0_cannot_write_stops_every_rank_at_once(tmp_path
         "own error says why); every rank stops here.",
         "kind": "RuntimeError",
     }
+
+
+def test_a_rank_refused_at_the_command_line_stops_the_others_at_once(tmp_path):
+    # Rank 1 runs where the CSV file is missing: before every rank joined MPI first, rank 0
+    # waited for it in MPI's start-up for ever.
+    wengert = os.path.join(os.path.dirname(sys.executable), "wengert")
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir(), elsewhere.mkdir()
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    np.savetxt(here / "d.csv", np.c_[X, X[:, 0] > 0], delimiter=",", header="a,b,c,y")
+    command = [wengert, "train", "--data", "d.csv", "--epochs", "2", "--out", "run"]
+    command.append("--distributed")
+    args = ["-wdir", str(here), *command, ":", "-n", "1", "-wdir", str(elsewhere), *command]
+    status, output, seconds = launch(1, args, timeout=20, env={"WENGERT_MPI_TIMEOUT": "30"})
+    assert status != 0
+    assert output.count("wengert train: error: --data: no such file: d.csv\n") == 1
+    assert seconds < 10
+    assert not (here / "run").exists()

@@ -36,6 +36,7 @@ from wengert.cli.models import (
     summary,
     weights,
 )
+from wengert.cli.ranks import join_ranks, others_stop_with_this
 from wengert.cli.run_files import plot_loss, remove, write_history, write_json
 from wengert.cli.runs import (
     DATA_HELP,
@@ -112,12 +113,13 @@ class Diverged(UserError):
 @boundary("train")
 def train(out: str, force: bool, distributed: bool, **config: object) -> None:
     """`wengert train`: train the configured model and write the run directory `out`."""
-    _check_out(out, force)
-    check_distributed(distributed, config)
-    config = rule_defaults(config, click.get_current_context())
-    run = _prepare(config)
+    check_distributed(distributed, config)  # the same on every rank: refused before MPI
+    writer = join_ranks(distributed) == 0
+    with others_stop_with_this(distributed):
+        _check_out(out, force)
+        config = rule_defaults(config, click.get_current_context())
+        run = _prepare(config)
     initial = run.model.state_dict()
-    writer = _rank(distributed) == 0
     created = not os.path.exists(out)
     try:
         start = _Start(out, config, fresh=True, writer=writer)
@@ -147,22 +149,15 @@ def train(out: str, force: bool, distributed: bool, **config: object) -> None:
 @boundary("resume")
 def resume(directory: str, epochs: int | None, other_data: bool, distributed: bool) -> None:
     """`wengert resume`: continue the run in `directory` from its last checkpoint."""
-    saved = _run_config(directory)
-    config = dict(saved)
-    if epochs is not None:
-        if saved["schedule"] == "cosine":
-            raise ValueError(
-                f"--epochs: this run's cosine schedule ends at epoch {saved['epochs']}, where "
-                f"its learning rate reaches 0; resume it without --epochs, or train anew"
-            )
-        config["epochs"] = saved["epochs"] + epochs
-    check_distributed(distributed, config)
-    run = _prepare(config)
+    writer = join_ranks(distributed) == 0
+    with others_stop_with_this(distributed):
+        config = _resumed_config(directory, epochs)
+        check_distributed(distributed, config)
+        run = _prepare(config)
     initial = run.model.state_dict()  # the run's first weights: its config rebuilds them
     config_path = os.path.join(directory, CONFIG_FILE)
     with open(config_path, "rb") as file:
         original = file.read()
-    writer = _rank(distributed) == 0
     try:
         start = _Start(directory, config, fresh=False, writer=writer)
         history = _train(run, config, directory, start, other_data, distributed)
@@ -176,13 +171,19 @@ def resume(directory: str, epochs: int | None, other_data: bool, distributed: bo
     _finish("resume", directory, config, run, history, initial, writer)
 
 
-def _rank(distributed: bool) -> int:
-    """This process's rank in MPI.COMM_WORLD with --distributed; 0 without."""
-    if not distributed:
-        return 0
-    from wengert.train.distributed import load_mpi
-
-    return load_mpi().COMM_WORLD.Get_rank()
+def _resumed_config(directory: str, epochs: int | None) -> dict:
+    """The config of the run in `directory`, with `epochs` more (refused for a cosine
+    schedule, which ends at the run's own last epoch)."""
+    saved = _run_config(directory)
+    config = dict(saved)
+    if epochs is not None:
+        if saved["schedule"] == "cosine":
+            raise ValueError(
+                f"--epochs: this run's cosine schedule ends at epoch {saved['epochs']}, where "
+                f"its learning rate reaches 0; resume it without --epochs, or train anew"
+            )
+        config["epochs"] = saved["epochs"] + epochs
+    return config
 
 
 def _other_data_hint(message: str) -> str:
