@@ -158,3 +158,14 @@ def test_a_transform_may_change_the_columns(tmp_path):
     assert np.array_equal(
         np.concatenate([xb for xb, _ in loader]), np.arange(16.0).reshape(8, 2)[:, ::-1]
     )
+
+
+def test_a_file_of_named_fields_is_refused_for_its_dtype_with_the_fix(tmp_path):
+    table = np.zeros(N, dtype=[("a", "f8"), ("b", "i4")])
+    message = (
+        "DataLoader: X must be an array of real numbers; got an array of dtype "
+        "[('a', '<f8'), ('b', '<i4')]. Give its fields as columns: "
+        "numpy.lib.recfunctions.structured_to_unstructured."
+    )
+    with pytest.raises(TypeError, match=re.escape(message)):
+        DataLoader(_mapped(tmp_path, table))

@@ -242,13 +242,13 @@ def _check_X(X):
     """X's shape and dtype, checked without reading it: 2-D, not empty, of real numbers."""
     if not hasattr(X, "shape") or not hasattr(X, "dtype"):
         X = np.asarray(X)
+    _check_numbers(X, "X")  # first: a table of named fields is 1-D, yet no bad shape
     got = f"a {X.ndim}-D array of shape {tuple(X.shape)}"
     if X.ndim != 2:
         raise refusal(_OWNER, "X", "2-D, of shape (n_samples, n_features)", got)
     _check_known_shape(X, "X")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise refusal(_OWNER, "X", "an array of at least 1 sample and 1 feature", got)
-    _check_numbers(X, "X")
     return X
 
 
@@ -280,9 +280,13 @@ def _check_known_shape(array, name: str) -> None:
 
 
 def _check_numbers(array, name: str) -> None:
-    if np.dtype(array.dtype).kind not in "biuf":
-        got = f"an array of dtype {array.dtype}"
-        raise refusal(_OWNER, name, "an array of real numbers", got, TypeError)
+    dtype = np.dtype(array.dtype)
+    if dtype.kind not in "biuf":
+        got = f"an array of dtype {dtype}"
+        fix = ""
+        if dtype.names:
+            fix = "Give its fields as columns: numpy.lib.recfunctions.structured_to_unstructured."
+        raise refusal(_OWNER, name, "an array of real numbers", got, TypeError, fix=fix)
 
 
 def _float_dtype(dtype) -> np.dtype:
