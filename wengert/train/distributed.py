@@ -325,13 +325,10 @@ def fit_settings(arguments: dict, loader: DataLoader) -> dict[str, str]:
     return settings
 
 
-def start_distributed(
-    distributed: object, arguments: dict, loader: DataLoader
-) -> Distributed | None:
-    """fit's `distributed` argument as a Distributed (None for False), after checking that
-    every rank trains alike (fit_settings of fit's `arguments`) and making every rank's
-    parameters and data order rank 0's; refused for an optimizer with a line search."""
-    model, optimizer = arguments["model"], arguments["optimizer"]
+def join_distributed(distributed: object, optimizer: object) -> Distributed | None:
+    """fit's `distributed` argument as a Distributed (None for False): MPI is started here,
+    before fit checks anything that one rank alone might refuse. Refused for an optimizer
+    with a line search, and for a value of another kind (before MPI is loaded)."""
     if distributed is False:
         return None
     if getattr(optimizer, "needs_closure", False):
@@ -344,16 +341,41 @@ def start_distributed(
             fix="Use SGD, Adam or another first-order optimizer to train on several ranks.",
         )
     if isinstance(distributed, Distributed):
-        dist = distributed
-    elif distributed is True or hasattr(distributed, "Iallreduce"):
-        dist = Distributed(None if distributed is True else distributed)
-    else:  # refused before MPI is loaded
-        expected = "True or an mpi4py communicator"
-        raise refusal("fit", "distributed", expected, what_came(distributed), TypeError)
+        return distributed
+    if distributed is True or hasattr(distributed, "Iallreduce"):
+        return Distributed(None if distributed is True else distributed)
+    expected = "True or an mpi4py communicator"
+    raise refusal("fit", "distributed", expected, what_came(distributed), TypeError)
+
+
+@contextmanager
+def refusals_shared(dist: Distributed | None) -> Iterator[None]:
+    """Within: fit's checks of its arguments and data. A refusal on one rank is raised there
+    and reaches the other ranks, which raise DistributedError at once instead of waiting for
+    it at the first collective until the timeout."""
+    if dist is None:
+        yield
+        return
+    what = "the check of fit's arguments and data"
+    try:
+        yield
+    except Exception:
+        dist.first_rank(True, what)
+        raise
+    refused = dist.first_rank(False, what)
+    if refused is not None:
+        raise DistributedError(
+            f"fit(distributed=True): rank {refused} refused its arguments or data (its own "
+            f"error says why); every rank stops before training."
+        )
+
+
+def start_distributed(dist: Distributed, arguments: dict, loader: DataLoader) -> None:
+    """Check that every rank trains alike (fit_settings of fit's `arguments`), then make
+    every rank's parameters and data order rank 0's."""
     dist.check_agreement(fit_settings(arguments, loader))
-    dist.broadcast_parameters(model)
+    dist.broadcast_parameters(arguments["model"])
     dist.same_order(loader)
-    return dist
 
 
 __all__ = [
@@ -361,6 +383,8 @@ __all__ = [
     "Distributed",
     "DistributedError",
     "fit_settings",
+    "join_distributed",
     "load_mpi",
+    "refusals_shared",
     "start_distributed",
 ]

@@ -31,7 +31,12 @@ from wengert.train.arguments import as_arrays, as_loader, check_fit_arguments
 from wengert.train.callbacks import Callback, call_hook
 from wengert.train.checkpoints import FitCheckpoints
 from wengert.train.compiled_step import CompiledTrainStep
-from wengert.train.distributed import Distributed, start_distributed
+from wengert.train.distributed import (
+    Distributed,
+    join_distributed,
+    refusals_shared,
+    start_distributed,
+)
 from wengert.train.distributed_step import DistributedStep
 from wengert.train.metrics import metric_functions
 from wengert.train.progress import Progress
@@ -119,20 +124,22 @@ def fit(
     """
     # Here, before any other name is bound, locals() holds exactly fit's arguments.
     arguments = dict(locals())
-    check_fit_arguments(arguments)
-    check("fit", "compile", compile, Boolean())
-    step = (CompiledTrainStep if compile else Step)(model, loss, optimizer, clip_grad_norm)
-    loader = as_loader(data, model, batch_size, shuffle, seed)
-    dist = start_distributed(distributed, arguments, loader)
+    dist = join_distributed(distributed, optimizer)  # every rank starts MPI before any check
+    with refusals_shared(dist):
+        check_fit_arguments(arguments)
+        check("fit", "compile", compile, Boolean())
+        step = (CompiledTrainStep if compile else Step)(model, loss, optimizer, clip_grad_norm)
+        loader = as_loader(data, model, batch_size, shuffle, seed)
+        val = None if val_data is None else as_arrays(val_data, model, "val_data")
+        metric_fns = metric_functions(metrics, loss, loader)
+        saver = FitCheckpoints.for_fit(checkpoint_dir, checkpoint_every, resume, resume_other_data)
     if dist is not None:
+        start_distributed(dist, arguments, loader)
         step = DistributedStep(step, dist)
         progress = progress if dist.rank == 0 else False
-    val = None if val_data is None else as_arrays(val_data, model, "val_data")
-    metric_fns = metric_functions(metrics, loss, loader)
+        if saver is not None:
+            saver.distribute(dist.size, dist.rank == 0, dist.failed, dist.check_resumed)
     history = History.for_series(series_names(metric_fns, val is not None))
-    saver = FitCheckpoints.for_fit(checkpoint_dir, checkpoint_every, resume, resume_other_data)
-    if saver is not None and dist is not None:
-        saver.distribute(dist.size, dist.rank == 0, dist.failed, dist.check_resumed)
     run = Run(model, optimizer, history, val_data=val)
     plateau = Plateau(tol, n_iter_no_change)
     loop = _Training(
