@@ -53,3 +53,9 @@ def test_no_more_local_workers_are_started_than_there_are_points(tmp_path, monke
     result = run("sweep", grid, "--out", tmp_path / "out", "--jobs", "500")
     assert result.exit_code == 0, result.output
     assert asked == [2]
+
+
+def test_an_empty_out_is_refused_by_name(tmp_path):
+    result = run("sweep", write_grid(tmp_path / "g.json"), "--out", "")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "wengert sweep: error: --out must be a directory's path; got ''\n"

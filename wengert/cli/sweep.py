@@ -123,6 +123,8 @@ def _arguments(point: Point, out: str) -> tuple[list[str], str] | str:
 def _check_out(out: str) -> None:
     """Refuse an --out that is not a new or empty directory that this process can make and
     write in (a sweep never writes over an earlier sweep's points: run it again elsewhere)."""
+    if not out.strip():
+        raise ValueError(f"--out must be a directory's path; got {out!r}")
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out: {out} exists and is not a directory")
     if os.path.isdir(out) and os.listdir(out):
