@@ -169,3 +169,14 @@ def test_a_file_of_named_fields_is_refused_for_its_dtype_with_the_fix(tmp_path):
     )
     with pytest.raises(TypeError, match=re.escape(message)):
         DataLoader(_mapped(tmp_path, table))
+
+
+def test_a_number_beyond_the_loaders_dtype_is_refused_as_such_not_as_infinity(tmp_path):
+    X = np.ones((N, 2), dtype=np.int32)
+    X[17, 1] = 100_000  # above float16's largest, 65504
+    message = (
+        "DataLoader: X must be within the range of the loader's dtype, float16; got 100000 at "
+        "row 17, column 1. Choose a wider dtype, such as numpy.float64."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        DataLoader(_mapped(tmp_path, X), None, dtype=np.float16, chunk_size=5)

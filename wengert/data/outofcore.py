@@ -103,13 +103,23 @@ class ChunkedLoader(DataLoader):
                 continue
             bad = ~np.isfinite(chunk)
             if bad.any():
-                first = np.argwhere(bad)[0]
-                where = f"row {start + int(first[0])}"
-                where += f", column {int(first[1])}" if chunk.ndim == 2 else ""
-                raise refusal(
-                    _OWNER, name, "finite", f"{chunk[tuple(first)]} at {where}",
-                    fix="Remove or impute the NaN and infinite values.",
-                )  # fmt: skip
+                self._refuse_value(name, start, tuple(int(i) for i in np.argwhere(bad)[0]))
+
+    def _refuse_value(self, name: str, start: int, first: tuple) -> None:
+        """Refuse the value at `first` of a chunk of X or y starting at row `start`: NaN or
+        infinite as stored, or a finite number beyond the range of the loader's dtype."""
+        row = start + first[0]
+        where = f"row {row}" + (f", column {first[1]}" if len(first) == 2 else "")
+        stored = read_rows(self.X if name == "X" else self.y, row, row + 1)[(0, *first[1:])]
+        if np.isfinite(stored):
+            raise refusal(
+                _OWNER, name, f"within the range of the loader's dtype, {self.dtype}",
+                f"{stored} at {where}", fix="Choose a wider dtype, such as numpy.float64.",
+            )  # fmt: skip
+        raise refusal(
+            _OWNER, name, "finite", f"{stored} at {where}",
+            fix="Remove or impute the NaN and infinite values.",
+        )  # fmt: skip
 
     def _read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Chunk `index` of X (in the loader's dtype) and of y (int64 or that dtype), as read:
@@ -122,7 +132,8 @@ class ChunkedLoader(DataLoader):
         else:
             X_chunk = read_rows(X, start, stop)
             y_chunk = None if y is None else read_rows(y, start, stop)
-        X_chunk = X_chunk.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):  # a number beyond the dtype: refused by _check_chunk
+            X_chunk = X_chunk.astype(self.dtype, copy=False)
         if y_chunk is not None:
             y_chunk = convert_y(np.array(y_chunk), self.dtype, _OWNER)
         return X_chunk, y_chunk
