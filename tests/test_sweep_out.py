@@ -1,8 +1,9 @@
-"""`wengert sweep --out DIR` where DIR cannot be made: refused in one line naming --out, before
-any point runs, and nothing is written."""
+"""`wengert sweep --out DIR` where DIR cannot be made, and an --address that cannot be: refused in
+one line naming the option, before any point runs, and nothing is written."""
 
 import importlib
 import os
+import re
 
 import pytest
 from sweep_helpers import run, write_grid
@@ -59,3 +60,12 @@ def test_an_empty_out_is_refused_by_name(tmp_path):
     result = run("sweep", write_grid(tmp_path / "g.json"), "--out", "")
     assert result.exit_code == 2, result.output
     assert result.stderr == "wengert sweep: error: --out must be a directory's path; got ''\n"
+
+
+def test_an_address_whose_host_cannot_exist_is_refused_by_name():
+    from wengert.cli.sweep_backends import _check_answers
+
+    address = "a" * 64 + ".example:8786"  # a label may have at most 63 characters
+    message = f"--address must name a host that can exist; got '{address}'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _check_answers(address)

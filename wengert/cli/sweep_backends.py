@@ -148,6 +148,8 @@ def _check_answers(address: str) -> None:
         connection = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         why = "no connection" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+    except UnicodeError:  # a host name that IDNA cannot encode: a label of over 63 characters
+        raise ValueError(f"--address must name a host that can exist; got {address!r}") from None
     else:
         with connection:
             why = _first_word(connection)
