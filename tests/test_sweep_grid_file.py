@@ -149,3 +149,15 @@ def test_a_grid_of_many_options_names_its_points_within_a_file_names_length(tmp_
     assert [len(name) for name in names] == [120, 120, len("summary.csv")]
     assert names[0].startswith("000-data=xor-model=mlp-epochs=1-bias=True-hidden=16,16,16,16,")
     assert names[1].startswith("001-data=xor-")
+
+
+@pytest.mark.parametrize("name", ["g.json", "g.yaml"])
+def test_a_grid_file_that_starts_with_a_byte_order_mark_is_read(tmp_path, name):
+    if name.endswith(".yaml"):
+        pytest.importorskip("yaml", reason=SKIP_YAML)
+    text = json.dumps({"train": {"data": "xor", "model": "perceptron", "epochs": 1},
+                       "grid": {"lr": [0.1]}})  # fmt: skip
+    (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = run("sweep", tmp_path / name, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(tmp_path / "out")) == ["000-lr=0.1", "summary.csv"]

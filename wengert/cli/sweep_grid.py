@@ -12,10 +12,10 @@ option (`bias`, `standardize`, `shuffle`) takes true or false. Everything about 
 checked here, before anything is written; a value that `wengert train` refuses (lr: "abc") is
 its point's error, recorded in the summary while the other points run.
 
-The file is UTF-8 text of at most 1 MiB. YAML is read as yaml.safe_load reads it (anchors and
-aliases work; a tag that would build a Python object is refused, never run); in YAML and JSON
-alike a key named twice in one mapping is refused, as are two spellings of one option
-(`batch-size` and `batch_size`), rather than one silently winning.
+The file is UTF-8 text (a byte-order mark allowed) of at most 1 MiB. YAML is read as
+yaml.safe_load reads it (anchors and aliases work; a tag that would build a Python object is
+refused, never run); in YAML and JSON alike a key named twice in one mapping is refused, as are
+two spellings of one option (`batch-size` and `batch_size`), rather than one silently winning.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def _read_text(path: str) -> str:
     with open(path, "rb") as file:
         data = file.read(MAX_BYTES + 1)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is dropped
     except UnicodeDecodeError as exc:
         raise ValueError(
             f"GRID: {path} must be UTF-8 text; got byte 0x{data[exc.start]:02x} at offset "
