@@ -12,13 +12,15 @@ tests/test_distributed.py, and imported by it for the one-process reference.
                    resume-elsewhere: 4 epochs with checkpoints, then a resume to 6 where rank
                    1's checkpoint_dir holds none; unsaveable: checkpoints of a model that
                    model files cannot hold (rank 0 fails to write the first); nan: rank 1's
-                   X holds a NaN, which fit refuses there
+                   X holds a NaN, which fit refuses there; chunks: X memory-mapped, read
+                   by chunks of 30 rows, of 20 on rank 1
 """
 
 import argparse
 import json
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 
@@ -87,6 +89,10 @@ def train(case, rank=0, distributed=False, **kwargs):
         if case != "nan"
         else (X, y)
     )
+    if case == "chunks":  # memory-mapped, read by chunks of another size on rank 1
+        np.save(kwargs["out"] / f"X{rank}.npy", X)
+        X = np.load(kwargs.pop("out") / f"X{rank}.npy", mmap_mode="r")
+        data = wg.data.DataLoader(X, y, batch_size=16, seed=3, chunk_size=20 if odd else 30)
     callbacks = [StopAfter(2)] if case == "stop-on-rank-0" and rank == 0 else []
     if case == "interrupt" and (odd or not distributed):
         callbacks = [Interrupt(6, signal_it=distributed)]
@@ -109,6 +115,8 @@ def main():
         train(args.case, rank, True, checkpoint_dir=f"{args.out}/run")
         where = f"{args.out}/run" + ("-elsewhere" if rank == 1 else "")
         kwargs.update(checkpoint_dir=where, resume=True, epochs=6)
+    if args.case == "chunks":
+        kwargs.update(out=Path(args.out))
     if args.case == "unsaveable":  # a checkpoint of a model that files cannot hold
         kwargs.update(checkpoint_dir=f"{args.out}/run")
     try:

@@ -317,6 +317,7 @@ def fit_settings(arguments: dict, loader: DataLoader) -> dict[str, str]:
             f" batch size {loader.batch_size}, shuffle={loader.shuffle}, "
             f"drop_last={getattr(loader, 'drop_last', False)}"
         ),
+        "the data's chunks (start and stop rows)": str(getattr(loader, "chunk_bounds", None)),
         "metrics": str([_describe(m) for m in arguments["metrics"]]),
         "val_data": "None" if val is None else f"of {len(val[0])} rows",
         "checkpoint_dir": "None" if arguments["checkpoint_dir"] is None else "a directory",
