@@ -316,6 +316,7 @@ def test_a_callback_that_stops_one_rank_stops_every_rank_at_that_epoch(tmp_path)
         ),
         ("lr", "the optimizer", "SGD(lr=0.2, momentum=0.9, dampening=0.0, nesterov=False,"),
         ("epochs", "epochs", "5"),
+        ("values", "the data's values (a sample of rows)", "digest "),
         ("chunks", "the data's chunks (start and stop rows)", "[(0, 20), (20, 40), (40, 60)]"),
         (
             "drop-last",

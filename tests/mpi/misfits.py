@@ -13,7 +13,7 @@ tests/test_distributed.py, and imported by it for the one-process reference.
                    1's checkpoint_dir holds none; unsaveable: checkpoints of a model that
                    model files cannot hold (rank 0 fails to write the first); nan: rank 1's
                    X holds a NaN, which fit refuses there; chunks: X memory-mapped, read
-                   by chunks of 30 rows, of 20 on rank 1
+                   by chunks of 30 rows, of 20 on rank 1; values: rank 1's X in reverse order
 """
 
 import argparse
@@ -75,6 +75,8 @@ def train(case, rank=0, distributed=False, **kwargs):
     X = rng.normal(size=(60, 4))
     y = (X[:, 0] > 0).astype(np.int64)
     odd = rank == 1
+    if case == "values" and odd:  # the same shape, other values
+        X = X[::-1].copy()
     if case == "nan" and odd:  # given to fit as arrays: fit's own check refuses them
         X[7, 2] = np.nan
     model = Partly(rank, width=3 if case == "wider" and odd else 2)

@@ -12,8 +12,9 @@ rows, as wengert.losses' default reduction is), also when the shards are unequal
 then takes the same optimizer step, so the weights stay equal.
 
 Before anything moves, the ranks compare what they were given (fit_settings: the model's
-parameters, the optimizer, the loss, the data's shape and batching, fit's other arguments):
-a difference is refused on every rank, by name. After each epoch they agree on stopping (a
+parameters, the optimizer, the loss, the data's shape, batching and a sample of its rows,
+fit's other arguments): a difference is refused on every rank, by name, and so is fit's
+refusal of one rank's arguments or data. After each epoch they agree on stopping (a
 callback that stops one rank stops all), and a Ctrl-C on one rank travels with the next
 gradients, so that every rank stops before the same step. A parameter that no rank's loss
 reaches keeps .grad None, as in one process.
@@ -51,7 +52,8 @@ _SEED_BYTES = 64  # a seed drawn by the loader has 128 bits; a chosen one may be
 
 _SAME_FIX = (
     "Build the same model, optimizer, data and fit arguments on every rank (only the seeds may "
-    "differ: rank 0's are used)."
+    "differ: rank 0's are used); give each rank the whole data set, of which fit itself gives "
+    "each rank its part of every batch."
 )
 
 
@@ -284,6 +286,17 @@ def _describe(value: object) -> str:
     return text
 
 
+def _sample_digest(loader: DataLoader, rows: int = 64) -> str:
+    """A digest of `rows` rows of the loader's X and y, spread evenly: ranks that were given
+    different data (each its own part, say) differ here, at the cost of reading a few rows."""
+    picked = np.unique(np.linspace(0, loader.n_samples - 1, rows).astype(np.int64))
+    digest = hashlib.blake2b(digest_size=8)
+    for array in (loader.X, loader.y):
+        if array is not None:
+            digest.update(np.ascontiguousarray(np.asarray(array[picked])).tobytes())
+    return f"digest {digest.hexdigest()} of rows {picked[0]}, ..., {picked[-1]}"
+
+
 # fit() arguments that must be equal on every rank (the seed may differ: rank 0's is used).
 _SAME_ARGUMENTS = (
     "epochs",
@@ -318,6 +331,7 @@ def fit_settings(arguments: dict, loader: DataLoader) -> dict[str, str]:
             f"drop_last={getattr(loader, 'drop_last', False)}"
         ),
         "the data's chunks (start and stop rows)": str(getattr(loader, "chunk_bounds", None)),
+        "the data's values (a sample of rows)": _sample_digest(loader),
         "metrics": str([_describe(m) for m in arguments["metrics"]]),
         "val_data": "None" if val is None else f"of {len(val[0])} rows",
         "checkpoint_dir": "None" if arguments["checkpoint_dir"] is None else "a directory",
