@@ -28,7 +28,6 @@ step, and the communicator is aborted when the process exits, so that no rank ha
 from __future__ import annotations
 
 import atexit
-import hashlib
 import math
 import os
 import signal
@@ -44,6 +43,7 @@ import numpy as np
 from wengert._checks import Interval, check, refusal, what_came
 from wengert.data import DataLoader
 from wengert.nn.module import Module
+from wengert.train.distributed_settings import digest, fit_settings
 
 TIMEOUT_VARIABLE = "WENGERT_MPI_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
@@ -158,7 +158,7 @@ class Distributed:
     def check_agreement(self, settings: dict[str, str], fix: str = _SAME_FIX) -> None:
         """Refuse, on every rank, a setting (what -> its description) that differs between
         the ranks: one small Allreduce of a digest of each."""
-        digests = np.array([_digest(text) for text in settings.values()], np.int64)
+        digests = np.array([digest(text) for text in settings.values()], np.int64)
         both = np.concatenate([digests, -digests])
         self.allreduce(both, "the check that every rank trains alike", self.MPI.MAX)
         count = len(digests)
@@ -271,73 +271,6 @@ def abort_at_exit(comm: object) -> None:
         comm.Abort(1)
 
     atexit.register(abort)
-
-
-def _digest(text: str) -> int:
-    """A digest of `text` that is the same in every process (unlike hash()), below 2**62."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 2
-
-
-def _describe(value: object) -> str:
-    """`value` as text that is the same on every rank: a function by its name, not address."""
-    text = repr(value)
-    if " at 0x" in text:
-        return getattr(value, "__qualname__", type(value).__name__)
-    return text
-
-
-def _sample_digest(loader: DataLoader, rows: int = 64) -> str:
-    """A digest of `rows` rows of the loader's X and y, spread evenly: ranks that were given
-    different data (each its own part, say) differ here, at the cost of reading a few rows."""
-    picked = np.unique(np.linspace(0, loader.n_samples - 1, rows).astype(np.int64))
-    digest = hashlib.blake2b(digest_size=8)
-    for array in (loader.X, loader.y):
-        if array is not None:
-            digest.update(np.ascontiguousarray(np.asarray(array[picked])).tobytes())
-    return f"digest {digest.hexdigest()} of rows {picked[0]}, ..., {picked[-1]}"
-
-
-# fit() arguments that must be equal on every rank (the seed may differ: rank 0's is used).
-_SAME_ARGUMENTS = (
-    "epochs",
-    "tol",
-    "n_iter_no_change",
-    "checkpoint_every",
-    "resume",
-    "resume_other_data",
-    "on_nonfinite",
-    "clip_grad_norm",
-)
-
-
-def fit_settings(arguments: dict, loader: DataLoader) -> dict[str, str]:
-    """What every rank of a distributed fit() must agree on, each described as text: the
-    model's parameters, the optimizer, the loss, the data loader's shape and batching, the
-    metrics, the validation data's shape and fit's other arguments (`arguments`: fit's)."""
-    model, optimizer = arguments["model"], arguments["optimizer"]
-    params = [f"{n} {p.data.shape} {p.data.dtype}" for n, p in model.named_parameters()]
-    groups = "; ".join(
-        ", ".join(f"{k}={_describe(v)}" for k, v in group.items() if k not in ("params", "t"))
-        for group in optimizer.param_groups
-    )
-    val = arguments["val_data"]
-    settings = {
-        "the model's parameters (names, shapes, dtypes)": ", ".join(params),
-        "the optimizer": f"{type(optimizer).__name__}({groups})",
-        "the loss": _describe(arguments["loss"]),
-        "the data (rows, features, batch size, shuffle, drop_last)": (
-            f"{type(loader).__name__} of {loader.n_samples} rows, {loader.n_features} features,"
-            f" batch size {loader.batch_size}, shuffle={loader.shuffle}, "
-            f"drop_last={getattr(loader, 'drop_last', False)}"
-        ),
-        "the data's chunks (start and stop rows)": str(getattr(loader, "chunk_bounds", None)),
-        "the data's values (a sample of rows)": _sample_digest(loader),
-        "metrics": str([_describe(m) for m in arguments["metrics"]]),
-        "val_data": "None" if val is None else f"of {len(val[0])} rows",
-        "checkpoint_dir": "None" if arguments["checkpoint_dir"] is None else "a directory",
-    }
-    settings.update((name, _describe(arguments[name])) for name in _SAME_ARGUMENTS)
-    return settings
 
 
 def join_distributed(distributed: object, optimizer: object) -> Distributed | None:
