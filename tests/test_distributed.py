@@ -388,11 +388,13 @@ def test_a_rank_refused_at_the_command_line_stops_the_others_at_once(tmp_path):
     assert not (here / "run").exists()
 
 
-def test_data_refused_on_one_rank_stops_the_others_before_training(tmp_path):
-    # Rank 1 refuses its X; rank 0, which had not started MPI yet, waited for it for ever.
-    saved = run_misfit(2, "nan", tmp_path)
+@pytest.mark.parametrize(("case", "refusal"), [("nan", "NaN"), ("callback-refuses", "val_data")])
+def test_a_refusal_on_one_rank_stops_the_others_before_training(tmp_path, case, refusal):
+    # Rank 1 refuses its X (rank 0, which had not started MPI yet, waited for it for ever), or
+    # its EarlyStopping refuses to start (rank 0 trained on until the timeout).
+    saved = run_misfit(2, case, tmp_path)
     assert saved[1]["kind"] == "ValueError"
-    assert "NaN" in saved[1]["error"]
+    assert refusal in saved[1]["error"]
     assert saved[0] == {
         "error": "fit(distributed=True): rank 1 refused its arguments or data (its own error "
         "says why); every rank stops before training.",

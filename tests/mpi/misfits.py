@@ -13,7 +13,8 @@ tests/test_distributed.py, and imported by it for the one-process reference.
                    1's checkpoint_dir holds none; unsaveable: checkpoints of a model that
                    model files cannot hold (rank 0 fails to write the first); nan: rank 1's
                    X holds a NaN, which fit refuses there; chunks: X memory-mapped, read
-                   by chunks of 30 rows, of 20 on rank 1; values: rank 1's X in reverse order
+                   by chunks of 30 rows, of 20 on rank 1; values: rank 1's X in reverse order;
+                   callback-refuses: rank 1's EarlyStopping refuses to start (no val_data)
 """
 
 import argparse
@@ -96,6 +97,8 @@ def train(case, rank=0, distributed=False, **kwargs):
         X = np.load(kwargs.pop("out") / f"X{rank}.npy", mmap_mode="r")
         data = wg.data.DataLoader(X, y, batch_size=16, seed=3, chunk_size=20 if odd else 30)
     callbacks = [StopAfter(2)] if case == "stop-on-rank-0" and rank == 0 else []
+    if case == "callback-refuses" and odd:  # no val_data to monitor
+        callbacks = [wg.train.EarlyStopping(monitor="val_loss")]
     if case == "interrupt" and (odd or not distributed):
         callbacks = [Interrupt(6, signal_it=distributed)]
     epochs = kwargs.pop("epochs", 5 if case == "epochs" and odd else 4)

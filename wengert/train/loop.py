@@ -166,7 +166,8 @@ class _Training:
     def train(self, epochs: int, display: Progress) -> None:
         """Run the epochs, resuming first if asked; Ctrl-C ends them and keeps the weights."""
         run, model = self.run, self.run.model
-        call_hook(self.callbacks, "on_train_begin", run)  # may still refuse: nothing changed
+        with refusals_shared(self.dist):  # a callback may still refuse: nothing changed
+            call_hook(self.callbacks, "on_train_begin", run)
         if self.checkpoints is not None:
             self.checkpoints.restore(run, self.loader)  # refused, by name, unless all fits
         for epoch_loss in run.history.epoch_loss:  # a resumed run's plateau count, replayed
