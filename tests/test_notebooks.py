@@ -14,6 +14,7 @@ from wengert.autodiff import render
 nbclient = pytest.importorskip("nbclient", reason="the notebook tests need nbclient")
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need nbformat")
 pytest.importorskip("ipykernel", reason="the notebook tests need ipykernel")
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402  (nbclient brings it)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 KERNEL = "wengert-tests"
@@ -36,12 +37,16 @@ def kernel(tmp_path_factory):
         yield KERNEL
 
 
-async def run_notebook(name: str, kernel: str, cwd: Path) -> list[dict]:
-    """Execute examples/<name>.ipynb in a kernel of its own; its cells' outputs, in order."""
+async def run_notebook(name: str, kernel: str, cwd: Path, sockets: Path) -> list[dict]:
+    """Execute examples/<name>.ipynb in a kernel of its own, in `cwd`, talking to it through
+    sockets in the folder `sockets`; its cells' outputs, in order."""
     nb = nbformat.read(EXAMPLES / f"{name}.ipynb", as_version=4)
     assert all(c.get("outputs", []) == [] for c in nb.cells), f"{name} is committed with outputs"
+    # Over Unix sockets, not TCP: kernels started side by side each pick free ports, free them
+    # and bind them later, and two could pick the same one.
+    manager = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(sockets / "kernel"))
     client = nbclient.NotebookClient(
-        nb, kernel_name=kernel, timeout=60, resources={"metadata": {"path": str(cwd)}}
+        nb, km=manager, timeout=60, resources={"metadata": {"path": str(cwd)}}
     )
     await client.async_execute()
     return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
@@ -54,7 +59,10 @@ def executed(kernel, tmp_path_factory):
     folders = {name: tmp_path_factory.mktemp(name) for name in CHECKS}
 
     async def run_all():
-        runs = [run_notebook(name, kernel, folder) for name, folder in folders.items()]
+        runs = [
+            run_notebook(name, kernel, folder, tmp_path_factory.mktemp("sockets"))
+            for name, folder in folders.items()
+        ]
         return dict(zip(folders, await asyncio.gather(*runs), strict=True))
 
     outputs = asyncio.run(run_all())
