@@ -152,6 +152,13 @@ def pad(text: str, columns: int) -> str:
     return text + " " * max(0, columns - width(text))
 
 
+def text_table(rows: list) -> list[str]:
+    """Rows of plain-text cells (the first row the header) as lines of left-aligned columns two
+    spaces apart, each column as wide on screen as its widest cell; no trailing spaces."""
+    widths = [max(width(row[j]) for row in rows) for j in range(len(rows[0]))]
+    return ["  ".join(pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
 # ----------------------------------------------------------------------------- HTML and DOT
 def html_table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     """An HTML table of plain-text cells, every one escaped (a notebook shows it as is)."""

@@ -18,6 +18,7 @@ import os
 
 import click
 
+from wengert.autodiff.render import text_table
 from wengert.cli.boundary import UserError, boundary
 from wengert.cli.sweep_backends import BACKENDS, METRICS, connect, failed_row
 from wengert.cli.sweep_grid import Point, command_line, flag, points, read_grid
@@ -154,11 +155,10 @@ def _row(point: Point, result: dict) -> dict:
 def _ranked(rows: list[dict]) -> list[dict]:
     """Best first: the points that trained, by validation loss, then training loss."""
 
-    def key(row: dict) -> tuple:
+    def key(row: dict) -> tuple:  # sorted is stable: ties keep the grid's order
         losses = [row[k] if math.isfinite(row[k]) else math.inf for k in ("val_loss", "loss")]
-        return (row["status"] != "ok", *losses, point_order.index(row["point"]))
+        return (row["status"] != "ok", *losses)
 
-    point_order = [row["point"] for row in rows]
     return sorted(rows, key=key)
 
 
@@ -191,8 +191,4 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
 
 
 def _table(rows: list[dict], columns: list[str]) -> list[str]:
-    cells = [columns] + [[_cell(row[c], printed=True) for c in columns] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
-    ]
+    return text_table([columns] + [[_cell(row[c], printed=True) for c in columns] for row in rows])

@@ -7,7 +7,7 @@ from html import escape
 
 import numpy as np
 
-from wengert.autodiff.render import html_block, html_table
+from wengert.autodiff.render import html_block, html_table, text_table
 from wengert.derivatives.program import short
 
 LABELS = {
@@ -83,12 +83,8 @@ class Comparison:
         return notes + [f"  {r['label']}: {r['note']}" for r in self.rows if r["note"]]
 
     def __str__(self) -> str:
-        table = [COLUMNS] + [_cells(r) for r in self.rows]
-        widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-        lines = [self._heading(), ""]
-        for line in table:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        return "\n".join([*lines, "", *self._notes()])
+        table = text_table([COLUMNS] + [_cells(r) for r in self.rows])
+        return "\n".join([self._heading(), "", *table, "", *self._notes()])
 
     def _repr_html_(self) -> str:
         """The table as HTML for Jupyter: the same heading, columns and notes as print()."""

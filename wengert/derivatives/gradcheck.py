@@ -37,7 +37,7 @@ from wengert._checks import (
 from wengert.autodiff import ops
 from wengert.autodiff.functional import grad
 from wengert.autodiff.mode import no_grad
-from wengert.autodiff.render import html_block, html_table
+from wengert.autodiff.render import html_block, html_table, text_table
 from wengert.autodiff.tensor import Tensor, as_array, tensor
 from wengert.derivatives.numerical import _check_eps, numerical_grad
 
@@ -112,12 +112,7 @@ class GradcheckReport:
                     "yes" if c.passed else "NO",
                 )
             )
-        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-            for r in rows
-        ]
-        return "\n".join([head, *lines])
+        return "\n".join([head, *text_table(rows)])
 
     def _repr_html_(self) -> str:
         """The report as HTML for Jupyter: the verdict, and per argument and order whether it
