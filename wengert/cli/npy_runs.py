@@ -34,6 +34,7 @@ from wengert.cli.runs import (
     _targets,
     check_memory,
     memory_cap,
+    whole_number_classes,
 )
 from wengert.data import ChunkedLoader, Columns
 from wengert.data.chunks import row_blocks
@@ -129,7 +130,7 @@ def scan_npy(array: np.ndarray, target: int, n_train: int, path: str) -> dict:
             count, mean, m2 = _combine(count, mean, m2, train)
         start += len(block)
     std = np.sqrt(m2 / count)
-    classes = _classes(labels, len(array))
+    classes = None if labels is None else whole_number_classes(labels, len(array))
     return {"classes": classes, "mean": mean, "std": np.where(std > 0, std, 1.0)}
 
 
@@ -152,13 +153,6 @@ def _more_labels(labels: np.ndarray | None, column: np.ndarray, dtype: np.dtype)
         return None
     labels = np.union1d(labels, column)
     return None if len(labels) > MAX_CLASSES else labels
-
-
-def _classes(labels: np.ndarray | None, n_rows: int) -> np.ndarray | None:
-    """The class labels (as _as_classes decides for a CSV's numbers), None for regression."""
-    if labels is None:
-        return None
-    return labels.astype(np.int64) if len(labels) <= min(MAX_CLASSES, n_rows // 2) else None
 
 
 def _combine(count: int, mean: np.ndarray, m2: np.ndarray, block: np.ndarray):

@@ -43,6 +43,7 @@ __all__ = [
     "predictions",
     "prepare",
     "run_info",
+    "whole_number_classes",
 ]
 
 DATASETS = {
@@ -163,9 +164,14 @@ def _as_classes(y: np.ndarray, target_name: str):
         return classes
     if y.dtype.kind in "iu":
         return np.unique(y)
-    if np.all(y == np.round(y)) and len(np.unique(y)) <= min(MAX_CLASSES, len(y) // 2):
-        return np.unique(y).astype(np.int64)  # a CSV's labels print as 0, 1, not 0.0, 1.0
-    return None
+    return whole_number_classes(np.unique(y), len(y)) if np.all(y == np.round(y)) else None
+
+
+def whole_number_classes(values: np.ndarray, n_rows: int) -> np.ndarray | None:
+    """A target's distinct whole-number `values` over `n_rows` rows as class labels (int64:
+    they print as 0, 1, not 0.0, 1.0) when they are few enough, at most MAX_CLASSES and at
+    most one per two rows; None when the target is real-valued."""
+    return values.astype(np.int64) if len(values) <= min(MAX_CLASSES, n_rows // 2) else None
 
 
 def _text(y: np.ndarray) -> str:
