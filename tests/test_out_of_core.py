@@ -204,3 +204,30 @@ def test_bad_settings_are_refused_by_name(arrays):
         DataLoader(X_map, y_map, chunk_size=0)
     with pytest.raises(TypeError, match="DataLoader: transform must be a function of an ndarray"):
         ChunkedLoader(X_map, y_map, transform=3)
+
+
+def test_check_values_false_trusts_the_caller_and_reads_nothing_at_construction(
+    tmp_path, monkeypatch
+):
+    X = np.ones((300, 2))
+    X[250, 1] = np.nan  # in the third chunk
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=re.escape("DataLoader: X must be finite; got nan")):
+        DataLoader(mapped, chunk_size=100)
+    reads = []
+    read_pair = ChunkedLoader._read_pair
+
+    def counted(self, index):
+        reads.append(index)
+        return read_pair(self, index)
+
+    monkeypatch.setattr(ChunkedLoader, "_read_pair", counted)
+    DataLoader(mapped[:200], chunk_size=100)  # checked: each chunk read once here
+    assert reads == [0, 1]
+    reads.clear()
+    loader = ChunkedLoader(mapped, chunk_size=100, check_values=False, shuffle=False)
+    assert reads == []
+    assert [len(xb) for xb in loader][-1] == 300 - 9 * 32 and reads == [0, 1, 2]
+    with pytest.raises(TypeError, match=r"DataLoader: check_values must be a bool \(True or"):
+        ChunkedLoader(mapped, chunk_size=100, check_values="no")

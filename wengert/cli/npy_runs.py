@@ -197,6 +197,7 @@ def prepare_npy(config: dict, hidden: list[int]) -> Run:
         seed=config["seed"],
         transform=lambda X: (X - mean) / std,
         target_transform=lambda y: _targets(y, classes, spec)[0],
+        check_values=False,  # scan_npy has just read and checked every value
     )
     model = build_model(config, hidden, n_cols - 1, n_out)
     opt = _optimizer(config, model.parameters(), len(train) * config["epochs"])

@@ -25,8 +25,8 @@ from itertools import accumulate
 
 import numpy as np
 
+from wengert._checks import Boolean, check, refusal
 from wengert._checks import Callable as CallableCheck
-from wengert._checks import check, refusal
 from wengert.data.chunks import Columns, dask_row_chunks, read_rows
 from wengert.data.loader import DataLoader
 from wengert.data.validation import _as_real_array, convert_y
@@ -49,6 +49,9 @@ class ChunkedLoader(DataLoader):
         loader's dtype, before batches are cut (e.g. standardisation); it returns the new chunk,
         2-D with one row per row it was given (its columns may change).
     target_transform: the same for each chunk of y (e.g. labels to class indices), 1-D or 2-D.
+    check_values: True reads every chunk once here, to refuse NaN, infinity and numbers beyond
+        the dtype's range; False, for a caller that has just checked every value itself (one
+        pass over a file, not two), checks the shapes and dtypes alone.
 
     Attributes, besides DataLoader's: dtype (of X's batches), chunk_bounds (each chunk's
     (start, stop) rows), transform, target_transform. X and y are kept as given.
@@ -64,11 +67,14 @@ class ChunkedLoader(DataLoader):
         *args: object,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
         target_transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        check_values: bool = True,
         **kwargs: object,
     ) -> None:
         for name, function in (("transform", transform), ("target_transform", target_transform)):
             check(_OWNER, name, function, CallableCheck("a function of an ndarray"), None)
+        check(_OWNER, "check_values", check_values, Boolean())
         self.transform, self.target_transform = transform, target_transform
+        self._check_values = check_values
         super().__init__(X, y, *args, **kwargs)
 
     def _set_data(self, X, y, dtype: np.dtype | None, chunk_size: int | None) -> None:
@@ -78,7 +84,7 @@ class ChunkedLoader(DataLoader):
         self.n_samples, self.n_features = X.shape
         self.dtype = dtype if dtype is not None else _float_dtype(X.dtype)
         self.chunk_bounds = self._bounds(chunk_size)
-        for index in range(len(self.chunk_bounds)):
+        for index in range(len(self.chunk_bounds)) if self._check_values else ():
             self._check_chunk(index)
 
     def _bounds(self, chunk_size: int | None) -> list[tuple[int, int]]:
